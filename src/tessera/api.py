@@ -1,0 +1,166 @@
+"""`Tessera`: the facade that the CLI, the node and users' own code all call."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+
+from tessera.chain.client import IN_PROCESS, Chain
+from tessera.chain.deploy import check_deployment, deploy_contracts
+from tessera.chain.registry import DatanetRecord, RegistryClient
+from tessera.crypto.eip712 import Domain
+from tessera.crypto.keys import DEFAULT_SCRYPT_N, AccountInfo, Keystore
+from tessera.data import datanets as datanet_ops
+from tessera.data.index import ContributionIndex
+from tessera.data.ingest import DEFAULT_BATCH_SIZE, IngestContext, IngestReport, Progress
+from tessera.data.ingest import contribute as ingest
+from tessera.errors import AccountError, ChainError, ConfigError
+from tessera.home import DEFAULT_ANVIL_PORT, HomeConfig, TesseraHome
+from tessera.store.local import LocalBlobStore
+
+DEV_FUNDING_WEI = 100 * 10**18  # gas money for new accounts on local dev chains
+
+
+def _password(password: str | None) -> str:
+    password = password if password is not None else os.environ.get("TESSERA_PASSWORD")
+    if not password:
+        raise AccountError("no keystore password: set TESSERA_PASSWORD or pass password=...")
+    return password
+
+
+def _connect(config: HomeConfig, home: TesseraHome) -> Chain:
+    if config.chain_kind == "inprocess":
+        raise ConfigError(
+            f"{home.path} was set up with an in-process chain, which lived only inside the "
+            "process that created it: run `tessera init --force` for a persistent local chain"
+        )
+    if config.chain_kind == "anvil":
+        from tessera.chain.anvil import AnvilProcess
+
+        anvil = AnvilProcess(home.anvil_dir, config.anvil_port)
+        if not anvil.is_running():
+            anvil.start()
+    return Chain.connect(config.chain_url)
+
+
+class Tessera:
+    """One Tessera home on one chain. Open it with `Tessera.open()` or make it with `init`."""
+
+    def __init__(self, home: TesseraHome, config: HomeConfig, chain: Chain,
+                 password: str | None = None) -> None:
+        check_deployment(chain, config.deployment)
+        self.home = home
+        self.config = config
+        self.chain = chain
+        self._password = password
+        self.registry = RegistryClient(chain, config.deployment.registry)
+        self.store = LocalBlobStore(home.store_dir)
+        self.index = ContributionIndex(home.index_path(config.deployment))
+        self.keystore = Keystore(home.keystore_dir, config.scrypt_n)
+        self.domain = Domain(config.deployment.chain_id, config.deployment.registry)
+
+    # lifecycle ------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, home: Path | None = None, password: str | None = None) -> Tessera:
+        th = TesseraHome(home)
+        config = th.load()
+        return cls(th, config, _connect(config, th), password)
+
+    @classmethod
+    def init(
+        cls,
+        home: Path | None = None,
+        chain: str | None = None,
+        password: str | None = None,
+        force: bool = False,
+        anvil_port: int = DEFAULT_ANVIL_PORT,
+        scrypt_n: int = DEFAULT_SCRYPT_N,
+    ) -> Tessera:
+        """Create accounts, connect a chain (managed anvil unless `chain` is given), deploy."""
+        th = TesseraHome(home)
+        if th.exists() and not force:
+            raise ConfigError(
+                f"{th.path} is already a Tessera home: use it, or pass --force to redeploy"
+            )
+        secret = _password(password)
+        keystore = Keystore(th.keystore_dir, scrypt_n)
+        names = {a.name for a in keystore.list()}
+        info = keystore.find("default") if "default" in names else keystore.create("default", secret)
+        deployer = keystore.unlock(info.name, secret)
+        if chain is None:
+            from tessera.chain.anvil import AnvilProcess
+
+            anvil = AnvilProcess(th.anvil_dir, anvil_port)
+            if not anvil.is_running():
+                anvil.start()
+            kind, url = "anvil", anvil.url
+        else:
+            kind, url = ("inprocess", IN_PROCESS) if chain == IN_PROCESS else ("rpc", chain)
+        connection = Chain.connect(url)
+        _ensure_gas(connection, deployer.address)
+        deployment = deploy_contracts(connection, deployer)
+        config = HomeConfig(kind, url, deployment, info.name, anvil_port, scrypt_n)
+        th.save(config)
+        return cls(th, config, connection, secret)
+
+    def close(self) -> None:
+        self.index.close()
+
+    # accounts -------------------------------------------------------------------------------
+
+    def accounts(self) -> list[AccountInfo]:
+        return self.keystore.list()
+
+    def new_account(self, name: str) -> AccountInfo:
+        info = self.keystore.create(name, _password(self._password))
+        _ensure_gas(self.chain, info.address)
+        return info
+
+    def signer(self, account: str | None = None) -> LocalAccount:
+        return self.keystore.unlock(account or self.config.default_account,
+                                    _password(self._password))
+
+    # datanets and contributions ---------------------------------------------------------------
+
+    def create_datanet(self, name: str, license: str, description: str = "",
+                       account: str | None = None) -> DatanetRecord:
+        return datanet_ops.create_datanet(self.registry, self.store, self.signer(account),
+                                          name, license, description)
+
+    def datanets(self) -> list[DatanetRecord]:
+        return datanet_ops.list_datanets(self.registry)
+
+    def datanet(self, name: str) -> datanet_ops.DatanetDetail:
+        return datanet_ops.show_datanet(self.registry, self.store, self.index, name)
+
+    def contribute(self, datanet: str, paths: Sequence[Path], account: str | None = None,
+                   batch_size: int = DEFAULT_BATCH_SIZE,
+                   progress: Progress | None = None) -> IngestReport:
+        ctx = IngestContext(self.registry, self.store, self.index, self.domain)
+        return ingest(ctx, datanet, [Path(p) for p in paths], self.signer(account),
+                      batch_size, progress)
+
+    def prove(self, cid: str) -> datanet_ops.ContributionProof:
+        return datanet_ops.prove_contribution(self.registry, self.store, self.index, cid)
+
+    def content(self, cid: str) -> bytes:
+        """The bytes of a contribution, checked against its CID."""
+        return self.store.get(cid)
+
+
+def _ensure_gas(chain: Chain, address: str) -> None:
+    """Local dev chains fund new accounts; elsewhere the user must have funded them."""
+    if chain.w3.eth.get_balance(address) >= DEV_FUNDING_WEI // 10:
+        return
+    try:
+        chain.fund(address, DEV_FUNDING_WEI)
+    except ChainError:
+        if chain.w3.eth.get_balance(address) == 0:
+            raise ChainError(
+                f"account {address} has no ETH for gas on chain {chain.chain_id} and the chain "
+                "has no dev account to fund it: send it some ETH, then run the command again"
+            ) from None

@@ -1,0 +1,216 @@
+"""The `tessera` command. Every command calls the public `Tessera` facade, nothing deeper."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tessera.api import Tessera
+from tessera.cli import render
+from tessera.errors import TesseraError
+from tessera.home import DEFAULT_ANVIL_PORT, TesseraHome
+
+
+def _password(confirm: bool = False) -> str | None:
+    if os.environ.get("TESSERA_PASSWORD"):
+        return None  # the facade reads it
+    if not sys.stdin.isatty():
+        raise click.UsageError("set TESSERA_PASSWORD (no terminal to ask for the keystore password)")
+    return str(click.prompt("Keystore password", hide_input=True, confirmation_prompt=confirm))
+
+
+def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn TesseraError into one line on stderr and exit code 1."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except TesseraError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def _open(ctx: click.Context, password: bool = False) -> Tessera:
+    return Tessera.open(ctx.obj["home"], password=_password() if password else None)
+
+
+@click.group()
+@click.option("--home", type=click.Path(path_type=Path), envvar="TESSERA_HOME",
+              help="Tessera home folder (default ~/.tessera).")
+@click.pass_context
+def main(ctx: click.Context, home: Path | None) -> None:
+    """Tessera: contribute data, serve models, and pay the people whose work answers use."""
+    ctx.obj = {"home": home}
+
+
+@main.command()
+@click.option("--chain", "chain_url", help="An EVM JSON-RPC URL to use instead of a local anvil.")
+@click.option("--port", default=DEFAULT_ANVIL_PORT, show_default=True, help="Local anvil port.")
+@click.option("--force", is_flag=True, help="Redeploy over an existing home (keeps accounts).")
+@click.pass_context
+@friendly
+def init(ctx: click.Context, chain_url: str | None, port: int, force: bool) -> None:
+    """Create a Tessera home: accounts, a chain, and the contracts deployed on it."""
+    t = Tessera.init(ctx.obj["home"], chain=chain_url, password=_password(confirm=True),
+                     force=force, anvil_port=port)
+    render.init_summary(t)
+
+
+@main.group()
+def chain() -> None:
+    """Start, stop or inspect the local chain (anvil) that `tessera init` set up."""
+
+
+def _anvil(ctx: click.Context) -> Any:
+    from tessera.chain.anvil import AnvilProcess
+
+    home = TesseraHome(ctx.obj["home"])
+    config = home.load()
+    if config.chain_kind != "anvil":
+        raise click.UsageError(f"this home uses the chain at {config.chain_url}, not a local anvil")
+    return AnvilProcess(home.anvil_dir, config.anvil_port)
+
+
+@chain.command("start")
+@click.pass_context
+@friendly
+def chain_start(ctx: click.Context) -> None:
+    """Start the local chain with its saved state."""
+    anvil = _anvil(ctx)
+    if not anvil.is_running():
+        anvil.start()
+    click.echo(f"chain running at {anvil.url}")
+
+
+@chain.command("stop")
+@click.pass_context
+@friendly
+def chain_stop(ctx: click.Context) -> None:
+    """Stop the local chain; its state is saved under the home."""
+    _anvil(ctx).stop()
+    click.echo("chain stopped; state saved")
+
+
+@chain.command("status")
+@click.pass_context
+@friendly
+def chain_status(ctx: click.Context) -> None:
+    """Say whether the local chain is running."""
+    anvil = _anvil(ctx)
+    click.echo(f"chain {'running' if anvil.is_running() else 'stopped'} ({anvil.url})")
+
+
+@main.group()
+def account() -> None:
+    """Local accounts (keystore files in the home)."""
+
+
+@account.command("new")
+@click.argument("name")
+@click.pass_context
+@friendly
+def account_new(ctx: click.Context, name: str) -> None:
+    """Create a new account NAME (funded with gas on a local chain)."""
+    info = Tessera.open(ctx.obj["home"], password=_password(confirm=True)).new_account(name)
+    click.echo(f"{info.name} {info.address}")
+
+
+@account.command("list")
+@click.pass_context
+@friendly
+def account_list(ctx: click.Context) -> None:
+    """List the accounts in this home."""
+    render.accounts(_open(ctx).accounts())
+
+
+@main.group()
+def datanet() -> None:
+    """Community datasets registered on chain."""
+
+
+@datanet.command("create")
+@click.argument("name")
+@click.option("--license", "license_", required=True, help="SPDX license id, e.g. CC-BY-4.0.")
+@click.option("--description", default="", help="What the datanet is for.")
+@click.option("--as", "account_", help="Owner account (default: the home's default account).")
+@click.pass_context
+@friendly
+def datanet_create(ctx: click.Context, name: str, license_: str, description: str,
+                   account_: str | None) -> None:
+    """Create datanet NAME, owned by the chosen account."""
+    record = _open(ctx, password=True).create_datanet(name, license_, description, account_)
+    click.echo(f"datanet {record.name} (#{record.id}) created, owner {record.owner}, "
+               f"metadata {record.metadata_cid}")
+
+
+@datanet.command("list")
+@click.pass_context
+@friendly
+def datanet_list(ctx: click.Context) -> None:
+    """List every datanet on the chain."""
+    render.datanets(_open(ctx).datanets())
+
+
+@datanet.command("show")
+@click.argument("name")
+@click.pass_context
+@friendly
+def datanet_show(ctx: click.Context, name: str) -> None:
+    """Show a datanet's contributors and batches."""
+    render.datanet_detail(_open(ctx).datanet(name))
+
+
+@main.command()
+@click.argument("name")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--as", "account_", help="Contributor account (default: the home's default).")
+@click.option("--batch-size", default=1000, show_default=True,
+              help="Contributions per on-chain batch.")
+@click.pass_context
+@friendly
+def contribute(ctx: click.Context, name: str, paths: tuple[Path, ...], account_: str | None,
+               batch_size: int) -> None:
+    """Contribute .txt, .md and .jsonl files (or folders of them) to datanet NAME."""
+    t = _open(ctx, password=True)
+    with render.progress_bar() as advance:
+        report = t.contribute(name, list(paths), account_, batch_size, advance)
+    render.ingest_report(report)
+
+
+@main.group()
+def contribution() -> None:
+    """Single contributions, by CID."""
+
+
+@contribution.command("prove")
+@click.argument("cid")
+@click.pass_context
+@friendly
+def contribution_prove(ctx: click.Context, cid: str) -> None:
+    """Prove, with a registry view call, who contributed CID, where and when."""
+    proof = _open(ctx).prove(cid)
+    render.proof(proof)
+    if not proof.verified_on_chain:
+        sys.exit(1)
+
+
+@contribution.command("get")
+@click.argument("cid")
+@click.pass_context
+@friendly
+def contribution_get(ctx: click.Context, cid: str) -> None:
+    """Print the content of CID after checking it against its hash."""
+    click.echo(_open(ctx).content(cid).decode("utf-8"), nl=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""Tables and progress for the terminal; formatting only, no logic."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from tessera.api import Tessera
+    from tessera.chain.registry import DatanetRecord
+    from tessera.crypto.keys import AccountInfo
+    from tessera.data.datanets import ContributionProof, DatanetDetail
+    from tessera.data.ingest import IngestReport, Progress as ProgressFn
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def init_summary(t: Tessera) -> None:
+    d = t.config.deployment
+    console.print(f"Tessera home {t.home.path}")
+    console.print(f"chain   {t.config.chain_kind} {t.config.chain_url} (id {d.chain_id})")
+    console.print(f"registry {d.registry}\ntoken    {d.token}")
+    for info in t.accounts():
+        console.print(f"account {info.name} {info.address}")
+
+
+def accounts(infos: list[AccountInfo]) -> None:
+    table = Table("name", "address")
+    for info in infos:
+        table.add_row(info.name, info.address)
+    console.print(table)
+
+
+def datanets(records: list[DatanetRecord]) -> None:
+    table = Table("id", "name", "license", "owner", "batches", "contributions")
+    for r in records:
+        table.add_row(str(r.id), r.name, r.license, r.owner, str(r.batch_count),
+                      str(r.contribution_count))
+    console.print(table if records else "no datanets yet: `tessera datanet create NAME --license ID`")
+
+
+def datanet_detail(d: DatanetDetail) -> None:
+    r = d.record
+    console.print(f"datanet {r.name} (#{r.id})  license {r.license}  owner {r.owner}")
+    if d.metadata.get("description"):
+        console.print(f"  {d.metadata['description']}")
+    console.print(f"  {r.contribution_count} contributions in {r.batch_count} batches, "
+                  f"{len(d.contributors)} contributors, metadata {r.metadata_cid}")
+    people = Table("contributor", "contributions")
+    for who, count in sorted(d.contributors.items(), key=lambda kv: -kv[1]):
+        people.add_row(who, str(count))
+    console.print(people)
+    batches = Table("batch", "leaves", "contributors", "block", "time (UTC)", "manifest")
+    for b in d.batches:
+        batches.add_row(str(b.id), str(b.leaf_count), str(b.contributor_count),
+                        str(b.block_number), _time(b.timestamp), b.content_uri)
+    console.print(batches)
+    if d.unavailable_batches:
+        console.print(f"  manifests not in the local store for batches {d.unavailable_batches}")
+
+
+def ingest_report(r: IngestReport) -> None:
+    console.print(f"{r.registered} new contributions registered to {r.datanet} in "
+                  f"{len(r.batches)} batch(es) {r.batches} ({r.gas_used} gas)")
+    if r.already_in_datanet:
+        console.print(f"{len(r.already_in_datanet)} chunk(s) already in {r.datanet}: skipped")
+    if r.repeated_in_input:
+        console.print(f"{r.repeated_in_input} chunk(s) repeated in the input: registered once")
+
+
+def proof(p: ContributionProof) -> None:
+    status = "VERIFIED by the registry contract" if p.verified_on_chain else "NOT VERIFIED"
+    console.print(f"contribution {p.cid}: {status}")
+    console.print(f"  contributor {p.contributor}")
+    console.print(f"  datanet     {p.datanet} (#{p.datanet_id})")
+    console.print(f"  batch       #{p.batch.id}, leaf {p.leaf_index} of {p.batch.leaf_count}, "
+                  f"root 0x{p.batch.root.hex()}")
+    console.print(f"  block       {p.batch.block_number} at {p.time}")
+    console.print(f"  proof       {len(p.proof)} sibling hashes")
+
+
+def _time(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@contextmanager
+def progress_bar() -> Iterator[ProgressFn]:
+    """A progress bar on stderr, only drawn on a terminal, so pipes stay clean."""
+    bar = Progress("contributing", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                   console=err_console, disable=not err_console.is_terminal)
+    with bar:
+        task = bar.add_task("contribute", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance
