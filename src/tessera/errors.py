@@ -39,3 +39,7 @@ class NotFoundError(TesseraError):
 
 class SignatureError(TesseraError):
     """A signature does not recover to the address that claims it."""
+
+
+class ModelError(TesseraError):
+    """A model cannot be found, converted or loaded, or cannot do what it was asked."""

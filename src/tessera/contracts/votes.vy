@@ -282,7 +282,7 @@ def _lookup(key: uint256, block_number: uint256) -> uint256:
         if low >= high:
             break
         middle: uint256 = unsafe_div(low + high, 2)
-        if self._checkpoints[key][middle] >> _VOTES_BITS > block_number:
+        if self._checkpoints[key][middle] >> _VOTES_BITS >= block_number:
             high = middle
         else:
             low = middle + 1

@@ -57,7 +57,8 @@ def collect_files(paths: Iterable[Path]) -> list[Path]:
     return list(dict.fromkeys(files))
 
 
-def read_text(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
+def read_text(path: Path, max_bytes: int | None = None) -> str:
+    max_bytes = max_bytes or MAX_FILE_BYTES
     size = path.stat().st_size
     if size == 0:
         raise InputError(f"{path} is empty: there is nothing to contribute")

@@ -12,7 +12,7 @@ from eth_account.signers.local import LocalAccount
 from tessera.chain.registry import BatchRecord, DatanetRecord, RegistryClient
 from tessera.data.index import ContributionIndex
 from tessera.data.manifest import BatchManifest
-from tessera.errors import InputError, NotFoundError, TesseraError
+from tessera.errors import InputError, NotFoundError, SignatureError, TesseraError
 from tessera.store.base import BlobStore
 from tessera.store.cid import digest_from_cid
 
@@ -91,6 +91,8 @@ def show_datanet(
         metadata = {}
     contributors: dict[str, int] = {}
     for item in index.contributions(record.id):
+        if not item.signature_ok:
+            continue
         contributors[item.contributor] = contributors.get(item.contributor, 0) + 1
     batches = [registry.batch(i) for i in index.batch_ids(record.id)]
     return DatanetDetail(record, metadata, contributors, batches,
@@ -107,7 +109,12 @@ def prove_contribution(
         raise NotFoundError(
             f"no contribution with CID {cid} is registered in any datanet this node has indexed"
         )
-    item = found[0]
+    item = next((f for f in found if f.signature_ok), found[0])
+    if not item.signature_ok:
+        raise SignatureError(
+            f"contribution {cid} in batch {item.batch} carries a signature that is not its "
+            f"claimed contributor {item.contributor}'s: the batch's submitter forged or broke it"
+        )
     batch = registry.batch(item.batch)
     manifest = BatchManifest.from_bytes(store.get(batch.content_uri))
     proof = manifest.tree.proof(item.leaf_index)

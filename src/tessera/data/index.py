@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tessera.chain.registry import RegistryClient
+from tessera.crypto.eip712 import Domain
 from tessera.data.manifest import BatchManifest
 from tessera.errors import InputError, StoreError
 from tessera.store.base import BlobStore
@@ -25,7 +26,7 @@ CREATE TABLE IF NOT EXISTS batches (
 CREATE TABLE IF NOT EXISTS contributions (
     datanet INTEGER NOT NULL, cid TEXT NOT NULL, batch INTEGER NOT NULL,
     leaf_index INTEGER NOT NULL, contributor TEXT NOT NULL, signature BLOB NOT NULL,
-    PRIMARY KEY (datanet, cid)
+    signature_ok INTEGER NOT NULL, PRIMARY KEY (datanet, cid)
 );
 CREATE INDEX IF NOT EXISTS contributions_by_cid ON contributions(cid);
 CREATE INDEX IF NOT EXISTS batches_by_datanet ON batches(datanet);
@@ -40,6 +41,7 @@ class IndexedContribution:
     leaf_index: int
     contributor: str
     signature: bytes
+    signature_ok: bool
 
 
 class ContributionIndex:
@@ -63,6 +65,7 @@ class ContributionIndex:
 
     def _index_batch(self, registry: RegistryClient, store: BlobStore, batch_id: int) -> None:
         record = registry.batch(batch_id)
+        domain = Domain(registry.chain.chain_id, registry.address)
         manifest = _load_manifest(store, record.content_uri)
         ok = manifest is not None and manifest.tree.root == record.root \
             and manifest.datanet == record.datanet
@@ -75,24 +78,29 @@ class ContributionIndex:
             )
             if ok and manifest is not None:
                 self.db.executemany(
-                    "INSERT OR IGNORE INTO contributions VALUES (?,?,?,?,?,?)",
-                    [(record.datanet, leaf.cid, batch_id, i, leaf.contributor, leaf.signature)
-                     for i, leaf in enumerate(manifest.leaves)],
+                    "INSERT OR IGNORE INTO contributions VALUES (?,?,?,?,?,?,?)",
+                    [(record.datanet, leaf.cid, batch_id, i, leaf.contributor, leaf.signature,
+                      int(ok_sig)) for i, (leaf, ok_sig) in
+                     enumerate(zip(manifest.leaves, manifest.signatures_valid(domain), strict=True))],
                 )
 
     def known_cids(self, datanet: int) -> set[str]:
-        rows = self.db.execute("SELECT cid FROM contributions WHERE datanet = ?", (datanet,))
+        """CIDs the datanet holds with a valid signature (a forged leaf does not count)."""
+        rows = self.db.execute(
+            "SELECT cid FROM contributions WHERE datanet = ? AND signature_ok = 1", (datanet,))
         return {row[0] for row in rows}
 
     def find(self, cid: str) -> list[IndexedContribution]:
         rows = self.db.execute(
-            "SELECT datanet, cid, batch, leaf_index, contributor, signature FROM contributions "
+            "SELECT datanet, cid, batch, leaf_index, contributor, signature, signature_ok "
+            "FROM contributions "
             "WHERE cid = ? ORDER BY batch", (cid,))
         return [IndexedContribution(*row) for row in rows]
 
     def contributions(self, datanet: int) -> list[IndexedContribution]:
         rows = self.db.execute(
-            "SELECT datanet, cid, batch, leaf_index, contributor, signature FROM contributions "
+            "SELECT datanet, cid, batch, leaf_index, contributor, signature, signature_ok "
+            "FROM contributions "
             "WHERE datanet = ? ORDER BY batch, leaf_index", (datanet,))
         return [IndexedContribution(*row) for row in rows]
 

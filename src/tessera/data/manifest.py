@@ -12,9 +12,9 @@ from functools import cached_property
 
 from eth_utils import keccak, to_bytes, to_checksum_address
 
-from tessera.crypto.eip712 import contribution_leaf
+from tessera.crypto.eip712 import Domain, check_signature, contribution_digest, contribution_leaf
 from tessera.crypto.merkle import MerkleTree
-from tessera.errors import StoreError
+from tessera.errors import SignatureError, StoreError
 from tessera.store.cid import digest_from_cid
 
 MANIFEST_VERSION = 1
@@ -68,6 +68,19 @@ class BatchManifest:
             contribution_leaf(self.datanet, digest_from_cid(leaf.cid), self.license, leaf.contributor)
             for leaf in self.leaves
         ])
+
+    def signatures_valid(self, domain: Domain) -> list[bool]:
+        """Per leaf: does its signature recover to its contributor under `domain`?"""
+        results = []
+        for leaf in self.leaves:
+            digest = contribution_digest(domain, self.datanet, digest_from_cid(leaf.cid),
+                                         self.license)
+            try:
+                check_signature(digest, leaf.signature, leaf.contributor)
+                results.append(True)
+            except SignatureError:
+                results.append(False)
+        return results
 
     @property
     def contributors(self) -> list[str]:
