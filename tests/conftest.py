@@ -20,3 +20,6 @@ def anvil_binary() -> Path:
         if os.environ.get("TESSERA_REQUIRE_ANVIL", "") not in ("", "0"):
             pytest.fail(f"TESSERA_REQUIRE_ANVIL is set and {error}")
         pytest.skip(str(error))
+
+
+pytest_plugins = ["backends"]

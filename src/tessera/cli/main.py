@@ -162,11 +162,12 @@ def datanet_list(ctx: click.Context) -> None:
 
 @datanet.command("show")
 @click.argument("name")
+@click.option("--cids", is_flag=True, help="Also list every contribution's CID.")
 @click.pass_context
 @friendly
-def datanet_show(ctx: click.Context, name: str) -> None:
+def datanet_show(ctx: click.Context, name: str, cids: bool) -> None:
     """Show a datanet's contributors and batches."""
-    render.datanet_detail(_open(ctx).datanet(name))
+    render.datanet_detail(_open(ctx).datanet(name), with_cids=cids)
 
 
 @main.command()

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from tessera.data.datanets import ContributionProof, DatanetDetail
     from tessera.data.ingest import IngestReport, Progress as ProgressFn
 
-console = Console(highlight=False)
+# piped output keeps whole CIDs and addresses instead of folding them to a guessed 80 columns
+console = Console(highlight=False, width=None if Console().is_terminal else 200)
 err_console = Console(stderr=True, highlight=False)
 
 
@@ -46,7 +47,7 @@ def datanets(records: list[DatanetRecord]) -> None:
     console.print(table if records else "no datanets yet: `tessera datanet create NAME --license ID`")
 
 
-def datanet_detail(d: DatanetDetail) -> None:
+def datanet_detail(d: DatanetDetail, with_cids: bool = False) -> None:
     r = d.record
     console.print(f"datanet {r.name} (#{r.id})  license {r.license}  owner {r.owner}")
     if d.metadata.get("description"):
@@ -62,6 +63,11 @@ def datanet_detail(d: DatanetDetail) -> None:
         batches.add_row(str(b.id), str(b.leaf_count), str(b.contributor_count),
                         str(b.block_number), _time(b.timestamp), b.content_uri)
     console.print(batches)
+    if with_cids:
+        listing = Table("cid", "contributor", "batch", "leaf")
+        for item in d.contributions:
+            listing.add_row(item.cid, item.contributor, str(item.batch), str(item.leaf_index))
+        console.print(listing)
     if d.unavailable_batches:
         console.print(f"  manifests not in the local store for batches {d.unavailable_batches}")
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from eth_account.signers.local import LocalAccount
 
 from tessera.chain.registry import BatchRecord, DatanetRecord, RegistryClient
-from tessera.data.index import ContributionIndex
+from tessera.data.index import ContributionIndex, IndexedContribution
 from tessera.data.manifest import BatchManifest
 from tessera.errors import InputError, NotFoundError, SignatureError, TesseraError
 from tessera.store.base import BlobStore
@@ -26,6 +26,7 @@ class DatanetDetail:
     record: DatanetRecord
     metadata: dict[str, str]
     contributors: dict[str, int]  # address -> number of contributions
+    contributions: list[IndexedContribution]  # with a valid signature, in batch order
     batches: list[BatchRecord]
     unavailable_batches: list[int]  # registered, but their manifest is not in our store
 
@@ -89,13 +90,12 @@ def show_datanet(
         metadata = json.loads(store.get(record.metadata_cid))
     except TesseraError:
         metadata = {}
+    contributions = [c for c in index.contributions(record.id) if c.signature_ok]
     contributors: dict[str, int] = {}
-    for item in index.contributions(record.id):
-        if not item.signature_ok:
-            continue
+    for item in contributions:
         contributors[item.contributor] = contributors.get(item.contributor, 0) + 1
     batches = [registry.batch(i) for i in index.batch_ids(record.id)]
-    return DatanetDetail(record, metadata, contributors, batches,
+    return DatanetDetail(record, metadata, contributors, contributions, batches,
                          index.unavailable_batches(record.id))
 
 

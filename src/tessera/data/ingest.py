@@ -61,6 +61,7 @@ def contribute(
         raise InputError(f"batch size must be between 1 and {MAX_BATCH_SIZE}, got {batch_size}")
     if not paths:
         raise InputError("no files given: name at least one .txt, .md or .jsonl file or folder")
+    resolve_datanet(ctx.registry, datanet_name)  # the cheapest mistake to report comes first
     chunks = chunk_paths(paths)  # validates every file before anything touches the chain
     return contribute_chunks(ctx, datanet_name, chunks, signer, batch_size, progress)
 
