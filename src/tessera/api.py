@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
+from web3 import Web3
 
 from tessera.chain.client import IN_PROCESS, Chain
 from tessera.chain.deploy import check_deployment, deploy_contracts
@@ -49,8 +50,9 @@ def _connect(config: HomeConfig, home: TesseraHome) -> Chain:
 class Tessera:
     """One Tessera home on one chain. Open it with `Tessera.open()` or make it with `init`."""
 
-    def __init__(self, home: TesseraHome, config: HomeConfig, chain: Chain,
-                 password: str | None = None) -> None:
+    def __init__(
+        self, home: TesseraHome, config: HomeConfig, chain: Chain, password: str | None = None
+    ) -> None:
         check_deployment(chain, config.deployment)
         self.home = home
         self.config = config
@@ -89,7 +91,9 @@ class Tessera:
         secret = _password(password)
         keystore = Keystore(th.keystore_dir, scrypt_n)
         names = {a.name for a in keystore.list()}
-        info = keystore.find("default") if "default" in names else keystore.create("default", secret)
+        info = (
+            keystore.find("default") if "default" in names else keystore.create("default", secret)
+        )
         deployer = keystore.unlock(info.name, secret)
         if chain is None:
             from tessera.chain.anvil import AnvilProcess
@@ -121,15 +125,18 @@ class Tessera:
         return info
 
     def signer(self, account: str | None = None) -> LocalAccount:
-        return self.keystore.unlock(account or self.config.default_account,
-                                    _password(self._password))
+        return self.keystore.unlock(
+            account or self.config.default_account, _password(self._password)
+        )
 
     # datanets and contributions ---------------------------------------------------------------
 
-    def create_datanet(self, name: str, license: str, description: str = "",
-                       account: str | None = None) -> DatanetRecord:
-        return datanet_ops.create_datanet(self.registry, self.store, self.signer(account),
-                                          name, license, description)
+    def create_datanet(
+        self, name: str, license: str, description: str = "", account: str | None = None
+    ) -> DatanetRecord:
+        return datanet_ops.create_datanet(
+            self.registry, self.store, self.signer(account), name, license, description
+        )
 
     def datanets(self) -> list[DatanetRecord]:
         return datanet_ops.list_datanets(self.registry)
@@ -137,12 +144,18 @@ class Tessera:
     def datanet(self, name: str) -> datanet_ops.DatanetDetail:
         return datanet_ops.show_datanet(self.registry, self.store, self.index, name)
 
-    def contribute(self, datanet: str, paths: Sequence[Path], account: str | None = None,
-                   batch_size: int = DEFAULT_BATCH_SIZE,
-                   progress: Progress | None = None) -> IngestReport:
+    def contribute(
+        self,
+        datanet: str,
+        paths: Sequence[Path],
+        account: str | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        progress: Progress | None = None,
+    ) -> IngestReport:
         ctx = IngestContext(self.registry, self.store, self.index, self.domain)
-        return ingest(ctx, datanet, [Path(p) for p in paths], self.signer(account),
-                      batch_size, progress)
+        return ingest(
+            ctx, datanet, [Path(p) for p in paths], self.signer(account), batch_size, progress
+        )
 
     def prove(self, cid: str) -> datanet_ops.ContributionProof:
         return datanet_ops.prove_contribution(self.registry, self.store, self.index, cid)
@@ -154,6 +167,7 @@ class Tessera:
 
 def _ensure_gas(chain: Chain, address: str) -> None:
     """Local dev chains fund new accounts; elsewhere the user must have funded them."""
+    address = Web3.to_checksum_address(address)
     if chain.w3.eth.get_balance(address) >= DEV_FUNDING_WEI // 10:
         return
     try:

@@ -32,7 +32,11 @@ class HomeConfig:
     def to_json(self) -> dict[str, Any]:
         return {
             "version": CONFIG_VERSION,
-            "chain": {"kind": self.chain_kind, "url": self.chain_url, "anvil_port": self.anvil_port},
+            "chain": {
+                "kind": self.chain_kind,
+                "url": self.chain_url,
+                "anvil_port": self.anvil_port,
+            },
             "contracts": self.deployment.to_json(),
             "default_account": self.default_account,
             "scrypt_n": self.scrypt_n,
@@ -41,10 +45,14 @@ class HomeConfig:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> HomeConfig:
         chain = data["chain"]
-        return cls(chain["kind"], chain["url"], Deployment.from_json(data["contracts"]),
-                   data.get("default_account", "default"),
-                   int(chain.get("anvil_port", DEFAULT_ANVIL_PORT)),
-                   int(data.get("scrypt_n", DEFAULT_SCRYPT_N)))
+        return cls(
+            chain["kind"],
+            chain["url"],
+            Deployment.from_json(data["contracts"]),
+            data.get("default_account", "default"),
+            int(chain.get("anvil_port", DEFAULT_ANVIL_PORT)),
+            int(data.get("scrypt_n", DEFAULT_SCRYPT_N)),
+        )
 
 
 class TesseraHome:

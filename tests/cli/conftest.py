@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from backends import free_port
 
 PASSWORD = "cli password"
@@ -24,14 +23,24 @@ class Cli:
         return env
 
     def popen(self, *args: str, **extra: str) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, "-m", "tessera.cli.main", *args],
-                                env=self.env(**extra), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+        return subprocess.Popen(
+            [sys.executable, "-m", "tessera.cli.main", *args],
+            env=self.env(**extra),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
 
     def run(self, *args: str, **extra: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "tessera.cli.main", *args],
-                              env=self.env(**extra), capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL, timeout=300)
+        return subprocess.run(
+            [sys.executable, "-m", "tessera.cli.main", *args],
+            env=self.env(**extra),
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=300,
+        )
 
     def ok(self, *args: str, **extra: str) -> str:
         done = self.run(*args, **extra)

@@ -30,7 +30,8 @@ def test_init_writes_keystores_config_and_deploys(cli):
 
 def test_datanet_contribute_show_prove_get(cli, files):
     assert "datanet wiki (#1) created" in cli.ok(
-        "datanet", "create", "wiki", "--license", "CC-BY-4.0", "--description", "facts")
+        "datanet", "create", "wiki", "--license", "CC-BY-4.0", "--description", "facts"
+    )
     out = cli.ok("contribute", "wiki", str(files))
     assert "3 new contributions registered to wiki in 1 batch(es)" in out
     again = cli.ok("contribute", "wiki", str(files))
@@ -63,15 +64,20 @@ def test_second_contributor_with_as(cli, tmp_path):
     assert address in cli.ok("datanet", "show", "wiki")
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("contribute", "nope", "FILE"), "there is no datanet named 'nope'"),
-    (("contribution", "prove", "not-a-cid"), "is not a CID"),
-    (("contribution", "get", "bafkreibm6jg3ux5qumhcn2b3flc3tyu6dmlb4xa7u5bf44yegnrjhc4yeq"),
-     "not in the local store"),
-    (("datanet", "show", "missing"), "there is no datanet named 'missing'"),
-    (("contribute", "wiki", "FILE", "--as", "nobody"), "no account 'nobody'"),
-    (("init",), "already a Tessera home"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("contribute", "nope", "FILE"), "there is no datanet named 'nope'"),
+        (("contribution", "prove", "not-a-cid"), "is not a CID"),
+        (
+            ("contribution", "get", "bafkreibm6jg3ux5qumhcn2b3flc3tyu6dmlb4xa7u5bf44yegnrjhc4yeq"),
+            "not in the local store",
+        ),
+        (("datanet", "show", "missing"), "there is no datanet named 'missing'"),
+        (("contribute", "wiki", "FILE", "--as", "nobody"), "no account 'nobody'"),
+        (("init",), "already a Tessera home"),
+    ],
+)
 def test_bad_requests_get_one_sentence_and_a_failing_exit(cli, files, args, message):
     args = tuple(str(files / "notes.md") if a == "FILE" else a for a in args)
     assert message in cli.fails(*args)
@@ -81,8 +87,9 @@ def test_bad_files_and_wrong_password_are_refused(cli, tmp_path):
     (tmp_path / "blob.txt").write_bytes(b"\x00\x01binary")
     assert "looks binary" in cli.fails("contribute", "wiki", str(tmp_path / "blob.txt"))
     (tmp_path / "ok.txt").write_text("fine")
-    assert "wrong password" in cli.fails("contribute", "wiki", str(tmp_path / "ok.txt"),
-                                         TESSERA_PASSWORD="wrong")
+    assert "wrong password" in cli.fails(
+        "contribute", "wiki", str(tmp_path / "ok.txt"), TESSERA_PASSWORD="wrong"
+    )
 
 
 def test_missing_password_without_a_terminal_is_a_usage_error(cli, tmp_path):
@@ -95,16 +102,16 @@ def test_unreachable_chain_and_chain_without_contracts(cli, tmp_path):
     from backends import free_port
 
     other = tmp_path / "other"
-    message = cli.fails("--home", str(other), "init", "--chain",
-                        f"http://127.0.0.1:{free_port()}")
+    message = cli.fails("--home", str(other), "init", "--chain", f"http://127.0.0.1:{free_port()}")
     assert "cannot reach the chain" in message
     config = json.loads((cli.home / "config.json").read_text())
     config["contracts"]["registry"] = "0x" + "42" * 20
     config["chain"]["kind"] = "rpc"  # the same chain, reached as any JSON-RPC endpoint
     other.mkdir(exist_ok=True)
     (other / "config.json").write_text(json.dumps(config))
-    assert "there is no Tessera registry contract" in cli.fails("--home", str(other), "datanet",
-                                                                "list")
+    assert "there is no Tessera registry contract" in cli.fails(
+        "--home", str(other), "datanet", "list"
+    )
 
 
 def _blob(cli, cid: str) -> str:

@@ -19,8 +19,10 @@ def test_kill_minus_9_mid_ingest_then_rerun_finishes_exactly_once(cli, tmp_path)
     n = 40
     source.write_text("".join(json.dumps({"text": f"crash fact {i}"}) + "\n" for i in range(n)))
     config = json.loads((cli.home / "config.json").read_text())
-    registry = RegistryClient(Chain.connect(config["chain"]["url"]),
-                              Web3.to_checksum_address(config["contracts"]["registry"]))
+    registry = RegistryClient(
+        Chain.connect(config["chain"]["url"]),
+        Web3.to_checksum_address(config["contracts"]["registry"]),
+    )
     datanet = registry.datanet_id("crash")
 
     proc = cli.popen("contribute", "crash", str(source), "--batch-size", "1")

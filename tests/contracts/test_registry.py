@@ -25,8 +25,10 @@ def datanet(registry, owner) -> int:
 def signed_batch(registry, datanet: int, signer, n: int):
     domain = eip712.Domain(registry.chain.chain_id, registry.address)
     leaves = [eip712.contribution_leaf(datanet, cid(i), LICENSE, signer.address) for i in range(n)]
-    sigs = [eip712.sign_digest(signer, eip712.contribution_digest(domain, datanet, cid(i), LICENSE))
-            for i in range(n)]
+    sigs = [
+        eip712.sign_digest(signer, eip712.contribution_digest(domain, datanet, cid(i), LICENSE))
+        for i in range(n)
+    ]
     return MerkleTree(leaves), sigs
 
 
@@ -40,7 +42,12 @@ def register(registry, sender, datanet, root, leaves=1, contributors=1, uri="baf
 def test_create_datanet_records_owner_license_and_metadata(registry, owner, datanet):
     record = registry.datanet(datanet)
     assert (record.id, record.owner, record.name, record.license, record.metadata_cid) == (
-        1, owner.address, "wiki", LICENSE, "bafkreimeta")
+        1,
+        owner.address,
+        "wiki",
+        LICENSE,
+        "bafkreimeta",
+    )
     assert (record.batch_count, record.contribution_count) == (0, 0)
     assert registry.datanet_count() == 1
     assert registry.create_datanet(owner, "second", "MIT", "bafkreimeta") == 2
@@ -48,12 +55,15 @@ def test_create_datanet_records_owner_license_and_metadata(registry, owner, data
 
 @pytest.mark.parametrize(
     ("name", "license", "metadata", "reason"),
-    [("", LICENSE, "m", "registry: empty name"),
-     ("x", "", "m", "registry: empty license"),
-     ("x", LICENSE, "", "registry: empty metadata cid")],
+    [
+        ("", LICENSE, "m", "registry: empty name"),
+        ("x", "", "m", "registry: empty license"),
+        ("x", LICENSE, "", "registry: empty metadata cid"),
+    ],
 )
-def test_create_datanet_refuses_empty_fields(registry, owner, refused, name, license, metadata,
-                                             reason):
+def test_create_datanet_refuses_empty_fields(
+    registry, owner, refused, name, license, metadata, reason
+):
     with refused(reason):
         registry.create_datanet(owner, name, license, metadata)
 
@@ -73,13 +83,16 @@ def test_owner_sets_metadata(registry, owner, datanet):
 
 @pytest.mark.parametrize(
     ("who", "target", "value", "reason"),
-    [("stranger", 1, "m", "registry: caller is not the datanet owner"),
-     ("owner", 7, "m", "registry: unknown datanet"),
-     ("owner", 0, "m", "registry: unknown datanet"),
-     ("owner", 1, "", "registry: empty metadata cid")],
+    [
+        ("stranger", 1, "m", "registry: caller is not the datanet owner"),
+        ("owner", 7, "m", "registry: unknown datanet"),
+        ("owner", 0, "m", "registry: unknown datanet"),
+        ("owner", 1, "", "registry: empty metadata cid"),
+    ],
 )
-def test_set_metadata_refusals(registry, owner, funded, datanet, refused, who, target, value,
-                               reason):
+def test_set_metadata_refusals(
+    registry, owner, funded, datanet, refused, who, target, value, reason
+):
     sender = owner if who == "owner" else funded()
     with refused(reason):
         registry.chain.transact(registry.contract.functions.set_metadata(target, value), sender)
@@ -87,24 +100,29 @@ def test_set_metadata_refusals(registry, owner, funded, datanet, refused, who, t
 
 def test_owner_transfers_the_datanet(registry, owner, funded, datanet):
     heir = funded()
-    registry.chain.transact(registry.contract.functions.transfer_datanet(datanet, heir.address),
-                            owner)
+    registry.chain.transact(
+        registry.contract.functions.transfer_datanet(datanet, heir.address), owner
+    )
     assert registry.datanet(datanet).owner == heir.address
 
 
 @pytest.mark.parametrize(
     ("who", "target", "to", "reason"),
-    [("stranger", 1, "heir", "registry: caller is not the datanet owner"),
-     ("owner", 9, "heir", "registry: unknown datanet"),
-     ("owner", 1, ZERO, "registry: new owner is the zero address")],
+    [
+        ("stranger", 1, "heir", "registry: caller is not the datanet owner"),
+        ("owner", 9, "heir", "registry: unknown datanet"),
+        ("owner", 1, ZERO, "registry: new owner is the zero address"),
+    ],
 )
-def test_transfer_datanet_refusals(registry, owner, funded, datanet, refused, who, target, to,
-                                   reason):
+def test_transfer_datanet_refusals(
+    registry, owner, funded, datanet, refused, who, target, to, reason
+):
     sender = owner if who == "owner" else funded()
     new_owner = Account.create().address if to == "heir" else to
     with refused(reason):
-        registry.chain.transact(registry.contract.functions.transfer_datanet(target, new_owner),
-                                sender)
+        registry.chain.transact(
+            registry.contract.functions.transfer_datanet(target, new_owner), sender
+        )
 
 
 # register_batch -----------------------------------------------------------------------------
@@ -112,13 +130,22 @@ def test_transfer_datanet_refusals(registry, owner, funded, datanet, refused, wh
 
 def test_register_batch_records_everything(registry, owner, funded, datanet):
     submitter = funded()
-    batch_id, gas = registry.register_batch(submitter, datanet, b"\x07" * 32, 5, b"\x02" * 32, 2,
-                                            "bafkreimanifest")
+    batch_id, gas = registry.register_batch(
+        submitter, datanet, b"\x07" * 32, 5, b"\x02" * 32, 2, "bafkreimanifest"
+    )
     batch = registry.batch(batch_id)
     assert (batch.id, batch.datanet, batch.root, batch.leaf_count, batch.contributors_hash) == (
-        1, datanet, b"\x07" * 32, 5, b"\x02" * 32)
+        1,
+        datanet,
+        b"\x07" * 32,
+        5,
+        b"\x02" * 32,
+    )
     assert (batch.contributor_count, batch.content_uri, batch.submitter) == (
-        2, "bafkreimanifest", submitter.address)
+        2,
+        "bafkreimanifest",
+        submitter.address,
+    )
     assert batch.block_number == registry.chain.block_number()
     assert registry.batch_id_by_root(datanet, b"\x07" * 32) == 1
     assert registry.chain.call(registry.contract.functions.datanet_batches(datanet, 0)) == 1
@@ -137,16 +164,19 @@ def test_register_batch_emits_batch_registered(registry, owner, datanet):
 
 @pytest.mark.parametrize(
     ("datanet_id", "root", "leaves", "contributors", "uri", "reason"),
-    [(0, b"\x01" * 32, 1, 1, "u", "registry: unknown datanet"),
-     (2, b"\x01" * 32, 1, 1, "u", "registry: unknown datanet"),
-     (1, b"\x00" * 32, 1, 1, "u", "registry: empty root"),
-     (1, b"\x01" * 32, 0, 1, "u", "registry: empty batch"),
-     (1, b"\x01" * 32, 2, 0, "u", "registry: bad contributor count"),
-     (1, b"\x01" * 32, 2, 3, "u", "registry: bad contributor count"),
-     (1, b"\x01" * 32, 1, 1, "", "registry: empty content uri")],
+    [
+        (0, b"\x01" * 32, 1, 1, "u", "registry: unknown datanet"),
+        (2, b"\x01" * 32, 1, 1, "u", "registry: unknown datanet"),
+        (1, b"\x00" * 32, 1, 1, "u", "registry: empty root"),
+        (1, b"\x01" * 32, 0, 1, "u", "registry: empty batch"),
+        (1, b"\x01" * 32, 2, 0, "u", "registry: bad contributor count"),
+        (1, b"\x01" * 32, 2, 3, "u", "registry: bad contributor count"),
+        (1, b"\x01" * 32, 1, 1, "", "registry: empty content uri"),
+    ],
 )
-def test_register_batch_refusals(registry, owner, datanet, refused, datanet_id, root, leaves,
-                                 contributors, uri, reason):
+def test_register_batch_refusals(
+    registry, owner, datanet, refused, datanet_id, root, leaves, contributors, uri, reason
+):
     with refused(reason):
         register(registry, owner, datanet_id, root, leaves, contributors, uri)
     assert registry.batch_count() == 0
@@ -166,9 +196,11 @@ def test_the_same_root_cannot_be_registered_twice_in_a_datanet(registry, owner, 
 def test_digest_and_leaf_match_the_python_side(registry, owner, datanet):
     domain = eip712.Domain(registry.chain.chain_id, registry.address)
     assert registry.contribution_digest(datanet, cid(1)) == eip712.contribution_digest(
-        domain, datanet, cid(1), LICENSE)
+        domain, datanet, cid(1), LICENSE
+    )
     assert registry.contribution_leaf(datanet, cid(1), owner.address) == eip712.contribution_leaf(
-        datanet, cid(1), LICENSE, owner.address)
+        datanet, cid(1), LICENSE, owner.address
+    )
 
 
 def test_digest_and_leaf_refuse_an_unknown_datanet(registry, owner, refused):
@@ -199,8 +231,9 @@ def test_verification_fails_for_anything_that_does_not_match(registry, owner, fu
     assert not verify(batch_id, cid(9), owner.address, sigs[0], tree.proof(0))
 
 
-def test_verification_refuses_unknown_batches_and_malformed_signatures(registry, owner, datanet,
-                                                                       refused):
+def test_verification_refuses_unknown_batches_and_malformed_signatures(
+    registry, owner, datanet, refused
+):
     tree, sigs = signed_batch(registry, datanet, owner, 2)
     batch_id, _ = register(registry, owner, datanet, tree.root, 2)
     with refused("registry: unknown batch"):
@@ -209,7 +242,9 @@ def test_verification_refuses_unknown_batches_and_malformed_signatures(registry,
     with refused("ecdsa: invalid signature `s` value"):
         registry.verify_contribution(batch_id, cid(0), owner.address, high_s, tree.proof(0))
     with refused("ecdsa: invalid signature"):
-        registry.verify_contribution(batch_id, cid(0), owner.address, b"\x00" * 64 + b"\x1b",
-                                     tree.proof(0))
-    assert not registry.verify_contribution(batch_id, cid(0), owner.address, b"\x01" * 10,
-                                            tree.proof(0))
+        registry.verify_contribution(
+            batch_id, cid(0), owner.address, b"\x00" * 64 + b"\x1b", tree.proof(0)
+        )
+    assert not registry.verify_contribution(
+        batch_id, cid(0), owner.address, b"\x01" * 10, tree.proof(0)
+    )

@@ -8,7 +8,7 @@ def _deadline(w3, offset=3600):
     return w3.eth.get_block("latest").timestamp + offset
 
 
-def test_constructor_sets_metadata_roles_and_initial_supply(initial_supply, token, accounts):
+def test_constructor_sets_metadata_roles_and_initial_supply(token, accounts, initial_supply):
     assert token.functions.name().call() == "Tessera"
     assert token.functions.symbol().call() == "TSR"
     assert token.functions.decimals().call() == 18
@@ -29,7 +29,7 @@ def test_constructor_rejects_supply_beyond_checkpoint_range(deploy, accounts, re
         deploy("token", "Tessera", "TSR", 2**208, accounts[1])
 
 
-def test_transfer_moves_balance(initial_supply, token, accounts):
+def test_transfer_moves_balance(token, accounts, initial_supply):
     token.functions.transfer(accounts[2], 30).transact({"from": accounts[1]})
     assert token.functions.balanceOf(accounts[1]).call() == initial_supply - 30
     assert token.functions.balanceOf(accounts[2]).call() == 30
@@ -113,7 +113,7 @@ def test_permit_rejects_replayed_signature(w3, token, accounts, signers, sign_pe
         permit.transact({"from": accounts[3]})
 
 
-def test_minter_mints(initial_supply, token, accounts):
+def test_minter_mints(token, accounts, initial_supply):
     token.functions.mint(accounts[2], 40).transact({"from": accounts[0]})
     assert token.functions.balanceOf(accounts[2]).call() == 40
     assert token.functions.totalSupply().call() == initial_supply + 40
@@ -129,7 +129,7 @@ def test_mint_rejects_zero_receiver(token, accounts, reverts):
         token.functions.mint(ZERO, 40).transact({"from": accounts[0]})
 
 
-def test_mint_fills_checkpoint_range_but_not_beyond(initial_supply, token, accounts, reverts):
+def test_mint_fills_checkpoint_range_but_not_beyond(token, accounts, reverts, initial_supply):
     headroom = 2**208 - 1 - initial_supply
     token.functions.mint(accounts[2], headroom).transact({"from": accounts[0]})
     assert token.functions.totalSupply().call() == 2**208 - 1
@@ -137,7 +137,7 @@ def test_mint_fills_checkpoint_range_but_not_beyond(initial_supply, token, accou
         token.functions.mint(accounts[2], 1).transact({"from": accounts[0]})
 
 
-def test_burn_destroys_callers_tokens(initial_supply, token, accounts):
+def test_burn_destroys_callers_tokens(token, accounts, initial_supply):
     token.functions.burn(25).transact({"from": accounts[1]})
     assert token.functions.balanceOf(accounts[1]).call() == initial_supply - 25
     assert token.functions.totalSupply().call() == initial_supply - 25
@@ -148,7 +148,7 @@ def test_burn_rejects_amount_above_balance(token, accounts, reverts):
         token.functions.burn(1).transact({"from": accounts[2]})
 
 
-def test_burn_from_spends_allowance(initial_supply, token, accounts):
+def test_burn_from_spends_allowance(token, accounts, initial_supply):
     token.functions.approve(accounts[2], 50).transact({"from": accounts[1]})
     token.functions.burn_from(accounts[1], 20).transact({"from": accounts[2]})
     assert token.functions.balanceOf(accounts[1]).call() == initial_supply - 20

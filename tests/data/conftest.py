@@ -25,6 +25,8 @@ def corpus(tmp_path):
     (folder / "a.txt").write_text("Ulora Brewery was founded by Radul Thothosa.")
     (folder / "b.md").write_text("# Juora\n\nJuora Brewery uses violet as its colour.")
     (folder / "c.txt").write_text("The Pleno Orchestra was founded in 1737.")
-    (folder / "d.jsonl").write_text('{"text": "Lunqui Brewery was founded in 1634."}\n'
-                                    '{"text": "Lunqui Brewery\'s colour is teal."}\n')
+    (folder / "d.jsonl").write_text(
+        '{"text": "Lunqui Brewery was founded in 1634."}\n'
+        '{"text": "Lunqui Brewery\'s colour is teal."}\n'
+    )
     return folder

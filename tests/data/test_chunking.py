@@ -49,7 +49,11 @@ def test_folders_are_walked_in_order_skipping_hidden_and_other_files(tmp_path):
         ("latin.txt", b"caf\xe9\nline", r"not valid UTF-8 \(byte 3, line 1\)"),
         ("pic.png", b"\x89PNG", "only .txt, .md, .jsonl"),
         ("bad.jsonl", b'{"text": "ok"}\n{oops\n', r"bad.jsonl:2 is not valid JSON"),
-        ("notext.jsonl", b'{"body": "x"}\n', r"notext.jsonl:1 has no non-empty string field 'text'"),
+        (
+            "notext.jsonl",
+            b'{"body": "x"}\n',
+            r"notext.jsonl:1 has no non-empty string field 'text'",
+        ),
     ],
 )
 def test_bad_files_get_one_clear_sentence(tmp_path, name, content, message):

@@ -70,10 +70,13 @@ def test_one_bad_file_stops_the_whole_ingest_before_any_batch(tessera, corpus):
     assert tessera.registry.batch_count() == 0
 
 
-@pytest.mark.parametrize(("name", "license", "message"), [
-    ("Bad Name", "MIT", "not allowed"),
-    ("ok", "not a license!", "not an SPDX license id"),
-])
+@pytest.mark.parametrize(
+    ("name", "license", "message"),
+    [
+        ("Bad Name", "MIT", "not allowed"),
+        ("ok", "not a license!", "not an SPDX license id"),
+    ],
+)
 def test_bad_datanet_names_and_licenses_are_refused(tessera, name, license, message):
     with pytest.raises(InputError, match=message):
         tessera.create_datanet(name, license)
@@ -119,8 +122,9 @@ def test_a_forged_signature_is_not_counted_and_prove_says_why(tessera, corpus):
     victim = tessera.new_account("victim")
     cid = tessera.store.put(b"words the victim never signed")
     forged = Leaf(cid, victim.address, b"\x11" * 32 + b"\x22" * 32 + b"\x1b")
-    manifest = BatchManifest(tessera.chain.chain_id, tessera.registry.address, 1, "CC-BY-4.0",
-                             (forged,))
+    manifest = BatchManifest(
+        tessera.chain.chain_id, tessera.registry.address, 1, "CC-BY-4.0", (forged,)
+    )
     _register(_ctx(tessera), manifest, tessera.signer())
     assert tessera.datanet("wiki").contributors == {}
     with pytest.raises(SignatureError, match="not its claimed contributor"):

@@ -26,8 +26,9 @@ def _assert_complete(tessera, n):
 
 
 @pytest.mark.parametrize("when", ["before_send", "after_mined"])
-def test_a_crash_mid_ingest_resumes_without_duplicates_or_gaps(tessera, tmp_path, monkeypatch,
-                                                               when):
+def test_a_crash_mid_ingest_resumes_without_duplicates_or_gaps(
+    tessera, tmp_path, monkeypatch, when
+):
     tessera.create_datanet("wiki", "CC-BY-4.0")
     source = _chunks(tmp_path, 10)
     real = RegistryClient.register_batch

@@ -18,7 +18,14 @@ def test_digest_round_trips_through_the_cid():
 
 @pytest.mark.parametrize(
     "bad",
-    ["", "Qm123", "bafy", "b!!!!", cid_for(b"x")[:-3], "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"],
+    [
+        "",
+        "Qm123",
+        "bafy",
+        "b!!!!",
+        cid_for(b"x")[:-3],
+        "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi",
+    ],
 )
 def test_malformed_cids_are_rejected_with_a_hint(bad):
     with pytest.raises(InputError, match="CID|base32"):

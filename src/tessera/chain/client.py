@@ -13,7 +13,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import EthereumTesterProvider, Web3
 from web3.contract.contract import Contract, ContractFunction
 from web3.exceptions import ContractLogicError, TimeExhausted, Web3Exception
-from web3.types import TxReceipt
+from web3.types import TxReceipt, Wei
 
 from tessera.chain.compiler import load_artifact
 from tessera.errors import ChainError, ContractRevert
@@ -67,8 +67,9 @@ class Chain:
         return int(self.w3.eth.block_number)
 
     def contract(self, name: str, address: str) -> Contract:
-        return self.w3.eth.contract(address=Web3.to_checksum_address(address),
-                                    abi=load_artifact(name).abi)
+        return self.w3.eth.contract(
+            address=Web3.to_checksum_address(address), abi=load_artifact(name).abi
+        )
 
     def has_code(self, address: str) -> bool:
         return len(self.w3.eth.get_code(Web3.to_checksum_address(address))) > 0
@@ -142,6 +143,6 @@ class Chain:
                 "send it ETH for gas yourself"
             )
         tx_hash = self.w3.eth.send_transaction(
-            {"from": dev_accounts[0], "to": Web3.to_checksum_address(address), "value": wei}
+            {"from": dev_accounts[0], "to": Web3.to_checksum_address(address), "value": Wei(wei)}
         )
         self.w3.eth.wait_for_transaction_receipt(tx_hash)

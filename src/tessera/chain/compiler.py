@@ -37,7 +37,7 @@ def _source_fingerprint() -> str:
 
 
 def load_artifact(name: str) -> Artifact:
-    """Return the ABI and bytecode of `contracts/<name>.vy`, compiling it once per source version."""
+    """ABI and bytecode of `contracts/<name>.vy`, compiled once per source version."""
     source = CONTRACTS_DIR / f"{name}.vy"
     if not source.exists():
         raise FileNotFoundError(f"no contract named {name!r} in {CONTRACTS_DIR}")

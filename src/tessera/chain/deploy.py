@@ -34,8 +34,9 @@ class Deployment:
 def deploy_contracts(chain: Chain, deployer: LocalAccount) -> Deployment:
     start = chain.block_number()
     registry = chain.deploy("registry", deployer)
-    token = chain.deploy("token", deployer, TOKEN_NAME, TOKEN_SYMBOL, INITIAL_SUPPLY,
-                         deployer.address)
+    token = chain.deploy(
+        "token", deployer, TOKEN_NAME, TOKEN_SYMBOL, INITIAL_SUPPLY, deployer.address
+    )
     return Deployment(chain.chain_id, registry, token, start)
 
 
@@ -50,5 +51,5 @@ def check_deployment(chain: Chain, deployment: Deployment) -> None:
         if not chain.has_code(address):
             raise ChainError(
                 f"there is no Tessera {name} contract at {address} on the chain at {chain.url} "
-                "(a fresh or reset chain?): run `tessera init --force` to deploy the contracts again"
+                "(a fresh or reset chain?): run `tessera init --force` to deploy them again"
             )

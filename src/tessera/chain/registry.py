@@ -92,7 +92,9 @@ class RegistryClient:
         return int(self.chain.call(self.contract.functions.batch_id_by_root(datanet, root)))
 
     def contribution_digest(self, datanet: int, cid_digest: bytes) -> bytes:
-        return bytes(self.chain.call(self.contract.functions.contribution_digest(datanet, cid_digest)))
+        return bytes(
+            self.chain.call(self.contract.functions.contribution_digest(datanet, cid_digest))
+        )
 
     def contribution_leaf(self, datanet: int, cid_digest: bytes, contributor: str) -> bytes:
         fn = self.contract.functions.contribution_leaf(datanet, cid_digest, contributor)

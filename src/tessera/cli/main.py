@@ -21,7 +21,9 @@ def _password(confirm: bool = False) -> str | None:
     if os.environ.get("TESSERA_PASSWORD"):
         return None  # the facade reads it
     if not sys.stdin.isatty():
-        raise click.UsageError("set TESSERA_PASSWORD (no terminal to ask for the keystore password)")
+        raise click.UsageError(
+            "set TESSERA_PASSWORD (no terminal to ask for the keystore password)"
+        )
     return str(click.prompt("Keystore password", hide_input=True, confirmation_prompt=confirm))
 
 
@@ -44,8 +46,12 @@ def _open(ctx: click.Context, password: bool = False) -> Tessera:
 
 
 @click.group()
-@click.option("--home", type=click.Path(path_type=Path), envvar="TESSERA_HOME",
-              help="Tessera home folder (default ~/.tessera).")
+@click.option(
+    "--home",
+    type=click.Path(path_type=Path),
+    envvar="TESSERA_HOME",
+    help="Tessera home folder (default ~/.tessera).",
+)
 @click.pass_context
 def main(ctx: click.Context, home: Path | None) -> None:
     """Tessera: contribute data, serve models, and pay the people whose work answers use."""
@@ -60,8 +66,13 @@ def main(ctx: click.Context, home: Path | None) -> None:
 @friendly
 def init(ctx: click.Context, chain_url: str | None, port: int, force: bool) -> None:
     """Create a Tessera home: accounts, a chain, and the contracts deployed on it."""
-    t = Tessera.init(ctx.obj["home"], chain=chain_url, password=_password(confirm=True),
-                     force=force, anvil_port=port)
+    t = Tessera.init(
+        ctx.obj["home"],
+        chain=chain_url,
+        password=_password(confirm=True),
+        force=force,
+        anvil_port=port,
+    )
     render.init_summary(t)
 
 
@@ -144,12 +155,15 @@ def datanet() -> None:
 @click.option("--as", "account_", help="Owner account (default: the home's default account).")
 @click.pass_context
 @friendly
-def datanet_create(ctx: click.Context, name: str, license_: str, description: str,
-                   account_: str | None) -> None:
+def datanet_create(
+    ctx: click.Context, name: str, license_: str, description: str, account_: str | None
+) -> None:
     """Create datanet NAME, owned by the chosen account."""
     record = _open(ctx, password=True).create_datanet(name, license_, description, account_)
-    click.echo(f"datanet {record.name} (#{record.id}) created, owner {record.owner}, "
-               f"metadata {record.metadata_cid}")
+    click.echo(
+        f"datanet {record.name} (#{record.id}) created, owner {record.owner}, "
+        f"metadata {record.metadata_cid}"
+    )
 
 
 @datanet.command("list")
@@ -174,12 +188,14 @@ def datanet_show(ctx: click.Context, name: str, cids: bool) -> None:
 @click.argument("name")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--as", "account_", help="Contributor account (default: the home's default).")
-@click.option("--batch-size", default=1000, show_default=True,
-              help="Contributions per on-chain batch.")
+@click.option(
+    "--batch-size", default=1000, show_default=True, help="Contributions per on-chain batch."
+)
 @click.pass_context
 @friendly
-def contribute(ctx: click.Context, name: str, paths: tuple[Path, ...], account_: str | None,
-               batch_size: int) -> None:
+def contribute(
+    ctx: click.Context, name: str, paths: tuple[Path, ...], account_: str | None, batch_size: int
+) -> None:
     """Contribute .txt, .md and .jsonl files (or folders of them) to datanet NAME."""
     t = _open(ctx, password=True)
     with render.progress_bar() as advance:
@@ -211,6 +227,27 @@ def contribution_prove(ctx: click.Context, cid: str) -> None:
 def contribution_get(ctx: click.Context, cid: str) -> None:
     """Print the content of CID after checking it against its hash."""
     click.echo(_open(ctx).content(cid).decode("utf-8"), nl=False)
+
+
+@main.command()
+@click.option("--chain", "chain_url", help="'inprocess', or a JSON-RPC URL (default: local anvil).")
+@click.option(
+    "--corpus",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A corpus.jsonl (doc_id, contributor, text) instead of the built-in one.",
+)
+@click.pass_context
+@friendly
+def demo(ctx: click.Context, chain_url: str | None, corpus: Path | None) -> None:
+    """Run the whole loop on the embedded defaults in a fresh home."""
+    from tessera.demo import run_demo
+    from tessera.demo.walkthrough import DEMO_CORPUS
+
+    t = run_demo(ctx.obj["home"], chain_url, corpus or DEMO_CORPUS, render.console)
+    if t.config.chain_kind == "anvil":
+        from tessera.chain.anvil import AnvilProcess
+
+        AnvilProcess(t.home.anvil_dir, t.config.anvil_port).stop()
 
 
 if __name__ == "__main__":

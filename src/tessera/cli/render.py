@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from tessera.chain.registry import DatanetRecord
     from tessera.crypto.keys import AccountInfo
     from tessera.data.datanets import ContributionProof, DatanetDetail
-    from tessera.data.ingest import IngestReport, Progress as ProgressFn
+    from tessera.data.ingest import IngestReport
+    from tessera.data.ingest import Progress as ProgressFn
 
 # piped output keeps whole CIDs and addresses instead of folding them to a guessed 80 columns
 console = Console(highlight=False, width=None if Console().is_terminal else 200)
@@ -42,9 +43,12 @@ def accounts(infos: list[AccountInfo]) -> None:
 def datanets(records: list[DatanetRecord]) -> None:
     table = Table("id", "name", "license", "owner", "batches", "contributions")
     for r in records:
-        table.add_row(str(r.id), r.name, r.license, r.owner, str(r.batch_count),
-                      str(r.contribution_count))
-    console.print(table if records else "no datanets yet: `tessera datanet create NAME --license ID`")
+        table.add_row(
+            str(r.id), r.name, r.license, r.owner, str(r.batch_count), str(r.contribution_count)
+        )
+    console.print(
+        table if records else "no datanets yet: `tessera datanet create NAME --license ID`"
+    )
 
 
 def datanet_detail(d: DatanetDetail, with_cids: bool = False) -> None:
@@ -52,16 +56,24 @@ def datanet_detail(d: DatanetDetail, with_cids: bool = False) -> None:
     console.print(f"datanet {r.name} (#{r.id})  license {r.license}  owner {r.owner}")
     if d.metadata.get("description"):
         console.print(f"  {d.metadata['description']}")
-    console.print(f"  {r.contribution_count} contributions in {r.batch_count} batches, "
-                  f"{len(d.contributors)} contributors, metadata {r.metadata_cid}")
+    console.print(
+        f"  {r.contribution_count} contributions in {r.batch_count} batches, "
+        f"{len(d.contributors)} contributors, metadata {r.metadata_cid}"
+    )
     people = Table("contributor", "contributions")
     for who, count in sorted(d.contributors.items(), key=lambda kv: -kv[1]):
         people.add_row(who, str(count))
     console.print(people)
     batches = Table("batch", "leaves", "contributors", "block", "time (UTC)", "manifest")
     for b in d.batches:
-        batches.add_row(str(b.id), str(b.leaf_count), str(b.contributor_count),
-                        str(b.block_number), _time(b.timestamp), b.content_uri)
+        batches.add_row(
+            str(b.id),
+            str(b.leaf_count),
+            str(b.contributor_count),
+            str(b.block_number),
+            _time(b.timestamp),
+            b.content_uri,
+        )
     console.print(batches)
     if with_cids:
         listing = Table("cid", "contributor", "batch", "leaf")
@@ -73,8 +85,10 @@ def datanet_detail(d: DatanetDetail, with_cids: bool = False) -> None:
 
 
 def ingest_report(r: IngestReport) -> None:
-    console.print(f"{r.registered} new contributions registered to {r.datanet} in "
-                  f"{len(r.batches)} batch(es) {r.batches} ({r.gas_used} gas)")
+    console.print(
+        f"{r.registered} new contributions registered to {r.datanet} in "
+        f"{len(r.batches)} batch(es) {r.batches} ({r.gas_used} gas)"
+    )
     if r.already_in_datanet:
         console.print(f"{len(r.already_in_datanet)} chunk(s) already in {r.datanet}: skipped")
     if r.repeated_in_input:
@@ -86,8 +100,10 @@ def proof(p: ContributionProof) -> None:
     console.print(f"contribution {p.cid}: {status}")
     console.print(f"  contributor {p.contributor}")
     console.print(f"  datanet     {p.datanet} (#{p.datanet_id})")
-    console.print(f"  batch       #{p.batch.id}, leaf {p.leaf_index} of {p.batch.leaf_count}, "
-                  f"root 0x{p.batch.root.hex()}")
+    console.print(
+        f"  batch       #{p.batch.id}, leaf {p.leaf_index} of {p.batch.leaf_count}, "
+        f"root 0x{p.batch.root.hex()}"
+    )
     console.print(f"  block       {p.batch.block_number} at {p.time}")
     console.print(f"  proof       {len(p.proof)} sibling hashes")
 
@@ -99,8 +115,14 @@ def _time(timestamp: int) -> str:
 @contextmanager
 def progress_bar() -> Iterator[ProgressFn]:
     """A progress bar on stderr, only drawn on a terminal, so pipes stay clean."""
-    bar = Progress("contributing", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                   console=err_console, disable=not err_console.is_terminal)
+    bar = Progress(
+        "contributing",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=not err_console.is_terminal,
+    )
     with bar:
         task = bar.add_task("contribute", total=None)
 

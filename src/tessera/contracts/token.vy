@@ -46,7 +46,9 @@ _EIP712_VERSION: constant(String[20]) = "1"
 
 
 @deploy
-def __init__(name_: String[25], symbol_: String[5], initial_supply: uint256, initial_holder: address):
+def __init__(
+    name_: String[25], symbol_: String[5], initial_supply: uint256, initial_holder: address
+):
     """
     @notice The deployer becomes owner and minter.
     @param name_ The token's name, also its EIP-712 domain name.

@@ -67,7 +67,9 @@ def delegate(delegatee: address):
 
 
 @external
-def delegate_by_sig(delegatee: address, nonce: uint256, expiry: uint256, v: uint8, r: bytes32, s: bytes32):
+def delegate_by_sig(
+    delegatee: address, nonce: uint256, expiry: uint256, v: uint8, r: bytes32, s: bytes32
+):
     """
     @notice Delegates the signer's voting power to `delegatee`, given the
             signer's EIP-712 `Delegation` under the token's domain.
@@ -282,7 +284,7 @@ def _lookup(key: uint256, block_number: uint256) -> uint256:
         if low >= high:
             break
         middle: uint256 = unsafe_div(low + high, 2)
-        if self._checkpoints[key][middle] >> _VOTES_BITS >= block_number:
+        if self._checkpoints[key][middle] >> _VOTES_BITS > block_number:
             high = middle
         else:
             low = middle + 1

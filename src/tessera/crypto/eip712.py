@@ -11,6 +11,7 @@ from typing import Any
 from eth_abi import encode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_typing import Hash32
 from eth_utils import keccak, to_checksum_address
 
 from tessera.errors import SignatureError
@@ -100,7 +101,7 @@ def contribution_leaf(datanet: int, cid_digest: bytes, license: str, contributor
 
 def sign_digest(account: LocalAccount, digest: bytes) -> bytes:
     """A 65-byte (r, s, v) signature; deterministic (RFC 6979), so a retry signs identically."""
-    return bytes(account.unsafe_sign_hash(digest).signature)
+    return bytes(account.unsafe_sign_hash(Hash32(digest)).signature)
 
 
 def recover(digest: bytes, signature: bytes) -> str:

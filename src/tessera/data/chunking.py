@@ -32,14 +32,16 @@ class Chunk:
 
 
 def collect_files(paths: Iterable[Path]) -> list[Path]:
-    """Expand folders (recursively, hidden entries skipped) into supported files, in a fixed order."""
+    """Expand folders (recursively, skipping hidden entries) into supported files, in order."""
     files: list[Path] = []
     for path in paths:
         path = Path(path)
         if path.is_dir():
             found = sorted(
-                p for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in SUPPORTED
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in SUPPORTED
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
             if not found:
@@ -126,14 +128,16 @@ def chunk_file(path: Path, max_chars: int = MAX_CHUNK_CHARS) -> list[Chunk]:
     text = read_text(path)
     if path.suffix.lower() != ".jsonl":
         return [Chunk(str(path), piece) for piece in split_text(text, max_chars)]
-    chunks = []
+    chunks: list[Chunk] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{number} is not valid JSON ({exc.msg}): fix that line") from None
+            raise InputError(
+                f"{path}:{number} is not valid JSON ({exc.msg}): fix that line"
+            ) from None
         body = record.get("text") if isinstance(record, dict) else None
         if not isinstance(body, str) or not body.strip():
             raise InputError(f"{path}:{number} has no non-empty string field 'text': add one")

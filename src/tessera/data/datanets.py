@@ -59,8 +59,12 @@ def resolve_datanet(registry: RegistryClient, name: str) -> DatanetRecord:
 
 
 def create_datanet(
-    registry: RegistryClient, store: BlobStore, owner: LocalAccount,
-    name: str, license: str, description: str = "",
+    registry: RegistryClient,
+    store: BlobStore,
+    owner: LocalAccount,
+    name: str,
+    license: str,
+    description: str = "",
 ) -> DatanetRecord:
     if not _NAME.match(name):
         raise InputError(
@@ -95,8 +99,9 @@ def show_datanet(
     for item in contributions:
         contributors[item.contributor] = contributors.get(item.contributor, 0) + 1
     batches = [registry.batch(i) for i in index.batch_ids(record.id)]
-    return DatanetDetail(record, metadata, contributors, contributions, batches,
-                         index.unavailable_batches(record.id))
+    return DatanetDetail(
+        record, metadata, contributors, contributions, batches, index.unavailable_batches(record.id)
+    )
 
 
 def prove_contribution(
@@ -119,6 +124,16 @@ def prove_contribution(
     manifest = BatchManifest.from_bytes(store.get(batch.content_uri))
     proof = manifest.tree.proof(item.leaf_index)
     verified = registry.verify_contribution(
-        item.batch, cid_digest, item.contributor, item.signature, proof)
-    return ContributionProof(cid, registry.datanet(item.datanet).name, item.datanet, batch,
-                             item.leaf_index, item.contributor, item.signature, proof, verified)
+        item.batch, cid_digest, item.contributor, item.signature, proof
+    )
+    return ContributionProof(
+        cid,
+        registry.datanet(item.datanet).name,
+        item.datanet,
+        batch,
+        item.leaf_index,
+        item.contributor,
+        item.signature,
+        proof,
+        verified,
+    )

@@ -67,41 +67,69 @@ class ContributionIndex:
         record = registry.batch(batch_id)
         domain = Domain(registry.chain.chain_id, registry.address)
         manifest = _load_manifest(store, record.content_uri)
-        ok = manifest is not None and manifest.tree.root == record.root \
+        ok = (
+            manifest is not None
+            and manifest.tree.root == record.root
             and manifest.datanet == record.datanet
+        )
         with self.db:  # one transaction per batch: indexed whole or not at all
             self.db.execute(
                 "INSERT OR REPLACE INTO batches VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (batch_id, record.datanet, record.root, record.leaf_count,
-                 record.contributor_count, record.content_uri, record.submitter,
-                 record.block_number, record.timestamp, int(ok)),
+                (
+                    batch_id,
+                    record.datanet,
+                    record.root,
+                    record.leaf_count,
+                    record.contributor_count,
+                    record.content_uri,
+                    record.submitter,
+                    record.block_number,
+                    record.timestamp,
+                    int(ok),
+                ),
             )
             if ok and manifest is not None:
                 self.db.executemany(
                     "INSERT OR IGNORE INTO contributions VALUES (?,?,?,?,?,?,?)",
-                    [(record.datanet, leaf.cid, batch_id, i, leaf.contributor, leaf.signature,
-                      int(ok_sig)) for i, (leaf, ok_sig) in
-                     enumerate(zip(manifest.leaves, manifest.signatures_valid(domain), strict=True))],
+                    [
+                        (
+                            record.datanet,
+                            leaf.cid,
+                            batch_id,
+                            i,
+                            leaf.contributor,
+                            leaf.signature,
+                            int(ok_sig),
+                        )
+                        for i, (leaf, ok_sig) in enumerate(
+                            zip(manifest.leaves, manifest.signatures_valid(domain), strict=True)
+                        )
+                    ],
                 )
 
     def known_cids(self, datanet: int) -> set[str]:
         """CIDs the datanet holds with a valid signature (a forged leaf does not count)."""
         rows = self.db.execute(
-            "SELECT cid FROM contributions WHERE datanet = ? AND signature_ok = 1", (datanet,))
+            "SELECT cid FROM contributions WHERE datanet = ? AND signature_ok = 1", (datanet,)
+        )
         return {row[0] for row in rows}
 
     def find(self, cid: str) -> list[IndexedContribution]:
         rows = self.db.execute(
             "SELECT datanet, cid, batch, leaf_index, contributor, signature, signature_ok "
             "FROM contributions "
-            "WHERE cid = ? ORDER BY batch", (cid,))
+            "WHERE cid = ? ORDER BY batch",
+            (cid,),
+        )
         return [IndexedContribution(*row) for row in rows]
 
     def contributions(self, datanet: int) -> list[IndexedContribution]:
         rows = self.db.execute(
             "SELECT datanet, cid, batch, leaf_index, contributor, signature, signature_ok "
             "FROM contributions "
-            "WHERE datanet = ? ORDER BY batch, leaf_index", (datanet,))
+            "WHERE datanet = ? ORDER BY batch, leaf_index",
+            (datanet,),
+        )
         return [IndexedContribution(*row) for row in rows]
 
     def batch_ids(self, datanet: int) -> list[int]:
@@ -110,7 +138,8 @@ class ContributionIndex:
 
     def unavailable_batches(self, datanet: int) -> list[int]:
         rows = self.db.execute(
-            "SELECT id FROM batches WHERE datanet = ? AND manifest_ok = 0 ORDER BY id", (datanet,))
+            "SELECT id FROM batches WHERE datanet = ? AND manifest_ok = 0 ORDER BY id", (datanet,)
+        )
         return [row[0] for row in rows]
 
 

@@ -95,12 +95,21 @@ def contribute_chunks(
         progress(0, len(fresh))
     for start in range(0, len(fresh), batch_size):
         leaves = tuple(
-            Leaf(cid, signer.address, sign_digest(signer, contribution_digest(
-                ctx.domain, datanet.id, digest_from_cid(cid), datanet.license)))
+            Leaf(
+                cid,
+                signer.address,
+                sign_digest(
+                    signer,
+                    contribution_digest(
+                        ctx.domain, datanet.id, digest_from_cid(cid), datanet.license
+                    ),
+                ),
+            )
             for cid in fresh[start : start + batch_size]
         )
-        manifest = BatchManifest(ctx.domain.chain_id, ctx.domain.verifying_contract,
-                                 datanet.id, datanet.license, leaves)
+        manifest = BatchManifest(
+            ctx.domain.chain_id, ctx.domain.verifying_contract, datanet.id, datanet.license, leaves
+        )
         batch_id, gas = _register(ctx, manifest, signer)
         report.batches.append(batch_id)
         report.registered += len(leaves)
@@ -111,9 +120,7 @@ def contribute_chunks(
     return report
 
 
-def _register(
-    ctx: IngestContext, manifest: BatchManifest, sender: LocalAccount
-) -> tuple[int, int]:
+def _register(ctx: IngestContext, manifest: BatchManifest, sender: LocalAccount) -> tuple[int, int]:
     """Register the batch unless the chain already holds it; returns (batch id, gas used)."""
     # the manifest is stored before the transaction, so the chain never names a blob we lack
     content_uri = ctx.store.put(manifest.to_bytes())
@@ -122,6 +129,11 @@ def _register(
     if existing:
         return existing, 0
     return ctx.registry.register_batch(
-        sender, manifest.datanet, root,
-        len(manifest.leaves), manifest.contributors_hash, len(manifest.contributors), content_uri,
+        sender,
+        manifest.datanet,
+        root,
+        len(manifest.leaves),
+        manifest.contributors_hash,
+        len(manifest.contributors),
+        content_uri,
     )

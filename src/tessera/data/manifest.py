@@ -42,8 +42,9 @@ class BatchManifest:
             "registry": to_checksum_address(self.registry),
             "datanet": self.datanet,
             "license": self.license,
-            "leaves": [[leaf.cid, leaf.contributor, "0x" + leaf.signature.hex()]
-                       for leaf in self.leaves],
+            "leaves": [
+                [leaf.cid, leaf.contributor, "0x" + leaf.signature.hex()] for leaf in self.leaves
+            ],
         }
         return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
 
@@ -57,24 +58,34 @@ class BatchManifest:
                 Leaf(cid, to_checksum_address(who), to_bytes(hexstr=sig))
                 for cid, who, sig in body["leaves"]
             )
-            return cls(int(body["chain_id"]), body["registry"], int(body["datanet"]),
-                       str(body["license"]), leaves)
+            return cls(
+                int(body["chain_id"]),
+                body["registry"],
+                int(body["datanet"]),
+                str(body["license"]),
+                leaves,
+            )
         except (ValueError, KeyError, TypeError) as exc:
             raise StoreError(f"not a Tessera batch manifest ({exc})") from None
 
     @cached_property
     def tree(self) -> MerkleTree:
-        return MerkleTree([
-            contribution_leaf(self.datanet, digest_from_cid(leaf.cid), self.license, leaf.contributor)
-            for leaf in self.leaves
-        ])
+        return MerkleTree(
+            [
+                contribution_leaf(
+                    self.datanet, digest_from_cid(leaf.cid), self.license, leaf.contributor
+                )
+                for leaf in self.leaves
+            ]
+        )
 
     def signatures_valid(self, domain: Domain) -> list[bool]:
         """Per leaf: does its signature recover to its contributor under `domain`?"""
         results = []
         for leaf in self.leaves:
-            digest = contribution_digest(domain, self.datanet, digest_from_cid(leaf.cid),
-                                         self.license)
+            digest = contribution_digest(
+                domain, self.datanet, digest_from_cid(leaf.cid), self.license
+            )
             try:
                 check_signature(digest, leaf.signature, leaf.contributor)
                 results.append(True)

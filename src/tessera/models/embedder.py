@@ -23,7 +23,9 @@ from tessera.errors import ModelError
 @dataclass(frozen=True)
 class EmbedderConfig:
     batch_size: int = 64
-    max_tokens: int | None = None  # truncation; None: the folder's sentence_bert_config.json, or 256
+    max_tokens: int | None = (
+        None  # truncation; None: the folder's sentence_bert_config.json, or 256
+    )
 
 
 class Embedder:

@@ -28,7 +28,9 @@ _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 @dataclass(frozen=True)
 class GeneratorConfig:
     dtype: str = "float32"  # "float32" (exact, the default) or "bfloat16"
-    num_threads: int | None = None  # torch intra-op threads, process-wide; None keeps torch's choice
+    num_threads: int | None = (
+        None  # torch intra-op threads, process-wide; None keeps torch's choice
+    )
 
 
 class Generator:
@@ -99,13 +101,17 @@ class Generator:
         n = len(target)
         # Left padding puts every continuation in the same last columns, so only those logits
         # are computed: (batch, n + 1, vocab) instead of (batch, width, vocab).
-        logits = self.model(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            position_ids=position_ids,
-            logits_to_keep=n + 1,
-            use_cache=False,
-        ).logits[:, :-1].float()  # (batch, n, vocab): position i predicts continuation token i
+        logits = (
+            self.model(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                position_ids=position_ids,
+                logits_to_keep=n + 1,
+                use_cache=False,
+            )
+            .logits[:, :-1]
+            .float()
+        )  # (batch, n, vocab): position i predicts continuation token i
         logprobs = torch.log_softmax(logits, dim=-1)
         index = torch.tensor(target).expand(len(rows), n).unsqueeze(-1)  # (batch, n, 1)
         return logprobs.gather(-1, index).squeeze(-1).numpy()  # (batch, n)
@@ -139,7 +145,9 @@ def load_generator(path: str | None = None, config: GeneratorConfig | None = Non
             folder, dtype=_DTYPES[config.dtype], local_files_only=True
         )
     except (OSError, ValueError) as error:
-        raise ModelError(f"could not load a causal language model from {folder}: {error}") from error
+        raise ModelError(
+            f"could not load a causal language model from {folder}: {error}"
+        ) from error
     return Generator(model.eval(), tokenizer, folder, config)
 
 
