@@ -124,3 +124,24 @@ def test_start_explains_a_damaged_state_file(anvil_binary: Path, tmp_path: Path,
     with pytest.raises(ChainError, match=r"state\.json is damaged"):
         anvil.start()
     assert not anvil.is_running() and not anvil.pid_file.exists()
+
+
+def test_a_torn_state_file_falls_back_to_the_copy_from_the_last_start(
+    anvil_binary: Path, tmp_path: Path, port: int
+) -> None:
+    anvil = AnvilProcess(tmp_path, port)
+    anvil.start()
+    w3 = Web3(Web3.HTTPProvider(anvil.url))
+    w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": w3.eth.accounts[1], "value": 7})
+    )
+    anvil.stop()
+    anvil.start()  # this start saves the good copy
+    anvil.stop()
+    (tmp_path / "state.json").write_text('{"block": ')  # what a kill -9 mid-write leaves
+    anvil.start()
+    try:
+        assert Web3(Web3.HTTPProvider(anvil.url)).eth.block_number == 1
+        assert list(tmp_path.glob("state.torn-*.json"))
+    finally:
+        anvil.stop()

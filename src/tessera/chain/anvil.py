@@ -92,6 +92,7 @@ class AnvilProcess:
             "--quiet",  # else every RPC call is logged and the log grows without bound
         ]
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._guard_state()
         # anvil never deletes its history cache and a new run cannot read an old one.
         shutil.rmtree(self.cache_dir, ignore_errors=True)
         with self.log_file.open("ab") as log:
@@ -107,6 +108,30 @@ class AnvilProcess:
         tmp.write_text(f"{self._proc.pid}\n")
         tmp.replace(self.pid_file)
         self._wait_until_ready(timeout, log_offset)
+
+    def _guard_state(self) -> None:
+        """Keep a copy of the last state that parsed; restore it if anvil left a torn file.
+
+        anvil rewrites state.json in place, so a kill -9 mid-write leaves it truncated and
+        anvil then refuses to start. Falling back to the previous good copy loses at most
+        what happened since the last start, instead of the whole chain.
+        """
+        backup = self.state_dir / "state.good.json"
+        if not self.state_file.exists():
+            return
+        if _parses(self.state_file):
+            tmp = backup.with_suffix(".tmp")
+            shutil.copyfile(self.state_file, tmp)
+            tmp.replace(backup)
+        elif backup.exists():
+            torn = self.state_dir / f"state.torn-{int(time.time())}.json"
+            self.state_file.replace(torn)
+            shutil.copyfile(backup, self.state_file)
+            with self.log_file.open("a") as log:
+                log.write(
+                    f"tessera: {self.state_file} was torn (kept as {torn.name}); "
+                    f"restored the copy saved at the previous start\n"
+                )
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop anvil with SIGTERM so it saves its state; SIGKILL it if it hangs."""
@@ -188,6 +213,14 @@ def _is_anvil(pid: int) -> bool:
         return b"anvil" in Path(f"/proc/{pid}/cmdline").read_bytes()
     except FileNotFoundError:
         return not Path("/proc/self").exists()  # no procfs (macOS): trust kill(pid, 0)
+
+
+def _parses(path: Path) -> bool:
+    try:
+        json.loads(path.read_bytes())
+        return True
+    except ValueError:
+        return False
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
