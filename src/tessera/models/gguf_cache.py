@@ -100,8 +100,9 @@ def _convert(place_gguf: Callable[[Path], Path], target: Path) -> Path:
             gguf_file.parent, gguf_file=gguf_file.name, local_files_only=True
         )
         # The weights are plain float tensors now; without this save_pretrained refuses.
-        if model.hf_quantizer is not None:
-            model.hf_quantizer.remove_quantization_config(model)
+        quantizer = getattr(model, "hf_quantizer", None)
+        if quantizer is not None:
+            quantizer.remove_quantization_config(model)
         if model.config.model_type == "gemma3_text":
             tokenizer.chat_template = tokenizer.chat_template or GEMMA3_CHAT_TEMPLATE
             model.generation_config.eos_token_id = [tokenizer.eos_token_id, GEMMA3_END_OF_TURN]

@@ -49,7 +49,7 @@ def build_tiny_generator(folder: str | Path, config: TinyConfig | None = None) -
             "sliding_attention" if i % 2 == 0 else "full_attention" for i in range(config.layers)
         ],
         max_position_embeddings=2048,
-        initializer_range=0.05,  # sharper logits than the default, so greedy picks have no near-ties
+        initializer_range=0.05,  # sharper logits than the default: no near-ties for greedy picks
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,

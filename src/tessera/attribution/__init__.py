@@ -1,0 +1,1 @@
+"""Context attribution: how much each retrieved document counted for an answer."""

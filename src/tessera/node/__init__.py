@@ -1,0 +1,1 @@
+"""The inference node: HTTP API, retrieval from datanets, attributed answers, signed receipts."""

@@ -1,0 +1,28 @@
+"""What a node serves and charges; a typed config instead of keyword soup."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tessera.attribution.weights import DEFAULT_MIN_EFFECT
+
+DEFAULT_MODEL_ID = "gemma-3-270m"
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    datanets: tuple[str, ...] = ()  # empty: every datanet on the chain
+    model_path: str | None = None  # None: the default Gemma 3 270M; else a local HF folder
+    model_id: str = DEFAULT_MODEL_ID
+    host: str = "127.0.0.1"
+    port: int = 8000
+    top_k: int = 4  # documents retrieved per question
+    max_batch: int = 8
+    max_prompt_tokens: int = 2048  # the context window this node serves
+    default_max_tokens: int = 48
+    max_tokens_limit: int = 512
+    min_effect: float = DEFAULT_MIN_EFFECT
+    price_per_input_token: int = 10**12  # smallest token units (18 decimals)
+    price_per_output_token: int = 4 * 10**12
+    follow_interval_s: float = 2.0
+    stop: tuple[str, ...] = field(default=("\n",))  # answers are one line (base-model prompt)

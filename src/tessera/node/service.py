@@ -1,0 +1,171 @@
+"""One attributed answer: retrieve, generate, attribute, sign a receipt, save it, respond.
+
+The HTTP layer (app.py) only translates between OpenAI's wire format and `answer()`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+
+from tessera.attribution.weights import to_ppm, weights_from_effects
+from tessera.crypto.receipt import AttributedSource, DatanetSnapshot, Receipt
+from tessera.data.vectors import Hit, VectorIndex
+from tessera.errors import TesseraError
+from tessera.inference.engine import Completion, Engine, Job
+from tessera.inference.prompt import Prompt, PromptBuilder
+from tessera.node.config import NodeConfig
+from tessera.node.follower import Follower
+from tessera.node.receipt_db import ReceiptDB
+from tessera.store.base import BlobStore
+
+ZERO_ADDRESS = "0x" + "00" * 20
+
+
+class RequestError(TesseraError):
+    """A request the node refuses; carries the HTTP status and OpenAI error code to send."""
+
+    def __init__(self, status: int, message: str, code: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.param = status, code, param
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str  # what retrieval searches for and the prompt asks
+    request: dict[str, Any]  # the body as received, for the receipt's request hash
+    max_tokens: int
+    stop: tuple[str, ...]
+    client: str = ZERO_ADDRESS
+    on_text: Callable[[str], None] | None = None
+    cancelled: Any = None  # threading.Event set when the client went away
+
+
+@dataclass(frozen=True)
+class Source:
+    cid: str
+    contributor: str
+    datanet: int
+    datanet_name: str
+    similarity: float
+    effect: float
+    weight: float
+    weight_ppm: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    id: str
+    text: str
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+    sources: list[Source]  # every retrieved document, best first, weight 0 if it did not matter
+    receipt: Receipt | None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def attribution(self) -> list[Source]:
+        return [s for s in self.sources if s.weight_ppm > 0]
+
+
+class NodeService:
+    def __init__(self, config: NodeConfig, engine: Engine, prompts: PromptBuilder,
+                 embed: Callable[[list[str]], Any], vectors: VectorIndex, follower: Follower,
+                 store: BlobStore, receipts: ReceiptDB, node_key: LocalAccount,
+                 chain_id: int, verifying_contract: str) -> None:
+        self.config = config
+        self.engine = engine
+        self.prompts = prompts
+        self.embed = embed
+        self.vectors = vectors
+        self.follower = follower
+        self.store = store
+        self.receipts = receipts
+        self.node_key = node_key
+        self.chain_id = chain_id
+        self.verifying_contract = verifying_contract
+
+    # retrieval ------------------------------------------------------------------------------
+
+    def retrieve(self, text: str) -> list[Hit]:
+        served = self.follower.snapshots
+        if not any(s.contributions for s in served.values()):
+            names = ", ".join(s.name for s in served.values()) or "none"
+            raise RequestError(
+                422, f"the datanets this node serves ({names}) have no contributions yet: "
+                "contribute with `tessera contribute NAME FILE` and ask again", "datanet_empty")
+        return self.vectors.search(self.embed([text])[0], self.config.top_k, list(served))
+
+    def build_prompt(self, question: Question, hits: list[Hit]) -> Prompt:
+        documents = [self.store.get(h.cid).decode("utf-8") for h in hits]
+        prompt = self.prompts.build(documents, question.text)
+        limit = self.config.max_prompt_tokens
+        if len(prompt.ids) + question.max_tokens > limit:
+            raise RequestError(
+                400, f"this request needs {len(prompt.ids)} prompt tokens plus up to "
+                f"{question.max_tokens} new ones, over this node's context window of {limit} "
+                "tokens: shorten the messages or lower max_tokens", "context_length_exceeded",
+                "messages")
+        return prompt
+
+    # answering ------------------------------------------------------------------------------
+
+    def submit(self, question: Question, attribute: bool = True) -> tuple[Any, list[Hit], float]:
+        """Retrieve and queue generation; returns (future, hits, retrieval seconds)."""
+        began = time.perf_counter()
+        hits = self.retrieve(question.text)
+        prompt = self.build_prompt(question, hits)
+        job = Job(prompt, question.max_tokens, question.stop, attribute, question.on_text)
+        if question.cancelled is not None:
+            job.cancelled = question.cancelled
+        return self.engine.submit(job), hits, time.perf_counter() - began
+
+    def complete(self, question: Question, completion: Completion, hits: list[Hit],
+                 retrieval_seconds: float) -> Answer:
+        """Turn a finished generation into an attributed answer with a signed receipt."""
+        answer_id = "chatcmpl-" + secrets.token_hex(12)
+        effects = completion.effects or [0.0] * len(hits)
+        weights = weights_from_effects(effects, self.config.min_effect)
+        ppm = to_ppm(weights)
+        names = {s.datanet: s.name for s in self.follower.snapshots.values()}
+        sources = [Source(h.cid, h.contributor, h.datanet, names.get(h.datanet, ""), h.score, e,
+                          w, p) for h, e, w, p in zip(hits, effects, weights, ppm, strict=True)]
+        sources.sort(key=lambda s: (-s.weight_ppm, -s.similarity))
+        timings = {"retrieval": retrieval_seconds, "generate": completion.generate_seconds,
+                   "attribute": completion.attribute_seconds}
+        receipt = None
+        if completion.finish_reason != "cancelled":
+            receipt = self._receipt(answer_id, question, completion, sources)
+        return Answer(answer_id, completion.text, completion.finish_reason,
+                      completion.prompt_tokens, len(completion.answer_ids), sources, receipt,
+                      timings)
+
+    def answer(self, question: Question, attribute: bool = True) -> Answer:
+        future, hits, seconds = self.submit(question, attribute)
+        return self.complete(question, future.result(), hits, seconds)
+
+    def price(self, prompt_tokens: int, completion_tokens: int) -> int:
+        return (prompt_tokens * self.config.price_per_input_token
+                + completion_tokens * self.config.price_per_output_token)
+
+    def _receipt(self, answer_id: str, question: Question, completion: Completion,
+                 sources: list[Source]) -> Receipt:
+        snapshots = tuple(DatanetSnapshot(s.datanet, s.root)
+                          for s in sorted(self.follower.snapshots.values(),
+                                          key=lambda s: s.datanet))
+        attribution = tuple(AttributedSource(s.cid, s.contributor, s.datanet, s.weight_ppm)
+                            for s in sources if s.weight_ppm > 0)
+        unsigned = Receipt(
+            id=answer_id, node=self.node_key.address, chain_id=self.chain_id,
+            verifying_contract=self.verifying_contract, request=question.request,
+            response_text=completion.text, model=self.config.model_id, datanets=snapshots,
+            attribution=attribution,
+            price=self.price(completion.prompt_tokens, len(completion.answer_ids)),
+            client=question.client, timestamp=int(time.time()))
+        return unsigned.signed_by(self.node_key)
