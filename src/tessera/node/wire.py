@@ -1,0 +1,108 @@
+"""OpenAI's wire format: request bodies (pydantic) and response bodies (plain dicts)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tessera.node.service import Answer, Source
+
+
+class TextPart(BaseModel):
+    type: Literal["text"]
+    text: str
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[TextPart] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):
+            return "".join(part.text for part in self.content)
+        return self.content or ""
+
+
+class _Common(BaseModel):
+    model_config = ConfigDict(extra="allow")  # clients send fields we accept and ignore
+    model: str = Field(min_length=1)
+    max_tokens: int | None = Field(default=None, ge=1)
+    stream: bool = False
+    stop: str | list[str] | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    n: int | None = Field(default=None, ge=1, le=1)
+    user: str | None = None
+
+
+class ChatRequest(_Common):
+    messages: list[ChatMessage] = Field(min_length=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+
+
+class CompletionRequest(_Common):
+    prompt: str | list[str]
+
+
+def error_body(message: str, code: str | None, param: str | None = None,
+               kind: str = "invalid_request_error") -> dict[str, Any]:
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+def source_body(s: Source) -> dict[str, Any]:
+    return {"cid": s.cid, "contributor": s.contributor, "datanet": s.datanet_name,
+            "datanet_id": s.datanet, "weight": s.weight, "weight_ppm": s.weight_ppm,
+            "effect": round(s.effect, 6), "similarity": round(s.similarity, 6)}
+
+
+def _extras(answer: Answer) -> dict[str, Any]:
+    return {
+        "attribution": [source_body(s) for s in answer.sources],
+        "receipt": answer.receipt.to_json() if answer.receipt else None,
+    }
+
+
+def usage(answer: Answer) -> dict[str, int]:
+    return {"prompt_tokens": answer.prompt_tokens, "completion_tokens": answer.completion_tokens,
+            "total_tokens": answer.prompt_tokens + answer.completion_tokens}
+
+
+def chat_body(answer: Answer, model: str) -> dict[str, Any]:
+    return {
+        "id": answer.id, "object": "chat.completion", "created": int(time.time()), "model": model,
+        "choices": [{"index": 0, "finish_reason": answer.finish_reason, "logprobs": None,
+                     "message": {"role": "assistant", "content": answer.text}}],
+        "usage": usage(answer), **_extras(answer),
+    }
+
+
+def completion_body(answer: Answer, model: str) -> dict[str, Any]:
+    return {
+        "id": answer.id.replace("chatcmpl-", "cmpl-"), "object": "text_completion",
+        "created": int(time.time()), "model": model,
+        "choices": [{"index": 0, "text": answer.text, "finish_reason": answer.finish_reason,
+                     "logprobs": None}],
+        "usage": usage(answer), **_extras(answer),
+    }
+
+
+def chat_chunk(chunk_id: str, model: str, delta: dict[str, Any],
+               finish_reason: str | None = None) -> dict[str, Any]:
+    return {"id": chunk_id, "object": "chat.completion.chunk", "created": int(time.time()),
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason,
+                         "logprobs": None}]}
+
+
+def completion_chunk(chunk_id: str, model: str, text: str,
+                     finish_reason: str | None = None) -> dict[str, Any]:
+    return {"id": chunk_id, "object": "text_completion", "created": int(time.time()),
+            "model": model,
+            "choices": [{"index": 0, "text": text, "finish_reason": finish_reason,
+                         "logprobs": None}]}
+
+
+def final_extras(answer: Answer) -> dict[str, Any]:
+    return {"usage": usage(answer), **_extras(answer)}
