@@ -172,7 +172,7 @@ class Engine:
             row.done, row.answer_len = "stop", len(row.ids)
             return
         row.ids.append(token)
-        text = self.tokenizer.decode(row.ids, skip_special_tokens=True)
+        text = self.tokenizer.decode(row.ids, skip_special_tokens=True).lstrip()
         cut = min((text.find(s) for s in job.stop if s in text), default=-1)
         if cut >= 0:
             row.text, row.done, row.answer_len = text[:cut], "stop", len(row.ids) - 1
