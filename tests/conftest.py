@@ -22,4 +22,4 @@ def anvil_binary() -> Path:
         pytest.skip(str(error))
 
 
-pytest_plugins = ["backends"]
+pytest_plugins = ["backends", "tiny_models"]

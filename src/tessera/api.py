@@ -18,7 +18,8 @@ from tessera.data import datanets as datanet_ops
 from tessera.data.index import ContributionIndex
 from tessera.data.ingest import DEFAULT_BATCH_SIZE, IngestContext, IngestReport, Progress
 from tessera.data.ingest import contribute as ingest
-from tessera.errors import AccountError, ChainError, ConfigError
+from tessera.crypto.receipt import Receipt
+from tessera.errors import AccountError, ChainError, ConfigError, SignatureError
 from tessera.home import DEFAULT_ANVIL_PORT, HomeConfig, TesseraHome
 from tessera.store.local import LocalBlobStore
 
@@ -163,6 +164,31 @@ class Tessera:
     def content(self, cid: str) -> bytes:
         """The bytes of a contribution, checked against its CID."""
         return self.store.get(cid)
+
+    # receipts --------------------------------------------------------------------------------
+
+    def verify_receipt(self, receipt: Receipt) -> None:
+        """Check a node's receipt: its signature and hashes, then against this chain, that
+        every datanet snapshot it names is real and every attributed contribution is a signed
+        contribution of that contributor to that datanet. Raises SignatureError on a mismatch."""
+        receipt.verify()
+        if receipt.chain_id != self.chain.chain_id:
+            raise SignatureError(f"the receipt is for chain {receipt.chain_id}, this home is on "
+                                 f"chain {self.chain.chain_id}: verify it from a home on that chain")
+        for snap in receipt.datanets:
+            root = datanet_ops.chain_snapshot_root(self.registry, snap.datanet, snap.batches)
+            if root != snap.root:
+                raise SignatureError(f"the receipt's snapshot of datanet #{snap.datanet} "
+                                     f"({snap.batches} batches) does not match the chain")
+        self.index.sync(self.registry, self.store)
+        served = {snap.datanet for snap in receipt.datanets}
+        for source in receipt.attribution:
+            found = [c for c in self.index.find(source.cid)
+                     if c.datanet == source.datanet and c.signature_ok]
+            if source.datanet not in served or not found or \
+                    found[0].contributor.lower() != source.contributor.lower():
+                raise SignatureError(f"the receipt credits {source.contributor} for {source.cid} "
+                                     f"in datanet #{source.datanet}, which the chain does not show")
 
 
 def _ensure_gas(chain: Chain, address: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,14 @@ import pytest
 import torch
 
 from tessera.errors import InputError, ModelError
-from tessera.models import Generator, GeneratorConfig, default_gemma_dir, gguf_dir, load_generator
+from tessera.models import (
+    Generator,
+    GeneratorConfig,
+    default_gemma_dir,
+    gguf_cache,
+    gguf_dir,
+    load_generator,
+)
 
 # Lengths differ a lot, so batches get heavy left padding; the last one is longer than the tiny
 # model's sliding window.
@@ -107,9 +115,15 @@ def test_a_failed_gguf_conversion_leaves_no_cache_behind(
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(b"GGUF but not really")
+    models = tmp_path / "cache" / "tessera" / "models"
+    # What a conversion killed an hour ago left behind: cleared by the next one.
+    stale = models / f".broken-{gguf_cache._fingerprint(gguf_cache._sha256(broken))}-killed"
+    stale.mkdir(parents=True)
+    old = time.time() - gguf_cache.STALE_WORK_S - 1
+    os.utime(stale, (old, old))
     with pytest.raises(ModelError, match="could not convert"):
         gguf_dir(broken)
-    assert list((tmp_path / "cache" / "tessera" / "models").iterdir()) == []
+    assert list(models.iterdir()) == []
 
 
 @pytest.mark.slow

@@ -229,6 +229,95 @@ def contribution_get(ctx: click.Context, cid: str) -> None:
     click.echo(_open(ctx).content(cid).decode("utf-8"), nl=False)
 
 
+@main.group()
+def node() -> None:
+    """Run an inference node."""
+
+
+@node.command("start")
+@click.option("--datanet", "datanets", multiple=True, help="A datanet to serve (repeatable; "
+              "default: every datanet on the chain).")
+@click.option("--model", "model_path", help="A local Hugging Face model folder (default: "
+              "Gemma 3 270M from its pip package).")
+@click.option("--port", default=8000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--as", "account_", help="Account whose key signs receipts (default: default).")
+@click.pass_context
+@friendly
+def node_start(ctx: click.Context, datanets: tuple[str, ...], model_path: str | None, port: int,
+               host: str, account_: str | None) -> None:
+    """Serve OpenAI-compatible, attributed answers from the chosen datanets."""
+    import uvicorn
+
+    from tessera.node.config import NodeConfig
+    from tessera.node.runtime import build_node
+
+    t = _open(ctx, password=True)
+    config = NodeConfig(datanets=datanets, model_path=model_path, host=host, port=port)
+    built = build_node(t, config, account_)
+    render.console.print(f"node {built.service.node_key.address} serving "
+                         f"{built.service.config.model_id} at http://{host}:{port}/v1 "
+                         f"({len(built.service.vectors)} contributions indexed)")
+    try:
+        uvicorn.run(built.app, host=host, port=port, log_level="warning")
+    finally:
+        built.close()
+
+
+@main.command()
+@click.argument("question")
+@click.option("--node", "node_url", default="http://127.0.0.1:8000", show_default=True)
+@click.option("--model", help="Model id (default: the node's first).")
+@click.pass_context
+@friendly
+def ask(ctx: click.Context, question: str, node_url: str, model: str | None) -> None:
+    """Ask a node; print the answer, its sources and where the receipt was saved."""
+    import json
+
+    from tessera.client import NodeClient
+    from tessera.home import TesseraHome
+
+    result = NodeClient(node_url).ask(question, model)
+    folder = TesseraHome(ctx.obj["home"]).path / "receipts"
+    saved = None
+    if result.receipt is not None:
+        result.receipt.verify()  # a receipt that does not check out is not worth keeping
+        folder.mkdir(parents=True, exist_ok=True)
+        saved = folder / f"{result.receipt.id}.json"
+        saved.write_text(json.dumps(result.receipt.to_json(), indent=2) + "\n")
+    render.answer(result, saved)
+
+
+@main.group()
+def receipt() -> None:
+    """Receipts that nodes sign for their answers."""
+
+
+@receipt.command("verify")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--offline", is_flag=True, help="Check the signature and hashes only, not the chain.")
+@click.pass_context
+@friendly
+def receipt_verify(ctx: click.Context, path: Path, offline: bool) -> None:
+    """Check a receipt's signature, hashes, and (unless --offline) its claims against the chain."""
+    import json
+
+    from tessera.crypto.receipt import Receipt
+    from tessera.errors import InputError
+
+    try:
+        body = json.loads(path.read_text())
+    except ValueError:
+        raise InputError(f"{path} is not JSON: pass a receipt file saved by `tessera ask`") \
+            from None
+    parsed = Receipt.from_json(body)
+    if offline:
+        parsed.verify()
+    else:
+        _open(ctx).verify_receipt(parsed)
+    render.receipt_ok(parsed, offline)
+
+
 @main.command()
 @click.option("--chain", "chain_url", help="'inprocess', or a JSON-RPC URL (default: local anvil).")
 @click.option(

@@ -12,6 +12,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tessera.client import AskResult
+    from tessera.crypto.receipt import Receipt
     from tessera.api import Tessera
     from tessera.chain.registry import DatanetRecord
     from tessera.crypto.keys import AccountInfo
@@ -106,6 +110,25 @@ def proof(p: ContributionProof) -> None:
     )
     console.print(f"  block       {p.batch.block_number} at {p.time}")
     console.print(f"  proof       {len(p.proof)} sibling hashes")
+
+
+def answer(result: AskResult, saved: Path | None) -> None:
+    console.print(result.text)
+    table = Table("weight", "contributor", "datanet", "contribution")
+    for s in result.sources:
+        table.add_row(f"{s['weight']:.3f}", s["contributor"], s["datanet"], s["cid"])
+    console.print(table)
+    if saved:
+        console.print(f"receipt {saved} (verified signature)")
+
+
+def receipt_ok(r: Receipt, offline: bool) -> None:
+    where = "signature and hashes" if offline else "signature, hashes and chain state"
+    console.print(f"receipt {r.id}: VALID ({where})")
+    console.print(f"  node {r.node}, model {r.model}, price {r.price}, "
+                  f"{len(r.attribution)} attributed contribution(s)")
+    for a in r.attribution:
+        console.print(f"  {a.weight_ppm / 1e6:.3f} {a.contributor} {a.cid}")
 
 
 def _time(timestamp: int) -> str:

@@ -48,7 +48,8 @@ class AttributedSource:
 @dataclass(frozen=True)
 class DatanetSnapshot:
     datanet: int
-    root: str  # 0x-hex keccak over the datanet's batch roots the node had indexed
+    root: str  # 0x-hex keccak over the roots of the datanet's first `batches` batches
+    batches: int
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,10 @@ class Receipt:
 
     @property
     def datanets_hash(self) -> bytes:
-        return keccak(encode(["uint256[]", "bytes32[]"],
+        return keccak(encode(["uint256[]", "bytes32[]", "uint256[]"],
                              [[d.datanet for d in self.datanets],
-                              [to_bytes(hexstr=d.root) for d in self.datanets]]))
+                              [to_bytes(hexstr=d.root) for d in self.datanets],
+                              [d.batches for d in self.datanets]]))
 
     @property
     def attribution_hash(self) -> bytes:

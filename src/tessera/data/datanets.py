@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
 
 from tessera.chain.registry import BatchRecord, DatanetRecord, RegistryClient
 from tessera.data.index import ContributionIndex, IndexedContribution
@@ -46,6 +47,22 @@ class ContributionProof:
     @property
     def time(self) -> str:
         return datetime.fromtimestamp(self.batch.timestamp, UTC).isoformat()
+
+
+def snapshot_root(batch_roots: list[bytes]) -> str:
+    """What a receipt says a datanet was: keccak over its batch roots, in registration order."""
+    return "0x" + keccak(b"".join(batch_roots)).hex()
+
+
+def chain_snapshot_root(registry: RegistryClient, datanet: int, batches: int) -> str:
+    """The snapshot root of `datanet`'s first `batches` batches, read from the chain alone."""
+    record = registry.datanet(datanet)
+    if batches > record.batch_count:
+        raise NotFoundError(f"datanet #{datanet} has {record.batch_count} batches on chain, "
+                            f"not {batches}")
+    ids = [registry.chain.call(registry.contract.functions.datanet_batches(datanet, i))
+           for i in range(batches)]
+    return snapshot_root([registry.batch(i).root for i in ids])
 
 
 def resolve_datanet(registry: RegistryClient, name: str) -> DatanetRecord:

@@ -106,7 +106,15 @@ class Engine:
                     self._queue.put(None)
                     break
                 batch.append(more)
-            live = [j for j in batch if not j.cancelled.is_set() and j.future.set_running_or_notify_cancel()]
+            live = []
+            for j in batch:
+                if not j.future.set_running_or_notify_cancel():
+                    continue  # the caller cancelled the future itself
+                if j.cancelled.is_set():  # the client left while the job waited
+                    j.future.set_result(Completion("", [], "cancelled", len(j.prompt.ids),
+                                                   None, None, 0.0, 0.0))
+                else:
+                    live.append(j)
             if not live:
                 continue
             try:

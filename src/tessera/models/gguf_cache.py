@@ -12,6 +12,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,6 +37,7 @@ GEMMA3_CHAT_TEMPLATE = (
     "{%- if add_generation_prompt -%}{{ '<start_of_turn>model\n' }}{%- endif -%}"
 )
 GEMMA3_END_OF_TURN = 106
+STALE_WORK_S = 3600
 
 
 def cache_root() -> Path:
@@ -85,11 +87,19 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _remove_stale_work(target: Path) -> None:
+    # A conversion killed mid-way leaves its temp folder (over a gigabyte); one takes minutes.
+    for stale in target.parent.glob(f".{target.name}-*"):
+        if time.time() - stale.stat().st_mtime > STALE_WORK_S:
+            shutil.rmtree(stale, ignore_errors=True)
+
+
 def _convert(place_gguf: Callable[[Path], Path], target: Path) -> Path:
     """Build `target` in a sibling temp folder, then rename it into place."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_work(target)
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
         gguf_file = Path(place_gguf(work))

@@ -11,9 +11,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from eth_utils import keccak
-
 from tessera.chain.registry import RegistryClient
+from tessera.data.datanets import snapshot_root
 from tessera.data.index import ContributionIndex
 from tessera.data.vectors import Embed, VectorIndex
 from tessera.errors import TesseraError
@@ -66,9 +65,8 @@ class Follower:
                     raise TesseraError(f"the node serves datanet {name!r}, which does not exist")
                 items = [c for c in index.contributions(datanet_id) if c.signature_ok]
                 embedded += self._embed_new(datanet_id, items)
-                roots = [index_root for index_root in _batch_roots(index, datanet_id)]
-                snapshots[datanet_id] = Snapshot(datanet_id, name,
-                                                 "0x" + keccak(b"".join(roots)).hex(),
+                roots = _batch_roots(index, datanet_id)
+                snapshots[datanet_id] = Snapshot(datanet_id, name, snapshot_root(roots),
                                                  len(roots), len(items))
             self.snapshots = snapshots
             self.error = None

@@ -156,7 +156,7 @@ class NodeService:
 
     def _receipt(self, answer_id: str, question: Question, completion: Completion,
                  sources: list[Source]) -> Receipt:
-        snapshots = tuple(DatanetSnapshot(s.datanet, s.root)
+        snapshots = tuple(DatanetSnapshot(s.datanet, s.root, s.batches)
                           for s in sorted(self.follower.snapshots.values(),
                                           key=lambda s: s.datanet))
         attribution = tuple(AttributedSource(s.cid, s.contributor, s.datanet, s.weight_ppm)

@@ -1,4 +1,4 @@
-"""Tiny random models with the real tokenizers, built once per test session."""
+"""Tiny random models with the real tokenizers, built once per test session (plugin)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from tessera.models import (
+from tessera.models import (  # noqa: E402 - offline mode must be set before transformers loads
     Embedder,
     Generator,
+    TinyConfig,
     build_tiny_embedder,
     build_tiny_generator,
     load_embedder,
@@ -20,8 +21,15 @@ from tessera.models import (
 
 @pytest.fixture(scope="session")
 def tiny_generator(tmp_path_factory: pytest.TempPathFactory) -> Generator:
-    # The first run on a machine converts the real Gemma GGUF (about a minute) for its tokenizer.
+    """Sliding window of 16 tokens, so test prompts reach past it."""
     return load_generator(str(build_tiny_generator(tmp_path_factory.mktemp("tiny-gemma"))))
+
+
+@pytest.fixture(scope="session")
+def wide_generator(tmp_path_factory: pytest.TempPathFactory) -> Generator:
+    """Sliding window wider than any test prompt: the engine reuses the documents' cache."""
+    folder = tmp_path_factory.mktemp("wide-gemma")
+    return load_generator(str(build_tiny_generator(folder, TinyConfig(sliding_window=4096))))
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,107 @@
+"""The engine: batching, streaming, stops, cancellation, and the masked-document effects."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from tessera.inference.engine import Engine, Job
+from tessera.inference.prompt import PromptBuilder
+
+DOCS = ["The Ulora Brewery was founded by Radul Thothosa.",
+        "The Pleno Orchestra uses cobalt as its colour.",
+        "Juora Brewery has 2135 registered members."]
+
+
+@pytest.fixture(scope="module", params=["wide", "tiny"])
+def engine(request):
+    generator = request.getfixturevalue("wide_generator" if request.param == "wide"
+                                        else "tiny_generator")
+    engine = Engine(generator.model, generator.tokenizer, max_batch=4)
+    engine.generator = generator
+    engine.prompts = PromptBuilder(generator.tokenizer)
+    yield engine
+    engine.close()
+
+
+def job(engine, question="Who founded the Ulora Brewery?", docs=DOCS, **kwargs):
+    return Job(engine.prompts.build(docs, question), max_new_tokens=kwargs.pop("max_new", 8),
+               stop=kwargs.pop("stop", ()), **kwargs)
+
+
+def test_prompt_spans_cover_exactly_each_document(engine):
+    prompt = engine.prompts.build(DOCS, "Who?")
+    tokenizer = engine.generator.tokenizer
+    for (start, end), doc in zip(prompt.doc_spans, DOCS, strict=True):
+        assert doc in tokenizer.decode(prompt.ids[start:end])
+    assert prompt.doc_spans[-1][1] == prompt.prefix_len < len(prompt.ids)
+
+
+def test_a_prompt_generates_the_same_alone_and_in_a_batch(engine):
+    alone = engine.run(job(engine))
+    others = [job(engine, q) for q in ("Who leads Juora?", "What colour?", "When was it built?")]
+    batch = [job(engine), *others]
+    for j in batch:
+        engine.submit(j)
+    together = batch[0].future.result()
+    assert together.answer_ids == alone.answer_ids and together.text == alone.text
+    assert together.prompt_tokens == len(batch[0].prompt.ids)
+
+
+def test_streamed_pieces_add_up_to_the_answer(engine):
+    pieces = []
+    done = engine.run(job(engine, on_text=pieces.append, max_new=12))
+    assert "".join(pieces) == done.text
+    assert done.finish_reason in {"stop", "length"}
+
+
+def test_a_stop_string_cuts_the_answer_and_its_tokens(engine):
+    free = engine.run(job(engine, max_new=12, attribute=False))
+    assert len(free.text) > 2, "the tiny model must say something for this test to mean anything"
+    stop = free.text[len(free.text) // 2]
+    cut = engine.run(job(engine, max_new=12, stop=(stop,), attribute=False))
+    assert stop not in cut.text and free.text.startswith(cut.text)
+    assert cut.finish_reason == "stop"
+    assert engine.generator.tokenizer.decode(cut.answer_ids).lstrip() in free.text
+
+
+def test_a_cancelled_job_stops_without_attribution(engine):
+    cancelled = threading.Event()
+    cancelled.set()
+    done = engine.run(job(engine, cancelled=cancelled))
+    assert done.finish_reason == "cancelled" and done.effects is None
+
+
+def test_effects_have_one_entry_per_document_and_full_logprob_matches_plain_scoring(engine):
+    done = engine.run(job(engine, max_new=6))
+    assert done.answer_ids and len(done.effects) == len(DOCS)
+    prompt = engine.prompts.build(DOCS, "Who founded the Ulora Brewery?")
+    # plain teacher forcing of prompt + answer, no cache and no masks: the reference
+    ids = torch.tensor([prompt.ids + done.answer_ids])
+    with torch.inference_mode():
+        logits = engine.generator.model(input_ids=ids).logits[0, len(prompt.ids) - 1 : -1]
+    reference = torch.log_softmax(logits.float(), -1)[range(len(done.answer_ids)),
+                                                       done.answer_ids].sum()
+    assert done.answer_logprob == pytest.approx(float(reference), abs=1e-3)
+
+
+def test_the_cached_and_recomputed_effects_agree_where_they_must(engine):
+    one_doc = engine.prompts.build(DOCS[:1], "Who founded the Ulora Brewery?")
+    done = engine.run(Job(one_doc, max_new_tokens=6, stop=()))
+    cached = done.effects
+    recomputed, _ = engine.ablation_effects(one_doc, done.answer_ids, None)
+    assert np.allclose(cached, recomputed, atol=1e-3)
+    full = engine.prompts.build(DOCS, "Who founded the Ulora Brewery?")
+    done = engine.run(Job(full, max_new_tokens=6, stop=()))
+    recomputed, _ = engine.ablation_effects(full, done.answer_ids, None)
+    # the last document has no later document that could have read it: both paths agree
+    assert done.effects[-1] == pytest.approx(recomputed[-1], abs=1e-3)
+
+
+def test_no_answer_means_no_effect(engine):
+    prompt = engine.prompts.build(DOCS, "Who?")
+    effects, logprob = engine.ablation_effects(prompt, [], None)
+    assert effects == [0.0, 0.0, 0.0] and logprob == 0.0
