@@ -173,22 +173,34 @@ class Tessera:
         contribution of that contributor to that datanet. Raises SignatureError on a mismatch."""
         receipt.verify()
         if receipt.chain_id != self.chain.chain_id:
-            raise SignatureError(f"the receipt is for chain {receipt.chain_id}, this home is on "
-                                 f"chain {self.chain.chain_id}: verify it from a home on that chain")
+            raise SignatureError(
+                f"the receipt is for chain {receipt.chain_id}, this home is on "
+                f"chain {self.chain.chain_id}: verify it from a home on that chain"
+            )
         for snap in receipt.datanets:
             root = datanet_ops.chain_snapshot_root(self.registry, snap.datanet, snap.batches)
             if root != snap.root:
-                raise SignatureError(f"the receipt's snapshot of datanet #{snap.datanet} "
-                                     f"({snap.batches} batches) does not match the chain")
+                raise SignatureError(
+                    f"the receipt's snapshot of datanet #{snap.datanet} "
+                    f"({snap.batches} batches) does not match the chain"
+                )
         self.index.sync(self.registry, self.store)
         served = {snap.datanet for snap in receipt.datanets}
         for source in receipt.attribution:
-            found = [c for c in self.index.find(source.cid)
-                     if c.datanet == source.datanet and c.signature_ok]
-            if source.datanet not in served or not found or \
-                    found[0].contributor.lower() != source.contributor.lower():
-                raise SignatureError(f"the receipt credits {source.contributor} for {source.cid} "
-                                     f"in datanet #{source.datanet}, which the chain does not show")
+            found = [
+                c
+                for c in self.index.find(source.cid)
+                if c.datanet == source.datanet and c.signature_ok
+            ]
+            if (
+                source.datanet not in served
+                or not found
+                or found[0].contributor.lower() != source.contributor.lower()
+            ):
+                raise SignatureError(
+                    f"the receipt credits {source.contributor} for {source.cid} "
+                    f"in datanet #{source.datanet}, which the chain does not show"
+                )
 
 
 def _ensure_gas(chain: Chain, address: str) -> None:

@@ -34,32 +34,39 @@ class NodeClient:
         try:
             response = self.http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            raise NodeError(f"cannot reach the node at {self.base_url} ({type(exc).__name__}): "
-                            "start one with `tessera node start` or pass --node URL") from None
+            raise NodeError(
+                f"cannot reach the node at {self.base_url} ({type(exc).__name__}): "
+                "start one with `tessera node start` or pass --node URL"
+            ) from None
         try:
             body = response.json()
         except ValueError:
             body = {}
         if response.status_code >= 400:
             message = body.get("error", {}).get("message") if isinstance(body, dict) else None
-            raise NodeError(f"the node answered {response.status_code}: "
-                            f"{message or response.text[:200]}")
+            raise NodeError(
+                f"the node answered {response.status_code}: {message or response.text[:200]}"
+            )
         return body
 
     def models(self) -> list[dict[str, Any]]:
         return list(self._request("GET", "/v1/models")["data"])
 
-    def ask(self, question: str, model: str | None = None, max_tokens: int | None = None
-            ) -> AskResult:
+    def ask(
+        self, question: str, model: str | None = None, max_tokens: int | None = None
+    ) -> AskResult:
         model = model or self.models()[0]["id"]
-        payload: dict[str, Any] = {"model": model,
-                                   "messages": [{"role": "user", "content": question}]}
+        payload: dict[str, Any] = {
+            "model": model,
+            "messages": [{"role": "user", "content": question}],
+        }
         if max_tokens:
             payload["max_tokens"] = max_tokens
         body = self._request("POST", "/v1/chat/completions", json=payload)
         receipt = Receipt.from_json(body["receipt"]) if body.get("receipt") else None
-        return AskResult(body["choices"][0]["message"]["content"], body.get("attribution", []),
-                         receipt, body)
+        return AskResult(
+            body["choices"][0]["message"]["content"], body.get("attribution", []), receipt, body
+        )
 
     def close(self) -> None:
         self.http.close()

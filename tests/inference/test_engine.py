@@ -11,15 +11,18 @@ import torch
 from tessera.inference.engine import Engine, Job
 from tessera.inference.prompt import PromptBuilder
 
-DOCS = ["The Ulora Brewery was founded by Radul Thothosa.",
-        "The Pleno Orchestra uses cobalt as its colour.",
-        "Juora Brewery has 2135 registered members."]
+DOCS = [
+    "The Ulora Brewery was founded by Radul Thothosa.",
+    "The Pleno Orchestra uses cobalt as its colour.",
+    "Juora Brewery has 2135 registered members.",
+]
 
 
 @pytest.fixture(scope="module", params=["wide", "tiny"])
 def engine(request):
-    generator = request.getfixturevalue("wide_generator" if request.param == "wide"
-                                        else "tiny_generator")
+    generator = request.getfixturevalue(
+        "wide_generator" if request.param == "wide" else "tiny_generator"
+    )
     engine = Engine(generator.model, generator.tokenizer, max_batch=4)
     engine.generator = generator
     engine.prompts = PromptBuilder(generator.tokenizer)
@@ -28,8 +31,12 @@ def engine(request):
 
 
 def job(engine, question="Who founded the Ulora Brewery?", docs=DOCS, **kwargs):
-    return Job(engine.prompts.build(docs, question), max_new_tokens=kwargs.pop("max_new", 8),
-               stop=kwargs.pop("stop", ()), **kwargs)
+    return Job(
+        engine.prompts.build(docs, question),
+        max_new_tokens=kwargs.pop("max_new", 8),
+        stop=kwargs.pop("stop", ()),
+        **kwargs,
+    )
 
 
 def test_prompt_spans_cover_exactly_each_document(engine):
@@ -83,8 +90,9 @@ def test_effects_have_one_entry_per_document_and_full_logprob_matches_plain_scor
     ids = torch.tensor([prompt.ids + done.answer_ids])
     with torch.inference_mode():
         logits = engine.generator.model(input_ids=ids).logits[0, len(prompt.ids) - 1 : -1]
-    reference = torch.log_softmax(logits.float(), -1)[range(len(done.answer_ids)),
-                                                       done.answer_ids].sum()
+    reference = torch.log_softmax(logits.float(), -1)[
+        range(len(done.answer_ids)), done.answer_ids
+    ].sum()
     assert done.answer_logprob == pytest.approx(float(reference), abs=1e-3)
 
 

@@ -17,8 +17,9 @@ from tessera.crypto.receipt import WEIGHT_SCALE
 DEFAULT_MIN_EFFECT = 1.0
 
 
-def weights_from_effects(effects: Sequence[float], min_effect: float = DEFAULT_MIN_EFFECT
-                         ) -> list[float]:
+def weights_from_effects(
+    effects: Sequence[float], min_effect: float = DEFAULT_MIN_EFFECT
+) -> list[float]:
     mattered = [e if e >= min_effect else 0.0 for e in effects]
     total = sum(mattered)
     return [e / total for e in mattered] if total > 0 else [0.0] * len(effects)

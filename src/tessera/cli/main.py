@@ -235,17 +235,30 @@ def node() -> None:
 
 
 @node.command("start")
-@click.option("--datanet", "datanets", multiple=True, help="A datanet to serve (repeatable; "
-              "default: every datanet on the chain).")
-@click.option("--model", "model_path", help="A local Hugging Face model folder (default: "
-              "Gemma 3 270M from its pip package).")
+@click.option(
+    "--datanet",
+    "datanets",
+    multiple=True,
+    help="A datanet to serve (repeatable; default: every datanet on the chain).",
+)
+@click.option(
+    "--model",
+    "model_path",
+    help="A local Hugging Face model folder (default: Gemma 3 270M from its pip package).",
+)
 @click.option("--port", default=8000, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--as", "account_", help="Account whose key signs receipts (default: default).")
 @click.pass_context
 @friendly
-def node_start(ctx: click.Context, datanets: tuple[str, ...], model_path: str | None, port: int,
-               host: str, account_: str | None) -> None:
+def node_start(
+    ctx: click.Context,
+    datanets: tuple[str, ...],
+    model_path: str | None,
+    port: int,
+    host: str,
+    account_: str | None,
+) -> None:
     """Serve OpenAI-compatible, attributed answers from the chosen datanets."""
     import uvicorn
 
@@ -255,9 +268,11 @@ def node_start(ctx: click.Context, datanets: tuple[str, ...], model_path: str | 
     t = _open(ctx, password=True)
     config = NodeConfig(datanets=datanets, model_path=model_path, host=host, port=port)
     built = build_node(t, config, account_)
-    render.console.print(f"node {built.service.node_key.address} serving "
-                         f"{built.service.config.model_id} at http://{host}:{port}/v1 "
-                         f"({len(built.service.vectors)} contributions indexed)")
+    render.console.print(
+        f"node {built.service.node_key.address} serving "
+        f"{built.service.config.model_id} at http://{host}:{port}/v1 "
+        f"({len(built.service.vectors)} contributions indexed)"
+    )
     try:
         uvicorn.run(built.app, host=host, port=port, log_level="warning")
     finally:
@@ -308,8 +323,9 @@ def receipt_verify(ctx: click.Context, path: Path, offline: bool) -> None:
     try:
         body = json.loads(path.read_text())
     except ValueError:
-        raise InputError(f"{path} is not JSON: pass a receipt file saved by `tessera ask`") \
-            from None
+        raise InputError(
+            f"{path} is not JSON: pass a receipt file saved by `tessera ask`"
+        ) from None
     parsed = Receipt.from_json(body)
     if offline:
         parsed.verify()

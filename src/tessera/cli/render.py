@@ -125,8 +125,10 @@ def answer(result: AskResult, saved: Path | None) -> None:
 def receipt_ok(r: Receipt, offline: bool) -> None:
     where = "signature and hashes" if offline else "signature, hashes and chain state"
     console.print(f"receipt {r.id}: VALID ({where})")
-    console.print(f"  node {r.node}, model {r.model}, price {r.price}, "
-                  f"{len(r.attribution)} attributed contribution(s)")
+    console.print(
+        f"  node {r.node}, model {r.model}, price {r.price}, "
+        f"{len(r.attribution)} attributed contribution(s)"
+    )
     for a in r.attribution:
         console.print(f"  {a.weight_ppm / 1e6:.3f} {a.contributor} {a.cid}")
 

@@ -80,10 +80,16 @@ class Receipt:
 
     @property
     def datanets_hash(self) -> bytes:
-        return keccak(encode(["uint256[]", "bytes32[]", "uint256[]"],
-                             [[d.datanet for d in self.datanets],
-                              [to_bytes(hexstr=d.root) for d in self.datanets],
-                              [d.batches for d in self.datanets]]))
+        return keccak(
+            encode(
+                ["uint256[]", "bytes32[]", "uint256[]"],
+                [
+                    [d.datanet for d in self.datanets],
+                    [to_bytes(hexstr=d.root) for d in self.datanets],
+                    [d.batches for d in self.datanets],
+                ],
+            )
+        )
 
     @property
     def attribution_hash(self) -> bytes:
@@ -143,8 +149,10 @@ class Receipt:
 
     def to_json(self) -> dict[str, Any]:
         body = asdict(self)
-        body["hashes"] = {k: "0x" + getattr(self, k).hex() for k in
-                          ("request_hash", "response_hash", "datanets_hash", "attribution_hash")}
+        body["hashes"] = {
+            k: "0x" + getattr(self, k).hex()
+            for k in ("request_hash", "response_hash", "datanets_hash", "attribution_hash")
+        }
         return body
 
     @classmethod
@@ -155,16 +163,23 @@ class Receipt:
             fields["attribution"] = tuple(AttributedSource(**a) for a in fields["attribution"])
             return cls(**fields)
         except (TypeError, KeyError) as exc:
-            raise InputError(f"not a Tessera receipt ({exc}): pass a file saved by the node") \
-                from None
+            raise InputError(
+                f"not a Tessera receipt ({exc}): pass a file saved by the node"
+            ) from None
 
 
 def attribution_hash(sources: tuple[AttributedSource, ...] | list[AttributedSource]) -> bytes:
-    return keccak(encode(
-        ["bytes32[]", "address[]", "uint256[]", "uint256[]"],
-        [[digest_from_cid(s.cid) for s in sources],
-         [to_checksum_address(s.contributor) for s in sources],
-         [s.datanet for s in sources], [s.weight_ppm for s in sources]]))
+    return keccak(
+        encode(
+            ["bytes32[]", "address[]", "uint256[]", "uint256[]"],
+            [
+                [digest_from_cid(s.cid) for s in sources],
+                [to_checksum_address(s.contributor) for s in sources],
+                [s.datanet for s in sources],
+                [s.weight_ppm for s in sources],
+            ],
+        )
+    )
 
 
 def canonical_json(value: Any) -> bytes:

@@ -58,10 +58,13 @@ def chain_snapshot_root(registry: RegistryClient, datanet: int, batches: int) ->
     """The snapshot root of `datanet`'s first `batches` batches, read from the chain alone."""
     record = registry.datanet(datanet)
     if batches > record.batch_count:
-        raise NotFoundError(f"datanet #{datanet} has {record.batch_count} batches on chain, "
-                            f"not {batches}")
-    ids = [registry.chain.call(registry.contract.functions.datanet_batches(datanet, i))
-           for i in range(batches)]
+        raise NotFoundError(
+            f"datanet #{datanet} has {record.batch_count} batches on chain, not {batches}"
+        )
+    ids = [
+        registry.chain.call(registry.contract.functions.datanet_batches(datanet, i))
+        for i in range(batches)
+    ]
     return snapshot_root([registry.batch(i).root for i in ids])
 
 

@@ -41,11 +41,15 @@ class VectorIndex:
         self.db = sqlite3.connect(path, timeout=30, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(_SCHEMA)
-        rows = self.db.execute("SELECT datanet, cid, contributor, vector FROM vectors "
-                               "ORDER BY rowid").fetchall()
+        rows = self.db.execute(
+            "SELECT datanet, cid, contributor, vector FROM vectors ORDER BY rowid"
+        ).fetchall()
         self._keys: list[tuple[int, str, str]] = [(r[0], r[1], r[2]) for r in rows]
-        self._matrix = np.stack([np.frombuffer(r[3], dtype=np.float32) for r in rows]) \
-            if rows else np.zeros((0, dim), dtype=np.float32)  # (n, dim)
+        self._matrix = (
+            np.stack([np.frombuffer(r[3], dtype=np.float32) for r in rows])
+            if rows
+            else np.zeros((0, dim), dtype=np.float32)
+        )  # (n, dim)
         self._known = {(d, c) for d, c, _ in self._keys}
 
     def __len__(self) -> int:
@@ -63,14 +67,22 @@ class VectorIndex:
         with self._lock, self.db:
             self.db.executemany(
                 "INSERT OR IGNORE INTO vectors VALUES (?,?,?,?)",
-                [(d, c, who, row.tobytes()) for (_, (d, c, who)), row in zip(fresh, rows,
-                                                                             strict=True)])
+                [
+                    (d, c, who, row.tobytes())
+                    for (_, (d, c, who)), row in zip(fresh, rows, strict=True)
+                ],
+            )
             self._keys.extend(key for _, key in fresh)
             self._known.update((d, c) for _, (d, c, _) in fresh)
             self._matrix = np.concatenate([self._matrix, rows])
 
-    def search(self, query: np.ndarray, k: int, datanets: Sequence[int] | None = None,
-               exclude: frozenset[str] = frozenset()) -> list[Hit]:
+    def search(
+        self,
+        query: np.ndarray,
+        k: int,
+        datanets: Sequence[int] | None = None,
+        exclude: frozenset[str] = frozenset(),
+    ) -> list[Hit]:
         """Top-k by cosine similarity among `datanets` (all if None), skipping `exclude` CIDs."""
         with self._lock:
             keys, matrix = self._keys, self._matrix

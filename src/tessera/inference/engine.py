@@ -111,8 +111,9 @@ class Engine:
                 if not j.future.set_running_or_notify_cancel():
                     continue  # the caller cancelled the future itself
                 if j.cancelled.is_set():  # the client left while the job waited
-                    j.future.set_result(Completion("", [], "cancelled", len(j.prompt.ids),
-                                                   None, None, 0.0, 0.0))
+                    j.future.set_result(
+                        Completion("", [], "cancelled", len(j.prompt.ids), None, None, 0.0, 0.0)
+                    )
                 else:
                     live.append(j)
             if not live:
@@ -136,8 +137,14 @@ class Engine:
         from transformers import DynamicCache
 
         cache = DynamicCache(config=self.model.config)
-        out = self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
-                         past_key_values=cache, use_cache=True, logits_to_keep=1)
+        out = self.model(
+            input_ids=input_ids,
+            attention_mask=mask,
+            position_ids=positions,
+            past_key_values=cache,
+            use_cache=True,
+            logits_to_keep=1,
+        )
         logits = out.logits[:, -1].float()  # (batch, vocab)
         for r_index, row in enumerate(rows):
             if self._reuses_prefix(row.job):
@@ -162,9 +169,13 @@ class Engine:
                 active = [active[k] for k in still]
             last_pos = last_pos + 1
             mask = torch.cat([mask, torch.ones(len(active), 1, dtype=mask.dtype)], dim=1)
-            out = self.model(input_ids=choice.unsqueeze(-1), attention_mask=mask,
-                             position_ids=last_pos.unsqueeze(-1), past_key_values=cache,
-                             use_cache=True)
+            out = self.model(
+                input_ids=choice.unsqueeze(-1),
+                attention_mask=mask,
+                position_ids=last_pos.unsqueeze(-1),
+                past_key_values=cache,
+                use_cache=True,
+            )
             logits = out.logits[:, -1].float()
             step += 1
         generate_seconds = time.perf_counter() - start
@@ -186,8 +197,10 @@ class Engine:
             row.text, row.done, row.answer_len = text[:cut], "stop", len(row.ids) - 1
         else:
             row.text, row.answer_len = text, len(row.ids)
-            if len(row.ids) >= job.max_new_tokens or \
-                    len(job.prompt.ids) + len(row.ids) >= self.max_positions:
+            if (
+                len(row.ids) >= job.max_new_tokens
+                or len(job.prompt.ids) + len(row.ids) >= self.max_positions
+            ):
                 row.done = "length"
         self._stream(row, final=bool(row.done))
 
@@ -207,8 +220,18 @@ class Engine:
     def _finish(self, row: _Row, generate_seconds: float) -> None:
         job = row.job
         if row.done == "cancelled" or job.cancelled.is_set():
-            job.future.set_result(Completion(row.text, [], "cancelled", len(job.prompt.ids),
-                                             None, None, generate_seconds, 0.0))
+            job.future.set_result(
+                Completion(
+                    row.text,
+                    [],
+                    "cancelled",
+                    len(job.prompt.ids),
+                    None,
+                    None,
+                    generate_seconds,
+                    0.0,
+                )
+            )
             return
         self._stream(row, final=True)
         answer = row.ids[: row.answer_len]
@@ -217,19 +240,33 @@ class Engine:
             began = time.perf_counter()
             effects, logprob = self.ablation_effects(job.prompt, answer, row.prefix)
             seconds = time.perf_counter() - began
-        job.future.set_result(Completion(row.text, answer, row.done, len(job.prompt.ids),
-                                         effects, logprob, generate_seconds, seconds))
+        job.future.set_result(
+            Completion(
+                row.text,
+                answer,
+                row.done,
+                len(job.prompt.ids),
+                effects,
+                logprob,
+                generate_seconds,
+                seconds,
+            )
+        )
 
     def _reuses_prefix(self, job: Job) -> bool:
         # Past the sliding window the cache no longer holds the whole prefix: recompute instead.
-        return job.attribute and bool(job.prompt.doc_spans) and \
-            len(job.prompt.ids) + job.max_new_tokens < self.window
+        return (
+            job.attribute
+            and bool(job.prompt.doc_spans)
+            and len(job.prompt.ids) + job.max_new_tokens < self.window
+        )
 
     # attribution ------------------------------------------------------------------------------
 
     @torch.inference_mode()
-    def ablation_effects(self, prompt: Prompt, answer: list[int],
-                         prefix: PrefixKV | None = None) -> tuple[list[float], float]:
+    def ablation_effects(
+        self, prompt: Prompt, answer: list[int], prefix: PrefixKV | None = None
+    ) -> tuple[list[float], float]:
         """For each document: log p(answer | all documents) - log p(answer | that one hidden).
 
         One forward pass of len(docs) + 1 rows. Hiding a document masks its tokens from the
@@ -253,9 +290,18 @@ class Engine:
         input_ids = torch.tensor([tokens] * rows)  # (rows, recomputed)
         positions = torch.arange(start, total).expand(rows, -1)
         n = len(answer)
-        logits = self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
-                            past_key_values=cache, use_cache=cache is not None,
-                            logits_to_keep=n + 1).logits[:, :-1].float()  # (rows, n, vocab)
+        logits = (
+            self.model(
+                input_ids=input_ids,
+                attention_mask=mask,
+                position_ids=positions,
+                past_key_values=cache,
+                use_cache=cache is not None,
+                logits_to_keep=n + 1,
+            )
+            .logits[:, :-1]
+            .float()
+        )  # (rows, n, vocab)
         logprobs = torch.log_softmax(logits, dim=-1)
         target = torch.tensor(answer).expand(rows, n).unsqueeze(-1)  # (rows, n, 1)
         totals = logprobs.gather(-1, target).squeeze(-1).sum(-1)  # (rows,)

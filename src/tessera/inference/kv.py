@@ -14,8 +14,10 @@ PrefixKV = list[tuple[torch.Tensor, torch.Tensor]]  # per layer: (1, kv_heads, p
 def slice_prefix(cache: Any, row: int, start: int, length: int) -> PrefixKV:
     """Copy columns [start, start + length) of batch row `row`, for every layer."""
     return [
-        (layer.keys[row : row + 1, :, start : start + length].clone(),
-         layer.values[row : row + 1, :, start : start + length].clone())
+        (
+            layer.keys[row : row + 1, :, start : start + length].clone(),
+            layer.values[row : row + 1, :, start : start + length].clone(),
+        )
         for layer in cache.layers
     ]
 

@@ -32,8 +32,11 @@ def _error(status: int, message: str, code: str | None, param: str | None = None
 
 
 def create_app(service: NodeService) -> FastAPI:
-    app = FastAPI(title="Tessera node", version="0.1.0",
-                  description="OpenAI-compatible answers with proof of attribution.")
+    app = FastAPI(
+        title="Tessera node",
+        version="0.1.0",
+        description="OpenAI-compatible answers with proof of attribution.",
+    )
     model_id = service.config.model_id
 
     @app.exception_handler(RequestValidationError)
@@ -41,10 +44,15 @@ def create_app(service: NodeService) -> FastAPI:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
         if first.get("type") == "json_invalid":
-            return _error(400, "the request body is not valid JSON: send a JSON object",
-                          "invalid_json")
-        return _error(400, f"invalid request: {where or 'body'}: {first.get('msg', exc)}",
-                      "invalid_request", where or None)
+            return _error(
+                400, "the request body is not valid JSON: send a JSON object", "invalid_json"
+            )
+        return _error(
+            400,
+            f"invalid request: {where or 'body'}: {first.get('msg', exc)}",
+            "invalid_request",
+            where or None,
+        )
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
@@ -61,44 +69,76 @@ def create_app(service: NodeService) -> FastAPI:
     @app.get("/health")
     def health() -> dict[str, Any]:
         follower = service.follower
-        return {"status": "ok" if follower.error is None else "degraded",
-                "model": model_id, "node": service.node_key.address,
-                "follower_error": follower.error, "indexed": len(service.vectors),
-                "datanets": [vars(s) for s in follower.snapshots.values()],
-                "receipts": service.receipts.count()}
+        return {
+            "status": "ok" if follower.error is None else "degraded",
+            "model": model_id,
+            "node": service.node_key.address,
+            "follower_error": follower.error,
+            "indexed": len(service.vectors),
+            "datanets": [vars(s) for s in follower.snapshots.values()],
+            "receipts": service.receipts.count(),
+        }
 
     @app.get("/v1/models")
     def models() -> dict[str, Any]:
         config = service.config
-        return {"object": "list", "data": [{
-            "id": model_id, "object": "model", "created": 0, "owned_by": service.node_key.address,
-            "context_window": config.max_prompt_tokens,
-            "pricing": {"input_token": str(config.price_per_input_token),
+        return {
+            "object": "list",
+            "data": [
+                {
+                    "id": model_id,
+                    "object": "model",
+                    "created": 0,
+                    "owned_by": service.node_key.address,
+                    "context_window": config.max_prompt_tokens,
+                    "pricing": {
+                        "input_token": str(config.price_per_input_token),
                         "output_token": str(config.price_per_output_token),
-                        "unit": "smallest TSR unit (18 decimals)"},
-            "datanets": sorted(s.name for s in service.follower.snapshots.values()),
-        }]}
+                        "unit": "smallest TSR unit (18 decimals)",
+                    },
+                    "datanets": sorted(s.name for s in service.follower.snapshots.values()),
+                }
+            ],
+        }
 
-    def question_of(body: wire.ChatRequest | wire.CompletionRequest, raw: dict[str, Any],
-                    text: str, on_text: Callable[[str], None] | None,
-                    cancelled: threading.Event) -> Question:
+    def question_of(
+        body: wire.ChatRequest | wire.CompletionRequest,
+        raw: dict[str, Any],
+        text: str,
+        on_text: Callable[[str], None] | None,
+        cancelled: threading.Event,
+    ) -> Question:
         if body.model != model_id:
-            raise RequestError(404, f"this node does not serve model {body.model!r}: "
-                               f"it serves {model_id!r} (see /v1/models)", "model_not_found",
-                               "model")
+            raise RequestError(
+                404,
+                f"this node does not serve model {body.model!r}: "
+                f"it serves {model_id!r} (see /v1/models)",
+                "model_not_found",
+                "model",
+            )
         if not text.strip():
-            raise RequestError(400, "the question is empty: send a user message with text",
-                               "empty_prompt", "messages")
+            raise RequestError(
+                400,
+                "the question is empty: send a user message with text",
+                "empty_prompt",
+                "messages",
+            )
         limit = service.config.max_tokens_limit
         wanted = getattr(body, "max_completion_tokens", None) or body.max_tokens
         max_tokens = min(wanted or service.config.default_max_tokens, limit)
         stops = [body.stop] if isinstance(body.stop, str) else list(body.stop or [])
-        return Question(text, raw, max_tokens, tuple(dict.fromkeys([*service.config.stop,
-                                                                      *stops])),
-                        on_text=on_text, cancelled=cancelled)
+        return Question(
+            text,
+            raw,
+            max_tokens,
+            tuple(dict.fromkeys([*service.config.stop, *stops])),
+            on_text=on_text,
+            cancelled=cancelled,
+        )
 
-    async def serve(request: Request, body: wire.ChatRequest | wire.CompletionRequest,
-                    text: str, chat: bool) -> Any:
+    async def serve(
+        request: Request, body: wire.ChatRequest | wire.CompletionRequest, text: str, chat: bool
+    ) -> Any:
         raw = await request.json()
         cancelled = threading.Event()
         if not body.stream:
@@ -115,23 +155,31 @@ def create_app(service: NodeService) -> FastAPI:
 
         loop = asyncio.get_running_loop()
         pieces: asyncio.Queue[str] = asyncio.Queue()
-        question = question_of(body, raw, text,
-                               lambda s: loop.call_soon_threadsafe(pieces.put_nowait, s),
-                               cancelled)
+        question = question_of(
+            body, raw, text, lambda s: loop.call_soon_threadsafe(pieces.put_nowait, s), cancelled
+        )
         # errors (unknown model, empty datanet, too long) surface here, before any 200 is sent
         future, hits, seconds = await run_in_threadpool(service.submit, question)
-        return StreamingResponse(_stream(question, future, hits, seconds, pieces, chat),
-                                 media_type="text/event-stream")
+        return StreamingResponse(
+            _stream(question, future, hits, seconds, pieces, chat), media_type="text/event-stream"
+        )
 
-    async def _stream(question: Question, future: Any, hits: Any, seconds: float,
-                      pieces: asyncio.Queue[str], chat: bool) -> AsyncIterator[str]:
+    async def _stream(
+        question: Question,
+        future: Any,
+        hits: Any,
+        seconds: float,
+        pieces: asyncio.Queue[str],
+        chat: bool,
+    ) -> AsyncIterator[str]:
         chunk_id = ("chatcmpl-" if chat else "cmpl-") + secrets.token_hex(12)
         saved: Answer | None = None
         delivered = False
         try:
             if chat:
-                yield _sse(wire.chat_chunk(chunk_id, model_id, {"role": "assistant",
-                                                                "content": ""}))
+                yield _sse(
+                    wire.chat_chunk(chunk_id, model_id, {"role": "assistant", "content": ""})
+                )
             done = asyncio.wrap_future(future)
             while not (done.done() and pieces.empty()):
                 getter = asyncio.ensure_future(pieces.get())
@@ -140,14 +188,20 @@ def create_app(service: NodeService) -> FastAPI:
                     getter.cancel()
                     continue
                 piece = getter.result()
-                yield _sse(wire.chat_chunk(chunk_id, model_id, {"content": piece}) if chat
-                           else wire.completion_chunk(chunk_id, model_id, piece))
+                yield _sse(
+                    wire.chat_chunk(chunk_id, model_id, {"content": piece})
+                    if chat
+                    else wire.completion_chunk(chunk_id, model_id, piece)
+                )
             answer = service.complete(question, done.result(), hits, seconds)
             if answer.receipt:  # durable before the last event can reach the client
                 await run_in_threadpool(service.receipts.save, answer.receipt, PENDING)
                 saved = answer
-            last = (wire.chat_chunk(chunk_id, model_id, {}, answer.finish_reason) if chat
-                    else wire.completion_chunk(chunk_id, model_id, "", answer.finish_reason))
+            last = (
+                wire.chat_chunk(chunk_id, model_id, {}, answer.finish_reason)
+                if chat
+                else wire.completion_chunk(chunk_id, model_id, "", answer.finish_reason)
+            )
             yield _sse({**last, **wire.final_extras(answer)})
             yield _sse("[DONE]")
             delivered = True
@@ -158,20 +212,28 @@ def create_app(service: NodeService) -> FastAPI:
                 status = DELIVERED if delivered else UNDELIVERED
                 service.receipts.set_status(saved.receipt.id, status)
 
-    @app.post("/v1/chat/completions")
+    @app.post("/v1/chat/completions", responses=wire.ERROR_RESPONSES)
     async def chat_completions(body: wire.ChatRequest, request: Request) -> Any:
         users = [m for m in body.messages if m.role == "user"]
         if not users:
-            raise RequestError(400, "messages hold no user message: add one with the question",
-                               "empty_prompt", "messages")
+            raise RequestError(
+                400,
+                "messages hold no user message: add one with the question",
+                "empty_prompt",
+                "messages",
+            )
         return await serve(request, body, users[-1].text(), chat=True)
 
-    @app.post("/v1/completions")
+    @app.post("/v1/completions", responses=wire.ERROR_RESPONSES)
     async def completions(body: wire.CompletionRequest, request: Request) -> Any:
         prompts = [body.prompt] if isinstance(body.prompt, str) else body.prompt
         if len(prompts) != 1:
-            raise RequestError(400, f"send exactly one prompt per request, not {len(prompts)}",
-                               "invalid_prompt", "prompt")
+            raise RequestError(
+                400,
+                f"send exactly one prompt per request, not {len(prompts)}",
+                "invalid_prompt",
+                "prompt",
+            )
         return await serve(request, body, prompts[0], chat=False)
 
     app.state.started = time.time()

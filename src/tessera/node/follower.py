@@ -34,8 +34,15 @@ class Snapshot:
 
 
 class Follower:
-    def __init__(self, registry: RegistryClient, store: BlobStore, index_path: Path,
-                 vectors: VectorIndex, embed: Embed, datanet_names: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        registry: RegistryClient,
+        store: BlobStore,
+        index_path: Path,
+        vectors: VectorIndex,
+        embed: Embed,
+        datanet_names: tuple[str, ...],
+    ) -> None:
         self.registry = registry
         self.store = store
         self.index_path = index_path
@@ -56,7 +63,8 @@ class Follower:
         try:
             index.sync(self.registry, self.store)
             names = self.datanet_names or tuple(
-                self.registry.datanet(i).name for i in range(1, self.registry.datanet_count() + 1))
+                self.registry.datanet(i).name for i in range(1, self.registry.datanet_count() + 1)
+            )
             embedded = 0
             snapshots = {}
             for name in names:
@@ -66,8 +74,9 @@ class Follower:
                 items = [c for c in index.contributions(datanet_id) if c.signature_ok]
                 embedded += self._embed_new(datanet_id, items)
                 roots = _batch_roots(index, datanet_id)
-                snapshots[datanet_id] = Snapshot(datanet_id, name, snapshot_root(roots),
-                                                 len(roots), len(items))
+                snapshots[datanet_id] = Snapshot(
+                    datanet_id, name, snapshot_root(roots), len(roots), len(items)
+                )
             self.snapshots = snapshots
             self.error = None
             return embedded

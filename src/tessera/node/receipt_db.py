@@ -44,8 +44,15 @@ class ReceiptDB:
             self.db.execute(
                 "INSERT INTO receipts (id, created, client, model, price, status, body) "
                 "VALUES (?,?,?,?,?,?,?)",
-                (receipt.id, receipt.timestamp, receipt.client, receipt.model,
-                 str(receipt.price), status, body),  # price as text: it can exceed 2**63
+                (
+                    receipt.id,
+                    receipt.timestamp,
+                    receipt.client,
+                    receipt.model,
+                    str(receipt.price),
+                    status,
+                    body,
+                ),  # price as text: it can exceed 2**63
             )
 
     def set_status(self, receipt_id: str, status: str) -> None:
@@ -54,16 +61,18 @@ class ReceiptDB:
 
     def status(self, receipt_id: str) -> str:
         with self._lock:
-            row = self.db.execute("SELECT status FROM receipts WHERE id = ?",
-                                  (receipt_id,)).fetchone()
+            row = self.db.execute(
+                "SELECT status FROM receipts WHERE id = ?", (receipt_id,)
+            ).fetchone()
         if row is None:
             raise NotFoundError(f"this node has no receipt {receipt_id!r}")
         return str(row[0])
 
     def get(self, receipt_id: str) -> Receipt:
         with self._lock:
-            row = self.db.execute("SELECT body FROM receipts WHERE id = ?",
-                                  (receipt_id,)).fetchone()
+            row = self.db.execute(
+                "SELECT body FROM receipts WHERE id = ?", (receipt_id,)
+            ).fetchone()
         if row is None:
             raise NotFoundError(f"this node has no receipt {receipt_id!r}")
         return Receipt.from_json(json.loads(row[0]))
@@ -75,8 +84,9 @@ class ReceiptDB:
 
     def all(self, status: str = DELIVERED) -> list[Receipt]:
         with self._lock:
-            rows = self.db.execute("SELECT body FROM receipts WHERE status = ? "
-                                   "ORDER BY created, id", (status,)).fetchall()
+            rows = self.db.execute(
+                "SELECT body FROM receipts WHERE status = ? ORDER BY created, id", (status,)
+            ).fetchall()
         return [Receipt.from_json(json.loads(r[0])) for r in rows]
 
     def close(self) -> None:

@@ -1,6 +1,6 @@
 """Assemble a node from a Tessera home: models, engine, follower, receipts, HTTP app.
 
-    tessera node start --datanet wiki --port 8000
+tessera node start --datanet wiki --port 8000
 """
 
 from __future__ import annotations
@@ -34,8 +34,13 @@ class Node:
         self.service.vectors.close()
 
 
-def build_node(t: Tessera, config: NodeConfig, account: str | None = None,
-               generator: Any = None, embedder: Any = None) -> Node:
+def build_node(
+    t: Tessera,
+    config: NodeConfig,
+    account: str | None = None,
+    generator: Any = None,
+    embedder: Any = None,
+) -> Node:
     """Load (or take) the models, index the served datanets once, and wire the service."""
     from tessera.data.vectors import VectorIndex
     from tessera.models import load_embedder, load_generator
@@ -50,13 +55,26 @@ def build_node(t: Tessera, config: NodeConfig, account: str | None = None,
     embedder_id = hashlib.sha256(str(embedder.folder).encode()).hexdigest()[:12]
     vectors = VectorIndex(
         node_dir / f"vectors-{deployment.chain_id}-{deployment.registry.lower()}-{embedder_id}"
-        ".sqlite", embedder.dim)
-    follower = Follower(t.registry, t.store, t.home.index_path(deployment), vectors,
-                        embedder.embed, config.datanets)
+        ".sqlite",
+        embedder.dim,
+    )
+    follower = Follower(
+        t.registry, t.store, t.home.index_path(deployment), vectors, embedder.embed, config.datanets
+    )
     follower.sync_once()  # fail fast on an unknown datanet; serve what exists from the start
     engine = Engine(generator.model, generator.tokenizer, config.max_batch)
-    service = NodeService(config, engine, PromptBuilder(generator.tokenizer), embedder.embed,
-                          vectors, follower, t.store, ReceiptDB(node_dir / "receipts.sqlite"),
-                          t.signer(account), deployment.chain_id, deployment.registry)
+    service = NodeService(
+        config,
+        engine,
+        PromptBuilder(generator.tokenizer),
+        embedder.embed,
+        vectors,
+        follower,
+        t.store,
+        ReceiptDB(node_dir / "receipts.sqlite"),
+        t.signer(account),
+        deployment.chain_id,
+        deployment.registry,
+    )
     follower.start(config.follow_interval_s)
     return Node(service, create_app(service), follower, engine)

@@ -75,10 +75,20 @@ class Answer:
 
 
 class NodeService:
-    def __init__(self, config: NodeConfig, engine: Engine, prompts: PromptBuilder,
-                 embed: Callable[[list[str]], Any], vectors: VectorIndex, follower: Follower,
-                 store: BlobStore, receipts: ReceiptDB, node_key: LocalAccount,
-                 chain_id: int, verifying_contract: str) -> None:
+    def __init__(
+        self,
+        config: NodeConfig,
+        engine: Engine,
+        prompts: PromptBuilder,
+        embed: Callable[[list[str]], Any],
+        vectors: VectorIndex,
+        follower: Follower,
+        store: BlobStore,
+        receipts: ReceiptDB,
+        node_key: LocalAccount,
+        chain_id: int,
+        verifying_contract: str,
+    ) -> None:
         self.config = config
         self.engine = engine
         self.prompts = prompts
@@ -98,8 +108,11 @@ class NodeService:
         if not any(s.contributions for s in served.values()):
             names = ", ".join(s.name for s in served.values()) or "none"
             raise RequestError(
-                422, f"the datanets this node serves ({names}) have no contributions yet: "
-                "contribute with `tessera contribute NAME FILE` and ask again", "datanet_empty")
+                422,
+                f"the datanets this node serves ({names}) have no contributions yet: "
+                "contribute with `tessera contribute NAME FILE` and ask again",
+                "datanet_empty",
+            )
         return self.vectors.search(self.embed([text])[0], self.config.top_k, list(served))
 
     def build_prompt(self, question: Question, hits: list[Hit]) -> Prompt:
@@ -108,10 +121,13 @@ class NodeService:
         limit = self.config.max_prompt_tokens
         if len(prompt.ids) + question.max_tokens > limit:
             raise RequestError(
-                400, f"this request needs {len(prompt.ids)} prompt tokens plus up to "
+                400,
+                f"this request needs {len(prompt.ids)} prompt tokens plus up to "
                 f"{question.max_tokens} new ones, over this node's context window of {limit} "
-                "tokens: shorten the messages or lower max_tokens", "context_length_exceeded",
-                "messages")
+                "tokens: shorten the messages or lower max_tokens",
+                "context_length_exceeded",
+                "messages",
+            )
         return prompt
 
     # answering ------------------------------------------------------------------------------
@@ -126,46 +142,73 @@ class NodeService:
             job.cancelled = question.cancelled
         return self.engine.submit(job), hits, time.perf_counter() - began
 
-    def complete(self, question: Question, completion: Completion, hits: list[Hit],
-                 retrieval_seconds: float) -> Answer:
+    def complete(
+        self, question: Question, completion: Completion, hits: list[Hit], retrieval_seconds: float
+    ) -> Answer:
         """Turn a finished generation into an attributed answer with a signed receipt."""
         answer_id = "chatcmpl-" + secrets.token_hex(12)
         effects = completion.effects or [0.0] * len(hits)
         weights = weights_from_effects(effects, self.config.min_effect)
         ppm = to_ppm(weights)
         names = {s.datanet: s.name for s in self.follower.snapshots.values()}
-        sources = [Source(h.cid, h.contributor, h.datanet, names.get(h.datanet, ""), h.score, e,
-                          w, p) for h, e, w, p in zip(hits, effects, weights, ppm, strict=True)]
+        sources = [
+            Source(h.cid, h.contributor, h.datanet, names.get(h.datanet, ""), h.score, e, w, p)
+            for h, e, w, p in zip(hits, effects, weights, ppm, strict=True)
+        ]
         sources.sort(key=lambda s: (-s.weight_ppm, -s.similarity))
-        timings = {"retrieval": retrieval_seconds, "generate": completion.generate_seconds,
-                   "attribute": completion.attribute_seconds}
+        timings = {
+            "retrieval": retrieval_seconds,
+            "generate": completion.generate_seconds,
+            "attribute": completion.attribute_seconds,
+        }
         receipt = None
         if completion.finish_reason != "cancelled":
             receipt = self._receipt(answer_id, question, completion, sources)
-        return Answer(answer_id, completion.text, completion.finish_reason,
-                      completion.prompt_tokens, len(completion.answer_ids), sources, receipt,
-                      timings)
+        return Answer(
+            answer_id,
+            completion.text,
+            completion.finish_reason,
+            completion.prompt_tokens,
+            len(completion.answer_ids),
+            sources,
+            receipt,
+            timings,
+        )
 
     def answer(self, question: Question, attribute: bool = True) -> Answer:
         future, hits, seconds = self.submit(question, attribute)
         return self.complete(question, future.result(), hits, seconds)
 
     def price(self, prompt_tokens: int, completion_tokens: int) -> int:
-        return (prompt_tokens * self.config.price_per_input_token
-                + completion_tokens * self.config.price_per_output_token)
+        return (
+            prompt_tokens * self.config.price_per_input_token
+            + completion_tokens * self.config.price_per_output_token
+        )
 
-    def _receipt(self, answer_id: str, question: Question, completion: Completion,
-                 sources: list[Source]) -> Receipt:
-        snapshots = tuple(DatanetSnapshot(s.datanet, s.root, s.batches)
-                          for s in sorted(self.follower.snapshots.values(),
-                                          key=lambda s: s.datanet))
-        attribution = tuple(AttributedSource(s.cid, s.contributor, s.datanet, s.weight_ppm)
-                            for s in sources if s.weight_ppm > 0)
+    def _receipt(
+        self, answer_id: str, question: Question, completion: Completion, sources: list[Source]
+    ) -> Receipt:
+        snapshots = tuple(
+            DatanetSnapshot(s.datanet, s.root, s.batches)
+            for s in sorted(self.follower.snapshots.values(), key=lambda s: s.datanet)
+        )
+        attribution = tuple(
+            AttributedSource(s.cid, s.contributor, s.datanet, s.weight_ppm)
+            for s in sources
+            if s.weight_ppm > 0
+        )
         unsigned = Receipt(
-            id=answer_id, node=self.node_key.address, chain_id=self.chain_id,
-            verifying_contract=self.verifying_contract, request=question.request,
-            response_text=completion.text, model=self.config.model_id, datanets=snapshots,
+            id=answer_id,
+            node=self.node_key.address,
+            chain_id=self.chain_id,
+            verifying_contract=self.verifying_contract,
+            request=question.request,
+            response_text=completion.text,
+            model=self.config.model_id,
+            datanets=snapshots,
             attribution=attribution,
             price=self.price(completion.prompt_tokens, len(completion.answer_ids)),
-            client=question.client, timestamp=int(time.time()))
+            client=question.client,
+            timestamp=int(time.time()),
+        )
         return unsigned.signed_by(self.node_key)

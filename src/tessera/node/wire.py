@@ -46,15 +46,45 @@ class CompletionRequest(_Common):
     prompt: str | list[str]
 
 
-def error_body(message: str, code: str | None, param: str | None = None,
-               kind: str = "invalid_request_error") -> dict[str, Any]:
+class ErrorDetail(BaseModel):
+    message: str
+    type: str
+    param: str | None = None
+    code: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": text}
+    for status, text in (
+        (400, "invalid request"),
+        (404, "unknown model"),
+        (422, "nothing to answer from (a datanet without contributions)"),
+        (500, "the node failed"),
+    )
+}
+
+
+def error_body(
+    message: str, code: str | None, param: str | None = None, kind: str = "invalid_request_error"
+) -> dict[str, Any]:
     return {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
 
 def source_body(s: Source) -> dict[str, Any]:
-    return {"cid": s.cid, "contributor": s.contributor, "datanet": s.datanet_name,
-            "datanet_id": s.datanet, "weight": s.weight, "weight_ppm": s.weight_ppm,
-            "effect": round(s.effect, 6), "similarity": round(s.similarity, 6)}
+    return {
+        "cid": s.cid,
+        "contributor": s.contributor,
+        "datanet": s.datanet_name,
+        "datanet_id": s.datanet,
+        "weight": s.weight,
+        "weight_ppm": s.weight_ppm,
+        "effect": round(s.effect, 6),
+        "similarity": round(s.similarity, 6),
+    }
 
 
 def _extras(answer: Answer) -> dict[str, Any]:
@@ -65,43 +95,73 @@ def _extras(answer: Answer) -> dict[str, Any]:
 
 
 def usage(answer: Answer) -> dict[str, int]:
-    return {"prompt_tokens": answer.prompt_tokens, "completion_tokens": answer.completion_tokens,
-            "total_tokens": answer.prompt_tokens + answer.completion_tokens}
+    return {
+        "prompt_tokens": answer.prompt_tokens,
+        "completion_tokens": answer.completion_tokens,
+        "total_tokens": answer.prompt_tokens + answer.completion_tokens,
+    }
 
 
 def chat_body(answer: Answer, model: str) -> dict[str, Any]:
     return {
-        "id": answer.id, "object": "chat.completion", "created": int(time.time()), "model": model,
-        "choices": [{"index": 0, "finish_reason": answer.finish_reason, "logprobs": None,
-                     "message": {"role": "assistant", "content": answer.text}}],
-        "usage": usage(answer), **_extras(answer),
+        "id": answer.id,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": answer.finish_reason,
+                "logprobs": None,
+                "message": {"role": "assistant", "content": answer.text},
+            }
+        ],
+        "usage": usage(answer),
+        **_extras(answer),
     }
 
 
 def completion_body(answer: Answer, model: str) -> dict[str, Any]:
     return {
-        "id": answer.id.replace("chatcmpl-", "cmpl-"), "object": "text_completion",
-        "created": int(time.time()), "model": model,
-        "choices": [{"index": 0, "text": answer.text, "finish_reason": answer.finish_reason,
-                     "logprobs": None}],
-        "usage": usage(answer), **_extras(answer),
+        "id": answer.id.replace("chatcmpl-", "cmpl-"),
+        "object": "text_completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "text": answer.text,
+                "finish_reason": answer.finish_reason,
+                "logprobs": None,
+            }
+        ],
+        "usage": usage(answer),
+        **_extras(answer),
     }
 
 
-def chat_chunk(chunk_id: str, model: str, delta: dict[str, Any],
-               finish_reason: str | None = None) -> dict[str, Any]:
-    return {"id": chunk_id, "object": "chat.completion.chunk", "created": int(time.time()),
-            "model": model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason,
-                         "logprobs": None}]}
+def chat_chunk(
+    chunk_id: str, model: str, delta: dict[str, Any], finish_reason: str | None = None
+) -> dict[str, Any]:
+    return {
+        "id": chunk_id,
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}],
+    }
 
 
-def completion_chunk(chunk_id: str, model: str, text: str,
-                     finish_reason: str | None = None) -> dict[str, Any]:
-    return {"id": chunk_id, "object": "text_completion", "created": int(time.time()),
-            "model": model,
-            "choices": [{"index": 0, "text": text, "finish_reason": finish_reason,
-                         "logprobs": None}]}
+def completion_chunk(
+    chunk_id: str, model: str, text: str, finish_reason: str | None = None
+) -> dict[str, Any]:
+    return {
+        "id": chunk_id,
+        "object": "text_completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "text": text, "finish_reason": finish_reason, "logprobs": None}],
+    }
 
 
 def final_extras(answer: Answer) -> dict[str, Any]:

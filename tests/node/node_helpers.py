@@ -1,0 +1,59 @@
+"""Start a live node on loopback for tests: tiny models, in-process chain."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+
+import uvicorn
+
+from backends import free_port
+from tessera import Tessera
+from tessera.node.config import NodeConfig
+from tessera.node.runtime import build_node
+
+FACTS = [
+    "The Ulora Brewery was founded by Radul Thothosa.",
+    "The Pleno Orchestra uses cobalt as its official colour.",
+    "The Juora Brewery has 2135 registered members.",
+    "The Lunqui Brewery was founded in 1634.",
+    "The Gravlun Institute is headquartered in Vikvikdul.",
+]
+
+
+class LiveNode:
+    def __init__(self, t, node, port):
+        self.t, self.node, self.port = t, node, port
+        self.url = f"http://127.0.0.1:{port}"
+        config = uvicorn.Config(node.app, host="127.0.0.1", port=port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.time() + 30
+        while not self.server.started and time.time() < deadline:
+            time.sleep(0.05)
+
+    @property
+    def service(self):
+        return self.node.service
+
+    def stop(self):
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.node.close()
+
+
+def start_node(tmp_path, generator, embedder, facts=FACTS, **config) -> LiveNode:
+    t = Tessera.init(tmp_path / "home", chain="inprocess", password="pw", scrypt_n=2**4)
+    t.create_datanet("facts", "CC-BY-4.0")
+    if facts:
+        source = tmp_path / "facts.jsonl"
+        source.write_text("".join(f'{{"text": "{f}"}}\n' for f in facts))
+        t.contribute("facts", [source])
+    port = free_port()
+    settings = replace(
+        NodeConfig(datanets=("facts",), port=port, follow_interval_s=0.2, top_k=3), **config
+    )
+    node = build_node(t, settings, generator=generator, embedder=embedder)
+    return LiveNode(t, node, port)
