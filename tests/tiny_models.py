@@ -8,7 +8,7 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from tessera.models import (  # noqa: E402 - offline mode must be set before transformers loads
+from tessera.models import (
     Embedder,
     Generator,
     TinyConfig,

@@ -14,11 +14,11 @@ from tessera.chain.deploy import check_deployment, deploy_contracts
 from tessera.chain.registry import DatanetRecord, RegistryClient
 from tessera.crypto.eip712 import Domain
 from tessera.crypto.keys import DEFAULT_SCRYPT_N, AccountInfo, Keystore
+from tessera.crypto.receipt import Receipt
 from tessera.data import datanets as datanet_ops
 from tessera.data.index import ContributionIndex
 from tessera.data.ingest import DEFAULT_BATCH_SIZE, IngestContext, IngestReport, Progress
 from tessera.data.ingest import contribute as ingest
-from tessera.crypto.receipt import Receipt
 from tessera.errors import AccountError, ChainError, ConfigError, SignatureError
 from tessera.home import DEFAULT_ANVIL_PORT, HomeConfig, TesseraHome
 from tessera.store.local import LocalBlobStore

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from node_helpers import start_node
 
 

@@ -7,8 +7,8 @@ import time
 from dataclasses import replace
 
 import uvicorn
-
 from backends import free_port
+
 from tessera import Tessera
 from tessera.node.config import NodeConfig
 from tessera.node.runtime import build_node

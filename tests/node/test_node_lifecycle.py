@@ -6,7 +6,6 @@ import json
 import time
 
 import httpx
-
 from node_helpers import start_node
 
 MODEL = "gemma-3-270m"

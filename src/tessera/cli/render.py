@@ -14,11 +14,11 @@ from rich.table import Table
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from tessera.client import AskResult
-    from tessera.crypto.receipt import Receipt
     from tessera.api import Tessera
     from tessera.chain.registry import DatanetRecord
+    from tessera.client import AskResult
     from tessera.crypto.keys import AccountInfo
+    from tessera.crypto.receipt import Receipt
     from tessera.data.datanets import ContributionProof, DatanetDetail
     from tessera.data.ingest import IngestReport
     from tessera.data.ingest import Progress as ProgressFn

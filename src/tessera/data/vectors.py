@@ -59,7 +59,7 @@ class VectorIndex:
         return (datanet, cid) in self._known
 
     def add(self, items: Sequence[tuple[int, str, str]], vectors: np.ndarray) -> None:
-        """Add (datanet, cid, contributor) rows with their (n, dim) vectors; known ones are skipped."""
+        """Add (datanet, cid, contributor) rows and their (n, dim) vectors, skipping known ones."""
         fresh = [(i, key) for i, key in enumerate(items) if (key[0], key[1]) not in self._known]
         if not fresh:
             return
