@@ -334,6 +334,39 @@ def receipt_verify(ctx: click.Context, path: Path, offline: bool) -> None:
     render.receipt_ok(parsed, offline)
 
 
+@main.group("eval")
+def eval_() -> None:
+    """Benchmarks of the whole path."""
+
+
+@eval_.command("attribution")
+@click.option("--corpus", required=True, type=click.Path(exists=True, dir_okay=False,
+                                                         path_type=Path))
+@click.option("--questions", required=True, type=click.Path(exists=True, dir_okay=False,
+                                                            path_type=Path))
+@click.option("--limit", type=int, help="Only the first N questions.")
+@click.option("--contextcite-limit", type=int,
+              help="Run the ContextCite baseline on the first N questions only (default: all).")
+@click.option("--no-contextcite", is_flag=True, help="Skip the ContextCite baseline.")
+@click.option("--model", "model_path", help="A local Hugging Face model folder.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write JSON here.")
+@friendly
+def eval_attribution(corpus: Path, questions: Path, limit: int | None,
+                     contextcite_limit: int | None, no_contextcite: bool,
+                     model_path: str | None, out: Path | None) -> None:
+    """Ingest, serve, answer and attribute a planted-fact benchmark; report the figures."""
+    import json
+
+    from tessera.evaluation.attribution_eval import EvalConfig, evaluate
+
+    config = EvalConfig(limit, not no_contextcite, contextcite_limit, model_path)
+    result = evaluate(corpus, questions, config, lambda line: render.err_console.print(line))
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2) + "\n")
+    render.eval_table(result)
+
+
 @main.command()
 @click.option("--chain", "chain_url", help="'inprocess', or a JSON-RPC URL (default: local anvil).")
 @click.option(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
@@ -131,6 +131,27 @@ def receipt_ok(r: Receipt, offline: bool) -> None:
     )
     for a in r.attribution:
         console.print(f"  {a.weight_ppm / 1e6:.3f} {a.contributor} {a.cid}")
+
+
+def eval_table(result: dict[str, Any]) -> None:
+    table = Table("method", "questions", "answer acc.", "retrieval recall", "top-1 attribution",
+                  "support recall", "overhead", title="attribution benchmark")
+    rows = [("ours (masked-document ablation)", result)]
+    rows += [(name, body) for name, body in result["baselines"].items() if body]
+    cited = result["baselines"].get("contextcite")
+    if cited:
+        rows.append(("ours, on ContextCite's questions", cited["ours_on_the_same_questions"]
+                     | {"questions": cited["questions"]}))
+    for name, body in rows:
+        table.add_row(name, str(body.get("questions", result["questions"])),
+                      _fmt(body["answer_accuracy"]), _fmt(body["retrieval_recall"]),
+                      _fmt(body["top1_attribution_accuracy"]), _fmt(body["support_recall"]),
+                      _fmt(body["attribution_overhead"], "x"))
+    console.print(table)
+
+
+def _fmt(value: float | None, unit: str = "") -> str:
+    return "n/a" if value is None else f"{value:.3f}{unit}"
 
 
 def _time(timestamp: int) -> str:
