@@ -52,6 +52,7 @@ class _Row:
     job: Job
     pad: int
     ids: list[int] = field(default_factory=list)  # generated so far
+    logprobs: list[float] = field(default_factory=list)  # log p of each generated token
     sent: int = 0  # characters already streamed
     done: str = ""  # finish reason once finished
     answer_len: int = 0  # generated tokens that belong to the answer (before any stop string)
@@ -154,9 +155,11 @@ class Engine:
         step = 0
         while active:
             choice = logits.argmax(-1)  # (active,)
+            chosen = torch.log_softmax(logits, -1).gather(-1, choice.unsqueeze(-1))  # (active, 1)
             still = []
             for k, r_index in enumerate(active):
                 row = rows[r_index]
+                row.logprobs.append(float(chosen[k]))
                 self._advance(row, int(choice[k]))
                 if not row.done:
                     still.append(k)
@@ -238,7 +241,8 @@ class Engine:
         effects, logprob, seconds = None, None, 0.0
         if job.attribute and job.prompt.doc_spans:
             began = time.perf_counter()
-            effects, logprob = self.ablation_effects(job.prompt, answer, row.prefix)
+            full = sum(row.logprobs[: len(answer)])  # scored while decoding: no extra row
+            effects, logprob = self.ablation_effects(job.prompt, answer, row.prefix, full)
             seconds = time.perf_counter() - began
         job.future.set_result(
             Completion(
@@ -265,18 +269,24 @@ class Engine:
 
     @torch.inference_mode()
     def ablation_effects(
-        self, prompt: Prompt, answer: list[int], prefix: PrefixKV | None = None
+        self,
+        prompt: Prompt,
+        answer: list[int],
+        prefix: PrefixKV | None = None,
+        full: float | None = None,
     ) -> tuple[list[float], float]:
         """For each document: log p(answer | all documents) - log p(answer | that one hidden).
 
-        One forward pass of len(docs) + 1 rows. Hiding a document masks its tokens from the
-        question and the answer; with `prefix` (the documents' cached keys and values) only
-        the question and answer are recomputed, otherwise the whole prompt is.
+        One forward pass, one row per document (plus one for the full context unless `full`,
+        the answer's log-probability as decoding scored it, is given). Hiding a document masks
+        its tokens from the question and the answer; with `prefix` (the documents' cached keys
+        and values) only the question and answer are recomputed, otherwise the whole prompt.
         """
         k = len(prompt.doc_spans)
         if not answer:
             return [0.0] * k, 0.0
-        rows = k + 1
+        first = 0 if full is None else 1  # 1: no row for the full context
+        rows = k + 1 - first
         if prefix is not None:
             start = prompt.prefix_len
             tokens = prompt.suffix_ids + answer
@@ -285,7 +295,7 @@ class Engine:
             start, tokens, cache = 0, prompt.ids + answer, None
         total = start + len(tokens)
         mask = torch.ones(rows, total, dtype=torch.long)  # (rows, prefix + recomputed)
-        for i, (a, b) in enumerate(prompt.doc_spans, start=1):
+        for i, (a, b) in enumerate(prompt.doc_spans, start=1 - first):
             mask[i, a:b] = 0
         input_ids = torch.tensor([tokens] * rows)  # (rows, recomputed)
         positions = torch.arange(start, total).expand(rows, -1)
@@ -305,5 +315,6 @@ class Engine:
         logprobs = torch.log_softmax(logits, dim=-1)
         target = torch.tensor(answer).expand(rows, n).unsqueeze(-1)  # (rows, n, 1)
         totals = logprobs.gather(-1, target).squeeze(-1).sum(-1)  # (rows,)
-        full = float(totals[0])
-        return [full - float(totals[i]) for i in range(1, rows)], full
+        if full is None:
+            full = float(totals[0])
+        return [full - float(totals[i]) for i in range(1 - first, rows)], full

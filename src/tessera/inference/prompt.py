@@ -34,6 +34,11 @@ class PromptFormat:
     document: str = "Document [{n}]: {text}\n"
     question: str = "\nQuestion: {question}\nAnswer:"
     no_documents: str = "Question: {question}\nAnswer:"
+    # question_first: ask before the documents and end with `answer_cue` alone, so that the
+    # attribution pass recomputes only the cue and the answer, not the question
+    question_first: bool = False
+    lead_question: str = "Question: {question}\n\n"
+    answer_cue: str = "\nAnswer:"
 
 
 class PromptBuilder:
@@ -53,11 +58,14 @@ class PromptBuilder:
             ids = self._bos() + self._ids(self.fmt.no_documents.format(question=question))
             return Prompt(ids, (), 0)
         ids = self._bos() + self._ids(self.fmt.instruction + "\n\n")
+        if self.fmt.question_first:
+            ids += self._ids(self.fmt.lead_question.format(question=question.strip()))
         spans = []
         for n, text in enumerate(documents, start=1):
             piece = self._ids(self.fmt.document.format(n=n, text=" ".join(text.split())))
             spans.append((len(ids), len(ids) + len(piece)))
             ids += piece
         prefix_len = len(ids)
-        ids += self._ids(self.fmt.question.format(question=question.strip()))
+        tail = self.fmt.answer_cue if self.fmt.question_first else self.fmt.question
+        ids += self._ids(tail.format(question=question.strip()))
         return Prompt(ids, tuple(spans), prefix_len)

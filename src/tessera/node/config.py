@@ -16,7 +16,7 @@ class NodeConfig:
     model_id: str = DEFAULT_MODEL_ID
     host: str = "127.0.0.1"
     port: int = 8000
-    top_k: int = 4  # documents retrieved per question
+    top_k: int = 3  # documents retrieved per question (more adds distractors and cost)
     max_batch: int = 8
     max_prompt_tokens: int = 2048  # the context window this node serves
     default_max_tokens: int = 48
