@@ -100,7 +100,7 @@ def test_unusable_input_is_refused(tiny, documents, answer, num_ablations, messa
         contextcite_scores(tiny.model, tiny.tokenizer, documents, QUESTION, answer, num_ablations)
 
 
-@pytest.mark.slow
+@pytest.mark.heavy  # 64 Gemma forward passes: minutes on a CPU
 def test_gemma_ranks_the_supporting_document_first():
     gemma = load_generator()
     result = contextcite_scores(gemma.model, gemma.tokenizer, DOCUMENTS, QUESTION, ANSWER)
