@@ -96,7 +96,7 @@ def _remove_stale_work(target: Path) -> None:
 
 def _convert(place_gguf: Callable[[Path], Path], target: Path) -> Path:
     """Build `target` in a sibling temp folder, then rename it into place."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_work(target)
@@ -107,9 +107,12 @@ def _convert(place_gguf: Callable[[Path], Path], target: Path) -> Path:
             gguf_file.parent, gguf_file=gguf_file.name, local_files_only=True
         )
         model = AutoModelForCausalLM.from_pretrained(
-            gguf_file.parent, gguf_file=gguf_file.name, local_files_only=True
+            gguf_file.parent,
+            gguf_file=gguf_file.name,
+            quantization_config=GgufConfig(dequantize=True),  # plain float32 tensors, to save
+            local_files_only=True,
         )
-        # The weights are plain float tensors now; without this save_pretrained refuses.
+        # Nothing is quantized any more, but save_pretrained refuses while the quantizer is set.
         quantizer = getattr(model, "hf_quantizer", None)
         if quantizer is not None:
             quantizer.remove_quantization_config(model)
