@@ -1,6 +1,6 @@
 """Measure the default models on this CPU: load, determinism, speed, retrieval, grounded answers.
 
-    python bench/models_bench.py                        # all sections, ~5 minutes on 2 cores
+    python bench/models_bench.py                        # all sections, ~15 minutes on 2 cores
     python bench/models_bench.py --only qa --questions 100 --dtype bfloat16
 
 Data: shared/benchmarks/attribution-dev (fictional facts, so the model can only answer from

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-DEFAULT_INSTRUCTION = "Answer the question using the documents. Reply with the answer only."
+# The best of the formats tried on the 270M base model (bench/models_bench.py): plain lines,
+# no labels, no chat template, a one-line instruction.
+DEFAULT_INSTRUCTION = "Answer the question in a few words, using only the documents."
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ class PromptFormat:
     """Plain-text format: works with base models, which is what the default Gemma 270M is."""
 
     instruction: str = DEFAULT_INSTRUCTION
-    document: str = "Document [{n}]: {text}\n"
+    document: str = "{text}\n"
     question: str = "\nQuestion: {question}\nAnswer:"
     no_documents: str = "Question: {question}\nAnswer:"
     # question_first: ask before the documents and end with `answer_cue` alone, so that the
