@@ -113,3 +113,28 @@ def test_no_answer_means_no_effect(engine):
     prompt = engine.prompts.build(DOCS, "Who?")
     effects, logprob = engine.ablation_effects(prompt, [], None)
     assert effects == [0.0, 0.0, 0.0] and logprob == 0.0
+
+
+def test_a_request_joins_a_running_batch_and_answers_as_it_would_alone(wide_generator):
+    engine = Engine(wide_generator.model, wide_generator.tokenizer, max_batch=4)
+    prompts = PromptBuilder(wide_generator.tokenizer)
+    try:
+        long_prompt = prompts.build(DOCS, "Tell me everything about the breweries.")
+        short_prompt = prompts.build(DOCS[:2], "Who founded the Ulora Brewery?")
+        long_alone = engine.run(Job(long_prompt, max_new_tokens=40, stop=()))
+        short_alone = engine.run(Job(short_prompt, max_new_tokens=3, stop=()))
+        started = threading.Event()
+        long_job = Job(long_prompt, max_new_tokens=40, stop=(),
+                       on_text=lambda _: started.set())
+        engine.submit(long_job)
+        assert started.wait(60)
+        batches_before = engine.batches_run
+        short_job = Job(short_prompt, max_new_tokens=3, stop=())
+        short = engine.submit(short_job).result()
+        assert not long_job.future.done(), "the short request must not wait for the long one"
+        assert engine.batches_run == batches_before + 1
+        assert short.answer_ids == short_alone.answer_ids
+        assert short.effects == pytest.approx(short_alone.effects, abs=1e-3)
+        assert long_job.future.result().answer_ids == long_alone.answer_ids
+    finally:
+        engine.close()

@@ -3,7 +3,7 @@ streams text as it comes, and measures each answer's dependence on each document
 
 Why one thread: torch already uses every core inside one forward pass, and a single owner of
 the model keeps greedy decoding deterministic and the batching simple. Requests that arrive
-while a batch runs form the next batch (static batching).
+while others decode join the running batch at the next step (continuous batching).
 """
 
 from __future__ import annotations
@@ -18,7 +18,13 @@ from typing import Any
 
 import torch
 
-from tessera.inference.kv import PrefixKV, repeated_cache, slice_prefix
+from tessera.inference.kv import (
+    PrefixKV,
+    merge_left_padded,
+    repeated_cache,
+    slice_prefix,
+    trim_left,
+)
 from tessera.inference.prompt import Prompt
 
 TokenCallback = Callable[[str], None]
@@ -58,6 +64,48 @@ class _Row:
     answer_len: int = 0  # generated tokens that belong to the answer (before any stop string)
     prefix: PrefixKV | None = None
     text: str = ""
+    started: float = 0.0
+
+
+@dataclass
+class _Batch:
+    """The running decode state; row i of every tensor is rows[i]."""
+
+    rows: list[_Row]
+    cache: Any  # DynamicCache, left-padded to `width` columns
+    mask: torch.Tensor  # (rows, width)
+    last_pos: torch.Tensor  # (rows,) position of each row's last token
+    logits: torch.Tensor  # (rows, vocab) next-token logits
+    next_ids: torch.Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.long))
+
+    @property
+    def width(self) -> int:
+        return int(self.mask.shape[1])
+
+    def select(self, keep: list[int], choice: torch.Tensor) -> _Batch:
+        """Keep rows `keep`, append their chosen tokens, and drop all-padding columns."""
+        index = torch.tensor(keep)
+        if len(keep) < len(self.rows):
+            self.cache.batch_select_indices(index)
+        mask = torch.cat([self.mask[index], torch.ones(len(keep), 1, dtype=self.mask.dtype)], 1)
+        batch = _Batch([self.rows[k] for k in keep], self.cache, mask,
+                       self.last_pos[index] + 1, self.logits[index], choice[index])
+        unused = int((batch.mask.sum(0) == 0).long().cumprod(0).sum())  # leading empty columns
+        if unused:
+            trim_left(batch.cache, unused)
+            batch.mask = batch.mask[:, unused:]
+        return batch
+
+    def merge(self, other: _Batch, config: Any) -> _Batch:
+        width = max(self.width, other.width)
+        cache = merge_left_padded(config, [(self.cache, width - self.width),
+                                           (other.cache, width - other.width)])
+        pad = [torch.zeros(b.mask.shape[0], width - b.width, dtype=b.mask.dtype)
+               for b in (self, other)]
+        mask = torch.cat([torch.cat([pad[0], self.mask], 1), torch.cat([pad[1], other.mask], 1)])
+        return _Batch(self.rows + other.rows, cache, mask,
+                      torch.cat([self.last_pos, other.last_pos]),
+                      torch.cat([self.logits, other.logits]))
 
 
 class Engine:
@@ -93,97 +141,117 @@ class Engine:
     # the engine thread ----------------------------------------------------------------------
 
     def _loop(self) -> None:
+        batch: _Batch | None = None
+        waiting: list[Job] = []  # taken from the queue, not yet admitted into the batch
         while True:
-            job = self._queue.get()
-            if job is None:
-                return
-            batch = [job]
-            while len(batch) < self.max_batch:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._queue.put(None)
-                    break
-                batch.append(more)
-            live = []
-            for j in batch:
-                if not j.future.set_running_or_notify_cancel():
-                    continue  # the caller cancelled the future itself
-                if j.cancelled.is_set():  # the client left while the job waited
-                    j.future.set_result(
-                        Completion("", [], "cancelled", len(j.prompt.ids), None, None, 0.0, 0.0)
-                    )
-                else:
-                    live.append(j)
-            if not live:
-                continue
+            room = self.max_batch - (len(batch.rows) if batch else 0)
+            if not self._take(waiting, block=batch is None and not waiting, limit=room):
+                return  # closed
             try:
-                self._run(live)
-            except Exception as exc:  # a failed batch must not kill the engine or hang callers
-                for j in live:
-                    if not j.future.done():
-                        j.future.set_exception(exc)
+                batch = self._admit(batch, waiting)
+                if batch is not None:
+                    batch = self._step(batch)
+            except Exception as exc:  # a failure must not kill the engine or hang callers
+                for row in batch.rows if batch else []:
+                    if not row.job.future.done():
+                        row.job.future.set_exception(exc)
+                for job in waiting:
+                    if not job.future.done():
+                        job.future.set_exception(exc)
+                batch, waiting = None, []
+
+    def _take(self, waiting: list[Job], block: bool, limit: int) -> bool:
+        """Move queued jobs to `waiting`; False once close() was called."""
+        while len(waiting) < max(limit, 1):
+            try:
+                job = self._queue.get() if block else self._queue.get_nowait()
+            except queue.Empty:
+                return True
+            block = False
+            if job is None:
+                return False
+            if not job.future.set_running_or_notify_cancel():
+                continue  # the caller cancelled the future itself
+            if job.cancelled.is_set():  # the client left while the job waited
+                job.future.set_result(Completion("", [], "cancelled", len(job.prompt.ids),
+                                                 None, None, 0.0, 0.0))
+                continue
+            waiting.append(job)
+        return True
 
     @torch.inference_mode()
-    def _run(self, jobs: list[Job]) -> None:
+    def _admit(self, batch: _Batch | None, waiting: list[Job]) -> _Batch | None:
+        """Prefill the waiting jobs that fit and merge them into the running batch.
+
+        Continuous batching: a request joins at the next step instead of waiting for the
+        whole batch to finish, so one long answer never holds the others back.
+        """
+        room = self.max_batch - (len(batch.rows) if batch else 0)
+        fits = []
+        for job in list(waiting):
+            width = max(batch.width if batch else 0, len(job.prompt.ids))
+            # merged rows share one cache width; it must stay inside the sliding window
+            if len(fits) < room and ((batch is None and not fits) or
+                                     width + self._longest(batch, [*fits, job]) < self.window):
+                fits.append(job)
+                waiting.remove(job)
+        if not fits:
+            return batch
+        try:
+            joined = self._prefill(fits)
+            merged = joined if batch is None else batch.merge(joined, self.model.config)
+        except Exception as exc:  # fail these requests, keep decoding the others
+            for job in fits:
+                job.future.set_exception(exc)
+            return batch
         self.batches_run += 1
-        start = time.perf_counter()
+        return merged
+
+    def _longest(self, batch: _Batch | None, jobs: list[Job]) -> int:
+        budgets = [j.max_new_tokens for j in jobs]
+        budgets += [r.job.max_new_tokens - len(r.ids) for r in batch.rows] if batch else []
+        return max(budgets, default=0)
+
+    def _prefill(self, jobs: list[Job]) -> _Batch:
+        from transformers import DynamicCache
+
         width = max(len(j.prompt.ids) for j in jobs)
-        rows = [_Row(j, width - len(j.prompt.ids)) for j in jobs]
+        rows = [_Row(j, width - len(j.prompt.ids), started=time.perf_counter()) for j in jobs]
         input_ids = torch.tensor([[self.pad_id] * r.pad + r.job.prompt.ids for r in rows])
         mask = torch.tensor([[0] * r.pad + [1] * len(r.job.prompt.ids) for r in rows])
         positions = (mask.cumsum(-1) - 1).clamp(min=0)  # (batch, width): padding keeps positions
-        from transformers import DynamicCache
-
         cache = DynamicCache(config=self.model.config)
-        out = self.model(
-            input_ids=input_ids,
-            attention_mask=mask,
-            position_ids=positions,
-            past_key_values=cache,
-            use_cache=True,
-            logits_to_keep=1,
-        )
-        logits = out.logits[:, -1].float()  # (batch, vocab)
-        for r_index, row in enumerate(rows):
+        out = self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
+                         past_key_values=cache, use_cache=True, logits_to_keep=1)
+        for index, row in enumerate(rows):
             if self._reuses_prefix(row.job):
-                row.prefix = slice_prefix(cache, r_index, row.pad, row.job.prompt.prefix_len)
-        active = list(range(len(rows)))  # batch positions of unfinished rows, in cache order
-        last_pos = positions[:, -1]
-        step = 0
-        while active:
-            choice = logits.argmax(-1)  # (active,)
-            chosen = torch.log_softmax(logits, -1).gather(-1, choice.unsqueeze(-1))  # (active, 1)
-            still = []
-            for k, r_index in enumerate(active):
-                row = rows[r_index]
-                row.logprobs.append(float(chosen[k]))
-                self._advance(row, int(choice[k]))
-                if not row.done:
-                    still.append(k)
-            if not still:
-                break
-            if len(still) < len(active):
-                keep = torch.tensor(still)
-                cache.batch_select_indices(keep)
-                mask, last_pos, choice = mask[keep], last_pos[keep], choice[keep]
-                active = [active[k] for k in still]
-            last_pos = last_pos + 1
-            mask = torch.cat([mask, torch.ones(len(active), 1, dtype=mask.dtype)], dim=1)
-            out = self.model(
-                input_ids=choice.unsqueeze(-1),
-                attention_mask=mask,
-                position_ids=last_pos.unsqueeze(-1),
-                past_key_values=cache,
-                use_cache=True,
-            )
-            logits = out.logits[:, -1].float()
-            step += 1
-        generate_seconds = time.perf_counter() - start
-        for row in rows:
-            self._finish(row, generate_seconds)
+                row.prefix = slice_prefix(cache, index, row.pad, row.job.prompt.prefix_len)
+        return _Batch(rows, cache, mask, positions[:, -1], out.logits[:, -1].float())
+
+    @torch.inference_mode()
+    def _step(self, batch: _Batch) -> _Batch | None:
+        """Pick every row's next token, finish the rows that are done, decode one step."""
+        choice = batch.logits.argmax(-1)  # (rows,)
+        chosen = torch.log_softmax(batch.logits, -1).gather(-1, choice.unsqueeze(-1))  # (rows, 1)
+        keep = []
+        for k, row in enumerate(batch.rows):
+            row.logprobs.append(float(chosen[k]))
+            self._advance(row, int(choice[k]))
+            if row.done:
+                try:
+                    self._finish(row, time.perf_counter() - row.started)
+                except Exception as exc:  # e.g. attribution failed: this request fails alone
+                    row.job.future.set_exception(exc)
+            else:
+                keep.append(k)
+        if not keep:
+            return None
+        batch = batch.select(keep, choice)
+        out = self.model(input_ids=batch.next_ids.unsqueeze(-1), attention_mask=batch.mask,
+                         position_ids=batch.last_pos.unsqueeze(-1),
+                         past_key_values=batch.cache, use_cache=True)
+        batch.logits = out.logits[:, -1].float()
+        return batch
 
     def _advance(self, row: _Row, token: int) -> None:
         job = row.job

@@ -24,16 +24,40 @@ def slice_prefix(cache: Any, row: int, start: int, length: int) -> PrefixKV:
 
 def repeated_cache(config: Any, prefix: PrefixKV, copies: int) -> Any:
     """A DynamicCache holding `copies` rows of `prefix`, as if they had just been prefilled."""
+    # (copies, kv_heads, P, head_dim) per layer
+    return _rebuild(config, [(k.expand(copies, -1, -1, -1).contiguous(),
+                              v.expand(copies, -1, -1, -1).contiguous()) for k, v in prefix])
+
+
+def _rebuild(config: Any, layers: list[tuple[torch.Tensor, torch.Tensor]]) -> Any:
     from transformers import DynamicCache
 
     cache = DynamicCache(config=config)
-    if len(cache.layers) != len(prefix):
-        raise RuntimeError(f"cache has {len(cache.layers)} layers, prefix {len(prefix)}")
-    for layer, (keys, values) in zip(cache.layers, prefix, strict=True):
-        keys = keys.expand(copies, -1, -1, -1).contiguous()  # (copies, kv_heads, P, head_dim)
-        values = values.expand(copies, -1, -1, -1).contiguous()
+    for layer, (keys, values) in zip(cache.layers, layers, strict=True):
         layer.lazy_initialization(keys, values)
         layer.keys, layer.values = keys, values
-        if hasattr(layer, "cumulative_length"):  # sliding-window layers count what they saw
+        if hasattr(layer, "cumulative_length"):
             layer.cumulative_length = keys.shape[-2]
     return cache
+
+
+def merge_left_padded(config: Any, parts: list[tuple[Any, int]]) -> Any:
+    """Stack caches along the batch, each first left-padded with `pad` empty columns."""
+    merged = []
+    for per_layer in zip(*(cache.layers for cache, _ in parts), strict=True):
+        keys, values = [], []
+        for layer, (_, pad) in zip(per_layer, parts, strict=True):
+            # (rows, kv_heads, cols, head_dim): pad dim -2 on the left; masked, never read
+            keys.append(torch.nn.functional.pad(layer.keys, (0, 0, pad, 0)))
+            values.append(torch.nn.functional.pad(layer.values, (0, 0, pad, 0)))
+        merged.append((torch.cat(keys), torch.cat(values)))
+    return _rebuild(config, merged)
+
+
+def trim_left(cache: Any, columns: int) -> None:
+    """Drop the first `columns` columns (padding that no remaining row uses)."""
+    for layer in cache.layers:
+        layer.keys = layer.keys[..., columns:, :]
+        layer.values = layer.values[..., columns:, :]
+        if hasattr(layer, "cumulative_length"):
+            layer.cumulative_length = layer.keys.shape[-2]
