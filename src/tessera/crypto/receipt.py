@@ -157,12 +157,15 @@ class Receipt:
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> Receipt:
+        if not isinstance(body, dict):
+            raise InputError("not a Tessera receipt (expected a JSON object): pass a file "
+                             "saved by the node")
         try:
             fields = {k: v for k, v in body.items() if k != "hashes"}
             fields["datanets"] = tuple(DatanetSnapshot(**d) for d in fields["datanets"])
             fields["attribution"] = tuple(AttributedSource(**a) for a in fields["attribution"])
             return cls(**fields)
-        except (TypeError, KeyError) as exc:
+        except (TypeError, KeyError, AttributeError) as exc:
             raise InputError(
                 f"not a Tessera receipt ({exc}): pass a file saved by the node"
             ) from None
