@@ -309,7 +309,7 @@ class Engine:
         effects, logprob, seconds = None, None, 0.0
         if job.attribute and job.prompt.doc_spans:
             began = time.perf_counter()
-            full = sum(row.logprobs[: len(answer)])  # scored while decoding: no extra row
+            full = row.logprobs[: len(answer)]  # scored while decoding: no extra row
             effects, logprob = self.ablation_effects(job.prompt, answer, row.prefix, full)
             seconds = time.perf_counter() - began
         job.future.set_result(
@@ -341,20 +341,29 @@ class Engine:
         prompt: Prompt,
         answer: list[int],
         prefix: PrefixKV | None = None,
-        full: float | None = None,
+        full: list[float] | None = None,
+        cap_by_context: bool = True,
     ) -> tuple[list[float], float]:
-        """For each document: log p(answer | all documents) - log p(answer | that one hidden).
+        """What the answer owed to each document, in nats; and log p(answer | all documents).
 
-        One forward pass, one row per document (plus one for the full context unless `full`,
-        the answer's log-probability as decoding scored it, is given). Hiding a document masks
-        its tokens from the question and the answer; with `prefix` (the documents' cached keys
-        and values) only the question and answer are recomputed, otherwise the whole prompt.
+        For document i and answer token t, d(i, t) = log p(t | all) - log p(t | all but i):
+        how much hiding document i costs that token. With `cap_by_context` a token can credit
+        a document with at most what the documents together gave it, c(t) = log p(t | all) -
+        log p(t | none), and never less than 0: a restatement of the question ("The Mirmo Mill
+        is known for...") owes the documents nothing, whichever one primed its wording, while
+        the fact that follows owes them everything. effect(i) = sum over t of
+        min(max(d(i, t), 0), max(c(t), 0)); without the cap, the plain sum of d(i, t).
+
+        One forward pass: a row per document, a row with every document hidden, and one for
+        the full context unless decoding already scored it (`full`, per answer token). Hiding
+        masks the document's tokens from the question and the answer; with `prefix` (the
+        documents' cached keys and values) only those are recomputed, else the whole prompt.
         """
         k = len(prompt.doc_spans)
         if not answer:
             return [0.0] * k, 0.0
         first = 0 if full is None else 1  # 1: no row for the full context
-        rows = k + 1 - first
+        rows = k + 2 - first  # [full], each document hidden, all hidden
         if prefix is not None:
             start = prompt.prefix_len
             tokens = prompt.suffix_ids + answer
@@ -365,6 +374,7 @@ class Engine:
         mask = torch.ones(rows, total, dtype=torch.long)  # (rows, prefix + recomputed)
         for i, (a, b) in enumerate(prompt.doc_spans, start=1 - first):
             mask[i, a:b] = 0
+            mask[rows - 1, a:b] = 0
         input_ids = torch.tensor([tokens] * rows)  # (rows, recomputed)
         positions = torch.arange(start, total).expand(rows, -1)
         n = len(answer)
@@ -382,7 +392,11 @@ class Engine:
         )  # (rows, n, vocab)
         logprobs = torch.log_softmax(logits, dim=-1)
         target = torch.tensor(answer).expand(rows, n).unsqueeze(-1)  # (rows, n, 1)
-        totals = logprobs.gather(-1, target).squeeze(-1).sum(-1)  # (rows,)
-        if full is None:
-            full = float(totals[0])
-        return [full - float(totals[i]) for i in range(1 - first, rows)], full
+        per_token = logprobs.gather(-1, target).squeeze(-1)  # (rows, n)
+        full_t = per_token[0] if full is None else torch.tensor(full[:n])  # (n,)
+        hidden = per_token[1 - first : rows - 1]  # (k, n)
+        drop = full_t.unsqueeze(0) - hidden  # (k, n): d(i, t)
+        if cap_by_context:
+            context = (full_t - per_token[rows - 1]).clamp(min=0)  # (n,): c(t)
+            drop = torch.minimum(drop.clamp(min=0), context.unsqueeze(0))
+        return [float(x) for x in drop.sum(-1)], float(full_t.sum())
