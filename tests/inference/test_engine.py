@@ -138,3 +138,30 @@ def test_a_request_joins_a_running_batch_and_answers_as_it_would_alone(wide_gene
         assert long_job.future.result().answer_ids == long_alone.answer_ids
     finally:
         engine.close()
+
+
+def test_capped_effects_never_exceed_what_the_documents_gave_nor_the_plain_drop(engine):
+    prompt = engine.prompts.build(DOCS, "Who founded the Ulora Brewery?")
+    done = engine.run(Job(prompt, max_new_tokens=6, stop=(), attribute=False))
+    capped, full = engine.ablation_effects(prompt, done.answer_ids)
+    plain, same_full = engine.ablation_effects(prompt, done.answer_ids, cap_by_context=False)
+    assert full == pytest.approx(same_full, abs=1e-4)
+    assert all(c >= 0 for c in capped)
+    assert len(capped) == len(plain) == len(DOCS)
+    # hiding every document: the most any one document can be credited with, per token
+    hidden_all = engine.prompts.build(DOCS, "Who founded the Ulora Brewery?")
+    mask = torch.ones(1, len(hidden_all.ids) + len(done.answer_ids), dtype=torch.long)
+    for a, b in hidden_all.doc_spans:
+        mask[0, a:b] = 0
+    ids = torch.tensor([hidden_all.ids + done.answer_ids])
+    with torch.inference_mode():
+        logits = engine.generator.model(input_ids=ids, attention_mask=mask).logits
+    steps = logits[0, len(hidden_all.ids) - 1 : -1].float().log_softmax(-1)
+    none = steps[range(len(done.answer_ids)), done.answer_ids]  # (n,)
+    with torch.inference_mode():
+        logits = engine.generator.model(input_ids=ids).logits
+    steps = logits[0, len(hidden_all.ids) - 1 : -1].float().log_softmax(-1)
+    all_docs = steps[range(len(done.answer_ids)), done.answer_ids]
+    ceiling = float((all_docs - none).clamp(min=0).sum())
+    for c in capped:
+        assert c <= ceiling + 1e-3
