@@ -1,7 +1,7 @@
 """Throughput and latency of a node under concurrent clients, batched vs. one at a time.
 
     python bench/serve.py                 # the default Gemma 3 270M, about five minutes on 2 CPUs
-    python bench/serve.py --model DIR     # any local model folder (e.g. a tiny one, as a smoke test)
+    python bench/serve.py --model DIR     # any local model folder (a tiny one: a smoke test)
 
 Two nodes serve the same datanet on loopback, one batching up to 8 requests and one serving
 one request at a time (max batch 1). For each concurrency level, closed-loop clients (each
@@ -48,8 +48,12 @@ def serve(port: int, max_batch: int, model: str | None) -> None:
     texts = [json.loads(line)["text"] for line in (DEMO / "corpus.jsonl").read_text().splitlines()]
     (home / "facts.jsonl").write_text("".join(json.dumps({"text": x}) + "\n" for x in texts))
     t.contribute("facts", [home / "facts.jsonl"])
-    node = build_node(t, NodeConfig(datanets=("facts",), model_path=model, max_batch=max_batch,
-                                    follow_interval_s=3600))
+    node = build_node(
+        t,
+        NodeConfig(
+            datanets=("facts",), model_path=model, max_batch=max_batch, follow_interval_s=3600
+        ),
+    )
     uvicorn.run(node.app, host="127.0.0.1", port=port, log_level="warning")
 
 
@@ -90,8 +94,10 @@ def load(url: str, questions: list[str], concurrency: int, total: int) -> dict[s
                     n = next(counter, None)
                 if n is None:
                     return
-                body = {"model": MODEL_ID[url],
-                        "messages": [{"role": "user", "content": questions[n % len(questions)]}]}
+                body = {
+                    "model": MODEL_ID[url],
+                    "messages": [{"role": "user", "content": questions[n % len(questions)]}],
+                }
                 began = time.perf_counter()
                 response = http.post("/v1/chat/completions", json=body)
                 elapsed = time.perf_counter() - began
@@ -111,9 +117,14 @@ def load(url: str, questions: list[str], concurrency: int, total: int) -> dict[s
     if errors:
         raise SystemExit(f"{len(errors)} requests failed, e.g. {errors[0]}")
     ordered = sorted(latencies)
-    return {"concurrency": concurrency, "requests": total, "seconds": wall,
-            "throughput_rps": total / wall, "p50_s": statistics.median(ordered),
-            "p99_s": ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]}
+    return {
+        "concurrency": concurrency,
+        "requests": total,
+        "seconds": wall,
+        "throughput_rps": total / wall,
+        "p50_s": statistics.median(ordered),
+        "p99_s": ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))],
+    }
 
 
 MODEL_ID: dict[str, str] = {}
@@ -123,19 +134,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="a local model folder (default: Gemma 3 270M)")
     parser.add_argument("--requests", type=int, default=3, help="requests per client per level")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "serve.json")
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).parent / "results" / "serve.json"
+    )
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--max-batch", type=int, default=8, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve, args.max_batch, args.model)
         return 0
-    questions = [json.loads(line)["question"]
-                 for line in (DEMO / "questions.jsonl").read_text().splitlines()]
+    questions = [
+        json.loads(line)["question"] for line in (DEMO / "questions.jsonl").read_text().splitlines()
+    ]
     nodes = {mode: start_node(batch, args.model) for mode, batch in MODES.items()}
     rows: list[dict[str, float | str]] = []
     try:
-        for mode, (_, url) in nodes.items():
+        for _, url in nodes.values():
             MODEL_ID[url] = httpx.get(url + "/v1/models").json()["data"][0]["id"]
             load(url, questions, 2, 2)  # warm-up: first-call costs stay out of the figures
         for level in LEVELS:
@@ -149,13 +163,21 @@ def main() -> int:
             proc.wait(timeout=30)
     speedups = {}
     for level in LEVELS:
-        batched, single = (next(r for r in rows if r["mode"] == m and r["concurrency"] == level)
-                           for m in MODES)
+        batched, single = (
+            next(r for r in rows if r["mode"] == m and r["concurrency"] == level) for m in MODES
+        )
         speedups[level] = float(batched["throughput_rps"]) / float(single["throughput_rps"])
-    result = {"model": args.model or "gemma-3-270m (default)", "rows": rows,
-              "throughput_ratio_batched_vs_one_at_a_time": speedups,
-              "bar": {"concurrency": 8, "min_ratio": 2.0, "ratio": speedups[8],
-                      "met": speedups[8] >= 2.0}}
+    result = {
+        "model": args.model or "gemma-3-270m (default)",
+        "rows": rows,
+        "throughput_ratio_batched_vs_one_at_a_time": speedups,
+        "bar": {
+            "concurrency": 8,
+            "min_ratio": 2.0,
+            "ratio": speedups[8],
+            "met": speedups[8] >= 2.0,
+        },
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     table = Table(title="serving: batched (max 8) vs one request at a time, same run")
@@ -163,13 +185,21 @@ def main() -> int:
         table.add_column(col, justify="right")
     for r in rows:
         ratio = speedups[int(r["concurrency"])] if r["mode"] == "batched" else 1.0
-        table.add_row(str(r["mode"]), str(r["concurrency"]), str(r["requests"]),
-                      f"{r['throughput_rps']:.2f}", f"{r['p50_s']:.2f}", f"{r['p99_s']:.2f}",
-                      f"{ratio:.2f}")
+        table.add_row(
+            str(r["mode"]),
+            str(r["concurrency"]),
+            str(r["requests"]),
+            f"{r['throughput_rps']:.2f}",
+            f"{r['p50_s']:.2f}",
+            f"{r['p99_s']:.2f}",
+            f"{ratio:.2f}",
+        )
     Console(width=120).print(table)
-    print(f"bar (batching >= 2x throughput at concurrency 8): "
-          f"{'met' if result['bar']['met'] else 'NOT met'} ({speedups[8]:.2f}x); "
-          f"figures in {args.out}")
+    print(
+        f"bar (batching >= 2x throughput at concurrency 8): "
+        f"{'met' if result['bar']['met'] else 'NOT met'} ({speedups[8]:.2f}x); "
+        f"figures in {args.out}"
+    )
     return 0 if result["bar"]["met"] else 1
 
 

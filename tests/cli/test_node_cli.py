@@ -9,20 +9,29 @@ import time
 
 import httpx
 import pytest
-
 from backends import free_port
 
 
 @pytest.fixture(scope="module")
 def served(cli, tmp_path_factory, tiny_generator):
     folder = tmp_path_factory.mktemp("facts")
-    (folder / "facts.jsonl").write_text('{"text": "The Ulora Brewery was founded by Radul."}\n'
-                                        '{"text": "The Pleno Orchestra is cobalt."}\n')
+    (folder / "facts.jsonl").write_text(
+        '{"text": "The Ulora Brewery was founded by Radul."}\n'
+        '{"text": "The Pleno Orchestra is cobalt."}\n'
+    )
     cli.ok("datanet", "create", "facts", "--license", "CC-BY-4.0")
     cli.ok("contribute", "facts", str(folder))
     port = free_port()
-    args = ("node", "start", "--datanet", "facts", "--model", str(tiny_generator.folder),
-            "--port", str(port))
+    args = (
+        "node",
+        "start",
+        "--datanet",
+        "facts",
+        "--model",
+        str(tiny_generator.folder),
+        "--port",
+        str(port),
+    )
     url = f"http://127.0.0.1:{port}"
 
     def start():
@@ -67,21 +76,28 @@ def test_receipt_verify_refuses_files_that_are_not_receipts(served, tmp_path):
 
 def test_ask_a_node_that_is_not_there(served):
     cli = served[0]
-    assert "cannot reach the node" in cli.fails("ask", "anything?", "--node",
-                                                f"http://127.0.0.1:{free_port()}")
+    assert "cannot reach the node" in cli.fails(
+        "ask", "anything?", "--node", f"http://127.0.0.1:{free_port()}"
+    )
 
 
 def test_receipts_survive_kill_minus_9_of_the_node(served):
     cli, url, proc, start = served
-    answer = httpx.post(url + "/v1/chat/completions", timeout=120, json={
-        "model": httpx.get(url + "/v1/models").json()["data"][0]["id"],
-        "messages": [{"role": "user", "content": "What colour is the Pleno Orchestra?"}]}).json()
+    answer = httpx.post(
+        url + "/v1/chat/completions",
+        timeout=120,
+        json={
+            "model": httpx.get(url + "/v1/models").json()["data"][0]["id"],
+            "messages": [{"role": "user", "content": "What colour is the Pleno Orchestra?"}],
+        },
+    ).json()
     receipt_id = answer["receipt"]["id"]
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     db = sqlite3.connect(cli.home / "node" / "receipts.sqlite")
-    status, body = db.execute("SELECT status, body FROM receipts WHERE id = ?",
-                              (receipt_id,)).fetchone()
+    status, body = db.execute(
+        "SELECT status, body FROM receipts WHERE id = ?", (receipt_id,)
+    ).fetchone()
     db.close()
     assert status == "delivered" and json.loads(body)["signature"] == answer["receipt"]["signature"]
     again = start()

@@ -15,12 +15,22 @@ NODE = Account.create()
 
 def receipt(**changes):
     base = Receipt(
-        id="chatcmpl-1", node=NODE.address, chain_id=31337, verifying_contract="0x" + "11" * 20,
-        request={"messages": [{"role": "user", "content": "who?"}]}, response_text="Radul",
-        model="gemma-3-270m", datanets=(DatanetSnapshot(1, "0x" + "ab" * 32, 2),),
-        attribution=(AttributedSource(cid_for(b"a"), Account.create().address, 1, 600_000),
-                     AttributedSource(cid_for(b"b"), Account.create().address, 1, 400_000)),
-        price=123 * 10**12, client="0x" + "00" * 20, timestamp=1_700_000_000)
+        id="chatcmpl-1",
+        node=NODE.address,
+        chain_id=31337,
+        verifying_contract="0x" + "11" * 20,
+        request={"messages": [{"role": "user", "content": "who?"}]},
+        response_text="Radul",
+        model="gemma-3-270m",
+        datanets=(DatanetSnapshot(1, "0x" + "ab" * 32, 2),),
+        attribution=(
+            AttributedSource(cid_for(b"a"), Account.create().address, 1, 600_000),
+            AttributedSource(cid_for(b"b"), Account.create().address, 1, 400_000),
+        ),
+        price=123 * 10**12,
+        client="0x" + "00" * 20,
+        timestamp=1_700_000_000,
+    )
     return dataclasses.replace(base, **changes)
 
 
@@ -32,12 +42,19 @@ def test_a_signed_receipt_verifies_and_round_trips_through_json():
     again.verify()
 
 
-@pytest.mark.parametrize("change", [
-    {"response_text": "Someone else"}, {"price": 1}, {"model": "other"},
-    {"request": {"messages": []}}, {"client": "0x" + "22" * 20}, {"timestamp": 1},
-    {"datanets": (DatanetSnapshot(1, "0x" + "cd" * 32, 2),)},
-    {"datanets": (DatanetSnapshot(1, "0x" + "ab" * 32, 3),)},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"response_text": "Someone else"},
+        {"price": 1},
+        {"model": "other"},
+        {"request": {"messages": []}},
+        {"client": "0x" + "22" * 20},
+        {"timestamp": 1},
+        {"datanets": (DatanetSnapshot(1, "0x" + "cd" * 32, 2),)},
+        {"datanets": (DatanetSnapshot(1, "0x" + "ab" * 32, 3),)},
+    ],
+)
 def test_changing_any_signed_field_breaks_the_signature(change):
     forged = dataclasses.replace(receipt().signed_by(NODE), **change)
     with pytest.raises(SignatureError, match="was not signed by node"):
@@ -47,7 +64,10 @@ def test_changing_any_signed_field_breaks_the_signature(change):
 def test_reweighting_the_attribution_breaks_the_signature():
     signed = receipt().signed_by(NODE)
     a, b = signed.attribution
-    swapped = (dataclasses.replace(a, weight_ppm=400_000), dataclasses.replace(b, weight_ppm=600_000))
+    swapped = (
+        dataclasses.replace(a, weight_ppm=400_000),
+        dataclasses.replace(b, weight_ppm=600_000),
+    )
     with pytest.raises(SignatureError, match="was not signed by node"):
         dataclasses.replace(signed, attribution=swapped).verify()
 
@@ -56,8 +76,12 @@ def test_weights_must_sum_to_the_scale_and_be_positive():
     bad_sum = receipt(attribution=(AttributedSource(cid_for(b"a"), NODE.address, 1, 5),))
     with pytest.raises(SignatureError, match="sum to 5 ppm"):
         bad_sum.signed_by(NODE).verify()
-    zero = receipt(attribution=(AttributedSource(cid_for(b"a"), NODE.address, 1, WEIGHT_SCALE),
-                                AttributedSource(cid_for(b"b"), NODE.address, 1, 0)))
+    zero = receipt(
+        attribution=(
+            AttributedSource(cid_for(b"a"), NODE.address, 1, WEIGHT_SCALE),
+            AttributedSource(cid_for(b"b"), NODE.address, 1, 0),
+        )
+    )
     with pytest.raises(SignatureError, match="positive weight"):
         zero.signed_by(NODE).verify()
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from node_helpers import start_node
+
 from tessera.models import load_embedder, load_generator
 
 pytestmark = pytest.mark.slow
@@ -20,23 +20,29 @@ FACTS = [
 
 @pytest.fixture(scope="module")
 def real_node(tmp_path_factory):
-    node = start_node(tmp_path_factory.mktemp("real"), load_generator(), load_embedder(),
-                      facts=FACTS)
+    node = start_node(
+        tmp_path_factory.mktemp("real"), load_generator(), load_embedder(), facts=FACTS
+    )
     yield node
     node.stop()
 
 
-@pytest.mark.parametrize(("question", "answer", "support"), [
-    ("Who founded the Brisk Observatory?", "Ilsa Varrow", 0),
-    ("What is the official colour of the Corvey Ferry Company?", "saffron", 2),
-])
-def test_the_default_model_answers_from_the_datanet_and_credits_the_source(real_node, question,
-                                                                           answer, support):
+@pytest.mark.parametrize(
+    ("question", "answer", "support"),
+    [
+        ("Who founded the Brisk Observatory?", "Ilsa Varrow", 0),
+        ("What is the official colour of the Corvey Ferry Company?", "saffron", 2),
+    ],
+)
+def test_the_default_model_answers_from_the_datanet_and_credits_the_source(
+    real_node, question, answer, support
+):
     from openai import OpenAI
 
     client = OpenAI(base_url=real_node.url + "/v1", api_key="unused", max_retries=0)
     response = client.chat.completions.create(
-        model="gemma-3-270m", messages=[{"role": "user", "content": question}])
+        model="gemma-3-270m", messages=[{"role": "user", "content": question}]
+    )
     text = response.choices[0].message.content
     assert answer.lower() in text.lower()
     attribution = response.model_extra["attribution"]

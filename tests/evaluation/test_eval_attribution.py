@@ -12,16 +12,24 @@ import pytest
 from tessera.evaluation.metrics import answer_is_correct
 
 DEMO = Path(__file__).resolve().parents[2] / "src" / "tessera" / "demo"
-KEYS = {"answer_accuracy", "retrieval_recall", "top1_attribution_accuracy", "support_recall",
-        "attribution_overhead"}
+KEYS = {
+    "answer_accuracy",
+    "retrieval_recall",
+    "top1_attribution_accuracy",
+    "support_recall",
+    "attribution_overhead",
+}
 
 
-@pytest.mark.parametrize(("expected", "answer", "ok"), [
-    ("1737", "It was founded in 1737.", True),
-    ("1737; cobalt", "1737, and its colour is Cobalt", True),
-    ("1737; cobalt", "It was founded in 1737.", False),
-    ("teal", "", False),
-])
+@pytest.mark.parametrize(
+    ("expected", "answer", "ok"),
+    [
+        ("1737", "It was founded in 1737.", True),
+        ("1737; cobalt", "1737, and its colour is Cobalt", True),
+        ("1737; cobalt", "It was founded in 1737.", False),
+        ("teal", "", False),
+    ],
+)
 def test_answer_accuracy_needs_every_part(expected, answer, ok):
     assert answer_is_correct(expected, answer) is ok
 
@@ -29,17 +37,34 @@ def test_answer_accuracy_needs_every_part(expected, answer, ok):
 def test_eval_runs_the_whole_path_and_writes_the_documented_json(tmp_path, tiny_generator):
     out = tmp_path / "eval.json"
     done = subprocess.run(
-        [sys.executable, "-m", "tessera.cli.main", "eval", "attribution",
-         "--corpus", str(DEMO / "corpus.jsonl"), "--questions", str(DEMO / "questions.jsonl"),
-         "--limit", "3", "--model", str(tiny_generator.folder), "--out", str(out)],
-        capture_output=True, text=True, timeout=900, env={**__import__("os").environ,
-                                                          "TQDM_DISABLE": "1"})
+        [
+            sys.executable,
+            "-m",
+            "tessera.cli.main",
+            "eval",
+            "attribution",
+            "--corpus",
+            str(DEMO / "corpus.jsonl"),
+            "--questions",
+            str(DEMO / "questions.jsonl"),
+            "--limit",
+            "3",
+            "--model",
+            str(tiny_generator.folder),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**__import__("os").environ, "TQDM_DISABLE": "1"},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(out.read_text())
-    assert KEYS <= set(result) and result["questions"] == 3
+    assert set(result) >= KEYS and result["questions"] == 3
     assert set(result["baselines"]) == {"retrieval", "contextcite"}
     for baseline in result["baselines"].values():
-        assert KEYS <= set(baseline)
+        assert set(baseline) >= KEYS
     assert result["baselines"]["retrieval"]["attribution_overhead"] == 1.0
     assert result["attribution_overhead"] > 0
     assert 0 <= result["retrieval_recall"] <= 1
@@ -54,6 +79,18 @@ def test_eval_refuses_a_corpus_without_the_fields(tmp_path):
     bad = tmp_path / "corpus.jsonl"
     bad.write_text('{"text": "no id"}\n')
     done = subprocess.run(
-        [sys.executable, "-m", "tessera.cli.main", "eval", "attribution", "--corpus", str(bad),
-         "--questions", str(DEMO / "questions.jsonl")], capture_output=True, text=True)
+        [
+            sys.executable,
+            "-m",
+            "tessera.cli.main",
+            "eval",
+            "attribution",
+            "--corpus",
+            str(bad),
+            "--questions",
+            str(DEMO / "questions.jsonl"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 1 and "lacks doc_id, contributor" in done.stderr

@@ -124,8 +124,7 @@ def test_a_request_joins_a_running_batch_and_answers_as_it_would_alone(wide_gene
         long_alone = engine.run(Job(long_prompt, max_new_tokens=40, stop=()))
         short_alone = engine.run(Job(short_prompt, max_new_tokens=3, stop=()))
         started = threading.Event()
-        long_job = Job(long_prompt, max_new_tokens=40, stop=(),
-                       on_text=lambda _: started.set())
+        long_job = Job(long_prompt, max_new_tokens=40, stop=(), on_text=lambda _: started.set())
         engine.submit(long_job)
         assert started.wait(60)
         batches_before = engine.batches_run

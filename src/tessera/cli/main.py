@@ -340,20 +340,31 @@ def eval_() -> None:
 
 
 @eval_.command("attribution")
-@click.option("--corpus", required=True, type=click.Path(exists=True, dir_okay=False,
-                                                         path_type=Path))
-@click.option("--questions", required=True, type=click.Path(exists=True, dir_okay=False,
-                                                            path_type=Path))
+@click.option(
+    "--corpus", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--questions", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @click.option("--limit", type=int, help="Only the first N questions.")
-@click.option("--contextcite-limit", type=int,
-              help="Run the ContextCite baseline on the first N questions only (default: all).")
+@click.option(
+    "--contextcite-limit",
+    type=int,
+    help="Run the ContextCite baseline on the first N questions only (default: all).",
+)
 @click.option("--no-contextcite", is_flag=True, help="Skip the ContextCite baseline.")
 @click.option("--model", "model_path", help="A local Hugging Face model folder.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write JSON here.")
 @friendly
-def eval_attribution(corpus: Path, questions: Path, limit: int | None,
-                     contextcite_limit: int | None, no_contextcite: bool,
-                     model_path: str | None, out: Path | None) -> None:
+def eval_attribution(
+    corpus: Path,
+    questions: Path,
+    limit: int | None,
+    contextcite_limit: int | None,
+    no_contextcite: bool,
+    model_path: str | None,
+    out: Path | None,
+) -> None:
     """Ingest, serve, answer and attribute a planted-fact benchmark; report the figures."""
     import json
 

@@ -134,19 +134,36 @@ def receipt_ok(r: Receipt, offline: bool) -> None:
 
 
 def eval_table(result: dict[str, Any]) -> None:
-    table = Table("method", "questions", "answer acc.", "retrieval recall", "top-1 attribution",
-                  "support recall", "overhead", title="attribution benchmark")
+    table = Table(
+        "method",
+        "questions",
+        "answer acc.",
+        "retrieval recall",
+        "top-1 attribution",
+        "support recall",
+        "overhead",
+        title="attribution benchmark",
+    )
     rows = [("ours (masked-document ablation)", result)]
     rows += [(name, body) for name, body in result["baselines"].items() if body]
     cited = result["baselines"].get("contextcite")
     if cited:
-        rows.append(("ours, on ContextCite's questions", cited["ours_on_the_same_questions"]
-                     | {"questions": cited["questions"]}))
+        rows.append(
+            (
+                "ours, on ContextCite's questions",
+                cited["ours_on_the_same_questions"] | {"questions": cited["questions"]},
+            )
+        )
     for name, body in rows:
-        table.add_row(name, str(body.get("questions", result["questions"])),
-                      _fmt(body["answer_accuracy"]), _fmt(body["retrieval_recall"]),
-                      _fmt(body["top1_attribution_accuracy"]), _fmt(body["support_recall"]),
-                      _fmt(body["attribution_overhead"], "x"))
+        table.add_row(
+            name,
+            str(body.get("questions", result["questions"])),
+            _fmt(body["answer_accuracy"]),
+            _fmt(body["retrieval_recall"]),
+            _fmt(body["top1_attribution_accuracy"]),
+            _fmt(body["support_recall"]),
+            _fmt(body["attribution_overhead"], "x"),
+        )
     console.print(table)
 
 

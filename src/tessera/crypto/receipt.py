@@ -158,8 +158,9 @@ class Receipt:
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> Receipt:
         if not isinstance(body, dict):
-            raise InputError("not a Tessera receipt (expected a JSON object): pass a file "
-                             "saved by the node")
+            raise InputError(
+                "not a Tessera receipt (expected a JSON object): pass a file saved by the node"
+            )
         try:
             fields = {k: v for k, v in body.items() if k != "hashes"}
             fields["datanets"] = tuple(DatanetSnapshot(**d) for d in fields["datanets"])

@@ -55,8 +55,9 @@ def read_jsonl(path: Path, required: tuple[str, ...]) -> list[dict[str, Any]]:
     return rows
 
 
-def ingest_corpus(t: Tessera, corpus: list[dict[str, Any]], datanet: str, log: Log
-                  ) -> dict[str, str]:
+def ingest_corpus(
+    t: Tessera, corpus: list[dict[str, Any]], datanet: str, log: Log
+) -> dict[str, str]:
     """One local account per distinct contributor, each contributing its documents; returns
     CID -> doc_id for every chunk."""
     t.create_datanet(datanet, "CC-BY-4.0", "attribution benchmark corpus")
@@ -65,7 +66,7 @@ def ingest_corpus(t: Tessera, corpus: list[dict[str, Any]], datanet: str, log: L
         by_contributor[str(doc["contributor"])].append(doc)
     doc_of: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as folder:
-        for n, (contributor, docs) in enumerate(sorted(by_contributor.items()), start=1):
+        for n, (_, docs) in enumerate(sorted(by_contributor.items()), start=1):
             name = f"contributor-{n:03d}"
             t.new_account(name)
             path = Path(folder) / f"{name}.jsonl"
@@ -78,8 +79,9 @@ def ingest_corpus(t: Tessera, corpus: list[dict[str, Any]], datanet: str, log: L
     return doc_of
 
 
-def evaluate(corpus_path: Path, questions_path: Path, config: EvalConfig, log: Log
-             ) -> dict[str, Any]:
+def evaluate(
+    corpus_path: Path, questions_path: Path, config: EvalConfig, log: Log
+) -> dict[str, Any]:
     import os
 
     from tessera.node.config import NodeConfig
@@ -93,33 +95,42 @@ def evaluate(corpus_path: Path, questions_path: Path, config: EvalConfig, log: L
     with tempfile.TemporaryDirectory() as home:
         t = Tessera.init(Path(home), chain="inprocess", scrypt_n=2**4)
         doc_of = ingest_corpus(t, corpus, "eval", log)
-        node = build_node(t, NodeConfig(datanets=("eval",), model_path=config.model_path,
-                                        follow_interval_s=3600))
+        node = build_node(
+            t, NodeConfig(datanets=("eval",), model_path=config.model_path, follow_interval_s=3600)
+        )
         try:
             for i, q in enumerate(questions):
                 outcome = _answer(node, q, doc_of, attribution_first=i % 2 == 0)
-                cite = config.contextcite and (config.contextcite_limit is None
-                                               or i < config.contextcite_limit)
+                cite = config.contextcite and (
+                    config.contextcite_limit is None or i < config.contextcite_limit
+                )
                 if cite:
                     _contextcite(node, q, outcome)
                 outcomes.append(outcome)
-                log(f"[{i + 1}/{len(questions)}] {q['qid']} {'ok ' if outcome.correct else 'bad'}"
+                log(
+                    f"[{i + 1}/{len(questions)}] {q['qid']} {'ok ' if outcome.correct else 'bad'}"
                     f" {outcome.answer!r} top={outcome.ranked('ours')[:1]} "
-                    f"support={outcome.support}")
+                    f"support={outcome.support}"
+                )
         finally:
             node.close()
             t.close()
     return report(outcomes)
 
 
-def _answer(node: Any, q: dict[str, Any], doc_of: dict[str, str], attribution_first: bool
-            ) -> QuestionOutcome:
+def _answer(
+    node: Any, q: dict[str, Any], doc_of: dict[str, str], attribution_first: bool
+) -> QuestionOutcome:
     """Answer twice, with and without attribution (greedy: the same answer), timing both."""
     from tessera.node.service import Question
 
     service = node.service
-    question = Question(q["question"], {"question": q["question"]},
-                        service.config.default_max_tokens, service.config.stop)
+    question = Question(
+        q["question"],
+        {"question": q["question"]},
+        service.config.default_max_tokens,
+        service.config.stop,
+    )
     seconds, answers = {}, {}
     # alternating the order spreads a shared machine's drift over both sides
     for attribute in (True, False) if attribution_first else (False, True):
@@ -135,8 +146,9 @@ def _contextcite(node: Any, q: dict[str, Any], outcome: QuestionOutcome) -> None
     from tessera.attribution.contextcite_baseline import contextcite_scores
 
     documents = [node.service.store.get(s.cid).decode() for s in outcome.sources]
-    result = contextcite_scores(node.engine.model, node.engine.tokenizer, documents,
-                                q["question"], outcome.answer)
+    result = contextcite_scores(
+        node.engine.model, node.engine.tokenizer, documents, q["question"], outcome.answer
+    )
     outcome.scores["contextcite"] = result.weights
     outcome.seconds["contextcite"] = result.seconds
 
@@ -154,5 +166,9 @@ def report(outcomes: list[QuestionOutcome]) -> dict[str, Any]:
         }
     else:
         baselines["contextcite"] = None
-    return {**score_method(outcomes, "ours", None).to_json(), "questions": len(outcomes),
-            "baselines": baselines, "per_question": [o.to_json() for o in outcomes]}
+    return {
+        **score_method(outcomes, "ours", None).to_json(),
+        "questions": len(outcomes),
+        "baselines": baselines,
+        "per_question": [o.to_json() for o in outcomes],
+    }

@@ -31,13 +31,17 @@ class QuestionOutcome:
     seconds: dict[str, float] = field(default_factory=dict)  # with, without, contextcite
 
     @classmethod
-    def of(cls, question: dict[str, Any], answer: Any, doc_of: dict[str, str]
-           ) -> QuestionOutcome:
+    def of(cls, question: dict[str, Any], answer: Any, doc_of: dict[str, str]) -> QuestionOutcome:
         sources = sorted(answer.sources, key=lambda s: -s.similarity)  # retrieval order
-        return cls(str(question["qid"]), [str(s) for s in question["support"]],
-                   [doc_of.get(s.cid, "") for s in sources],
-                   answer_is_correct(question["answer"], answer.text), answer.text, sources,
-                   {"ours": [s.weight for s in sources]})
+        return cls(
+            str(question["qid"]),
+            [str(s) for s in question["support"]],
+            [doc_of.get(s.cid, "") for s in sources],
+            answer_is_correct(question["answer"], answer.text),
+            answer.text,
+            sources,
+            {"ours": [s.weight for s in sources]},
+        )
 
     @property
     def support_retrieved(self) -> bool:
@@ -61,11 +65,16 @@ class QuestionOutcome:
         return all(weights.get(doc, 0.0) > 0 for doc in self.support)
 
     def to_json(self) -> dict[str, Any]:
-        return {"qid": self.qid, "answer": self.answer, "correct": self.correct,
-                "support": self.support, "retrieved": self.retrieved,
-                "weights": {m: [round(w, 6) for w in ws] for m, ws in self.scores.items()},
-                "effects": [round(s.effect, 4) for s in self.sources],
-                "seconds": {k: round(v, 4) for k, v in self.seconds.items()}}
+        return {
+            "qid": self.qid,
+            "answer": self.answer,
+            "correct": self.correct,
+            "support": self.support,
+            "retrieved": self.retrieved,
+            "weights": {m: [round(w, 6) for w in ws] for m, ws in self.scores.items()},
+            "effects": [round(s.effect, 4) for s in self.sources],
+            "seconds": {k: round(v, 4) for k, v in self.seconds.items()},
+        }
 
 
 @dataclass(frozen=True)
@@ -78,14 +87,19 @@ class MethodScores:
     judged: int  # questions with support retrieved and a correct answer
 
     def to_json(self) -> dict[str, Any]:
-        return {"answer_accuracy": self.answer_accuracy, "retrieval_recall": self.retrieval_recall,
-                "top1_attribution_accuracy": self.top1_attribution_accuracy,
-                "support_recall": self.support_recall,
-                "attribution_overhead": self.attribution_overhead, "judged_questions": self.judged}
+        return {
+            "answer_accuracy": self.answer_accuracy,
+            "retrieval_recall": self.retrieval_recall,
+            "top1_attribution_accuracy": self.top1_attribution_accuracy,
+            "support_recall": self.support_recall,
+            "attribution_overhead": self.attribution_overhead,
+            "judged_questions": self.judged,
+        }
 
 
-def score_method(outcomes: list[QuestionOutcome], method: str, extra_seconds_key: str | None
-                 ) -> MethodScores:
+def score_method(
+    outcomes: list[QuestionOutcome], method: str, extra_seconds_key: str | None
+) -> MethodScores:
     """`extra_seconds_key`: the timing of this method's attribution, added to answering without
     it (None: the method's time is already in "with", as ours is)."""
     n = len(outcomes)
@@ -98,10 +112,12 @@ def score_method(outcomes: list[QuestionOutcome], method: str, extra_seconds_key
     return MethodScores(
         answer_accuracy=sum(o.correct for o in outcomes) / n if n else 0.0,
         retrieval_recall=sum(o.retrieval_recall for o in outcomes) / n if n else 0.0,
-        top1_attribution_accuracy=(sum(o.top1_ok(method) for o in judged) / len(judged)
-                                   if judged else None),
-        support_recall=(sum(o.support_covered(method) for o in judged) / len(judged)
-                        if judged else None),
+        top1_attribution_accuracy=(
+            sum(o.top1_ok(method) for o in judged) / len(judged) if judged else None
+        ),
+        support_recall=(
+            sum(o.support_covered(method) for o in judged) / len(judged) if judged else None
+        ),
         attribution_overhead=spent / without if without else None,
         judged=len(judged),
     )

@@ -88,8 +88,14 @@ class _Batch:
         if len(keep) < len(self.rows):
             self.cache.batch_select_indices(index)
         mask = torch.cat([self.mask[index], torch.ones(len(keep), 1, dtype=self.mask.dtype)], 1)
-        batch = _Batch([self.rows[k] for k in keep], self.cache, mask,
-                       self.last_pos[index] + 1, self.logits[index], choice[index])
+        batch = _Batch(
+            [self.rows[k] for k in keep],
+            self.cache,
+            mask,
+            self.last_pos[index] + 1,
+            self.logits[index],
+            choice[index],
+        )
         unused = int((batch.mask.sum(0) == 0).long().cumprod(0).sum())  # leading empty columns
         if unused:
             trim_left(batch.cache, unused)
@@ -98,14 +104,20 @@ class _Batch:
 
     def merge(self, other: _Batch, config: Any) -> _Batch:
         width = max(self.width, other.width)
-        cache = merge_left_padded(config, [(self.cache, width - self.width),
-                                           (other.cache, width - other.width)])
-        pad = [torch.zeros(b.mask.shape[0], width - b.width, dtype=b.mask.dtype)
-               for b in (self, other)]
+        cache = merge_left_padded(
+            config, [(self.cache, width - self.width), (other.cache, width - other.width)]
+        )
+        pad = [
+            torch.zeros(b.mask.shape[0], width - b.width, dtype=b.mask.dtype) for b in (self, other)
+        ]
         mask = torch.cat([torch.cat([pad[0], self.mask], 1), torch.cat([pad[1], other.mask], 1)])
-        return _Batch(self.rows + other.rows, cache, mask,
-                      torch.cat([self.last_pos, other.last_pos]),
-                      torch.cat([self.logits, other.logits]))
+        return _Batch(
+            self.rows + other.rows,
+            cache,
+            mask,
+            torch.cat([self.last_pos, other.last_pos]),
+            torch.cat([self.logits, other.logits]),
+        )
 
 
 class Engine:
@@ -173,8 +185,9 @@ class Engine:
             if not job.future.set_running_or_notify_cancel():
                 continue  # the caller cancelled the future itself
             if job.cancelled.is_set():  # the client left while the job waited
-                job.future.set_result(Completion("", [], "cancelled", len(job.prompt.ids),
-                                                 None, None, 0.0, 0.0))
+                job.future.set_result(
+                    Completion("", [], "cancelled", len(job.prompt.ids), None, None, 0.0, 0.0)
+                )
                 continue
             waiting.append(job)
         return True
@@ -187,12 +200,14 @@ class Engine:
         whole batch to finish, so one long answer never holds the others back.
         """
         room = self.max_batch - (len(batch.rows) if batch else 0)
-        fits = []
+        fits: list[Job] = []
         for job in list(waiting):
             width = max(batch.width if batch else 0, len(job.prompt.ids))
             # merged rows share one cache width; it must stay inside the sliding window
-            if len(fits) < room and ((batch is None and not fits) or
-                                     width + self._longest(batch, [*fits, job]) < self.window):
+            if len(fits) < room and (
+                (batch is None and not fits)
+                or width + self._longest(batch, [*fits, job]) < self.window
+            ):
                 fits.append(job)
                 waiting.remove(job)
         if not fits:
@@ -221,8 +236,14 @@ class Engine:
         mask = torch.tensor([[0] * r.pad + [1] * len(r.job.prompt.ids) for r in rows])
         positions = (mask.cumsum(-1) - 1).clamp(min=0)  # (batch, width): padding keeps positions
         cache = DynamicCache(config=self.model.config)
-        out = self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
-                         past_key_values=cache, use_cache=True, logits_to_keep=1)
+        out = self.model(
+            input_ids=input_ids,
+            attention_mask=mask,
+            position_ids=positions,
+            past_key_values=cache,
+            use_cache=True,
+            logits_to_keep=1,
+        )
         for index, row in enumerate(rows):
             if self._reuses_prefix(row.job):
                 row.prefix = slice_prefix(cache, index, row.pad, row.job.prompt.prefix_len)
@@ -247,9 +268,13 @@ class Engine:
         if not keep:
             return None
         batch = batch.select(keep, choice)
-        out = self.model(input_ids=batch.next_ids.unsqueeze(-1), attention_mask=batch.mask,
-                         position_ids=batch.last_pos.unsqueeze(-1),
-                         past_key_values=batch.cache, use_cache=True)
+        out = self.model(
+            input_ids=batch.next_ids.unsqueeze(-1),
+            attention_mask=batch.mask,
+            position_ids=batch.last_pos.unsqueeze(-1),
+            past_key_values=batch.cache,
+            use_cache=True,
+        )
         batch.logits = out.logits[:, -1].float()
         return batch
 

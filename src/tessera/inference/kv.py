@@ -25,14 +25,20 @@ def slice_prefix(cache: Any, row: int, start: int, length: int) -> PrefixKV:
 def repeated_cache(config: Any, prefix: PrefixKV, copies: int) -> Any:
     """A DynamicCache holding `copies` rows of `prefix`, as if they had just been prefilled."""
     # (copies, kv_heads, P, head_dim) per layer
-    return _rebuild(config, [(k.expand(copies, -1, -1, -1).contiguous(),
-                              v.expand(copies, -1, -1, -1).contiguous()) for k, v in prefix])
+    return _rebuild(
+        config,
+        [
+            (k.expand(copies, -1, -1, -1).contiguous(), v.expand(copies, -1, -1, -1).contiguous())
+            for k, v in prefix
+        ],
+    )
 
 
 def _rebuild(config: Any, layers: list[tuple[torch.Tensor, torch.Tensor]]) -> Any:
     from transformers import DynamicCache
 
     cache = DynamicCache(config=config)
+    layer: Any  # DynamicLayer or DynamicSlidingWindowLayer for the models served here
     for layer, (keys, values) in zip(cache.layers, layers, strict=True):
         layer.lazy_initialization(keys, values)
         layer.keys, layer.values = keys, values

@@ -26,6 +26,11 @@ def _sse(payload: dict[str, Any] | str) -> str:
     return f"data: {data}\n\n"
 
 
+def _put(loop: asyncio.AbstractEventLoop, pieces: asyncio.Queue[str], piece: str) -> None:
+    """Hand a piece of text from the engine thread to the request's event loop."""
+    loop.call_soon_threadsafe(pieces.put_nowait, piece)
+
+
 def _error(status: int, message: str, code: str | None, param: str | None = None) -> JSONResponse:
     kind = "invalid_request_error" if status < 500 else "server_error"
     return JSONResponse(wire.error_body(message, code, param, kind), status_code=status)
@@ -155,9 +160,7 @@ def create_app(service: NodeService) -> FastAPI:
 
         loop = asyncio.get_running_loop()
         pieces: asyncio.Queue[str] = asyncio.Queue()
-        question = question_of(
-            body, raw, text, lambda s: loop.call_soon_threadsafe(pieces.put_nowait, s), cancelled
-        )
+        question = question_of(body, raw, text, lambda s: _put(loop, pieces, s), cancelled)
         # errors (unknown model, empty datanet, too long) surface here, before any 200 is sent
         future, hits, seconds = await run_in_threadpool(service.submit, question)
         return StreamingResponse(
