@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -90,11 +91,25 @@ def test_history_survives_stop_and_start(node: AnvilProcess) -> None:
     assert w3.eth.get_block(4)["parentHash"] == before["blocks"][3]["hash"]
 
 
+def _wait_for_a_dump_after(node: AnvilProcess, moment: float, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        state = node.state_dir / "state.json"
+        if state.exists() and state.stat().st_mtime > moment + 0.1:
+            try:
+                json.loads(state.read_bytes())
+                return
+            except ValueError:
+                pass  # caught mid-write: the next dump will do
+        time.sleep(0.2)
+    raise AssertionError("anvil did not save its state within a minute")
+
+
 def test_history_survives_kill_9(node: AnvilProcess) -> None:
     w3 = Web3(Web3.HTTPProvider(node.url))
     history = _make_history(w3)
     before = _snapshot(w3, history)
-    time.sleep(2.5)  # more than the 1 s state interval
+    _wait_for_a_dump_after(node, time.time())  # anvil dumps every second; a busy CI is slower
 
     os.kill(int(node.pid_file.read_text()), signal.SIGKILL)
     node.start()
