@@ -133,6 +133,9 @@ class Engine:
         self.window = getattr(model.config, "sliding_window", None) or 1 << 30
         self.max_positions = getattr(model.config, "max_position_embeddings", 1 << 30)
         self.batches_run = 0
+        # Held around every forward pass. Anything else that runs torch in this process (the
+        # query embedder) takes it too: two thread pools on the same cores slow both badly.
+        self.lock = threading.Lock()
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._thread = threading.Thread(target=self._loop, name="tessera-engine", daemon=True)
         self._thread.start()
@@ -160,9 +163,11 @@ class Engine:
             if not self._take(waiting, block=batch is None and not waiting, limit=room):
                 return  # closed
             try:
-                batch = self._admit(batch, waiting)
-                if batch is not None:
-                    batch = self._step(batch)
+                with self.lock:
+                    batch = self._admit(batch, waiting)
+                with self.lock:
+                    if batch is not None:
+                        batch = self._step(batch)
             except Exception as exc:  # a failure must not kill the engine or hang callers
                 for row in batch.rows if batch else []:
                     if not row.job.future.done():

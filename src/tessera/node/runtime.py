@@ -58,16 +58,25 @@ def build_node(
         ".sqlite",
         embedder.dim,
     )
-    follower = Follower(
-        t.registry, t.store, t.home.index_path(deployment), vectors, embedder.embed, config.datanets
-    )
-    follower.sync_once()  # fail fast on an unknown datanet; serve what exists from the start
     engine = Engine(generator.model, generator.tokenizer, config.max_batch)
+
+    def embed(texts: list[str]) -> Any:
+        with engine.lock:  # one torch user at a time (see Engine.lock)
+            return embedder.embed(texts)
+
+    follower = Follower(
+        t.registry, t.store, t.home.index_path(deployment), vectors, embed, config.datanets
+    )
+    try:
+        follower.sync_once()  # fail fast on an unknown datanet; serve what exists from the start
+    except BaseException:
+        engine.close()
+        raise
     service = NodeService(
         config,
         engine,
         PromptBuilder(generator.tokenizer),
-        embedder.embed,
+        embed,
         vectors,
         follower,
         t.store,
