@@ -32,7 +32,7 @@ def run_demo(
     console: Console | None = None,
 ) -> Tessera:
     """Set up a home, have every contributor of `corpus` sign and register their documents,
-    then prove contributions from the chain alone."""
+    prove contributions from the chain alone, then ask a node questions answered from them."""
     out = console or Console()
     os.environ.setdefault("TESSERA_PASSWORD", "demo")
     home = home or Path(tempfile.mkdtemp(prefix="tessera-demo-"))
@@ -76,5 +76,48 @@ def run_demo(
         render.proof(t.prove(item.cid))
         if len(shown) == 3:
             break
+    out.rule("5. a node answers from the datanet; every answer attributed and receipted")
+    _ask(t, out, [json.loads(line)["question"] for line in
+                  (corpus.parent / "questions.jsonl").read_text().splitlines()[:3]]
+         if (corpus.parent / "questions.jsonl").exists() else [])
     out.print(f"\nexplore it: TESSERA_HOME={home} tessera datanet show {DEMO_DATANET} --cids")
     return t
+
+
+def _ask(t: Tessera, out: Console, questions: list[str]) -> None:
+    """Serve the demo datanet on loopback and ask through the HTTP API, as any client would."""
+    import threading
+
+    import uvicorn
+
+    from tessera.client import NodeClient
+    from tessera.node.config import NodeConfig
+    from tessera.node.runtime import build_node
+
+    if not questions:
+        return
+    port = _free_port()
+    node = build_node(t, NodeConfig(datanets=(DEMO_DATANET,), port=port))
+    server = uvicorn.Server(uvicorn.Config(node.app, host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            thread.join(0.05)
+        client = NodeClient(f"http://127.0.0.1:{port}")
+        for question in questions:
+            result = client.ask(question)
+            if result.receipt is not None:
+                t.verify_receipt(result.receipt)  # signature, hashes and chain state
+            out.print(f"\n[bold]Q:[/bold] {question}\n[bold]A:[/bold] {result.text}")
+            for source in result.sources:
+                if source["weight"] > 0:
+                    out.print(f"   {source['weight']:.2f}  {source['contributor']}  "
+                              f"{t.content(source['cid']).decode()}")
+            out.print("   receipt signed by the node and verified against the chain")
+        client.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        node.close()
