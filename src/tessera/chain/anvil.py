@@ -79,7 +79,7 @@ class AnvilProcess:
         """Start anvil (no-op if already running) and return once it answers RPC."""
         if self.is_running():
             return
-        if not _port_free(self.port):
+        if not _wait_for_free_port(self.port, 5.0):
             raise ChainError(
                 f"port {self.port} on {_HOST} is already in use by another program: "
                 "stop that program or give the local chain another port"
@@ -213,6 +213,16 @@ def _is_anvil(pid: int) -> bool:
         return b"anvil" in Path(f"/proc/{pid}/cmdline").read_bytes()
     except FileNotFoundError:
         return not Path("/proc/self").exists()  # no procfs (macOS): trust kill(pid, 0)
+
+
+def _wait_for_free_port(port: int, timeout: float) -> bool:
+    # a chain killed a moment ago may still hold its port while the kernel tears it down
+    deadline = time.monotonic() + timeout
+    while not _port_free(port):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def _parses(path: Path) -> bool:
