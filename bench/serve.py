@@ -2,6 +2,7 @@
 
     python bench/serve.py                 # the default Gemma 3 270M, about five minutes on 2 CPUs
     python bench/serve.py --model DIR     # any local model folder (a tiny one: a smoke test)
+    python bench/serve.py --corpus C.jsonl --questions Q.jsonl   # another workload
 
 Two nodes serve the same datanet on loopback, one batching up to 8 requests and one serving
 one request at a time (max batch 1). For each concurrency level, closed-loop clients (each
@@ -31,7 +32,7 @@ LEVELS = (1, 4, 8)
 MODES = {"batched": 8, "one at a time": 1}
 
 
-def serve(port: int, max_batch: int, model: str | None) -> None:
+def serve(port: int, max_batch: int, model: str | None, corpus: Path) -> None:
     """Child process: a node over the demo corpus on an in-process chain."""
     import tempfile
 
@@ -45,7 +46,7 @@ def serve(port: int, max_batch: int, model: str | None) -> None:
     home = Path(tempfile.mkdtemp(prefix="tessera-serve-bench-"))
     t = Tessera.init(home, chain="inprocess", scrypt_n=2**4)
     t.create_datanet("facts", "CC-BY-4.0")
-    texts = [json.loads(line)["text"] for line in (DEMO / "corpus.jsonl").read_text().splitlines()]
+    texts = [json.loads(line)["text"] for line in corpus.read_text().splitlines() if line.strip()]
     (home / "facts.jsonl").write_text("".join(json.dumps({"text": x}) + "\n" for x in texts))
     t.contribute("facts", [home / "facts.jsonl"])
     node = build_node(
@@ -57,13 +58,16 @@ def serve(port: int, max_batch: int, model: str | None) -> None:
     uvicorn.run(node.app, host="127.0.0.1", port=port, log_level="warning")
 
 
-def start_node(max_batch: int, model: str | None) -> tuple[subprocess.Popen[bytes], str]:
+def start_node(
+    max_batch: int, model: str | None, corpus: Path
+) -> tuple[subprocess.Popen[bytes], str]:
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     command = [sys.executable, __file__, "--serve", str(port), "--max-batch", str(max_batch)]
+    command += ["--corpus", str(corpus)]
     if model:
         command += ["--model", model]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -137,16 +141,17 @@ def main() -> int:
     parser.add_argument(
         "--out", type=Path, default=Path(__file__).parent / "results" / "serve.json"
     )
+    parser.add_argument("--corpus", type=Path, default=DEMO / "corpus.jsonl")
+    parser.add_argument("--questions", type=Path, default=DEMO / "questions.jsonl")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--max-batch", type=int, default=8, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, args.max_batch, args.model)
+        serve(args.serve, args.max_batch, args.model, args.corpus)
         return 0
-    questions = [
-        json.loads(line)["question"] for line in (DEMO / "questions.jsonl").read_text().splitlines()
-    ]
-    nodes = {mode: start_node(batch, args.model) for mode, batch in MODES.items()}
+    lines = args.questions.read_text().splitlines()
+    questions = [json.loads(line)["question"] for line in lines if line.strip()]
+    nodes = {mode: start_node(batch, args.model, args.corpus) for mode, batch in MODES.items()}
     rows: list[dict[str, float | str]] = []
     try:
         for _, url in nodes.values():
@@ -169,6 +174,7 @@ def main() -> int:
         speedups[level] = float(batched["throughput_rps"]) / float(single["throughput_rps"])
     result = {
         "model": args.model or "gemma-3-270m (default)",
+        "workload": [str(args.corpus), str(args.questions)],
         "rows": rows,
         "throughput_ratio_batched_vs_one_at_a_time": speedups,
         "bar": {
