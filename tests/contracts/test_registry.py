@@ -148,7 +148,7 @@ def test_register_batch_records_everything(registry, owner, funded, datanet):
     )
     assert batch.block_number == registry.chain.block_number()
     assert registry.batch_id_by_root(datanet, b"\x07" * 32) == 1
-    assert registry.chain.call(registry.contract.functions.datanet_batches(datanet, 0)) == 1
+    assert registry.datanet_batch(datanet, 0) == 1
     record = registry.datanet(datanet)
     assert (record.batch_count, record.contribution_count) == (1, 5)
     assert gas > 0

@@ -88,6 +88,10 @@ class RegistryClient:
         fields = self.chain.call(self.contract.functions.batches(batch_id))
         return BatchRecord(batch_id, *fields)
 
+    def datanet_batch(self, datanet: int, index: int) -> int:
+        """The id of the datanet's `index`-th batch (0-based, registration order)."""
+        return int(self.chain.call(self.contract.functions.datanet_batches(datanet, index)))
+
     def batch_id_by_root(self, datanet: int, root: bytes) -> int:
         return int(self.chain.call(self.contract.functions.batch_id_by_root(datanet, root)))
 

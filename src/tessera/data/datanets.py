@@ -61,10 +61,7 @@ def chain_snapshot_root(registry: RegistryClient, datanet: int, batches: int) ->
         raise NotFoundError(
             f"datanet #{datanet} has {record.batch_count} batches on chain, not {batches}"
         )
-    ids = [
-        registry.chain.call(registry.contract.functions.datanet_batches(datanet, i))
-        for i in range(batches)
-    ]
+    ids = [registry.datanet_batch(datanet, i) for i in range(batches)]
     return snapshot_root([registry.batch(i).root for i in ids])
 
 

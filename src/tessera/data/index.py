@@ -136,6 +136,11 @@ class ContributionIndex:
         rows = self.db.execute("SELECT id FROM batches WHERE datanet = ? ORDER BY id", (datanet,))
         return [row[0] for row in rows]
 
+    def batch_roots(self, datanet: int) -> list[bytes]:
+        """Merkle roots of the datanet's indexed batches, in registration order."""
+        rows = self.db.execute("SELECT root FROM batches WHERE datanet = ? ORDER BY id", (datanet,))
+        return [bytes(row[0]) for row in rows]
+
     def unavailable_batches(self, datanet: int) -> list[int]:
         rows = self.db.execute(
             "SELECT id FROM batches WHERE datanet = ? AND manifest_ok = 0 ORDER BY id", (datanet,)

@@ -77,9 +77,16 @@ def run_demo(
         if len(shown) == 3:
             break
     out.rule("5. a node answers from the datanet; every answer attributed and receipted")
-    _ask(t, out, [json.loads(line)["question"] for line in
-                  (corpus.parent / "questions.jsonl").read_text().splitlines()[:3]]
-         if (corpus.parent / "questions.jsonl").exists() else [])
+    _ask(
+        t,
+        out,
+        [
+            json.loads(line)["question"]
+            for line in (corpus.parent / "questions.jsonl").read_text().splitlines()[:3]
+        ]
+        if (corpus.parent / "questions.jsonl").exists()
+        else [],
+    )
     out.print(f"\nexplore it: TESSERA_HOME={home} tessera datanet show {DEMO_DATANET} --cids")
     return t
 
@@ -98,8 +105,9 @@ def _ask(t: Tessera, out: Console, questions: list[str]) -> None:
         return
     port = _free_port()
     node = build_node(t, NodeConfig(datanets=(DEMO_DATANET,), port=port))
-    server = uvicorn.Server(uvicorn.Config(node.app, host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(node.app, host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
@@ -113,8 +121,10 @@ def _ask(t: Tessera, out: Console, questions: list[str]) -> None:
             out.print(f"\n[bold]Q:[/bold] {question}\n[bold]A:[/bold] {result.text}")
             for source in result.sources:
                 if source["weight"] > 0:
-                    out.print(f"   {source['weight']:.2f}  {source['contributor']}  "
-                              f"{t.content(source['cid']).decode()}")
+                    out.print(
+                        f"   {source['weight']:.2f}  {source['contributor']}  "
+                        f"{t.content(source['cid']).decode()}"
+                    )
             out.print("   receipt signed by the node and verified against the chain")
         client.close()
     finally:

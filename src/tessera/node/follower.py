@@ -73,7 +73,7 @@ class Follower:
                     raise TesseraError(f"the node serves datanet {name!r}, which does not exist")
                 items = [c for c in index.contributions(datanet_id) if c.signature_ok]
                 embedded += self._embed_new(datanet_id, items)
-                roots = _batch_roots(index, datanet_id)
+                roots = index.batch_roots(datanet_id)
                 snapshots[datanet_id] = Snapshot(
                     datanet_id, name, snapshot_root(roots), len(roots), len(items)
                 )
@@ -107,8 +107,3 @@ class Follower:
         self._stop.set()
         if self._thread:
             self._thread.join(timeout=10)
-
-
-def _batch_roots(index: ContributionIndex, datanet: int) -> list[bytes]:
-    rows = index.db.execute("SELECT root FROM batches WHERE datanet = ? ORDER BY id", (datanet,))
-    return [bytes(r[0]) for r in rows]
