@@ -14,7 +14,7 @@ from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 
-from tessera.chain.registry import RegistryClient
+from tessera.chain.registry import DatanetRecord, RegistryClient
 from tessera.crypto.eip712 import Domain, contribution_digest, sign_digest
 from tessera.data.chunking import Chunk, chunk_paths
 from tessera.data.datanets import resolve_datanet
@@ -57,13 +57,12 @@ def contribute(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Progress | None = None,
 ) -> IngestReport:
-    if not 1 <= batch_size <= MAX_BATCH_SIZE:
-        raise InputError(f"batch size must be between 1 and {MAX_BATCH_SIZE}, got {batch_size}")
+    _check_batch_size(batch_size)
     if not paths:
         raise InputError("no files given: name at least one .txt, .md or .jsonl file or folder")
-    resolve_datanet(ctx.registry, datanet_name)  # the cheapest mistake to report comes first
+    datanet = resolve_datanet(ctx.registry, datanet_name)  # the cheapest mistake comes first
     chunks = chunk_paths(paths)  # validates every file before anything touches the chain
-    return contribute_chunks(ctx, datanet_name, chunks, signer, batch_size, progress)
+    return _ingest(ctx, datanet, chunks, signer, batch_size, progress)
 
 
 def contribute_chunks(
@@ -74,8 +73,25 @@ def contribute_chunks(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Progress | None = None,
 ) -> IngestReport:
+    _check_batch_size(batch_size)
     datanet = resolve_datanet(ctx.registry, datanet_name)
-    report = IngestReport(datanet_name, chunks=len(chunks))
+    return _ingest(ctx, datanet, chunks, signer, batch_size, progress)
+
+
+def _check_batch_size(batch_size: int) -> None:
+    if not 1 <= batch_size <= MAX_BATCH_SIZE:
+        raise InputError(f"batch size must be between 1 and {MAX_BATCH_SIZE}, got {batch_size}")
+
+
+def _ingest(
+    ctx: IngestContext,
+    datanet: DatanetRecord,
+    chunks: Sequence[Chunk],
+    signer: LocalAccount,
+    batch_size: int,
+    progress: Progress | None,
+) -> IngestReport:
+    report = IngestReport(datanet.name, chunks=len(chunks))
     cids: list[str] = []
     for chunk in chunks:
         cids.append(ctx.store.put(chunk.data))
