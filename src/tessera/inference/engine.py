@@ -26,6 +26,7 @@ from tessera.inference.kv import (
     trim_left,
 )
 from tessera.inference.prompt import Prompt
+from tessera.models.generator import target_logprobs
 
 TokenCallback = Callable[[str], None]
 
@@ -420,9 +421,7 @@ class Engine:
             .logits[:, :-1]
             .float()
         )  # (rows, n, vocab)
-        logprobs = torch.log_softmax(logits, dim=-1)
-        target = torch.tensor(answer).expand(rows, n).unsqueeze(-1)  # (rows, n, 1)
-        per_token = logprobs.gather(-1, target).squeeze(-1)  # (rows, n)
+        per_token = target_logprobs(logits, answer)  # (rows, n)
         full_t = per_token[0] if full is None else torch.tensor(full[:n])  # (n,)
         hidden = per_token[1 - first : rows - 1]  # (k, n)
         drop = full_t.unsqueeze(0) - hidden  # (k, n): d(i, t)

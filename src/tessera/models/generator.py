@@ -112,9 +112,7 @@ class Generator:
             .logits[:, :-1]
             .float()
         )  # (batch, n, vocab): position i predicts continuation token i
-        logprobs = torch.log_softmax(logits, dim=-1)
-        index = torch.tensor(target).expand(len(rows), n).unsqueeze(-1)  # (batch, n, 1)
-        return logprobs.gather(-1, index).squeeze(-1).numpy()  # (batch, n)
+        return target_logprobs(logits, target).numpy()  # (batch, n)
 
     def _check_length(self, tokens: int) -> None:
         if tokens > self.max_positions:
@@ -122,6 +120,13 @@ class Generator:
                 f"{tokens} tokens do not fit the model's window of {self.max_positions}: "
                 "shorten the prompt or ask for fewer new tokens"
             )
+
+
+def target_logprobs(logits: torch.Tensor, target: list[int]) -> torch.Tensor:
+    """log p of each target token: logits (rows, n, vocab) -> (rows, n), one target row shared."""
+    rows, n = logits.shape[0], len(target)
+    index = torch.tensor(target).expand(rows, n).unsqueeze(-1)  # (rows, n, 1)
+    return torch.log_softmax(logits, dim=-1).gather(-1, index).squeeze(-1)
 
 
 def load_generator(path: str | None = None, config: GeneratorConfig | None = None) -> Generator:
