@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -34,31 +35,22 @@ def test_answer_accuracy_needs_every_part(expected, answer, ok):
     assert answer_is_correct(expected, answer) is ok
 
 
-def test_eval_runs_the_whole_path_and_writes_the_documented_json(tmp_path, tiny_generator):
-    out = tmp_path / "eval.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tessera.cli.main",
-            "eval",
-            "attribution",
-            "--corpus",
-            str(DEMO / "corpus.jsonl"),
-            "--questions",
-            str(DEMO / "questions.jsonl"),
-            "--limit",
-            "3",
-            "--model",
-            str(tiny_generator.folder),
-            "--out",
-            str(out),
-        ],
+def run_eval(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tessera.cli.main", "eval", "attribution", *args],
         capture_output=True,
         text=True,
         timeout=900,
-        env={**__import__("os").environ, "TQDM_DISABLE": "1"},
+        env={**os.environ, "TQDM_DISABLE": "1"},
     )
+
+
+def test_eval_runs_the_whole_path_and_writes_the_documented_json(tmp_path, tiny_generator):
+    out = tmp_path / "eval.json"
+    done = run_eval(
+        "--corpus", str(DEMO / "corpus.jsonl"), "--questions", str(DEMO / "questions.jsonl"),
+        "--limit", "3", "--model", str(tiny_generator.folder), "--out", str(out),
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(out.read_text())
     assert set(result) >= KEYS and result["questions"] == 3
@@ -78,19 +70,5 @@ def test_eval_runs_the_whole_path_and_writes_the_documented_json(tmp_path, tiny_
 def test_eval_refuses_a_corpus_without_the_fields(tmp_path):
     bad = tmp_path / "corpus.jsonl"
     bad.write_text('{"text": "no id"}\n')
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tessera.cli.main",
-            "eval",
-            "attribution",
-            "--corpus",
-            str(bad),
-            "--questions",
-            str(DEMO / "questions.jsonl"),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    done = run_eval("--corpus", str(bad), "--questions", str(DEMO / "questions.jsonl"))
     assert done.returncode == 1 and "lacks doc_id, contributor" in done.stderr
