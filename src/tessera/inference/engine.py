@@ -53,6 +53,11 @@ class Completion:
     generate_seconds: float
     attribute_seconds: float
 
+    @classmethod
+    def cancelled(cls, job: Job, text: str, seconds: float) -> Completion:
+        """The client left: no answer to attribute, nothing to receipt."""
+        return cls(text, [], "cancelled", len(job.prompt.ids), None, None, seconds, 0.0)
+
 
 @dataclass
 class _Row:
@@ -191,9 +196,7 @@ class Engine:
             if not job.future.set_running_or_notify_cancel():
                 continue  # the caller cancelled the future itself
             if job.cancelled.is_set():  # the client left while the job waited
-                job.future.set_result(
-                    Completion("", [], "cancelled", len(job.prompt.ids), None, None, 0.0, 0.0)
-                )
+                job.future.set_result(Completion.cancelled(job, "", 0.0))
                 continue
             waiting.append(job)
         return True
@@ -322,18 +325,7 @@ class Engine:
     def _finish(self, row: _Row, generate_seconds: float) -> None:
         job = row.job
         if row.done == "cancelled" or job.cancelled.is_set():
-            job.future.set_result(
-                Completion(
-                    row.text,
-                    [],
-                    "cancelled",
-                    len(job.prompt.ids),
-                    None,
-                    None,
-                    generate_seconds,
-                    0.0,
-                )
-            )
+            job.future.set_result(Completion.cancelled(job, row.text, generate_seconds))
             return
         self._stream(row, final=True)
         answer = row.ids[: row.answer_len]
