@@ -52,8 +52,9 @@ def start_node(tmp_path, generator, embedder, facts=FACTS, **config) -> LiveNode
         source.write_text("".join(f'{{"text": "{f}"}}\n' for f in facts))
         t.contribute("facts", [source])
     port = free_port()
-    settings = replace(
-        NodeConfig(datanets=("facts",), port=port, follow_interval_s=0.2, top_k=3), **config
+    base = NodeConfig(
+        datanets=("facts",), port=port, follow_interval_s=0.2, top_k=3, payments=False
     )
+    settings = replace(base, **config)  # free unless a test turns payments on
     node = build_node(t, settings, generator=generator, embedder=embedder)
     return LiveNode(t, node, port)

@@ -4,24 +4,35 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from tessera.chain.client import IN_PROCESS, Chain
-from tessera.chain.deploy import check_deployment, deploy_contracts
+from tessera.chain.deploy import DEFAULT_PERIODS, check_deployment, deploy_contracts
 from tessera.chain.registry import DatanetRecord, RegistryClient
+from tessera.chain.settlement import Periods, SettlementClient, Withdrawal
 from tessera.crypto.eip712 import Domain
 from tessera.crypto.keys import DEFAULT_SCRYPT_N, AccountInfo, Keystore
 from tessera.crypto.receipt import Receipt
+from tessera.crypto.voucher import Voucher
 from tessera.data import datanets as datanet_ops
 from tessera.data.index import ContributionIndex
 from tessera.data.ingest import DEFAULT_BATCH_SIZE, IngestContext, IngestReport, Progress
 from tessera.data.ingest import contribute as ingest
 from tessera.errors import AccountError, ChainError, ConfigError, SignatureError
 from tessera.home import DEFAULT_ANVIL_PORT, HomeConfig, TesseraHome
+from tessera.payments.audit import AuditReport, audit_epoch
+from tessera.payments.claims import ClaimResult, claim_all
+from tessera.payments.earnings import Earnings, earnings
+from tessera.payments.payer import Payer
 from tessera.store.local import LocalBlobStore
+
+if TYPE_CHECKING:
+    from tessera.node.settler import SettleResult
 
 DEV_FUNDING_WEI = 100 * 10**18  # gas money for new accounts on local dev chains
 
@@ -48,6 +59,14 @@ def _connect(config: HomeConfig, home: TesseraHome) -> Chain:
     return Chain.connect(config.chain_url)
 
 
+@dataclass(frozen=True)
+class Wallet:
+    address: str
+    tokens: int  # held, in the smallest unit
+    escrow: int  # deposited for paying nodes
+    withdrawal: Withdrawal  # a pending withdrawal (amount 0: none)
+
+
 class Tessera:
     """One Tessera home on one chain. Open it with `Tessera.open()` or make it with `init`."""
 
@@ -60,6 +79,7 @@ class Tessera:
         self.chain = chain
         self._password = password
         self.registry = RegistryClient(chain, config.deployment.registry)
+        self.settlement = SettlementClient(chain, config.deployment.settlement)
         self.store = LocalBlobStore(home.store_dir)
         self.index = ContributionIndex(home.index_path(config.deployment))
         self.keystore = Keystore(home.keystore_dir, config.scrypt_n)
@@ -82,8 +102,10 @@ class Tessera:
         force: bool = False,
         anvil_port: int = DEFAULT_ANVIL_PORT,
         scrypt_n: int = DEFAULT_SCRYPT_N,
+        periods: Periods = DEFAULT_PERIODS,
     ) -> Tessera:
-        """Create accounts, connect a chain (managed anvil unless `chain` is given), deploy."""
+        """Create accounts, connect a chain (managed anvil unless `chain` is given), deploy.
+        `periods` sets the settlement's epoch, challenge and withdrawal periods (seconds)."""
         th = TesseraHome(home)
         if th.exists() and not force:
             raise ConfigError(
@@ -107,7 +129,7 @@ class Tessera:
             kind, url = ("inprocess", IN_PROCESS) if chain == IN_PROCESS else ("rpc", chain)
         connection = Chain.connect(url)
         _ensure_gas(connection, deployer.address)
-        deployment = deploy_contracts(connection, deployer)
+        deployment = deploy_contracts(connection, deployer, periods)
         config = HomeConfig(kind, url, deployment, info.name, anvil_port, scrypt_n)
         th.save(config)
         return cls(th, config, connection, secret)
@@ -129,6 +151,12 @@ class Tessera:
         return self.keystore.unlock(
             account or self.config.default_account, _password(self._password)
         )
+
+    def address(self, account: str | None = None) -> str:
+        """The address of a local account's name, or `account` itself if it is an address."""
+        if account and Web3.is_address(account):
+            return Web3.to_checksum_address(account)
+        return self.keystore.find(account or self.config.default_account).address
 
     # datanets and contributions ---------------------------------------------------------------
 
@@ -164,6 +192,89 @@ class Tessera:
     def content(self, cid: str) -> bytes:
         """The bytes of a contribution, checked against its CID."""
         return self.store.get(cid)
+
+    # models ----------------------------------------------------------------------------------
+
+    def register_model(self, model_id: str, account: str | None = None, metadata: str = "") -> str:
+        """Register `account` as the owner of a model version: its royalty goes there."""
+        signer = self.signer(account)
+        self.registry.register_model(signer, model_id, metadata)
+        return signer.address
+
+    # money -----------------------------------------------------------------------------------
+
+    def wallet(self, account: str | None = None) -> Wallet:
+        address = self.address(account)
+        return Wallet(
+            address,
+            self.settlement.token.balance_of(address),
+            self.settlement.balance(address),
+            self.settlement.withdrawal(address),
+        )
+
+    def transfer(self, amount: int, to: str, account: str | None = None) -> None:
+        self.settlement.token.transfer(self.signer(account), self.address(to), amount)
+
+    def deposit(self, amount: int, account: str | None = None) -> Wallet:
+        """Move tokens into escrow, from which nodes redeem the vouchers this account signs."""
+        self.settlement.deposit(self.signer(account), amount)
+        return self.wallet(account)
+
+    def request_withdrawal(self, amount: int, account: str | None = None) -> Withdrawal:
+        """Start the withdrawal delay; nodes can still redeem signed vouchers meanwhile."""
+        return self.settlement.request_withdrawal(self.signer(account), amount)
+
+    def withdraw(self, account: str | None = None) -> int:
+        return self.settlement.withdraw(self.signer(account))
+
+    def payer(self, account: str | None = None) -> Payer:
+        """Signs this account's vouchers for `NodeClient(url, payer=...)`."""
+        signer = self.signer(account)
+        return Payer(
+            signer,
+            self.chain.chain_id,
+            self.settlement.address,
+            self.home.path / "channels.json",
+        )
+
+    def sign_voucher(self, node: str, amount: int, account: str | None = None) -> Voucher:
+        """A voucher letting `node` redeem up to `amount` (cumulative) from this account's
+        escrow: a budget to send as the X-Tessera-Voucher header from any HTTP client."""
+        signer = self.signer(account)
+        unsigned = Voucher(
+            signer.address, self.address(node), amount, self.chain.chain_id, self.settlement.address
+        )
+        return unsigned.signed_by(signer)
+
+    def settle_epoch(self, account: str | None = None) -> SettleResult | None:
+        """Settle this home's node's next epoch (the node does it on its own when running)."""
+        from tessera.node.receipt_db import ReceiptDB
+        from tessera.node.settler import EpochSettler
+
+        db = ReceiptDB(self.home.node_db_path(self.config.deployment))
+        try:
+            lock = self.home.path / "node" / "settle.lock"
+            settler = EpochSettler(
+                self.settlement, self.registry, self.store, db, self.signer(account), lock
+            )
+            return settler.settle()
+        finally:
+            db.close()
+
+    def claim(self, account: str | None = None) -> list[ClaimResult]:
+        """Claim what every node owes this account through its latest claimable epoch."""
+        return claim_all(self.settlement, self.store, self.signer(account))
+
+    def earnings(self, account: str | None = None) -> Earnings:
+        return earnings(self.settlement, self.store, self.address(account))
+
+    def audit_epoch(self, epoch: int, node: str | None = None) -> AuditReport:
+        """Re-verify a posted epoch from its bundle and the chain (default node: the only one
+        that posted, or this home's default account)."""
+        if node is None:
+            nodes = self.settlement.nodes_with_epochs()
+            node = nodes[0] if len(nodes) == 1 else self.address()
+        return audit_epoch(self.settlement, self.registry, self.store, self.address(node), epoch)
 
     # receipts --------------------------------------------------------------------------------
 

@@ -8,13 +8,21 @@ from typing import Any
 import httpx
 
 from tessera.crypto.receipt import Receipt
+from tessera.crypto.voucher import VOUCHER_HEADER
 from tessera.errors import TesseraError
+from tessera.payments.payer import Payer
 
 DEFAULT_NODE_URL = "http://127.0.0.1:8000"
 
 
 class NodeError(TesseraError):
-    """The node refused a request or could not be reached."""
+    """The node refused a request or could not be reached; `status` is the HTTP status
+    (0 if unreachable) and `details` the amounts a 402 carries."""
+
+    def __init__(self, message: str, status: int = 0, details: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.details = details or {}
 
 
 @dataclass(frozen=True)
@@ -26,9 +34,14 @@ class AskResult:
 
 
 class NodeClient:
-    def __init__(self, base_url: str = DEFAULT_NODE_URL, timeout: float = 600) -> None:
+    """Ask a node. With a `payer` (`Tessera.payer()`), every request carries a voucher."""
+
+    def __init__(
+        self, base_url: str = DEFAULT_NODE_URL, timeout: float = 600, payer: Payer | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.http = httpx.Client(base_url=self.base_url, timeout=timeout)
+        self.payer = payer
 
     def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         try:
@@ -43,9 +56,12 @@ class NodeClient:
         except ValueError:
             body = {}
         if response.status_code >= 400:
-            message = body.get("error", {}).get("message") if isinstance(body, dict) else None
+            error = body.get("error", {}) if isinstance(body, dict) else {}
             raise NodeError(
-                f"the node answered {response.status_code}: {message or response.text[:200]}"
+                f"the node answered {response.status_code}: "
+                f"{error.get('message') or response.text[:200]}",
+                response.status_code,
+                error.get("tessera"),
             )
         return body
 
@@ -55,14 +71,34 @@ class NodeClient:
     def ask(
         self, question: str, model: str | None = None, max_tokens: int | None = None
     ) -> AskResult:
-        model = model or self.models()[0]["id"]
+        models = self.models()
+        info = next((m for m in models if m["id"] == model), models[0]) if model else models[0]
         payload: dict[str, Any] = {
-            "model": model,
+            "model": info["id"],
             "messages": [{"role": "user", "content": question}],
         }
         if max_tokens:
             payload["max_tokens"] = max_tokens
-        body = self._request("POST", "/v1/chat/completions", json=payload)
+        tessera = info.get("tessera") or {}
+        if not (self.payer and tessera.get("payments")):
+            return self._ask(payload, {})
+        # the most this request can cost: a full context window in, max_tokens out
+        pricing = info["pricing"]
+        out_tokens = max_tokens or int(tessera["default_max_tokens"])
+        up_to = int(info["context_window"]) * int(pricing["input_token"]) + out_tokens * int(
+            pricing["output_token"]
+        )
+        node = tessera["node"]
+        voucher = self.payer.authorise(node, up_to)
+        result = None
+        try:
+            result = self._ask(payload, {VOUCHER_HEADER: voucher.to_header()})
+        finally:
+            self.payer.settle(node, up_to, result.receipt if result else None)
+        return result
+
+    def _ask(self, payload: dict[str, Any], headers: dict[str, str]) -> AskResult:
+        body = self._request("POST", "/v1/chat/completions", json=payload, headers=headers)
         receipt = Receipt.from_json(body["receipt"]) if body.get("receipt") else None
         return AskResult(
             body["choices"][0]["message"]["content"], body.get("attribution", []), receipt, body

@@ -75,6 +75,11 @@ class TesseraHome:
     def anvil_dir(self) -> Path:
         return self.path / "chain"
 
+    def node_db_path(self, deployment: Deployment) -> Path:
+        # receipts, vouchers and epochs belong to one settlement contract
+        name = f"node-{deployment.chain_id}-{deployment.settlement.lower()}.sqlite"
+        return self.path / "node" / name
+
     def index_path(self, deployment: Deployment) -> Path:
         # one index per deployment, so a redeploy can never mix two registries' batches
         return self.path / "index" / f"{deployment.chain_id}-{deployment.registry.lower()}.sqlite"

@@ -51,7 +51,7 @@ def test_a_datanet_without_contributions_is_a_422(tmp_path, wide_generator, tiny
         node.stop()
 
 
-def test_a_client_leaving_mid_stream_leaves_no_delivered_receipt(live):
+def test_a_client_leaving_mid_stream_leaves_no_delivered_receipt(live, budget_header):
     before = live.service.receipts.count()
     body = {
         "model": MODEL,
@@ -59,13 +59,14 @@ def test_a_client_leaving_mid_stream_leaves_no_delivered_receipt(live):
         "max_tokens": 64,
         "messages": [{"role": "user", "content": "Who founded the Ulora Brewery?"}],
     }
-    with httpx.stream("POST", live.url + "/v1/chat/completions", json=body) as response:
+    url = live.url + "/v1/chat/completions"
+    with httpx.stream("POST", url, json=body, headers=budget_header) as response:
         assert response.status_code == 200
         first = next(response.iter_lines())
         assert json.loads(first.removeprefix("data: "))["object"] == "chat.completion.chunk"
     time.sleep(1.0)
     assert live.service.receipts.count() == before
     again = httpx.post(
-        live.url + "/v1/chat/completions", json={**body, "stream": False, "max_tokens": 3}
+        url, json={**body, "stream": False, "max_tokens": 3}, headers=budget_header
     )
     assert again.status_code == 200 and live.service.receipts.count() == before + 1

@@ -8,12 +8,16 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from tessera.chain.client import Chain
+from tessera.chain.settlement import FeeSplit, Periods
 from tessera.errors import ChainError
 
 TOKEN_NAME = "Tessera"
 TOKEN_SYMBOL = "TSR"
 TOKEN_DECIMALS = 18
 INITIAL_SUPPLY = 1_000_000_000 * 10**TOKEN_DECIMALS  # minted to the deployer (the treasury)
+# of every answer's price: node 30%, model owner 20%, contributors 40%, treasury 10%
+DEFAULT_SPLIT_BPS = (3_000, 2_000, 4_000, 1_000)
+DEFAULT_PERIODS = Periods(epoch_length=3_600, challenge_period=3_600, withdrawal_delay=7_200)
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,7 @@ class Deployment:
     chain_id: int
     registry: str
     token: str
+    settlement: str
     block: int
 
     def to_json(self) -> dict[str, Any]:
@@ -28,16 +33,41 @@ class Deployment:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Deployment:
-        return cls(int(data["chain_id"]), data["registry"], data["token"], int(data["block"]))
+        if "settlement" not in data:
+            raise ChainError(
+                "this home's contracts predate payments (no settlement contract): "
+                "run `tessera init --force` to deploy them again"
+            )
+        return cls(
+            int(data["chain_id"]),
+            data["registry"],
+            data["token"],
+            data["settlement"],
+            int(data["block"]),
+        )
 
 
-def deploy_contracts(chain: Chain, deployer: LocalAccount) -> Deployment:
+def deploy_contracts(
+    chain: Chain, deployer: LocalAccount, periods: Periods = DEFAULT_PERIODS
+) -> Deployment:
+    """Deploy registry, token and settlement; the deployer holds the supply, is the treasury
+    and owns the settlement parameters until governance takes them over."""
     start = chain.block_number()
     registry = chain.deploy("registry", deployer)
     token = chain.deploy(
         "token", deployer, TOKEN_NAME, TOKEN_SYMBOL, INITIAL_SUPPLY, deployer.address
     )
-    return Deployment(chain.chain_id, registry, token, start)
+    split = FeeSplit(*DEFAULT_SPLIT_BPS, treasury=deployer.address)
+    settlement = chain.deploy(
+        "settlement",
+        deployer,
+        token,
+        split.as_abi(),
+        periods.epoch_length,
+        periods.challenge_period,
+        periods.withdrawal_delay,
+    )
+    return Deployment(chain.chain_id, registry, token, settlement, start)
 
 
 def check_deployment(chain: Chain, deployment: Deployment) -> None:
@@ -47,7 +77,11 @@ def check_deployment(chain: Chain, deployment: Deployment) -> None:
             f"the chain at {chain.url} has id {chain.chain_id}, but this home's contracts live on "
             f"chain {deployment.chain_id}: point --chain at that chain or run `tessera init` again"
         )
-    for name, address in (("registry", deployment.registry), ("token", deployment.token)):
+    for name, address in (
+        ("registry", deployment.registry),
+        ("token", deployment.token),
+        ("settlement", deployment.settlement),
+    ):
         if not chain.has_code(address):
             raise ChainError(
                 f"there is no Tessera {name} contract at {address} on the chain at {chain.url} "

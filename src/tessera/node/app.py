@@ -16,9 +16,10 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from tessera.crypto.voucher import VOUCHER_HEADER
 from tessera.node import wire
 from tessera.node.receipt_db import DELIVERED, PENDING, UNDELIVERED
-from tessera.node.service import Answer, NodeService, Question, RequestError
+from tessera.node.service import Answer, NodeService, Pending, Question, RequestError
 
 
 def _sse(payload: dict[str, Any] | str) -> str:
@@ -31,9 +32,18 @@ def _put(loop: asyncio.AbstractEventLoop, pieces: asyncio.Queue[str], piece: str
     loop.call_soon_threadsafe(pieces.put_nowait, piece)
 
 
-def _error(status: int, message: str, code: str | None, param: str | None = None) -> JSONResponse:
+def _error(
+    status: int,
+    message: str,
+    code: str | None,
+    param: str | None = None,
+    details: dict[str, str] | None = None,
+) -> JSONResponse:
     kind = "invalid_request_error" if status < 500 else "server_error"
-    return JSONResponse(wire.error_body(message, code, param, kind), status_code=status)
+    body = wire.error_body(message, code, param, kind)
+    if details:
+        body["error"]["tessera"] = details  # amounts a paying client can act on
+    return JSONResponse(body, status_code=status)
 
 
 def create_app(service: NodeService) -> FastAPI:
@@ -65,7 +75,7 @@ def create_app(service: NodeService) -> FastAPI:
 
     @app.exception_handler(RequestError)
     async def refused(_: Request, exc: RequestError) -> JSONResponse:
-        return _error(exc.status, str(exc), exc.code, exc.param)
+        return _error(exc.status, str(exc), exc.code, exc.param, exc.details)
 
     @app.exception_handler(Exception)
     async def crashed(_: Request, exc: Exception) -> JSONResponse:
@@ -87,6 +97,7 @@ def create_app(service: NodeService) -> FastAPI:
     @app.get("/v1/models")
     def models() -> dict[str, Any]:
         config = service.config
+        gate = service.payments
         return {
             "object": "list",
             "data": [
@@ -97,16 +108,25 @@ def create_app(service: NodeService) -> FastAPI:
                     "owned_by": service.node_key.address,
                     "context_window": config.max_prompt_tokens,
                     "pricing": {
-                        "input_token": str(config.price_per_input_token),
-                        "output_token": str(config.price_per_output_token),
+                        "input_token": str(service.price(1, 0)),
+                        "output_token": str(service.price(0, 1)),
                         "unit": "smallest TSR unit (18 decimals)",
                     },
                     "datanets": sorted(s.name for s in service.follower.snapshots.values()),
+                    "tessera": {
+                        "node": service.node_key.address,
+                        "chain_id": service.chain_id,
+                        "settlement": gate.settlement.address if gate else None,
+                        "payments": gate is not None,
+                        "voucher_header": VOUCHER_HEADER,
+                        "default_max_tokens": config.default_max_tokens,
+                    },
                 }
             ],
         }
 
     def question_of(
+        request: Request,
         body: wire.ChatRequest | wire.CompletionRequest,
         raw: dict[str, Any],
         text: str,
@@ -137,6 +157,7 @@ def create_app(service: NodeService) -> FastAPI:
             raw,
             max_tokens,
             tuple(dict.fromkeys([*service.config.stop, *stops])),
+            voucher=request.headers.get(VOUCHER_HEADER),
             on_text=on_text,
             cancelled=cancelled,
         )
@@ -147,33 +168,31 @@ def create_app(service: NodeService) -> FastAPI:
         raw = await request.json()
         cancelled = threading.Event()
         if not body.stream:
-            question = question_of(body, raw, text, None, cancelled)
-            future, hits, seconds = await run_in_threadpool(service.submit, question)
-            completion = await asyncio.wrap_future(future)
-            answer = service.complete(question, completion, hits, seconds)
-            if await request.is_disconnected():  # nobody to deliver to: leave no receipt
-                return JSONResponse({}, status_code=499)
-            if answer.receipt:
-                await run_in_threadpool(service.receipts.save, answer.receipt, DELIVERED)
+            question = question_of(request, body, raw, text, None, cancelled)
+            pending = await run_in_threadpool(service.submit, question)
+            try:
+                completion = await asyncio.wrap_future(pending.future)
+                answer = service.complete(question, completion, pending)
+                if await request.is_disconnected():  # nobody to deliver to: leave no receipt
+                    return JSONResponse({}, status_code=499)
+                if answer.receipt:
+                    await run_in_threadpool(service.receipts.save, answer.receipt, DELIVERED)
+            finally:
+                service.release(pending)
             make = wire.chat_body if chat else wire.completion_body
             return make(answer, model_id)
 
         loop = asyncio.get_running_loop()
         pieces: asyncio.Queue[str] = asyncio.Queue()
-        question = question_of(body, raw, text, lambda s: _put(loop, pieces, s), cancelled)
-        # errors (unknown model, empty datanet, too long) surface here, before any 200 is sent
-        future, hits, seconds = await run_in_threadpool(service.submit, question)
+        question = question_of(request, body, raw, text, lambda s: _put(loop, pieces, s), cancelled)
+        # errors (unknown model, unpaid, empty datanet, too long) surface before any 200 is sent
+        pending = await run_in_threadpool(service.submit, question)
         return StreamingResponse(
-            _stream(question, future, hits, seconds, pieces, chat), media_type="text/event-stream"
+            _stream(question, pending, pieces, chat), media_type="text/event-stream"
         )
 
     async def _stream(
-        question: Question,
-        future: Any,
-        hits: Any,
-        seconds: float,
-        pieces: asyncio.Queue[str],
-        chat: bool,
+        question: Question, pending: Pending, pieces: asyncio.Queue[str], chat: bool
     ) -> AsyncIterator[str]:
         chunk_id = ("chatcmpl-" if chat else "cmpl-") + secrets.token_hex(12)
         saved: Answer | None = None
@@ -183,7 +202,7 @@ def create_app(service: NodeService) -> FastAPI:
                 yield _sse(
                     wire.chat_chunk(chunk_id, model_id, {"role": "assistant", "content": ""})
                 )
-            done = asyncio.wrap_future(future)
+            done = asyncio.wrap_future(pending.future)
             while not (done.done() and pieces.empty()):
                 getter = asyncio.ensure_future(pieces.get())
                 await asyncio.wait({getter, done}, return_when=asyncio.FIRST_COMPLETED)
@@ -196,7 +215,7 @@ def create_app(service: NodeService) -> FastAPI:
                     if chat
                     else wire.completion_chunk(chunk_id, model_id, piece)
                 )
-            answer = service.complete(question, done.result(), hits, seconds)
+            answer = service.complete(question, done.result(), pending)
             if answer.receipt:  # durable before the last event can reach the client
                 await run_in_threadpool(service.receipts.save, answer.receipt, PENDING)
                 saved = answer
@@ -214,6 +233,7 @@ def create_app(service: NodeService) -> FastAPI:
             if saved is not None and saved.receipt is not None:
                 status = DELIVERED if delivered else UNDELIVERED
                 service.receipts.set_status(saved.receipt.id, status)
+            service.release(pending)
 
     @app.post("/v1/chat/completions", responses=wire.ERROR_RESPONSES)
     async def chat_completions(body: wire.ChatRequest, request: Request) -> Any:

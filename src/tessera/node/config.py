@@ -22,7 +22,9 @@ class NodeConfig:
     default_max_tokens: int = 48
     max_tokens_limit: int = 512
     min_effect: float = DEFAULT_MIN_EFFECT
+    payments: bool = True  # False: a free node (no vouchers; receipts carry price 0)
     price_per_input_token: int = 10**12  # smallest token units (18 decimals)
     price_per_output_token: int = 4 * 10**12
+    settle_check_s: float | None = 5.0  # how often to check whether an epoch is due; None: never
     follow_interval_s: float = 2.0
     stop: tuple[str, ...] = field(default=("\n",))  # answers are one line (base-model prompt)

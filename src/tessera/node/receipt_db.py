@@ -1,16 +1,21 @@
-"""The node's receipts, durable before an answer leaves the node (SQLite, WAL, full sync)."""
+"""The node's database: receipts (durable before an answer leaves the node), the highest
+voucher per client, and the epochs being settled (SQLite, WAL, full sync)."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
+from tessera.chain.settlement import Redemption
 from tessera.crypto.receipt import Receipt
+from tessera.crypto.voucher import Voucher
 from tessera.errors import NotFoundError
 
 DELIVERED, PENDING, UNDELIVERED = "delivered", "pending", "undelivered"
+BUILT, POSTED = "built", "posted"  # an epoch's bundle is stored, then its root is on chain
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS receipts (
     id TEXT PRIMARY KEY,
@@ -22,7 +27,28 @@ CREATE TABLE IF NOT EXISTS receipts (
     body TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS receipts_by_created ON receipts(created);
+CREATE TABLE IF NOT EXISTS vouchers (
+    client TEXT PRIMARY KEY,
+    amount TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS epochs (
+    epoch INTEGER PRIMARY KEY,
+    status TEXT NOT NULL,
+    bundle_cid TEXT NOT NULL,
+    redemptions TEXT NOT NULL,
+    gas INTEGER
+);
 """
+
+
+@dataclass(frozen=True)
+class EpochRow:
+    epoch: int
+    status: str
+    bundle_cid: str
+    redemptions: list[Redemption]
+    gas: int | None
 
 
 class ReceiptDB:
@@ -35,6 +61,9 @@ class ReceiptDB:
         # FULL: the commit is on disk when save() returns, so a kill -9 right after keeps it
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(_SCHEMA)
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(receipts)")}
+        if "epoch" not in columns:  # databases from before payments
+            self.db.execute("ALTER TABLE receipts ADD COLUMN epoch INTEGER")
 
     def save(self, receipt: Receipt, status: str = DELIVERED) -> None:
         """Persist a signed receipt. A streamed answer is saved `pending` before its last
@@ -88,6 +117,90 @@ class ReceiptDB:
                 "SELECT body FROM receipts WHERE status = ? ORDER BY created, id", (status,)
             ).fetchall()
         return [Receipt.from_json(json.loads(r[0])) for r in rows]
+
+    # payments -------------------------------------------------------------------------------
+
+    def save_voucher(self, voucher: Voucher) -> None:
+        """Keep the client's highest voucher (they are cumulative, so it supersedes the rest)."""
+        with self._lock, self.db:
+            row = self.db.execute(
+                "SELECT amount FROM vouchers WHERE client = ?", (voucher.client,)
+            ).fetchone()
+            if row is None or int(row[0]) < voucher.amount:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO vouchers (client, amount, body) VALUES (?,?,?)",
+                    (voucher.client, str(voucher.amount), voucher.to_header()),
+                )
+
+    def voucher(self, client: str) -> Voucher | None:
+        with self._lock:
+            row = self.db.execute(
+                "SELECT body FROM vouchers WHERE client = ?", (client,)
+            ).fetchone()
+        return None if row is None else Voucher.from_header(row[0])
+
+    def owed(self, client: str) -> int:
+        """What the client owes beyond what is redeemed on chain: answers not in a posted
+        epoch (a stream still being delivered counts)."""
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT price FROM receipts WHERE client = ? AND status IN (?, ?) AND "
+                "(epoch IS NULL OR epoch IN (SELECT epoch FROM epochs WHERE status = ?))",
+                (client, DELIVERED, PENDING, BUILT),
+            ).fetchall()
+        return sum(int(r[0]) for r in rows)
+
+    def unsettled(self) -> list[Receipt]:
+        """Delivered, paid receipts that no epoch has taken yet, oldest first."""
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT body FROM receipts WHERE epoch IS NULL AND status = ? AND price != '0' "
+                "ORDER BY created, id",
+                (DELIVERED,),
+            ).fetchall()
+        return [Receipt.from_json(json.loads(r[0])) for r in rows]
+
+    def begin_epoch(
+        self, epoch: int, bundle_cid: str, redemptions: list[Redemption], receipt_ids: list[str]
+    ) -> None:
+        """Record a built epoch and take its receipts, in one transaction."""
+        with self._lock, self.db:
+            self.db.execute(
+                "INSERT INTO epochs (epoch, status, bundle_cid, redemptions) VALUES (?,?,?,?)",
+                (epoch, BUILT, bundle_cid, json.dumps([r.to_json() for r in redemptions])),
+            )
+            self.db.executemany(
+                "UPDATE receipts SET epoch = ? WHERE id = ? AND epoch IS NULL",
+                [(epoch, rid) for rid in receipt_ids],
+            )
+
+    def discard_epoch(self, epoch: int) -> None:
+        """Forget a built, unposted epoch and free its receipts (e.g. the fee split changed)."""
+        with self._lock, self.db:
+            self.db.execute("DELETE FROM epochs WHERE epoch = ? AND status = ?", (epoch, BUILT))
+            self.db.execute("UPDATE receipts SET epoch = NULL WHERE epoch = ?", (epoch,))
+
+    def mark_posted(self, epoch: int, gas: int | None) -> None:
+        with self._lock, self.db:
+            self.db.execute(
+                "UPDATE epochs SET status = ?, gas = ? WHERE epoch = ?", (POSTED, gas, epoch)
+            )
+
+    def epochs(self) -> list[EpochRow]:
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT epoch, status, bundle_cid, redemptions, gas FROM epochs ORDER BY epoch"
+            ).fetchall()
+        return [
+            EpochRow(
+                int(e),
+                str(s),
+                str(c),
+                [Redemption.from_json(r) for r in json.loads(red)],
+                g,
+            )
+            for e, s, c, red, g in rows
+        ]
 
     def close(self) -> None:
         self.db.close()

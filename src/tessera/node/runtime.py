@@ -6,15 +6,21 @@ tessera node start --datanet wiki --port 8000
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+import logging
+import threading
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from tessera.inference.engine import Engine
 from tessera.inference.prompt import PromptBuilder
 from tessera.node.config import NodeConfig
 from tessera.node.follower import Follower
+from tessera.node.payments import PaymentGate
 from tessera.node.receipt_db import ReceiptDB
 from tessera.node.service import NodeService
+from tessera.node.settler import EpochSettler
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from tessera.api import Tessera
@@ -26,8 +32,27 @@ class Node:
     app: Any
     follower: Follower
     engine: Engine
+    settler: EpochSettler
+    _stop: threading.Event = field(default_factory=threading.Event)
+    settle_error: str | None = None
+
+    def start_settling(self, every_s: float) -> None:
+        """Settle each epoch as soon as it is due, in the background."""
+        threading.Thread(target=self._settle_loop, args=(every_s,), daemon=True).start()
+
+    def _settle_loop(self, every_s: float) -> None:
+        while not self._stop.wait(every_s):
+            try:
+                if self.settler.due():
+                    result = self.settler.settle()
+                    if result is not None:
+                        log.info("settled epoch %d: %d receipts", result.epoch, result.receipts)
+                self.settle_error = None
+            except Exception as exc:  # keep serving; /health reports it
+                self.settle_error = f"{type(exc).__name__}: {exc}"
 
     def close(self) -> None:
+        self._stop.set()
         self.follower.stop()
         self.engine.close()
         self.service.receipts.close()
@@ -72,6 +97,13 @@ def build_node(
     except BaseException:
         engine.close()
         raise
+    node_key = t.signer(account)
+    receipts = ReceiptDB(t.home.node_db_path(deployment))
+    payments = (
+        PaymentGate(t.settlement, receipts, node_key.address, deployment.chain_id)
+        if config.payments
+        else None
+    )
     service = NodeService(
         config,
         engine,
@@ -80,10 +112,17 @@ def build_node(
         vectors,
         follower,
         t.store,
-        ReceiptDB(node_dir / "receipts.sqlite"),
-        t.signer(account),
+        receipts,
+        node_key,
         deployment.chain_id,
         deployment.registry,
+        payments,
+    )
+    settler = EpochSettler(
+        t.settlement, t.registry, t.store, receipts, node_key, node_dir / "settle.lock"
     )
     follower.start(config.follow_interval_s)
-    return Node(service, create_app(service), follower, engine)
+    node = Node(service, create_app(service), follower, engine, settler)
+    if config.payments and config.settle_check_s:
+        node.start_settling(config.settle_check_s)
+    return node

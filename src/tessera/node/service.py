@@ -21,18 +21,25 @@ from tessera.inference.engine import Completion, Engine, Job
 from tessera.inference.prompt import Prompt, PromptBuilder
 from tessera.node.config import NodeConfig
 from tessera.node.follower import Follower
+from tessera.node.payments import FREE, PaymentGate, PaymentRequired, Reservation
 from tessera.node.receipt_db import ReceiptDB
 from tessera.store.base import BlobStore
-
-ZERO_ADDRESS = "0x" + "00" * 20
 
 
 class RequestError(TesseraError):
     """A request the node refuses; carries the HTTP status and OpenAI error code to send."""
 
-    def __init__(self, status: int, message: str, code: str, param: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        code: str,
+        param: str | None = None,
+        details: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.param = status, code, param
+        self.details = details or {}
 
 
 @dataclass(frozen=True)
@@ -41,9 +48,19 @@ class Question:
     request: dict[str, Any]  # the body as received, for the receipt's request hash
     max_tokens: int
     stop: tuple[str, ...]
-    client: str = ZERO_ADDRESS
+    voucher: str | None = None  # the X-Tessera-Voucher header, if any
     on_text: Callable[[str], None] | None = None
     cancelled: Any = None  # threading.Event set when the client went away
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A question queued for generation, with what was retrieved and what is reserved."""
+
+    future: Any
+    hits: list[Hit]
+    retrieval_seconds: float
+    reservation: Reservation
 
 
 @dataclass(frozen=True)
@@ -88,6 +105,7 @@ class NodeService:
         node_key: LocalAccount,
         chain_id: int,
         verifying_contract: str,
+        payments: PaymentGate | None = None,
     ) -> None:
         self.config = config
         self.engine = engine
@@ -100,6 +118,7 @@ class NodeService:
         self.node_key = node_key
         self.chain_id = chain_id
         self.verifying_contract = verifying_contract
+        self.payments = payments  # None: a free node, whose receipts carry price 0
 
     # retrieval ------------------------------------------------------------------------------
 
@@ -132,20 +151,38 @@ class NodeService:
 
     # answering ------------------------------------------------------------------------------
 
-    def submit(self, question: Question, attribute: bool = True) -> tuple[Any, list[Hit], float]:
-        """Retrieve and queue generation; returns (future, hits, retrieval seconds)."""
+    def submit(self, question: Question, attribute: bool = True) -> Pending:
+        """Retrieve, check payment for the most the answer can cost, and queue generation.
+        The caller releases the reservation (`release`) once the receipt is saved or dropped."""
         began = time.perf_counter()
         hits = self.retrieve(question.text)
         prompt = self.build_prompt(question, hits)
+        reservation = self.reserve(question, self.price(len(prompt.ids), question.max_tokens))
         job = Job(prompt, question.max_tokens, question.stop, attribute, question.on_text)
         if question.cancelled is not None:
             job.cancelled = question.cancelled
-        return self.engine.submit(job), hits, time.perf_counter() - began
+        try:
+            future = self.engine.submit(job)
+        except BaseException:
+            self.release(Pending(None, hits, 0.0, reservation))
+            raise
+        return Pending(future, hits, time.perf_counter() - began, reservation)
 
-    def complete(
-        self, question: Question, completion: Completion, hits: list[Hit], retrieval_seconds: float
-    ) -> Answer:
+    def reserve(self, question: Question, max_price: int) -> Reservation:
+        if self.payments is None:
+            return FREE
+        try:
+            return self.payments.reserve(question.voucher, max_price)
+        except PaymentRequired as exc:
+            raise RequestError(402, str(exc), exc.code, "voucher", exc.details) from None
+
+    def release(self, pending: Pending) -> None:
+        if self.payments is not None:
+            self.payments.release(pending.reservation)
+
+    def complete(self, question: Question, completion: Completion, pending: Pending) -> Answer:
         """Turn a finished generation into an attributed answer with a signed receipt."""
+        hits = pending.hits
         answer_id = "chatcmpl-" + secrets.token_hex(12)
         effects = completion.effects or [0.0] * len(hits)
         weights = weights_from_effects(effects, self.config.min_effect)
@@ -157,13 +194,14 @@ class NodeService:
         ]
         sources.sort(key=lambda s: (-s.weight_ppm, -s.similarity))
         timings = {
-            "retrieval": retrieval_seconds,
+            "retrieval": pending.retrieval_seconds,
             "generate": completion.generate_seconds,
             "attribute": completion.attribute_seconds,
         }
         receipt = None
         if completion.finish_reason != "cancelled":
-            receipt = self._receipt(answer_id, question, completion, sources)
+            client = pending.reservation.client
+            receipt = self._receipt(answer_id, question, client, completion, sources)
         return Answer(
             answer_id,
             completion.text,
@@ -176,17 +214,31 @@ class NodeService:
         )
 
     def answer(self, question: Question, attribute: bool = True) -> Answer:
-        future, hits, seconds = self.submit(question, attribute)
-        return self.complete(question, future.result(), hits, seconds)
+        """Answer in this thread and save the receipt as delivered."""
+        pending = self.submit(question, attribute)
+        try:
+            answer = self.complete(question, pending.future.result(), pending)
+            if answer.receipt is not None:
+                self.receipts.save(answer.receipt)
+            return answer
+        finally:
+            self.release(pending)
 
     def price(self, prompt_tokens: int, completion_tokens: int) -> int:
+        if self.payments is None:
+            return 0
         return (
             prompt_tokens * self.config.price_per_input_token
             + completion_tokens * self.config.price_per_output_token
         )
 
     def _receipt(
-        self, answer_id: str, question: Question, completion: Completion, sources: list[Source]
+        self,
+        answer_id: str,
+        question: Question,
+        client: str,
+        completion: Completion,
+        sources: list[Source],
     ) -> Receipt:
         snapshots = tuple(
             DatanetSnapshot(s.datanet, s.root, s.batches)
@@ -208,7 +260,7 @@ class NodeService:
             datanets=snapshots,
             attribution=attribution,
             price=self.price(completion.prompt_tokens, len(completion.answer_ids)),
-            client=question.client,
+            client=client,
             timestamp=int(time.time()),
         )
         return unsigned.signed_by(self.node_key)

@@ -51,6 +51,7 @@ class ErrorDetail(BaseModel):
     type: str
     param: str | None = None
     code: str | None = None
+    tessera: dict[str, str] | None = None  # on a 402: the amounts required and authorised
 
 
 class ErrorResponse(BaseModel):
@@ -61,6 +62,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": text}
     for status, text in (
         (400, "invalid request"),
+        (402, "payment required: no voucher, a bad one, or not enough authorised or in escrow"),
         (404, "unknown model"),
         (422, "nothing to answer from (a datanet without contributions)"),
         (500, "the node failed"),

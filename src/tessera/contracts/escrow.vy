@@ -1,0 +1,174 @@
+# pragma version ~=0.4.3
+"""
+@title Tessera escrow
+@custom:contract-name escrow
+@license Apache-2.0
+@notice Clients' deposits and the payment channels nodes redeem from.
+        A client signs an EIP-712 `Voucher` over the cumulative amount it
+        authorises one node to take; the node later redeems up to that
+        amount, never more and never the same part twice. Withdrawals
+        wait `withdrawal_delay`, longer than an epoch, so a node always
+        has time to redeem what the client already signed.
+@dev A module: `settlement.vy` initializes it and owns its parameters.
+"""
+
+from ethereum.ercs import IERC20
+from snekmate.utils import ecdsa
+from snekmate.utils import eip712_domain_separator
+
+uses: eip712_domain_separator
+
+
+_VOUCHER_TYPE_HASH: constant(bytes32) = keccak256(
+    "Voucher(address client,address node,uint256 amount)"
+)
+
+
+struct Redemption:
+    client: address
+    signed_amount: uint256
+    amount: uint256
+    signature: Bytes[65]
+
+
+struct Withdrawal:
+    amount: uint256
+    available_at: uint256
+
+
+token: public(IERC20)
+withdrawal_delay: public(uint256)
+balances: public(HashMap[address, uint256])
+withdrawals: public(HashMap[address, Withdrawal])
+redeemed: public(HashMap[address, HashMap[address, uint256]])
+
+
+event Deposited:
+    client: indexed(address)
+    amount: uint256
+    balance: uint256
+
+
+event WithdrawalRequested:
+    client: indexed(address)
+    amount: uint256
+    available_at: uint256
+
+
+event Withdrawn:
+    client: indexed(address)
+    amount: uint256
+
+
+event VoucherRedeemed:
+    client: indexed(address)
+    node: indexed(address)
+    amount: uint256
+    cumulative: uint256
+
+
+@deploy
+def __init__(token: IERC20, withdrawal_delay: uint256):
+    """
+    @dev Fixes the token that deposits are made in.
+    @param token The ERC-20 every payment is made in.
+    @param withdrawal_delay Seconds a withdrawal waits.
+    """
+    assert token.address != empty(address), "escrow: zero token"
+    self.token = token
+    self.withdrawal_delay = withdrawal_delay
+
+
+@external
+def deposit(amount: uint256):
+    """
+    @notice Moves `amount` of the caller's tokens into escrow; approve
+            this contract for at least `amount` first.
+    @param amount The amount in the token's smallest unit.
+    """
+    assert amount != 0, "escrow: zero amount"
+    self.balances[msg.sender] += amount
+    # checks-effects-interactions; snekmate's erc20 reverts on a short allowance or balance
+    assert extcall self.token.transferFrom(msg.sender, self, amount, default_return_value=True), (
+        "escrow: transfer failed"
+    )
+    log Deposited(client=msg.sender, amount=amount, balance=self.balances[msg.sender])
+
+
+@external
+def request_withdrawal(amount: uint256):
+    """
+    @notice Starts the delay after which `amount` can be withdrawn.
+            A new request replaces the previous one and restarts the delay.
+    @param amount The amount to withdraw, at most the caller's balance.
+    """
+    assert amount != 0, "escrow: zero amount"
+    assert amount <= self.balances[msg.sender], "escrow: exceeds balance"
+    available_at: uint256 = block.timestamp + self.withdrawal_delay
+    self.withdrawals[msg.sender] = Withdrawal(amount=amount, available_at=available_at)
+    log WithdrawalRequested(client=msg.sender, amount=amount, available_at=available_at)
+
+
+@external
+def withdraw() -> uint256:
+    """
+    @notice Pays out a requested withdrawal once its delay is over.
+    @dev Pays what is left of the request after redemptions made
+         during the delay, so a withdrawal never takes redeemable funds.
+    @return uint256 The amount paid.
+    """
+    request: Withdrawal = self.withdrawals[msg.sender]
+    assert request.amount != 0, "escrow: no withdrawal requested"
+    assert block.timestamp >= request.available_at, "escrow: withdrawal delay not over"
+    amount: uint256 = min(request.amount, self.balances[msg.sender])
+    self.withdrawals[msg.sender] = empty(Withdrawal)
+    self.balances[msg.sender] -= amount
+    if amount != 0:
+        assert extcall self.token.transfer(msg.sender, amount, default_return_value=True), (
+            "escrow: transfer failed"
+        )
+    log Withdrawn(client=msg.sender, amount=amount)
+    return amount
+
+
+@external
+@view
+def voucher_digest(client: address, node: address, amount: uint256) -> bytes32:
+    """
+    @notice The EIP-712 digest a client signs to authorise `node`.
+    @param client The paying client.
+    @param node The node the voucher is for.
+    @param amount The cumulative amount authorised.
+    @return bytes32 The digest.
+    """
+    return self._voucher_digest(client, node, amount)
+
+
+@internal
+@view
+def _voucher_digest(client: address, node: address, amount: uint256) -> bytes32:
+    struct_hash: bytes32 = keccak256(abi_encode(_VOUCHER_TYPE_HASH, client, node, amount))
+    return eip712_domain_separator._hash_typed_data_v4(struct_hash)
+
+
+@internal
+def _redeem(node: address, redemption: Redemption) -> uint256:
+    """
+    @dev Moves a client's escrow up to `redemption.amount` (cumulative)
+         into `node`'s channel, checking the client's signature over
+         `signed_amount`.
+    @return uint256 The amount newly redeemed.
+    """
+    client: address = redemption.client
+    already: uint256 = self.redeemed[client][node]
+    assert redemption.amount <= redemption.signed_amount, "escrow: voucher exceeded"
+    assert redemption.amount > already, "escrow: voucher already redeemed"
+    digest: bytes32 = self._voucher_digest(client, node, redemption.signed_amount)
+    signer: address = ecdsa._recover_sig(digest, redemption.signature)
+    assert client != empty(address) and signer == client, "escrow: bad voucher signature"
+    fresh: uint256 = redemption.amount - already
+    assert self.balances[client] >= fresh, "escrow: balance too low"
+    self.balances[client] -= fresh
+    self.redeemed[client][node] = redemption.amount
+    log VoucherRedeemed(client=client, node=node, amount=fresh, cumulative=redemption.amount)
+    return fresh

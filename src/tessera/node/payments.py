@@ -1,0 +1,138 @@
+"""The node's till: check a request's voucher against what the client owes before serving.
+
+A voucher is enough when its cumulative amount covers what the channel already redeemed on
+chain, what the client owes for answers not yet settled, what its other requests in flight
+may cost, and the most this request can cost. The client's escrow (less a pending
+withdrawal) must cover the unredeemed part. Anything short is an HTTP 402 that says how much.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from eth_utils import to_checksum_address
+
+from tessera.chain.settlement import SettlementClient
+from tessera.crypto.voucher import VOUCHER_HEADER, Voucher
+from tessera.errors import InputError, SignatureError, TesseraError
+from tessera.node.receipt_db import ReceiptDB
+
+ZERO_ADDRESS = "0x" + "00" * 20
+
+
+class PaymentRequired(TesseraError):
+    """HTTP 402: the request is not paid for; `details` carries the amounts as strings."""
+
+    def __init__(self, message: str, code: str, details: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.details = details or {}
+
+
+@dataclass(frozen=True)
+class Reservation:
+    client: str
+    amount: int  # the most the request can cost, held until its receipt is saved
+
+
+FREE = Reservation(ZERO_ADDRESS, 0)
+
+
+class PaymentGate:
+    def __init__(
+        self, settlement: SettlementClient, db: ReceiptDB, node: str, chain_id: int
+    ) -> None:
+        self.settlement = settlement
+        self.db = db
+        self.node = to_checksum_address(node)
+        self.chain_id = chain_id
+        self._lock = threading.Lock()
+        self._in_flight: dict[str, int] = {}
+
+    def reserve(self, header: str | None, max_price: int) -> Reservation:
+        voucher = self._parse(header)
+        client = voucher.client
+        with self._lock:  # one check at a time, so two requests cannot spend one authorisation
+            redeemed = self.settlement.redeemed(client, self.node)
+            if voucher.amount < redeemed:
+                raise PaymentRequired(
+                    f"this voucher authorises {voucher.amount}, below the {redeemed} this "
+                    "channel already redeemed on chain: sign a voucher for the cumulative total",
+                    "voucher_below_redeemed",
+                    {"redeemed": str(redeemed), "authorised": str(voucher.amount)},
+                )
+            stored = self.db.voucher(client)
+            best = voucher if stored is None or stored.amount < voucher.amount else stored
+            unredeemed = self.db.owed(client) + self._in_flight.get(client, 0) + max_price
+            needed = redeemed + unredeemed
+            if best.amount < needed:
+                raise PaymentRequired(
+                    f"this request may cost up to {max_price}; with {needed - max_price - redeemed}"
+                    f" owed and unsettled, the channel needs a voucher for {needed} but the best "
+                    f"one authorises {best.amount}: {needed - best.amount} is missing",
+                    "insufficient_voucher",
+                    {
+                        "required": str(needed),
+                        "authorised": str(best.amount),
+                        "missing": str(needed - best.amount),
+                    },
+                )
+            balance = self.settlement.balance(client)
+            leaving = min(self.settlement.withdrawal(client).amount, balance)
+            if balance - leaving < unredeemed:
+                raise PaymentRequired(
+                    f"the escrow of {client} holds {balance}"
+                    + (f" ({leaving} of it being withdrawn)" if leaving else "")
+                    + f", short of the {unredeemed} this channel may need: deposit more with "
+                    "`tessera deposit AMOUNT`",
+                    "insufficient_escrow",
+                    {
+                        "escrow": str(balance),
+                        "withdrawing": str(leaving),
+                        "required": str(unredeemed),
+                    },
+                )
+            if voucher is best:
+                self.db.save_voucher(voucher)  # durable: it is what the node will redeem
+            self._in_flight[client] = self._in_flight.get(client, 0) + max_price
+        return Reservation(client, max_price)
+
+    def release(self, reservation: Reservation) -> None:
+        if reservation.amount == 0:
+            return
+        with self._lock:
+            left = self._in_flight.get(reservation.client, 0) - reservation.amount
+            if left > 0:
+                self._in_flight[reservation.client] = left
+            else:
+                self._in_flight.pop(reservation.client, None)
+
+    def _parse(self, header: str | None) -> Voucher:
+        if not header:
+            raise PaymentRequired(
+                f"this node charges per token (see /v1/models): send an {VOUCHER_HEADER} header "
+                "with a voucher signed by your account (`tessera ask` and tessera.client do it)",
+                "payment_required",
+            )
+        try:
+            voucher = Voucher.from_header(header)
+        except InputError as exc:
+            raise PaymentRequired(str(exc), "invalid_voucher") from None
+        mine = (self.node, self.chain_id, self.settlement.address)
+        theirs = (
+            to_checksum_address(voucher.node),
+            voucher.chain_id,
+            to_checksum_address(voucher.settlement),
+        )
+        if theirs != mine:
+            raise PaymentRequired(
+                f"the voucher is for node {theirs[0]} on chain {theirs[1]} (settlement "
+                f"{theirs[2]}); this is node {mine[0]} on chain {mine[1]} (settlement {mine[2]})",
+                "invalid_voucher",
+            )
+        try:
+            voucher.verify()
+        except SignatureError as exc:
+            raise PaymentRequired(str(exc), "invalid_voucher") from None
+        return voucher

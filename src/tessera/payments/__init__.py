@@ -1,0 +1,1 @@
+"""Where money is split: each answer's price into payouts, epochs into Merkle roots, audits."""
