@@ -44,17 +44,25 @@ class LiveNode:
         self.node.close()
 
 
-def start_node(tmp_path, generator, embedder, facts=FACTS, **config) -> LiveNode:
+def start_node(
+    tmp_path, generator, embedder, facts=FACTS, account=None, authors=(), **config
+) -> LiveNode:
+    """A node serving datanet `facts`. `account`: a new account that signs as the node;
+    `authors`: new accounts that contribute the facts in turn (default: the default account)."""
     t = Tessera.init(tmp_path / "home", chain="inprocess", password="pw", scrypt_n=2**4)
     t.create_datanet("facts", "CC-BY-4.0")
-    if facts:
-        source = tmp_path / "facts.jsonl"
-        source.write_text("".join(f'{{"text": "{f}"}}\n' for f in facts))
-        t.contribute("facts", [source])
+    for name in {account, *authors} - {None}:
+        t.new_account(name)
+    for i, author in enumerate(authors or [None]):
+        mine = facts[i :: len(authors or [None])]
+        if mine:
+            source = tmp_path / f"facts-{i}.jsonl"
+            source.write_text("".join(f'{{"text": "{f}"}}\n' for f in mine))
+            t.contribute("facts", [source], account=author)
     port = free_port()
     base = NodeConfig(
         datanets=("facts",), port=port, follow_interval_s=0.2, top_k=3, payments=False
     )
     settings = replace(base, **config)  # free unless a test turns payments on
-    node = build_node(t, settings, generator=generator, embedder=embedder)
+    node = build_node(t, settings, account, generator=generator, embedder=embedder)
     return LiveNode(t, node, port)

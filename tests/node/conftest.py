@@ -4,18 +4,15 @@ and a client account with tokens in escrow."""
 from __future__ import annotations
 
 import pytest
+from money_helpers import TSR
 from node_helpers import start_node
 
 from tessera.crypto.voucher import VOUCHER_HEADER
 
-TSR = 10**18
-
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory, wide_generator, tiny_embedder):
-    node = start_node(
-        tmp_path_factory.mktemp("node"), wide_generator, tiny_embedder, payments=True
-    )
+    node = start_node(tmp_path_factory.mktemp("node"), wide_generator, tiny_embedder, payments=True)
     t = node.t
     t.new_account("client")
     t.transfer(100 * TSR, "client")

@@ -66,7 +66,5 @@ def test_a_client_leaving_mid_stream_leaves_no_delivered_receipt(live, budget_he
         assert json.loads(first.removeprefix("data: "))["object"] == "chat.completion.chunk"
     time.sleep(1.0)
     assert live.service.receipts.count() == before
-    again = httpx.post(
-        url, json={**body, "stream": False, "max_tokens": 3}, headers=budget_header
-    )
+    again = httpx.post(url, json={**body, "stream": False, "max_tokens": 3}, headers=budget_header)
     assert again.status_code == 200 and live.service.receipts.count() == before + 1

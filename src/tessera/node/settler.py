@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
 
 from tessera.chain.registry import RegistryClient
 from tessera.chain.settlement import Redemption, SettlementClient
 from tessera.crypto.receipt import Receipt
-from tessera.errors import ChainError, ContractRevert, TesseraError
+from tessera.errors import AccountError, ChainError, ContractRevert, TesseraError
 from tessera.node.receipt_db import BUILT, EpochRow, ReceiptDB
 from tessera.payments.bundle import EpochBundle, build_bundle, load_bundle
 from tessera.store.base import BlobStore
@@ -92,6 +93,8 @@ class EpochSettler:
                     f"node {self.node} has {on_chain} epochs on chain but {len(rows)} in "
                     f"{self.db.path}: settle from the database that posted them"
                 )
+            if not self.db.unsettled():
+                return None
             due = self.next_due()
             if self.settlement.now() < due:
                 raise NotDue(
@@ -108,6 +111,11 @@ class EpochSettler:
         whose receipts must wait."""
         by_client: dict[str, list[Receipt]] = defaultdict(list)
         for receipt in self.db.unsettled():
+            if to_checksum_address(receipt.node) != self.node:
+                raise AccountError(
+                    f"this node's receipts are signed by {receipt.node}, not {self.node}: "
+                    "settle as the account that runs the node (--as NAME)"
+                )
             by_client[receipt.client].append(receipt)
         redemptions: list[Redemption] = []
         taken: list[Receipt] = []

@@ -1,0 +1,38 @@
+"""A paying node on loopback (tiny models, in-process chain), two clients and a builder."""
+
+from __future__ import annotations
+
+import pytest
+from money_helpers import TSR
+from node_helpers import start_node
+
+from tessera.client import NodeClient
+
+
+@pytest.fixture
+def paying(tmp_path, wide_generator, tiny_embedder):
+    """A fresh paying node per test: money tests must not share state."""
+    node = start_node(
+        tmp_path,
+        wide_generator,
+        tiny_embedder,
+        account="operator",
+        authors=("carol", "dave"),
+        payments=True,
+        settle_check_s=None,
+    )
+    t = node.t  # its default account deployed the contracts: it holds the supply, is treasury
+    for name in ("alice", "bob", "builder"):
+        t.new_account(name)
+    t.register_model(node.service.config.model_id, "builder")
+    t.transfer(100 * TSR, "alice")
+    t.deposit(20 * TSR, "alice")
+    yield node
+    node.stop()
+
+
+@pytest.fixture
+def alice(paying):
+    client = NodeClient(paying.url, payer=paying.t.payer("alice"))
+    yield client
+    client.close()

@@ -1,0 +1,96 @@
+"""The whole money path on a live node: pay per request, settle, claim, audit, earnings."""
+
+from __future__ import annotations
+
+import pytest
+from money_helpers import travel
+
+from tessera.errors import NotFoundError
+from tessera.node.settler import NotDue
+from tessera.payments.split import CONTRIBUTOR, NODE, OWNER, TREASURY
+
+QUESTIONS = [
+    "Who founded the Ulora Brewery?",
+    "What colour does the Pleno Orchestra use?",
+    "When was the Lunqui Brewery founded?",
+]
+
+
+def test_answers_are_paid_settled_and_claimed_to_the_last_unit(paying, alice):
+    t, node = paying.t, paying.service.node_key.address
+    results = [alice.ask(q) for q in QUESTIONS]
+    prices = [r.receipt.price for r in results]
+    assert all(p > 0 for p in prices)
+    assert all(r.receipt.client == t.address("alice") for r in results)
+    assert alice.payer.spent(node) == sum(prices)
+
+    escrow_before = t.wallet("alice").escrow
+    settled = t.settle_epoch("operator")
+    assert (settled.epoch, settled.receipts, settled.redeemed) == (0, 3, sum(prices))
+    assert t.wallet("alice").escrow == escrow_before - sum(prices)
+    assert t.settle_epoch("operator") is None  # nothing new: nothing posted
+
+    assert t.claim("builder") == []  # the challenge window is still open
+    travel(t, t.settlement.periods().challenge_period)
+    earned = t.earnings("builder")
+    assert [e.status for e in earned.epochs] == ["claimable"]
+    assert set(earned.epochs[0].by_role) == {OWNER}
+
+    # every recipient claims; the contract pays out exactly what the vouchers redeemed
+    bundle_credits = _credits(t, node)
+    paid = 0
+    roles = {t.address(a): a for a in ("operator", "builder", "default", "carol", "dave")}
+    expected = {NODE: {"operator"}, OWNER: {"builder"}, TREASURY: {"default"}}
+    for role, names in expected.items():
+        assert {roles[c.recipient] for c in bundle_credits if c.role == role} == names
+    assert {roles[c.recipient] for c in bundle_credits if c.role == CONTRIBUTOR} <= {
+        "carol",
+        "dave",
+    }
+    for address in {c.recipient for c in bundle_credits}:
+        account = roles[address]
+        before = t.wallet(account).tokens
+        claims = t.claim(account)
+        gained = t.wallet(account).tokens - before
+        assert gained == sum(c.amount for c in bundle_credits if c.recipient == address)
+        assert sum(c.amount for c in claims) == gained
+        paid += gained
+        assert t.claim(account) == []  # a claim is paid once
+    assert paid == sum(prices) == t.settlement.node_paid(node)
+    assert {c.role for c in bundle_credits} >= {NODE, OWNER, TREASURY, CONTRIBUTOR}
+    assert [e.status for e in t.earnings("builder").epochs] == ["claimed"]
+
+    report = t.audit_epoch(0)
+    assert report.ok, report.problems
+    assert report.root_recomputed == report.root_on_chain and report.receipts == 3
+
+
+def test_a_second_epoch_waits_for_the_epoch_length_and_pays_only_the_difference(paying, alice):
+    t = paying.t
+    alice.ask(QUESTIONS[0])
+    assert t.settle_epoch("operator").epoch == 0
+    alice.ask(QUESTIONS[1])
+    with pytest.raises(NotDue, match="epoch 1 can be posted from chain time"):
+        t.settle_epoch("operator")
+    travel(t, t.settlement.periods().epoch_length)
+    second = t.settle_epoch("operator")
+    assert (second.epoch, second.receipts) == (1, 1)
+    assert t.audit_epoch(1).ok
+    travel(t, t.settlement.periods().challenge_period)
+    earned = t.earnings("builder")
+    assert [e.epoch for e in earned.epochs] == [0, 1]
+    before = t.wallet("builder").tokens
+    (claim,) = t.claim("builder")
+    assert claim.epoch == 1 and claim.amount == earned.total()
+    assert t.wallet("builder").tokens - before == earned.total()
+
+
+def test_audit_names_an_epoch_that_does_not_exist(paying):
+    with pytest.raises(NotFoundError, match="has posted 0 epochs"):
+        paying.t.audit_epoch(0, paying.service.node_key.address)
+
+
+def _credits(t, node):
+    from tessera.payments.claims import posted_bundle
+
+    return posted_bundle(t.store, t.settlement.epoch(node, 0)).credits()

@@ -1,0 +1,80 @@
+"""A settlement interrupted at any step resumes: nothing posted twice, no receipt lost."""
+
+from __future__ import annotations
+
+import pytest
+
+from tessera.chain.settlement import FeeSplit
+from tessera.node.receipt_db import BUILT, POSTED, ReceiptDB
+
+
+class Crash(BaseException):
+    """Stands for the process dying: not an Exception, so nothing catches it."""
+
+
+def _db(t) -> ReceiptDB:
+    return ReceiptDB(t.home.node_db_path(t.config.deployment))
+
+
+def _ask_three(alice):
+    for q in ("Who founded the Ulora Brewery?", "What colour does the Pleno Orchestra use?"):
+        alice.ask(q)
+    return alice.payer.spent(alice.models()[0]["tessera"]["node"])
+
+
+def test_a_crash_after_building_posts_the_same_bundle_once(paying, alice, monkeypatch):
+    t, node = paying.t, paying.service.node_key.address
+    spent = _ask_three(alice)
+    monkeypatch.setattr(type(t.settlement), "post_epoch", _crash)
+    with pytest.raises(Crash):
+        t.settle_epoch("operator")
+    (row,) = _db(t).epochs()
+    assert row.status == BUILT and t.settlement.epoch_count(node) == 0
+    monkeypatch.undo()
+    result = t.settle_epoch("operator")
+    assert (result.epoch, result.bundle_cid, result.redeemed) == (0, row.bundle_cid, spent)
+    assert t.settlement.epoch_count(node) == 1 and [r.status for r in _db(t).epochs()] == [POSTED]
+    assert t.settle_epoch("operator") is None
+
+
+def test_a_crash_after_the_transaction_is_mined_does_not_post_again(paying, alice, monkeypatch):
+    t, node = paying.t, paying.service.node_key.address
+    spent = _ask_three(alice)
+    monkeypatch.setattr(ReceiptDB, "mark_posted", _crash)
+    with pytest.raises(Crash):
+        t.settle_epoch("operator")
+    assert t.settlement.epoch_count(node) == 1  # on chain, but the database does not know
+    monkeypatch.undo()
+    resumed = t.settle_epoch("operator")
+    assert resumed.gas is None and resumed.redeemed == spent  # recognised, not re-sent
+    assert t.settlement.epoch_count(node) == 1 and t.settlement.node_redeemed(node) == spent
+    assert t.audit_epoch(0).ok
+
+
+def test_a_fee_split_changed_before_posting_is_rebuilt_under_the_new_split(
+    paying, alice, monkeypatch
+):
+    t, node = paying.t, paying.service.node_key.address
+    _ask_three(alice)
+    monkeypatch.setattr(type(t.settlement), "post_epoch", _crash)
+    with pytest.raises(Crash):
+        t.settle_epoch("operator")  # built under the old split
+    monkeypatch.undo()
+    new = FeeSplit(1_000, 1_000, 7_000, 1_000, t.address("default"))
+    t.settlement.set_fee_split(t.signer("default"), new)
+    result = t.settle_epoch("operator")
+    posted = t.settlement.epoch(node, 0)
+    assert posted.split == new and result.bundle_cid == posted.bundle_cid
+    assert t.audit_epoch(0).ok
+
+
+def test_receipts_served_while_settling_wait_for_the_next_epoch(paying, alice):
+    t = paying.t
+    _ask_three(alice)
+    first = t.settle_epoch("operator")
+    alice.ask("When was the Lunqui Brewery founded?")
+    assert len(_db(t).unsettled()) == 1 and first.receipts == 2
+
+
+def _crash(*args, **kwargs):
+    raise Crash
