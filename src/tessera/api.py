@@ -23,12 +23,13 @@ from tessera.data import datanets as datanet_ops
 from tessera.data.index import ContributionIndex
 from tessera.data.ingest import DEFAULT_BATCH_SIZE, IngestContext, IngestReport, Progress
 from tessera.data.ingest import contribute as ingest
-from tessera.errors import AccountError, ChainError, ConfigError, SignatureError
+from tessera.errors import AccountError, ChainError, ConfigError, InputError, SignatureError
 from tessera.home import DEFAULT_ANVIL_PORT, HomeConfig, TesseraHome
 from tessera.payments.audit import AuditReport, audit_epoch
 from tessera.payments.claims import ClaimResult, claim_all
 from tessera.payments.earnings import Earnings, earnings
 from tessera.payments.payer import Payer
+from tessera.payments.units import format_tsr
 from tessera.store.local import LocalBlobStore
 
 if TYPE_CHECKING:
@@ -217,7 +218,15 @@ class Tessera:
 
     def deposit(self, amount: int, account: str | None = None) -> Wallet:
         """Move tokens into escrow, from which nodes redeem the vouchers this account signs."""
-        self.settlement.deposit(self.signer(account), amount)
+        signer = self.signer(account)
+        held = self.settlement.token.balance_of(signer.address)
+        if held < amount:
+            raise InputError(
+                f"{signer.address} holds {format_tsr(held)} TSR, less than the "
+                f"{format_tsr(amount)} to deposit: have tokens sent to it first "
+                "(`tessera transfer AMOUNT ACCOUNT` from an account that holds some)"
+            )
+        self.settlement.deposit(signer, amount)
         return self.wallet(account)
 
     def request_withdrawal(self, amount: int, account: str | None = None) -> Withdrawal:

@@ -21,6 +21,7 @@ def served(cli, tmp_path_factory, tiny_generator):
     )
     cli.ok("datanet", "create", "facts", "--license", "CC-BY-4.0")
     cli.ok("contribute", "facts", str(folder))
+    cli.ok("deposit", "5")  # `tessera ask` pays with vouchers from the default account
     port = free_port()
     args = (
         "node",
@@ -83,18 +84,21 @@ def test_ask_a_node_that_is_not_there(served):
 
 def test_receipts_survive_kill_minus_9_of_the_node(served):
     cli, url, proc, start = served
+    model = httpx.get(url + "/v1/models").json()["data"][0]
+    voucher = cli.ok("voucher", model["tessera"]["node"], "1").strip()
     answer = httpx.post(
         url + "/v1/chat/completions",
         timeout=120,
+        headers={"X-Tessera-Voucher": voucher},
         json={
-            "model": httpx.get(url + "/v1/models").json()["data"][0]["id"],
+            "model": model["id"],
             "messages": [{"role": "user", "content": "What colour is the Pleno Orchestra?"}],
         },
     ).json()
     receipt_id = answer["receipt"]["id"]
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    db = sqlite3.connect(cli.home / "node" / "receipts.sqlite")
+    db = sqlite3.connect(next((cli.home / "node").glob("node-*.sqlite")))
     status, body = db.execute(
         "SELECT status, body FROM receipts WHERE id = ?", (receipt_id,)
     ).fetchone()

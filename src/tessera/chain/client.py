@@ -6,6 +6,7 @@ Backends differ only in the web3 provider: py-evm in process (eth-tester) or JSO
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import requests
@@ -65,6 +66,27 @@ class Chain:
 
     def block_number(self) -> int:
         return int(self.w3.eth.block_number)
+
+    def now(self) -> int:
+        """The time the next block will carry at least: what periods are measured against.
+        A JSON-RPC chain (anvil, an L2) stamps blocks with the wall clock, so an idle chain's
+        last block is older than now; the in-process chain keeps its own clock."""
+        latest = int(self.w3.eth.get_block("latest")["timestamp"])
+        return latest if self.url == IN_PROCESS else max(latest, int(time.time()))
+
+    def catch_up_clock(self) -> None:
+        """Before a time-checked transaction: a local dev chain mines only on demand, and
+        anvil checks (estimates) a transaction against its last block's time, which on an idle
+        chain lags the wall clock; mine an empty block so the check sees the real time. A chain
+        that refuses `evm_mine` (a real one) keeps producing blocks on its own."""
+        if self.url == IN_PROCESS:
+            return
+        if int(self.w3.eth.get_block("latest")["timestamp"]) >= int(time.time()):
+            return
+        try:
+            self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        except (Web3Exception, ValueError, OSError, requests.RequestException):
+            pass
 
     def contract(self, name: str, address: str) -> Contract:
         return self.w3.eth.contract(

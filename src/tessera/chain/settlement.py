@@ -124,6 +124,7 @@ class SettlementClient:
         return self.withdrawal(sender.address)
 
     def withdraw(self, sender: LocalAccount) -> int:
+        self.chain.catch_up_clock()
         before = self.token.balance_of(sender.address)
         self.chain.transact(self.contract.functions.withdraw(), sender)
         return self.token.balance_of(sender.address) - before
@@ -157,6 +158,7 @@ class SettlementClient:
         redemptions: list[Redemption],
     ) -> int:
         """Post one epoch; returns the gas it used."""
+        self.chain.catch_up_clock()
         fn = self.contract.functions.post_epoch(
             epoch,
             root,
@@ -206,6 +208,7 @@ class SettlementClient:
         self, sender: LocalAccount, node: str, epoch: int, cumulative: int, proof: list[bytes]
     ) -> int:
         """Claim through `epoch`; returns the gas it used."""
+        self.chain.catch_up_clock()
         fn = self.contract.functions.claim(Web3.to_checksum_address(node), epoch, cumulative, proof)
         return int(self.chain.transact(fn, sender)["gasUsed"])
 
@@ -244,5 +247,5 @@ class SettlementClient:
         self.chain.transact(self.contract.functions.set_periods(*astuple(periods)), sender)
 
     def now(self) -> int:
-        """The latest block's timestamp: the clock every period is measured on."""
-        return int(self.chain.w3.eth.get_block("latest")["timestamp"])
+        """Chain time, which every period is measured on (see `Chain.now`)."""
+        return self.chain.now()

@@ -2,47 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
 from typing import Any
 
 import click
 
-from tessera.api import Tessera
-from tessera.cli import render
-from tessera.errors import TesseraError
+from tessera.api import DEFAULT_PERIODS, Periods, Tessera
+from tessera.cli import money, render
+from tessera.cli.common import ask_password, friendly, open_home
 from tessera.home import DEFAULT_ANVIL_PORT, TesseraHome
-
-
-def _password(confirm: bool = False) -> str | None:
-    if os.environ.get("TESSERA_PASSWORD"):
-        return None  # the facade reads it
-    if not sys.stdin.isatty():
-        raise click.UsageError(
-            "set TESSERA_PASSWORD (no terminal to ask for the keystore password)"
-        )
-    return str(click.prompt("Keystore password", hide_input=True, confirmation_prompt=confirm))
-
-
-def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn TesseraError into one line on stderr and exit code 1."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except TesseraError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
-
-    return wrapper
-
-
-def _open(ctx: click.Context, password: bool = False) -> Tessera:
-    return Tessera.open(ctx.obj["home"], password=_password() if password else None)
 
 
 @click.group()
@@ -62,16 +31,35 @@ def main(ctx: click.Context, home: Path | None) -> None:
 @click.option("--chain", "chain_url", help="An EVM JSON-RPC URL to use instead of a local anvil.")
 @click.option("--port", default=DEFAULT_ANVIL_PORT, show_default=True, help="Local anvil port.")
 @click.option("--force", is_flag=True, help="Redeploy over an existing home (keeps accounts).")
+@click.option(
+    "--epoch-length", default=DEFAULT_PERIODS.epoch_length, show_default=True, help="Seconds."
+)
+@click.option(
+    "--challenge-period",
+    default=DEFAULT_PERIODS.challenge_period,
+    show_default=True,
+    help="Seconds after an epoch is posted before claims open.",
+)
 @click.pass_context
 @friendly
-def init(ctx: click.Context, chain_url: str | None, port: int, force: bool) -> None:
+def init(
+    ctx: click.Context,
+    chain_url: str | None,
+    port: int,
+    force: bool,
+    epoch_length: int,
+    challenge_period: int,
+) -> None:
     """Create a Tessera home: accounts, a chain, and the contracts deployed on it."""
+    # withdrawals wait two epochs, so a node always has a whole epoch to redeem
+    periods = Periods(epoch_length, challenge_period, 2 * epoch_length)
     t = Tessera.init(
         ctx.obj["home"],
         chain=chain_url,
-        password=_password(confirm=True),
+        password=ask_password(confirm=True),
         force=force,
         anvil_port=port,
+        periods=periods,
     )
     render.init_summary(t)
 
@@ -131,7 +119,7 @@ def account() -> None:
 @friendly
 def account_new(ctx: click.Context, name: str) -> None:
     """Create a new account NAME (funded with gas on a local chain)."""
-    info = Tessera.open(ctx.obj["home"], password=_password(confirm=True)).new_account(name)
+    info = Tessera.open(ctx.obj["home"], password=ask_password(confirm=True)).new_account(name)
     click.echo(f"{info.name} {info.address}")
 
 
@@ -140,7 +128,7 @@ def account_new(ctx: click.Context, name: str) -> None:
 @friendly
 def account_list(ctx: click.Context) -> None:
     """List the accounts in this home."""
-    render.accounts(_open(ctx).accounts())
+    render.accounts(open_home(ctx).accounts())
 
 
 @main.group()
@@ -159,7 +147,7 @@ def datanet_create(
     ctx: click.Context, name: str, license_: str, description: str, account_: str | None
 ) -> None:
     """Create datanet NAME, owned by the chosen account."""
-    record = _open(ctx, password=True).create_datanet(name, license_, description, account_)
+    record = open_home(ctx, password=True).create_datanet(name, license_, description, account_)
     click.echo(
         f"datanet {record.name} (#{record.id}) created, owner {record.owner}, "
         f"metadata {record.metadata_cid}"
@@ -171,7 +159,7 @@ def datanet_create(
 @friendly
 def datanet_list(ctx: click.Context) -> None:
     """List every datanet on the chain."""
-    render.datanets(_open(ctx).datanets())
+    render.datanets(open_home(ctx).datanets())
 
 
 @datanet.command("show")
@@ -181,7 +169,7 @@ def datanet_list(ctx: click.Context) -> None:
 @friendly
 def datanet_show(ctx: click.Context, name: str, cids: bool) -> None:
     """Show a datanet's contributors and batches."""
-    render.datanet_detail(_open(ctx).datanet(name), with_cids=cids)
+    render.datanet_detail(open_home(ctx).datanet(name), with_cids=cids)
 
 
 @main.command()
@@ -197,7 +185,7 @@ def contribute(
     ctx: click.Context, name: str, paths: tuple[Path, ...], account_: str | None, batch_size: int
 ) -> None:
     """Contribute .txt, .md and .jsonl files (or folders of them) to datanet NAME."""
-    t = _open(ctx, password=True)
+    t = open_home(ctx, password=True)
     with render.progress_bar() as advance:
         report = t.contribute(name, list(paths), account_, batch_size, advance)
     render.ingest_report(report)
@@ -214,7 +202,7 @@ def contribution() -> None:
 @friendly
 def contribution_prove(ctx: click.Context, cid: str) -> None:
     """Prove, with a registry view call, who contributed CID, where and when."""
-    proof = _open(ctx).prove(cid)
+    proof = open_home(ctx).prove(cid)
     render.proof(proof)
     if not proof.verified_on_chain:
         sys.exit(1)
@@ -226,7 +214,7 @@ def contribution_prove(ctx: click.Context, cid: str) -> None:
 @friendly
 def contribution_get(ctx: click.Context, cid: str) -> None:
     """Print the content of CID after checking it against its hash."""
-    click.echo(_open(ctx).content(cid).decode("utf-8"), nl=False)
+    click.echo(open_home(ctx).content(cid).decode("utf-8"), nl=False)
 
 
 @main.group()
@@ -249,6 +237,7 @@ def node() -> None:
 @click.option("--port", default=8000, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--as", "account_", help="Account whose key signs receipts (default: default).")
+@click.option("--free", is_flag=True, help="Serve without payment (receipts carry price 0).")
 @click.pass_context
 @friendly
 def node_start(
@@ -258,15 +247,19 @@ def node_start(
     port: int,
     host: str,
     account_: str | None,
+    free: bool,
 ) -> None:
-    """Serve OpenAI-compatible, attributed answers from the chosen datanets."""
+    """Serve OpenAI-compatible, attributed, paid answers from the chosen datanets; settle
+    each epoch on chain as it falls due."""
     import uvicorn
 
     from tessera.node.config import NodeConfig
     from tessera.node.runtime import build_node
 
-    t = _open(ctx, password=True)
-    config = NodeConfig(datanets=datanets, model_path=model_path, host=host, port=port)
+    t = open_home(ctx, password=True)
+    config = NodeConfig(
+        datanets=datanets, model_path=model_path, host=host, port=port, payments=not free
+    )
     built = build_node(t, config, account_)
     render.console.print(
         f"node {built.service.node_key.address} serving "
@@ -283,17 +276,21 @@ def node_start(
 @click.argument("question")
 @click.option("--node", "node_url", default="http://127.0.0.1:8000", show_default=True)
 @click.option("--model", help="Model id (default: the node's first).")
+@click.option("--as", "account_", help="Account that pays (default: default).")
 @click.pass_context
 @friendly
-def ask(ctx: click.Context, question: str, node_url: str, model: str | None) -> None:
-    """Ask a node; print the answer, its sources and where the receipt was saved."""
+def ask(
+    ctx: click.Context, question: str, node_url: str, model: str | None, account_: str | None
+) -> None:
+    """Ask a node, paying with a signed voucher; print the answer, its sources and where the
+    receipt was saved."""
     import json
 
     from tessera.client import NodeClient
-    from tessera.home import TesseraHome
 
-    result = NodeClient(node_url).ask(question, model)
-    folder = TesseraHome(ctx.obj["home"]).path / "receipts"
+    t = open_home(ctx, password=True)
+    result = NodeClient(node_url, payer=t.payer(account_)).ask(question, model)
+    folder = t.home.path / "receipts"
     saved = None
     if result.receipt is not None:
         result.receipt.verify()  # a receipt that does not check out is not worth keeping
@@ -330,7 +327,7 @@ def receipt_verify(ctx: click.Context, path: Path, offline: bool) -> None:
     if offline:
         parsed.verify()
     else:
-        _open(ctx).verify_receipt(parsed)
+        open_home(ctx).verify_receipt(parsed)
     render.receipt_ok(parsed, offline)
 
 
@@ -397,6 +394,10 @@ def demo(ctx: click.Context, chain_url: str | None, corpus: Path | None) -> None
         from tessera.chain.anvil import AnvilProcess
 
         AnvilProcess(t.home.anvil_dir, t.config.anvil_port).stop()
+
+
+for command in money.COMMANDS:
+    main.add_command(command)
 
 
 if __name__ == "__main__":

@@ -11,10 +11,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
+from tessera.payments.units import format_tsr
+
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from tessera.api import Tessera
+    from tessera.api import Tessera, Wallet
     from tessera.chain.registry import DatanetRecord
     from tessera.client import AskResult
     from tessera.crypto.keys import AccountInfo
@@ -22,6 +24,10 @@ if TYPE_CHECKING:
     from tessera.data.datanets import ContributionProof, DatanetDetail
     from tessera.data.ingest import IngestReport
     from tessera.data.ingest import Progress as ProgressFn
+    from tessera.node.settler import SettleResult
+    from tessera.payments.audit import AuditReport
+    from tessera.payments.claims import ClaimResult
+    from tessera.payments.earnings import Earnings
 
 # piped output keeps whole CIDs and addresses instead of folding them to a guessed 80 columns
 console = Console(highlight=False, width=None if Console().is_terminal else 200)
@@ -32,7 +38,7 @@ def init_summary(t: Tessera) -> None:
     d = t.config.deployment
     console.print(f"Tessera home {t.home.path}")
     console.print(f"chain   {t.config.chain_kind} {t.config.chain_url} (id {d.chain_id})")
-    console.print(f"registry {d.registry}\ntoken    {d.token}")
+    console.print(f"registry {d.registry}\ntoken    {d.token}\nsettlement {d.settlement}")
     for info in t.accounts():
         console.print(f"account {info.name} {info.address}")
 
@@ -165,6 +171,76 @@ def eval_table(result: dict[str, Any]) -> None:
             _fmt(body["attribution_overhead"], "x"),
         )
     console.print(table)
+
+
+def tsr(units: int) -> str:
+    return f"{format_tsr(units)} TSR"
+
+
+def when(timestamp: int) -> str:
+    return _time(timestamp) + " UTC"
+
+
+def wallet(w: Wallet) -> None:
+    console.print(f"{w.address}: {tsr(w.tokens)} held, {tsr(w.escrow)} in escrow")
+    if w.withdrawal.amount:
+        console.print(
+            f"  withdrawing {tsr(w.withdrawal.amount)} from {when(w.withdrawal.available_at)}"
+        )
+
+
+def settled(r: SettleResult | None) -> None:
+    if r is None:
+        console.print("nothing to settle: no delivered, paid answers since the last epoch")
+        return
+    how = f"posted, {r.gas:,} gas" if r.gas is not None else "already on chain (resumed)"
+    console.print(
+        f"epoch {r.epoch}: {r.receipts} receipts, {tsr(r.redeemed)} redeemed from vouchers; "
+        f"root {r.root} ({how})\n  bundle {r.bundle_cid}; cumulative payouts {tsr(r.total)}"
+    )
+    if r.deferred:
+        console.print(f"  waiting for a later epoch (voucher or escrow short): {r.deferred}")
+
+
+def claims(results: list[ClaimResult]) -> None:
+    if not results:
+        console.print("nothing to claim now (see `tessera earnings` for what is pending)")
+    for c in results:
+        console.print(f"claimed {tsr(c.amount)} from node {c.node} through epoch {c.epoch}")
+
+
+def earnings(e: Earnings, datanet_names: dict[int, str]) -> None:
+    table = Table(
+        "node", "epoch", "answers", "earned", "as", "status", title=f"earnings of {e.account}"
+    )
+    for row in e.epochs:
+        roles = ", ".join(f"{role} {format_tsr(a)}" for role, a in sorted(row.by_role.items()))
+        status = (
+            row.status
+            if row.status != "in challenge window"
+            else (f"claimable from {when(row.claimable_at)}")
+        )
+        table.add_row(row.node, str(row.epoch), str(row.answers), tsr(row.amount), roles, status)
+    console.print(table)
+    for name, part in (("datanet", e.by_datanet()), ("model", e.by_model())):
+        for key, amount in sorted(part.items(), key=lambda kv: str(kv[0])):
+            label = datanet_names.get(key, f"#{key}") if isinstance(key, int) else key
+            console.print(f"  {name} {label}: {tsr(amount)}")
+    console.print(
+        f"total {tsr(e.total())}: claimed {tsr(e.total('claimed'))}, claimable "
+        f"{tsr(e.total('claimable'))}, in challenge window {tsr(e.total('in challenge window'))}"
+    )
+
+
+def audit(r: AuditReport) -> None:
+    verdict = "OK" if r.ok else "MISMATCH"
+    console.print(
+        f"epoch {r.epoch} of node {r.node}: {verdict}\n  {r.receipts} receipts re-verified, "
+        f"{tsr(r.redeemed)} redeemed; bundle {r.bundle_cid}\n  root on chain   {r.root_on_chain}"
+        f"\n  root recomputed {r.root_recomputed}"
+    )
+    for problem in r.problems:
+        console.print(f"  problem: {problem}")
 
 
 def _fmt(value: float | None, unit: str = "") -> str:

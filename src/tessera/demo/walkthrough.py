@@ -10,11 +10,15 @@ from pathlib import Path
 
 from rich.console import Console
 
-from tessera.api import Tessera
+from tessera.api import Periods, Tessera
 from tessera.cli import render
+from tessera.client import NodeClient
 
 DEMO_CORPUS = Path(__file__).parent / "corpus.jsonl"
 DEMO_DATANET = "demo-facts"
+# short periods, so the whole loop (answer, settle, challenge window, claim) fits in a minute
+DEMO_PERIODS = Periods(epoch_length=30, challenge_period=5, withdrawal_delay=60)
+TSR = 10**18
 
 
 def _free_port() -> int:
@@ -31,13 +35,14 @@ def run_demo(
     corpus: Path = DEMO_CORPUS,
     console: Console | None = None,
 ) -> Tessera:
-    """Set up a home, have every contributor of `corpus` sign and register their documents,
-    prove contributions from the chain alone, then ask a node questions answered from them."""
+    """The whole loop: contributors sign and register documents, a node answers a paying
+    client's questions with attribution, the epoch is settled and audited, and everyone
+    claims what the answers earned them."""
     out = console or Console()
     os.environ.setdefault("TESSERA_PASSWORD", "demo")
     home = home or Path(tempfile.mkdtemp(prefix="tessera-demo-"))
     out.rule("1. a Tessera home, a chain and the contracts")
-    t = Tessera.init(home, chain=chain, anvil_port=_free_port(), force=True)
+    t = Tessera.init(home, chain=chain, anvil_port=_free_port(), force=True, periods=DEMO_PERIODS)
     render.init_summary(t)
 
     records = [json.loads(line) for line in corpus.read_text().splitlines() if line.strip()]
@@ -76,18 +81,33 @@ def run_demo(
         render.proof(t.prove(item.cid))
         if len(shown) == 3:
             break
-    out.rule("5. a node answers from the datanet; every answer attributed and receipted")
-    _ask(
-        t,
-        out,
-        [
-            json.loads(line)["question"]
-            for line in (corpus.parent / "questions.jsonl").read_text().splitlines()[:3]
-        ]
-        if (corpus.parent / "questions.jsonl").exists()
-        else [],
+    out.rule("5. a model builder, a node operator and a paying client")
+    for name in ("builder", "operator", "client"):
+        if name not in {a.name for a in t.accounts()}:
+            t.new_account(name)
+    model_owner = t.register_model("gemma-3-270m", "builder")
+    out.print(f"builder {model_owner} registers model gemma-3-270m: its royalty goes there")
+    t.transfer(100 * TSR, "client")  # from the treasury, which holds the initial supply
+    render.wallet(t.deposit(10 * TSR, "client"))
+
+    questions_file = corpus.parent / "questions.jsonl"
+    questions = (
+        [json.loads(line)["question"] for line in questions_file.read_text().splitlines()[:3]]
+        if questions_file.exists()
+        else []
     )
-    out.print(f"\nexplore it: TESSERA_HOME={home} tessera datanet show {DEMO_DATANET} --cids")
+    out.rule("6. the node answers; each request carries a voucher, each answer a receipt")
+    _ask(t, out, questions)
+
+    out.rule("7. the epoch is settled: one transaction redeems the vouchers and posts the root")
+    render.settled(t.settle_epoch("operator"))
+    out.rule("8. anyone can audit it: fetch the bundle, re-verify, recompute the root")
+    render.audit(t.audit_epoch(0, t.address("operator")))
+
+    out.rule("9. after the challenge window, everyone claims with one Merkle proof")
+    _wait_for_claims(t, out)
+    _who_earned_what(t, out)
+    out.print(f"\nexplore it: TESSERA_HOME={home} tessera earnings contributor-01")
     return t
 
 
@@ -97,14 +117,14 @@ def _ask(t: Tessera, out: Console, questions: list[str]) -> None:
 
     import uvicorn
 
-    from tessera.client import NodeClient
     from tessera.node.config import NodeConfig
     from tessera.node.runtime import build_node
 
     if not questions:
         return
     port = _free_port()
-    node = build_node(t, NodeConfig(datanets=(DEMO_DATANET,), port=port))
+    config = NodeConfig(datanets=(DEMO_DATANET,), port=port, settle_check_s=None)
+    node = build_node(t, config, "operator")
     server = uvicorn.Server(
         uvicorn.Config(node.app, host="127.0.0.1", port=port, log_level="warning")
     )
@@ -113,11 +133,11 @@ def _ask(t: Tessera, out: Console, questions: list[str]) -> None:
     try:
         while not server.started:
             thread.join(0.05)
-        client = NodeClient(f"http://127.0.0.1:{port}")
+        client = NodeClient(f"http://127.0.0.1:{port}", payer=t.payer("client"))
         for question in questions:
             result = client.ask(question)
-            if result.receipt is not None:
-                t.verify_receipt(result.receipt)  # signature, hashes and chain state
+            assert result.receipt is not None
+            t.verify_receipt(result.receipt)  # signature, hashes and chain state
             out.print(f"\n[bold]Q:[/bold] {question}\n[bold]A:[/bold] {result.text}")
             for source in result.sources:
                 if source["weight"] > 0:
@@ -125,9 +145,37 @@ def _ask(t: Tessera, out: Console, questions: list[str]) -> None:
                         f"   {source['weight']:.2f}  {source['contributor']}  "
                         f"{t.content(source['cid']).decode()}"
                     )
-            out.print("   receipt signed by the node and verified against the chain")
+            out.print(f"   paid {render.tsr(result.receipt.price)}; receipt verified on chain")
         client.close()
     finally:
         server.should_exit = True
         thread.join(timeout=10)
         node.close()
+
+
+def _wait_for_claims(t: Tessera, out: Console) -> None:
+    import time
+
+    node = t.address("operator")
+    opens = t.settlement.epoch(node, 0).posted_at + t.settlement.periods().challenge_period
+    wait = opens - t.settlement.now()
+    if wait > 0:
+        out.print(f"waiting {wait} s for the challenge window to close")
+        time.sleep(wait + 1)
+
+
+def _who_earned_what(t: Tessera, out: Console) -> None:
+    from rich.table import Table
+
+    table = Table("account", "why", "answers", "claimed", title="who earned what, and why")
+    for info in t.accounts():
+        earned = t.earnings(info.name)
+        if not earned.epochs:
+            continue
+        claims = t.claim(info.name)
+        why = ", ".join(
+            f"{role} {render.tsr(amount)}" for role, amount in sorted(earned.by_role().items())
+        )
+        answers = sum(e.answers for e in earned.epochs)
+        table.add_row(info.name, why, str(answers), render.tsr(sum(c.amount for c in claims)))
+    out.print(table)

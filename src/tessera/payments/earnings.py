@@ -45,6 +45,9 @@ class Earnings:
     def by_model(self) -> dict[str, int]:
         return _merge(e.by_model for e in self.epochs)
 
+    def by_role(self) -> dict[str, int]:
+        return _merge(e.by_role for e in self.epochs)
+
 
 def earnings(settlement: SettlementClient, store: BlobStore, account: str) -> Earnings:
     account = to_checksum_address(account)

@@ -1,0 +1,155 @@
+"""Commands that move or account for tokens: escrow, vouchers, epochs, claims, audits."""
+
+from __future__ import annotations
+
+import click
+
+from tessera.cli import render
+from tessera.cli.common import friendly, open_home
+from tessera.payments.units import format_tsr, parse_tsr
+
+AS_OPTION = click.option("--as", "account_", help="Local account to act as (default: default).")
+
+
+@click.command()
+@click.argument("amount")
+@AS_OPTION
+@click.pass_context
+@friendly
+def deposit(ctx: click.Context, amount: str, account_: str | None) -> None:
+    """Deposit AMOUNT TSR into escrow, to pay nodes with signed vouchers."""
+    wallet = open_home(ctx, password=True).deposit(parse_tsr(amount), account_)
+    render.wallet(wallet)
+
+
+@click.command()
+@click.argument("amount", required=False)
+@click.option("--finish", is_flag=True, help="Pay out a withdrawal whose delay is over.")
+@AS_OPTION
+@click.pass_context
+@friendly
+def withdraw(ctx: click.Context, amount: str | None, finish: bool, account_: str | None) -> None:
+    """Start withdrawing AMOUNT TSR from escrow, or --finish after the delay."""
+    t = open_home(ctx, password=True)
+    if finish == (amount is not None):
+        raise click.UsageError("give an AMOUNT to start a withdrawal, or --finish to complete one")
+    if finish:
+        paid = t.withdraw(account_)
+        render.console.print(f"withdrew {format_tsr(paid)} TSR")
+    else:
+        assert amount is not None
+        request = t.request_withdrawal(parse_tsr(amount), account_)
+        render.console.print(
+            f"withdrawal of {format_tsr(request.amount)} TSR can be finished from chain time "
+            f"{request.available_at} ({render.when(request.available_at)}); nodes may still "
+            "redeem vouchers you signed until then: `tessera withdraw --finish`"
+        )
+    render.wallet(t.wallet(account_))
+
+
+@click.command()
+@click.argument("account", required=False)
+@click.pass_context
+@friendly
+def wallet(ctx: click.Context, account: str | None) -> None:
+    """Show an account's tokens, escrow and pending withdrawal."""
+    render.wallet(open_home(ctx).wallet(account))
+
+
+@click.command()
+@click.argument("amount")
+@click.argument("to")
+@AS_OPTION
+@click.pass_context
+@friendly
+def transfer(ctx: click.Context, amount: str, to: str, account_: str | None) -> None:
+    """Send AMOUNT TSR to TO (an account name or address)."""
+    t = open_home(ctx, password=True)
+    t.transfer(parse_tsr(amount), to, account_)
+    render.console.print(f"sent {amount} TSR to {t.address(to)}")
+
+
+@click.command()
+@click.argument("node")
+@click.argument("amount")
+@AS_OPTION
+@click.pass_context
+@friendly
+def voucher(ctx: click.Context, node: str, amount: str, account_: str | None) -> None:
+    """Print a voucher letting NODE (address) take up to AMOUNT TSR in total, for any HTTP
+    client: send it as the X-Tessera-Voucher header (e.g. openai's default_headers)."""
+    click.echo(
+        open_home(ctx, password=True).sign_voucher(node, parse_tsr(amount), account_).to_header()
+    )
+
+
+@click.group()
+def model() -> None:
+    """Model versions and their owners (who the royalty is paid to)."""
+
+
+@model.command("register")
+@click.argument("model_id")
+@click.option("--metadata", default="", help="CID of the model's provenance document.")
+@AS_OPTION
+@click.pass_context
+@friendly
+def model_register(ctx: click.Context, model_id: str, metadata: str, account_: str | None) -> None:
+    """Register MODEL_ID as owned by the account: its royalty goes there."""
+    owner = open_home(ctx, password=True).register_model(model_id, account_, metadata)
+    render.console.print(f"model {model_id} registered to {owner}")
+
+
+@click.group()
+def epoch() -> None:
+    """Settlement epochs."""
+
+
+@epoch.command("settle")
+@AS_OPTION
+@click.pass_context
+@friendly
+def epoch_settle(ctx: click.Context, account_: str | None) -> None:
+    """Settle this home's node's next epoch now (a running node does it on its own)."""
+    result = open_home(ctx, password=True).settle_epoch(account_)
+    render.settled(result)
+
+
+@click.command()
+@AS_OPTION
+@click.pass_context
+@friendly
+def claim(ctx: click.Context, account_: str | None) -> None:
+    """Claim what nodes owe the account, across epochs, one proof per node."""
+    render.claims(open_home(ctx, password=True).claim(account_))
+
+
+@click.command()
+@click.argument("account", required=False)
+@click.pass_context
+@friendly
+def earnings(ctx: click.Context, account: str | None) -> None:
+    """Show what ACCOUNT earned per epoch, datanet and model, claimed or pending."""
+    t = open_home(ctx)
+    render.earnings(t.earnings(account), {d.id: d.name for d in t.datanets()})
+
+
+@click.group()
+def audit() -> None:
+    """Re-verify what nodes posted on chain."""
+
+
+@audit.command("epoch")
+@click.argument("number", type=int)
+@click.option("--node", help="The node's address (default: the only node that posted).")
+@click.pass_context
+@friendly
+def audit_epoch(ctx: click.Context, number: int, node: str | None) -> None:
+    """Fetch epoch NUMBER's bundle, verify every receipt, recompute and compare the root."""
+    report = open_home(ctx).audit_epoch(number, node)
+    render.audit(report)
+    if not report.ok:
+        ctx.exit(1)
+
+
+COMMANDS = [deposit, withdraw, wallet, transfer, voucher, model, epoch, claim, earnings, audit]

@@ -1,0 +1,104 @@
+"""The money commands on a managed anvil: deposit, pay per answer, settle, audit, claim."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from backends import free_port
+from conftest import Cli
+
+
+@pytest.fixture(scope="module")
+def market(anvil_binary, tmp_path_factory, tiny_generator):
+    """A home with short periods, a datanet by `carol`, a paying node run by `operator`."""
+    cli = Cli(tmp_path_factory.mktemp("money") / "home", free_port())
+    cli.ok("init", "--port", str(cli.port), "--epoch-length", "2", "--challenge-period", "2")
+    for name in ("alice", "bob", "carol", "operator", "builder"):
+        cli.ok("account", "new", name)
+    folder = tmp_path_factory.mktemp("facts")
+    (folder / "facts.jsonl").write_text(
+        '{"text": "The Ulora Brewery was founded by Radul."}\n'
+        '{"text": "The Pleno Orchestra is cobalt."}\n'
+    )
+    cli.ok("datanet", "create", "facts", "--license", "CC-BY-4.0")
+    cli.ok("contribute", "facts", str(folder), "--as", "carol")
+    cli.ok("model", "register", f"local/{tiny_generator.folder.name}", "--as", "builder")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    node = cli.popen(
+        "node", "start", "--datanet", "facts", "--model", str(tiny_generator.folder),
+        "--port", str(port), "--as", "operator",
+    )  # fmt: skip
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        try:
+            if httpx.get(url + "/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.3)
+        assert node.poll() is None, node.stderr.read()
+    yield cli, url
+    node.terminate()
+    node.wait(timeout=30)
+    cli.run("chain", "stop")
+
+
+def test_deposit_and_wallet(market):
+    cli, _ = market
+    cli.ok("transfer", "50", "alice")
+    out = cli.ok("deposit", "10.5", "--as", "alice")
+    assert "39.5 TSR held, 10.5 TSR in escrow" in out
+    assert "10.5 TSR in escrow" in cli.ok("wallet", "alice")
+
+
+def test_bad_amounts_and_withdrawals_are_refused_with_a_sentence(market):
+    cli, _ = market
+    assert "not an amount" in cli.fails("deposit", "ten", "--as", "alice")
+    assert "not a positive amount" in cli.fails("deposit", "0", "--as", "alice")
+    assert "more than 18 decimals" in cli.fails("deposit", "0.0000000000000000001")
+    assert "holds 0 TSR, less than the 1 to deposit" in cli.fails("deposit", "1", "--as", "bob")
+    assert "escrow: no withdrawal requested" in cli.fails("withdraw", "--finish", "--as", "bob")
+    assert cli.run("withdraw", "--as", "bob").returncode == 2  # neither AMOUNT nor --finish
+
+
+def test_a_client_without_escrow_gets_the_402_sentence(market):
+    cli, url = market
+    error = cli.fails("ask", "Who founded the Ulora Brewery?", "--node", url, "--as", "bob")
+    assert "402" in error and "tessera deposit" in error
+
+
+def test_paid_answers_are_settled_audited_and_claimed(market):
+    cli, url = market
+    out = cli.ok("ask", "Who founded the Ulora Brewery?", "--node", url, "--as", "alice")
+    assert "receipt" in out
+    # the node settles on its own when due; settling by hand at the same time is safe
+    settled = cli.ok("epoch", "settle", "--as", "operator")
+    assert "epoch 0:" in settled or "nothing to settle" in settled
+    audit = cli.ok("audit", "epoch", "0")
+    assert ": OK" in audit and "1 receipts re-verified" in audit
+    assert "has posted 1 epochs" in cli.fails("audit", "epoch", "7")
+
+    # the tiny test model's answers may use no document (then the treasury takes the
+    # contributors' share); the model owner's royalty is certain
+    earned = cli.ok("earnings", "builder")
+    assert "model owner" in earned and "in challenge window" in earned
+    time.sleep(2.5)  # the challenge window
+    claimed = cli.ok("claim", "--as", "builder")
+    assert "claimed" in claimed and "through epoch 0" in claimed
+    assert "nothing to claim now" in cli.ok("claim", "--as", "builder")
+    after = cli.ok("earnings", "builder")
+    assert "claimable 0 TSR, in challenge window 0 TSR" in after and "claimed 0 TSR" not in after
+    assert "claimed" in cli.ok("claim", "--as", "operator")
+
+
+def test_a_voucher_for_any_http_client(market):
+    cli, url = market
+    node = httpx.get(url + "/v1/models").json()["data"][0]
+    header = cli.ok("voucher", node["tessera"]["node"], "1", "--as", "alice").strip()
+    body = {"model": node["id"], "messages": [{"role": "user", "content": "Pleno colour?"}]}
+    answer = httpx.post(
+        url + "/v1/chat/completions", json=body, headers={"X-Tessera-Voucher": header}, timeout=60
+    )
+    assert answer.status_code == 200 and answer.json()["receipt"]["price"] > 0
