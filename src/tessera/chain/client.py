@@ -6,6 +6,7 @@ Backends differ only in the web3 provider: py-evm in process (eth-tester) or JSO
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -83,10 +84,8 @@ class Chain:
             return
         if int(self.w3.eth.get_block("latest")["timestamp"]) >= int(time.time()):
             return
-        try:
+        with contextlib.suppress(Web3Exception, ValueError, OSError, requests.RequestException):
             self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
-        except (Web3Exception, ValueError, OSError, requests.RequestException):
-            pass
 
     def contract(self, name: str, address: str) -> Contract:
         return self.w3.eth.contract(
