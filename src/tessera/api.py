@@ -129,9 +129,15 @@ class Tessera:
         else:
             kind, url = ("inprocess", IN_PROCESS) if chain == IN_PROCESS else ("rpc", chain)
         connection = Chain.connect(url)
-        _ensure_gas(connection, deployer.address)
+        for kept in keystore.list():  # accounts kept by --force need gas on a fresh chain too
+            _ensure_gas(connection, kept.address)
         deployment = deploy_contracts(connection, deployer, periods)
         config = HomeConfig(kind, url, deployment, info.name, anvil_port, scrypt_n)
+        # a fresh deployment can reuse an old one's addresses (same deployer, fresh chain):
+        # caches named after them describe another chain's state
+        for stale in (th.index_path(deployment), th.node_db_path(deployment)):
+            for path in stale.parent.glob(stale.name + "*"):
+                path.unlink()
         th.save(config)
         return cls(th, config, connection, secret)
 

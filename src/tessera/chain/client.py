@@ -70,22 +70,39 @@ class Chain:
 
     def now(self) -> int:
         """The time the next block will carry at least: what periods are measured against.
-        A JSON-RPC chain (anvil, an L2) stamps blocks with the wall clock, so an idle chain's
-        last block is older than now; the in-process chain keeps its own clock."""
+        Blocks are stamped with the wall clock (anvil, L2s; the in-process chain is brought in
+        line by `catch_up_clock`), so an idle chain's last block is older than now."""
         latest = int(self.w3.eth.get_block("latest")["timestamp"])
-        return latest if self.url == IN_PROCESS else max(latest, int(time.time()))
+        return max(latest, int(time.time()))
 
     def catch_up_clock(self) -> None:
-        """Before a time-checked transaction: a local dev chain mines only on demand, and
-        anvil checks (estimates) a transaction against its last block's time, which on an idle
-        chain lags the wall clock; mine an empty block so the check sees the real time. A chain
+        """Before a time-checked transaction: a dev chain checks (estimates) a transaction
+        against its last block's time, which on an idle chain lags the wall clock, and the
+        in-process chain keeps a clock of its own; bring the next block up to now. A chain
         that refuses `evm_mine` (a real one) keeps producing blocks on its own."""
-        if self.url == IN_PROCESS:
+        now = int(time.time())
+        if int(self.w3.eth.get_block("latest")["timestamp"]) >= now:
             return
-        if int(self.w3.eth.get_block("latest")["timestamp"]) >= int(time.time()):
+        if self.url == IN_PROCESS:
+            tester = self.w3.provider.ethereum_tester  # type: ignore[attr-defined]
+            tester.time_travel(now)
+            tester.mine_blocks(1)
             return
         with contextlib.suppress(Web3Exception, ValueError, OSError, requests.RequestException):
             self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+    def wait_until(self, timestamp: int) -> None:
+        """Return once the next block carries at least `timestamp`. The in-process chain's
+        clock is synthetic (one second per block), so it is moved there directly."""
+        if self.url == IN_PROCESS:
+            if self.now() < timestamp:
+                tester = self.w3.provider.ethereum_tester  # type: ignore[attr-defined]
+                tester.time_travel(timestamp)
+                tester.mine_blocks(1)
+            return
+        while self.now() < timestamp:
+            time.sleep(min(1.0, timestamp - self.now()))
+        self.catch_up_clock()
 
     def contract(self, name: str, address: str) -> Contract:
         return self.w3.eth.contract(

@@ -154,14 +154,10 @@ def _ask(t: Tessera, out: Console, questions: list[str]) -> None:
 
 
 def _wait_for_claims(t: Tessera, out: Console) -> None:
-    import time
-
     node = t.address("operator")
     opens = t.settlement.epoch(node, 0).posted_at + t.settlement.periods().challenge_period
-    wait = opens - t.settlement.now()
-    if wait > 0:
-        out.print(f"waiting {wait} s for the challenge window to close")
-        time.sleep(wait + 1)
+    out.print(f"waiting for the challenge window to close at chain time {opens}")
+    t.chain.wait_until(opens)
 
 
 def _who_earned_what(t: Tessera, out: Console) -> None:
