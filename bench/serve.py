@@ -52,7 +52,11 @@ def serve(port: int, max_batch: int, model: str | None, corpus: Path) -> None:
     node = build_node(
         t,
         NodeConfig(
-            datanets=("facts",), model_path=model, max_batch=max_batch, follow_interval_s=3600
+            datanets=("facts",),
+            model_path=model,
+            max_batch=max_batch,
+            follow_interval_s=3600,
+            payments=False,  # serving speed, as measured before payments existed
         ),
     )
     uvicorn.run(node.app, host="127.0.0.1", port=port, log_level="warning")

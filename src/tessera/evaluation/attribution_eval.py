@@ -95,9 +95,11 @@ def evaluate(
     with tempfile.TemporaryDirectory() as home:
         t = Tessera.init(Path(home), chain="inprocess", scrypt_n=2**4)
         doc_of = ingest_corpus(t, corpus, "eval", log)
-        node = build_node(
-            t, NodeConfig(datanets=("eval",), model_path=config.model_path, follow_interval_s=3600)
+        # a free node: the benchmark measures answers and attribution, not payment
+        settings = NodeConfig(
+            datanets=("eval",), model_path=config.model_path, follow_interval_s=3600, payments=False
         )
+        node = build_node(t, settings)
         try:
             for i, q in enumerate(questions):
                 outcome = _answer(node, q, doc_of, attribution_first=i % 2 == 0)
