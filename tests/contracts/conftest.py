@@ -26,7 +26,7 @@ def w3() -> Web3:
 @pytest.fixture
 def accounts(w3: Web3) -> list[str]:
     """Funded, unlocked accounts; `accounts[0]` deploys and so owns every contract."""
-    return w3.eth.accounts
+    return list(w3.eth.accounts)
 
 
 @pytest.fixture
@@ -41,7 +41,8 @@ def deploy(w3: Web3, accounts: list[str]) -> Callable[..., Contract]:
         artifact = load_artifact(name)
         factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
         tx_hash = factory.constructor(*args).transact({"from": accounts[0]})
-        address = w3.eth.wait_for_transaction_receipt(tx_hash).contractAddress
+        address = w3.eth.wait_for_transaction_receipt(tx_hash)["contractAddress"]
+        assert address is not None
         return w3.eth.contract(address=address, abi=artifact.abi)
 
     return _deploy
@@ -78,7 +79,7 @@ def mine(w3: Web3) -> Callable[[int], None]:
     """Mines empty blocks, e.g. to turn the current block into a past one."""
 
     def _mine(blocks: int = 1) -> None:
-        w3.provider.ethereum_tester.mine_blocks(blocks)
+        w3.provider.ethereum_tester.mine_blocks(blocks)  # type: ignore[attr-defined]
 
     return _mine
 
@@ -136,3 +137,16 @@ def sign_delegation() -> Callable[..., Signature]:
         return _sign(signer, token, "Delegation", fields, message)
 
     return _sign_delegation
+
+
+@pytest.fixture
+def sign_voucher() -> Callable[..., bytes]:
+    """`sign_voucher(client, settlement, node, amount)`: the 65-byte (r, s, v) payment voucher."""
+
+    def _sign_voucher(client: LocalAccount, settlement: Contract, node: str, amount: int) -> bytes:
+        fields = "address client,address node,uint256 amount"
+        message = {"client": client.address, "node": node, "amount": amount}
+        v, r, s = _sign(client, settlement, "Voucher", fields, message)
+        return r + s + bytes([v])
+
+    return _sign_voucher

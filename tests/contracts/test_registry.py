@@ -248,3 +248,72 @@ def test_verification_refuses_unknown_batches_and_malformed_signatures(
     assert not registry.verify_contribution(
         batch_id, cid(0), owner.address, b"\x01" * 10, tree.proof(0)
     )
+
+
+# register_model and model_owner -------------------------------------------------------------
+
+
+def test_register_model_records_owner_metadata_and_time(registry, owner):
+    fn = registry.contract.functions.register_model("gemma-3-270m", "bafkreiprov")
+    receipt = registry.chain.transact(fn, owner)
+    mined_at = registry.chain.w3.eth.get_block(receipt["blockNumber"]).timestamp
+    assert registry.model_owner("gemma-3-270m") == owner.address
+    assert registry.chain.call(registry.contract.functions.models("gemma-3-270m")) == (
+        owner.address,
+        "bafkreiprov",
+        mined_at,
+    )
+    (event,) = registry.contract.events.ModelRegistered().process_receipt(receipt)
+    assert dict(event.args) == {
+        "model_id": "gemma-3-270m",
+        "owner": owner.address,
+        "metadata_cid": "bafkreiprov",
+    }
+
+
+def test_register_model_through_the_client(registry, owner, funded):
+    other = funded()
+    registry.register_model(owner, "a", "m")
+    registry.register_model(other, "b", "m")
+    assert (registry.model_owner("a"), registry.model_owner("b")) == (owner.address, other.address)
+
+
+def test_model_ids_are_exact_strings(registry, owner, funded):
+    registry.register_model(owner, "gemma-3-270m", "m")
+    other = funded()
+    registry.register_model(other, "Gemma-3-270m", "m")
+    registry.register_model(other, "gemma-3-270m ", "m")
+    assert registry.model_owner("gemma-3-270m") == owner.address
+    assert registry.model_owner("Gemma-3-270m") == other.address
+
+
+def test_register_model_accepts_the_longest_id(registry, owner):
+    registry.register_model(owner, "m" * 128, "c" * 128)
+    assert registry.model_owner("m" * 128) == owner.address
+
+
+def test_register_model_refuses_an_empty_id(registry, owner, refused):
+    with refused("registry: empty model id"):
+        registry.register_model(owner, "", "bafkreiprov")
+
+
+def test_register_model_refuses_a_taken_id_even_to_its_owner(registry, owner, funded, refused):
+    registry.register_model(owner, "gemma-3-270m", "bafkreiprov")
+    with refused("registry: model taken"):
+        registry.register_model(funded(), "gemma-3-270m", "bafkreiother")
+    with refused("registry: model taken"):
+        registry.register_model(owner, "gemma-3-270m", "bafkreiother")
+    record = registry.chain.call(registry.contract.functions.models("gemma-3-270m"))
+    assert record[:2] == (owner.address, "bafkreiprov")
+
+
+def test_model_owner_of_an_unknown_id_is_zero(registry):
+    assert registry.chain.call(registry.contract.functions.model_owner("nobody")) == ZERO
+    assert registry.chain.call(registry.contract.functions.model_owner("")) == ZERO
+    assert registry.model_owner("nobody") is None
+
+
+def test_register_model_accepts_an_empty_metadata_cid(registry, owner):
+    # unlike create_datanet, which refuses "registry: empty metadata cid"
+    registry.register_model(owner, "gemma-3-270m", "")
+    assert registry.chain.call(registry.contract.functions.models("gemma-3-270m"))[1] == ""

@@ -1,0 +1,1113 @@
+"""settlement.vy and its escrow module: every path, positive and negative, exact revert strings."""
+
+from __future__ import annotations
+
+import pytest
+from eth_abi import encode
+from eth_account import Account
+from eth_utils import keccak
+from web3.logs import DISCARD
+
+from tessera.crypto.merkle import MerkleTree
+
+ZERO = "0x" + "00" * 20
+MAX_UINT256 = 2**256 - 1
+EPOCH, CHALLENGE, DELAY = 3600, 600, 7200
+FUNDS = 1_000  # the tokens each client starts with
+CID = "bafybundle"
+ROOT = b"\x01" * 32
+STRANGER = Account.from_key(keccak(text="tessera stranger"))
+
+
+# helpers ------------------------------------------------------------------------------------
+
+
+def next_timestamp(w3) -> int:
+    # the chain runs ahead of the wall clock (see `settlement`), so blocks are one second apart
+    return w3.eth.get_block("latest").timestamp + 1
+
+
+def travel(w3, timestamp: int) -> None:
+    """Makes `timestamp` the next block's timestamp."""
+    if timestamp > next_timestamp(w3):
+        w3.provider.ethereum_tester.time_travel(timestamp)
+    assert next_timestamp(w3) == timestamp
+
+
+def block_time(w3, tx_hash) -> int:
+    receipt = w3.eth.get_transaction_receipt(tx_hash)
+    return int(w3.eth.get_block(receipt["blockNumber"]).timestamp)
+
+
+def leaf(node: str, recipient: str, cumulative: int) -> bytes:
+    return keccak(keccak(encode(["address", "address", "uint256"], [node, recipient, cumulative])))
+
+
+def payouts(node: str, owed: dict[str, int]) -> tuple[bytes, dict[str, list[bytes]]]:
+    """The root of `owed` (recipient -> cumulative amount) and each recipient's proof."""
+    tree = MerkleTree([leaf(node, recipient, amount) for recipient, amount in owed.items()])
+    return tree.root, {recipient: tree.proof(i) for i, recipient in enumerate(owed)}
+
+
+def hand_signed(signer, domain: dict, client: str, node: str, amount: int) -> bytes:
+    """A voucher for `client` signed by `signer` under an arbitrary EIP-712 domain."""
+    types = {
+        "Voucher": [
+            {"name": "client", "type": "address"},
+            {"name": "node", "type": "address"},
+            {"name": "amount", "type": "uint256"},
+        ]
+    }
+    message = {"client": client, "node": node, "amount": amount}
+    return bytes(signer.sign_typed_data(domain, types, message).signature)
+
+
+def own_domain(settlement) -> dict:
+    _, name, version, chain_id, contract, _, _ = settlement.functions.eip712Domain().call()
+    return {"name": name, "version": version, "chainId": chain_id, "verifyingContract": contract}
+
+
+def deposit(settlement, client, amount: int):
+    return settlement.functions.deposit(amount).transact({"from": client.address})
+
+
+def withdraw(settlement, client):
+    return settlement.functions.withdraw().transact({"from": client.address})
+
+
+def events(contract, name: str, tx_hash) -> list:
+    """`contract`'s `name` events in the receipt of `tx_hash` (the token's own logs dropped)."""
+    receipt = contract.w3.eth.get_transaction_receipt(tx_hash)
+    return list(getattr(contract.events, name)().process_receipt(receipt, errors=DISCARD))
+
+
+def balance(settlement, client) -> int:
+    return settlement.functions.balances(client.address).call()
+
+
+def claim(settlement, recipient: str, node: str, epoch: int, cumulative: int, proof):
+    return settlement.functions.claim(node, epoch, cumulative, proof).transact({"from": recipient})
+
+
+# fixtures -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def split(accounts):
+    return (3000, 2000, 4000, 1000, accounts[9])
+
+
+@pytest.fixture
+def settlement(w3, deploy, token, split):
+    contract = deploy("settlement", token.address, split, EPOCH, CHALLENGE, DELAY)
+    # ahead of the wall clock each block is stamped one second after the last: exact timestamps
+    w3.provider.ethereum_tester.time_travel(next_timestamp(w3) + 10**6)
+    return contract
+
+
+@pytest.fixture
+def node(accounts):
+    return accounts[2]
+
+
+@pytest.fixture
+def other_node(accounts):
+    return accounts[3]
+
+
+@pytest.fixture
+def recipients(accounts):
+    return accounts[4:7]
+
+
+@pytest.fixture
+def clients(w3, accounts, signers, token, settlement):
+    """The keyed `signers`, each funded with gas and FUNDS tokens approved to the settlement."""
+    tester = w3.provider.ethereum_tester
+    for client in signers:
+        tester.add_account(client.key.hex())  # eth-tester signs this key's transactions from now
+        w3.eth.send_transaction({"from": accounts[0], "to": client.address, "value": 10**18})
+        token.functions.transfer(client.address, FUNDS).transact({"from": accounts[1]})
+        token.functions.approve(settlement.address, MAX_UINT256).transact({"from": client.address})
+    return signers
+
+
+@pytest.fixture
+def voucher(settlement, node, sign_voucher):
+    """`voucher(client, signed, amount=signed, for_node=node)`: a redemption of a fresh voucher."""
+
+    def _voucher(client, signed: int, amount: int | None = None, for_node: str | None = None):
+        signature = sign_voucher(client, settlement, for_node or node, signed)
+        return (client.address, signed, signed if amount is None else amount, signature)
+
+    return _voucher
+
+
+@pytest.fixture
+def post(settlement, node, split):
+    """`post(epoch, total, redemptions)`: `node` settles an epoch (keywords override the rest)."""
+
+    def _post(
+        epoch, total, redemptions=(), *, root=ROOT, cid=CID, count=1, fee_split=None, sender=None
+    ):
+        fn = settlement.functions.post_epoch(
+            epoch, root, total, cid, count, fee_split or split, list(redemptions)
+        )
+        return fn.transact({"from": sender or node})
+
+    return _post
+
+
+@pytest.fixture
+def settled(w3, settlement, clients, node, recipients, voucher, post):
+    """Epoch 0 of `node`: 100 redeemed from clients[0], 60 owed to recipients[0] and 40 to
+    recipients[1], with its challenge window over; returns the proofs."""
+    deposit(settlement, clients[0], 100)
+    root, proofs = payouts(node, {recipients[0]: 60, recipients[1]: 40})
+    posted_at = block_time(w3, post(0, 100, [voucher(clients[0], 100)], root=root))
+    travel(w3, posted_at + CHALLENGE)
+    return proofs
+
+
+# constructor --------------------------------------------------------------------------------
+
+
+def test_constructor_sets_parameters_and_owner(settlement, token, split, accounts):
+    assert settlement.functions.token().call() == token.address
+    assert settlement.functions.fee_split().call() == split
+    assert settlement.functions.epoch_length().call() == EPOCH
+    assert settlement.functions.challenge_period().call() == CHALLENGE
+    assert settlement.functions.withdrawal_delay().call() == DELAY
+    assert settlement.functions.owner().call() == accounts[0]
+    domain = settlement.functions.eip712Domain().call()
+    assert domain[1:5] == ["Tessera Settlement", "1", 131277322940537, settlement.address]
+    assert settlement.functions.epoch_count(accounts[2]).call() == 0
+
+
+def test_constructor_emits_the_initial_parameters(settlement, split):
+    (changed,) = settlement.events.FeeSplitChanged().get_logs(from_block=0)
+    assert (
+        changed.args.node_bps,
+        changed.args.owner_bps,
+        changed.args.contributors_bps,
+        changed.args.treasury_bps,
+        changed.args.treasury,
+    ) == split
+    (periods,) = settlement.events.PeriodsChanged().get_logs(from_block=0)
+    assert (
+        periods.args.epoch_length,
+        periods.args.challenge_period,
+        periods.args.withdrawal_delay,
+    ) == (EPOCH, CHALLENGE, DELAY)
+
+
+def test_constructor_accepts_a_zero_challenge_period(deploy, token, split):
+    contract = deploy("settlement", token.address, split, 1, 0, 2)
+    assert contract.functions.challenge_period().call() == 0
+
+
+@pytest.mark.parametrize(
+    ("bps", "treasury", "periods", "reason"),
+    [
+        ((3000, 2000, 4000, 999), "ok", (EPOCH, CHALLENGE, DELAY), "split must sum to 10000"),
+        ((3000, 2000, 4000, 1001), "ok", (EPOCH, CHALLENGE, DELAY), "split must sum to 10000"),
+        ((0, 0, 0, 0), "ok", (EPOCH, CHALLENGE, DELAY), "split must sum to 10000"),
+        ((3000, 2000, 4000, 1000), ZERO, (EPOCH, CHALLENGE, DELAY), "zero treasury"),
+        ((3000, 2000, 4000, 1000), "ok", (0, CHALLENGE, DELAY), "zero epoch length"),
+        ((3000, 2000, 4000, 1000), "ok", (EPOCH, CHALLENGE, EPOCH), "withdrawal delay too short"),
+        ((3000, 2000, 4000, 1000), "ok", (EPOCH, CHALLENGE, 1), "withdrawal delay too short"),
+    ],
+)
+def test_constructor_rejects_invalid_parameters(
+    deploy, token, accounts, reverts, bps, treasury, periods, reason
+):
+    split = (*bps, accounts[9] if treasury == "ok" else treasury)
+    with reverts(f"settlement: {reason}"):
+        deploy("settlement", token.address, split, *periods)
+
+
+def test_constructor_rejects_zero_token(deploy, split, reverts):
+    with reverts("escrow: zero token"):
+        deploy("settlement", ZERO, split, EPOCH, CHALLENGE, DELAY)
+
+
+def test_constructor_checks_the_token_before_the_split(deploy, accounts, reverts):
+    with reverts("escrow: zero token"):
+        deploy("settlement", ZERO, (1, 1, 1, 1, ZERO), 0, 0, 0)
+
+
+# deposit ------------------------------------------------------------------------------------
+
+
+def test_deposit_moves_tokens_into_escrow(settlement, token, clients):
+    client = clients[0]
+    deposit(settlement, client, 30)
+    deposit(settlement, client, 12)
+    assert balance(settlement, client) == 42
+    assert token.functions.balanceOf(client.address).call() == FUNDS - 42
+    assert token.functions.balanceOf(settlement.address).call() == 42
+
+
+def test_deposit_emits_deposited_with_the_new_balance(w3, settlement, clients):
+    deposit(settlement, clients[0], 30)
+    (event,) = events(settlement, "Deposited", deposit(settlement, clients[0], 12))
+    assert (event.args.client, event.args.amount, event.args.balance) == (
+        clients[0].address,
+        12,
+        42,
+    )
+
+
+def test_deposit_rejects_zero_amount(settlement, clients, reverts):
+    with reverts("escrow: zero amount"):
+        deposit(settlement, clients[0], 0)
+
+
+def test_deposit_without_allowance_reverts_in_the_token(settlement, token, clients, reverts):
+    client = clients[0]
+    token.functions.approve(settlement.address, 9).transact({"from": client.address})
+    with reverts("erc20: insufficient allowance"):
+        deposit(settlement, client, 10)
+    assert balance(settlement, client) == 0
+
+
+def test_deposit_above_token_balance_reverts_in_the_token(settlement, clients, reverts):
+    with reverts("erc20: transfer amount exceeds balance"):
+        deposit(settlement, clients[0], FUNDS + 1)
+    assert balance(settlement, clients[0]) == 0
+
+
+# withdrawals --------------------------------------------------------------------------------
+
+
+def test_request_withdrawal_records_amount_and_time(w3, settlement, clients):
+    client = clients[0]
+    deposit(settlement, client, 50)
+    tx = settlement.functions.request_withdrawal(20).transact({"from": client.address})
+    available_at = block_time(w3, tx) + DELAY
+    assert settlement.functions.withdrawals(client.address).call() == (20, available_at)
+    (event,) = events(settlement, "WithdrawalRequested", tx)
+    assert (event.args.client, event.args.amount, event.args.available_at) == (
+        client.address,
+        20,
+        available_at,
+    )
+
+
+@pytest.mark.parametrize(
+    ("deposited", "amount", "reason"),
+    [
+        (50, 0, "escrow: zero amount"),
+        (50, 51, "escrow: exceeds balance"),
+        (0, 1, "escrow: exceeds balance"),
+    ],
+)
+def test_request_withdrawal_refusals(settlement, clients, reverts, deposited, amount, reason):
+    client = clients[0]
+    if deposited:
+        deposit(settlement, client, deposited)
+    with reverts(reason):
+        settlement.functions.request_withdrawal(amount).transact({"from": client.address})
+    assert settlement.functions.withdrawals(client.address).call() == (0, 0)
+
+
+def test_withdraw_without_request_reverts(settlement, clients, reverts):
+    deposit(settlement, clients[0], 50)
+    with reverts("escrow: no withdrawal requested"):
+        settlement.functions.withdraw().transact({"from": clients[0].address})
+
+
+def test_withdraw_waits_exactly_the_delay(w3, settlement, token, clients, reverts, mine):
+    client = clients[0]
+    deposit(settlement, client, 50)
+    tx = settlement.functions.request_withdrawal(20).transact({"from": client.address})
+    available_at = block_time(w3, tx) + DELAY
+    travel(w3, available_at - 1)
+    with reverts("escrow: withdrawal delay not over"):
+        settlement.functions.withdraw().transact({"from": client.address})
+    mine()
+    tx = settlement.functions.withdraw().transact({"from": client.address})
+    assert block_time(w3, tx) == available_at
+    assert balance(settlement, client) == 30
+    assert token.functions.balanceOf(client.address).call() == FUNDS - 30
+    assert token.functions.balanceOf(settlement.address).call() == 30
+    assert settlement.functions.withdrawals(client.address).call() == (0, 0)
+    (event,) = events(settlement, "Withdrawn", tx)
+    assert (event.args.client, event.args.amount) == (client.address, 20)
+
+
+def test_withdraw_clears_the_request(w3, settlement, clients, reverts):
+    client = clients[0]
+    deposit(settlement, client, 50)
+    tx = settlement.functions.request_withdrawal(50).transact({"from": client.address})
+    travel(w3, block_time(w3, tx) + DELAY)
+    settlement.functions.withdraw().transact({"from": client.address})
+    with reverts("escrow: no withdrawal requested"):
+        settlement.functions.withdraw().transact({"from": client.address})
+
+
+def test_a_new_request_replaces_the_old_and_restarts_the_delay(w3, settlement, clients, reverts):
+    client = clients[0]
+    deposit(settlement, client, 50)
+    first = block_time(
+        w3, settlement.functions.request_withdrawal(10).transact({"from": client.address})
+    )
+    travel(w3, first + DELAY // 2)
+    second = block_time(
+        w3, settlement.functions.request_withdrawal(40).transact({"from": client.address})
+    )
+    assert settlement.functions.withdrawals(client.address).call() == (40, second + DELAY)
+    travel(w3, first + DELAY)
+    with reverts("escrow: withdrawal delay not over"):
+        settlement.functions.withdraw().transact({"from": client.address})
+    travel(w3, second + DELAY)
+    settlement.functions.withdraw().transact({"from": client.address})
+    assert balance(settlement, client) == 10
+
+
+def test_deposits_after_a_request_do_not_grow_it(w3, settlement, clients):
+    client = clients[0]
+    deposit(settlement, client, 50)
+    tx = settlement.functions.request_withdrawal(50).transact({"from": client.address})
+    deposit(settlement, client, 25)
+    travel(w3, block_time(w3, tx) + DELAY)
+    settlement.functions.withdraw().transact({"from": client.address})
+    assert balance(settlement, client) == 25
+
+
+def test_redemption_during_the_delay_reduces_the_withdrawal(
+    w3, settlement, token, clients, voucher, post
+):
+    client = clients[0]
+    deposit(settlement, client, 100)
+    tx = settlement.functions.request_withdrawal(100).transact({"from": client.address})
+    post(0, 60, [voucher(client, 60)])  # the node redeems before the funds can leave
+    travel(w3, block_time(w3, tx) + DELAY)
+    (event,) = events(settlement, "Withdrawn", withdraw(settlement, client))
+    assert event.args.amount == 40
+    assert balance(settlement, client) == 0
+    assert token.functions.balanceOf(client.address).call() == FUNDS - 60
+    assert token.functions.balanceOf(settlement.address).call() == 60
+
+
+def test_withdrawal_fully_redeemed_during_the_delay_pays_nothing(
+    w3, settlement, token, clients, voucher, post
+):
+    client = clients[0]
+    deposit(settlement, client, 100)
+    tx = settlement.functions.request_withdrawal(30).transact({"from": client.address})
+    post(0, 100, [voucher(client, 100)])
+    travel(w3, block_time(w3, tx) + DELAY)
+    (event,) = events(settlement, "Withdrawn", withdraw(settlement, client))
+    assert event.args.amount == 0
+    assert settlement.functions.withdrawals(client.address).call() == (0, 0)
+    assert token.functions.balanceOf(client.address).call() == FUNDS - 100
+
+
+def test_node_can_always_redeem_before_a_withdrawal_matures(w3, settlement, clients, voucher, post):
+    client = clients[0]
+    deposit(settlement, client, 100)
+    posted_at = block_time(w3, post(0, 0, root=ROOT))
+    # the client asks for everything right after the node's epoch, while using more service
+    tx = settlement.functions.request_withdrawal(100).transact({"from": client.address})
+    available_at = block_time(w3, tx) + DELAY
+    travel(w3, posted_at + EPOCH)  # the node's next epoch opens before the funds are free
+    assert posted_at + EPOCH < available_at
+    post(1, 80, [voucher(client, 80)])
+    travel(w3, available_at)
+    (event,) = events(settlement, "Withdrawn", withdraw(settlement, client))
+    assert event.args.amount == 20
+
+
+# post_epoch: the happy path -----------------------------------------------------------------
+
+
+def test_post_epoch_redeems_vouchers_and_records_the_epoch(
+    w3, settlement, token, clients, node, recipients, split, voucher, post
+):
+    a, b = clients[0], clients[1]
+    deposit(settlement, a, 100)
+    deposit(settlement, b, 50)
+    root, _ = payouts(node, {recipients[0]: 60, recipients[1]: 45})
+    tx = post(0, 105, [voucher(a, 70), voucher(b, 50, 35)], root=root, count=7)
+    posted_at = block_time(w3, tx)
+
+    assert (balance(settlement, a), balance(settlement, b)) == (30, 15)
+    assert settlement.functions.redeemed(a.address, node).call() == 70
+    assert settlement.functions.redeemed(b.address, node).call() == 35
+    assert settlement.functions.node_redeemed(node).call() == 105
+    assert settlement.functions.node_paid(node).call() == 0
+    assert settlement.functions.epoch_count(node).call() == 1
+    assert token.functions.balanceOf(settlement.address).call() == 150
+    assert settlement.functions.epochs(node, 0).call() == (
+        root,
+        105,
+        CID,
+        7,
+        105,
+        posted_at,
+        split,
+    )
+
+    (posted,) = events(settlement, "EpochPosted", tx)
+    assert dict(posted.args) == {
+        "node": node,
+        "epoch": 0,
+        "root": root,
+        "total": 105,
+        "redeemed": 105,
+        "receipt_count": 7,
+        "bundle_cid": CID,
+    }
+    redeemed = events(settlement, "VoucherRedeemed", tx)
+    assert [(e.args.client, e.args.node, e.args.amount, e.args.cumulative) for e in redeemed] == [
+        (a.address, node, 70, 70),
+        (b.address, node, 35, 35),
+    ]
+
+
+def test_post_epoch_without_redemptions(settlement, node, post):
+    post(0, 0)
+    assert settlement.functions.epoch_count(node).call() == 1
+    assert settlement.functions.epochs(node, 0).call()[4] == 0
+
+
+def test_total_may_stay_below_what_was_redeemed(settlement, clients, node, voucher, post):
+    deposit(settlement, clients[0], 100)
+    post(0, 10, [voucher(clients[0], 100)])
+    assert settlement.functions.node_redeemed(node).call() == 100
+    assert settlement.functions.epochs(node, 0).call()[1:5] == (10, CID, 1, 100)
+
+
+def test_nodes_keep_separate_epochs_and_channels(
+    settlement, clients, node, other_node, voucher, post
+):
+    client = clients[0]
+    deposit(settlement, client, 100)
+    post(0, 30, [voucher(client, 30)])
+    post(0, 50, [voucher(client, 50, for_node=other_node)], sender=other_node)
+    assert settlement.functions.redeemed(client.address, node).call() == 30
+    assert settlement.functions.redeemed(client.address, other_node).call() == 50
+    assert settlement.functions.node_redeemed(other_node).call() == 50
+    assert settlement.functions.epoch_count(other_node).call() == 1
+    assert balance(settlement, client) == 20
+
+
+def test_a_later_voucher_redeems_only_the_difference(w3, settlement, clients, node, voucher, post):
+    client = clients[0]
+    deposit(settlement, client, 100)
+    posted_at = block_time(w3, post(0, 40, [voucher(client, 40)]))
+    travel(w3, posted_at + EPOCH)
+    tx = post(1, 65, [voucher(client, 65)])
+    assert balance(settlement, client) == 35
+    assert settlement.functions.redeemed(client.address, node).call() == 65
+    assert settlement.functions.node_redeemed(node).call() == 65
+    assert settlement.functions.epochs(node, 1).call()[4] == 25
+    (event,) = events(settlement, "VoucherRedeemed", tx)
+    assert (event.args.amount, event.args.cumulative) == (25, 65)
+
+
+def test_a_voucher_can_be_redeemed_in_parts(w3, settlement, clients, node, voucher, post):
+    client = clients[0]
+    deposit(settlement, client, 100)
+    signed = voucher(client, 90, 50)
+    posted_at = block_time(w3, post(0, 50, [signed]))
+    travel(w3, posted_at + EPOCH)
+    post(1, 90, [(*signed[:2], 90, signed[3])])  # the same signature, the rest of its amount
+    assert settlement.functions.redeemed(client.address, node).call() == 90
+    assert balance(settlement, client) == 10
+
+
+def test_two_rising_redemptions_of_one_client_in_one_epoch(
+    settlement, clients, node, voucher, post
+):
+    client = clients[0]
+    deposit(settlement, client, 100)
+    post(0, 70, [voucher(client, 50), voucher(client, 70)])
+    assert settlement.functions.redeemed(client.address, node).call() == 70
+    assert settlement.functions.node_redeemed(node).call() == 70
+    assert balance(settlement, client) == 30
+
+
+def test_a_compact_eip2098_signature_redeems_too(settlement, clients, node, voucher, post):
+    client = clients[0]
+    deposit(settlement, client, 100)
+    address, signed, amount, signature = voucher(client, 40)
+    r, s, v = signature[:32], int.from_bytes(signature[32:64], "big"), signature[64]
+    compact = r + ((v - 27) << 255 | s).to_bytes(32, "big")
+    post(0, 40, [(address, signed, amount, compact)])
+    assert settlement.functions.redeemed(client.address, node).call() == 40
+
+
+# post_epoch: sequencing ---------------------------------------------------------------------
+
+
+def test_epoch_already_posted(settlement, post, reverts):
+    post(0, 0)
+    with reverts("settlement: epoch already posted"):
+        post(0, 0)
+
+
+def test_epoch_out_of_order(w3, settlement, post, reverts):
+    with reverts("settlement: epoch out of order"):
+        post(1, 0)
+    travel(w3, block_time(w3, post(0, 0)) + EPOCH)
+    with reverts("settlement: epoch out of order"):
+        post(2, 0)
+    post(1, 0)
+
+
+def test_epoch_not_over_until_exactly_epoch_length(w3, settlement, node, post, reverts, mine):
+    posted_at = block_time(w3, post(0, 0))
+    with reverts("settlement: epoch not over"):
+        post(1, 0)
+    travel(w3, posted_at + EPOCH - 1)
+    with reverts("settlement: epoch not over"):
+        post(1, 0)
+    mine()
+    assert block_time(w3, post(1, 0)) == posted_at + EPOCH
+    assert settlement.functions.epoch_count(node).call() == 2
+
+
+def test_the_first_epoch_needs_no_wait(settlement, node, other_node, post):
+    post(0, 0)
+    post(0, 0, sender=other_node)
+    assert settlement.functions.epoch_count(other_node).call() == 1
+
+
+# post_epoch: the epoch's own fields ---------------------------------------------------------
+
+
+def test_empty_root(post, reverts):
+    with reverts("settlement: empty root"):
+        post(0, 0, root=b"\x00" * 32)
+
+
+def test_empty_bundle_cid(post, reverts):
+    with reverts("settlement: empty bundle cid"):
+        post(0, 0, cid="")
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        (2000, 3000, 4000, 1000, "treasury"),
+        (3000, 2000, 4000, 1000, "other"),
+        (3000, 2000, 4001, 999, "treasury"),
+    ],
+)
+def test_fee_split_changed(accounts, post, reverts, changed):
+    treasury = {"treasury": accounts[9], "other": accounts[8]}[changed[4]]
+    with reverts("settlement: fee split changed"):
+        post(0, 0, fee_split=(*changed[:4], treasury))
+
+
+def test_post_follows_a_governance_change_of_split(settlement, accounts, split, post, reverts):
+    new_split = (2500, 2500, 4000, 1000, accounts[8])
+    settlement.functions.set_fee_split(new_split).transact({"from": accounts[0]})
+    with reverts("settlement: fee split changed"):
+        post(0, 0, fee_split=split)
+    post(0, 0, fee_split=new_split)
+    assert settlement.functions.epochs(accounts[2], 0).call()[6] == new_split
+
+
+def test_total_decreased(w3, settlement, clients, voucher, post, reverts):
+    deposit(settlement, clients[0], 100)
+    posted_at = block_time(w3, post(0, 50, [voucher(clients[0], 100)]))
+    travel(w3, posted_at + EPOCH)
+    with reverts("settlement: total decreased"):
+        post(1, 49)
+    post(1, 50)
+
+
+def test_payouts_exceed_redeemed(w3, settlement, clients, voucher, post, reverts):
+    deposit(settlement, clients[0], 100)
+    with reverts("settlement: payouts exceed redeemed"):
+        post(0, 1)
+    with reverts("settlement: payouts exceed redeemed"):
+        post(0, 61, [voucher(clients[0], 60)])
+    posted_at = block_time(w3, post(0, 60, [voucher(clients[0], 60)]))
+    travel(w3, posted_at + EPOCH)
+    with reverts("settlement: payouts exceed redeemed"):
+        post(1, 81, [voucher(clients[0], 80)])  # cumulative: 60 + 20 fresh
+    post(1, 80, [voucher(clients[0], 80)])
+
+
+# post_epoch: vouchers -----------------------------------------------------------------------
+
+
+def test_voucher_exceeded(settlement, clients, voucher, post, reverts):
+    deposit(settlement, clients[0], 100)
+    with reverts("escrow: voucher exceeded"):
+        post(0, 0, [voucher(clients[0], 50, 51)])
+
+
+def test_voucher_already_redeemed(w3, settlement, clients, voucher, post, reverts):
+    client = clients[0]
+    deposit(settlement, client, 100)
+    with reverts("escrow: voucher already redeemed"):
+        post(0, 0, [voucher(client, 50, 0)])  # nothing to redeem is not a redemption
+    with reverts("escrow: voucher already redeemed"):
+        post(0, 0, [voucher(client, 50), voucher(client, 50)])  # the same voucher twice
+    with reverts("escrow: voucher already redeemed"):
+        post(0, 0, [voucher(client, 50), voucher(client, 60, 40)])  # lower than already
+    posted_at = block_time(w3, post(0, 50, [voucher(client, 50)]))
+    travel(w3, posted_at + EPOCH)
+    with reverts("escrow: voucher already redeemed"):
+        post(1, 50, [voucher(client, 50)])
+    with reverts("escrow: voucher already redeemed"):
+        post(1, 50, [voucher(client, 80, 30)])
+
+
+def test_bad_voucher_signature_by_another_key(settlement, clients, node, post, reverts):
+    client = clients[0]
+    deposit(settlement, client, 100)
+    forged = hand_signed(STRANGER, own_domain(settlement), client.address, node, 50)
+    with reverts("escrow: bad voucher signature"):
+        post(0, 0, [(client.address, 50, 50, forged)])
+
+
+def test_bad_voucher_signature_of_another_client(settlement, clients, voucher, post, reverts):
+    a, b = clients[0], clients[1]
+    deposit(settlement, a, 100)
+    _, signed, amount, signature = voucher(b, 50)  # b's own voucher, passed off as a's
+    with reverts("escrow: bad voucher signature"):
+        post(0, 0, [(a.address, signed, amount, signature)])
+
+
+def test_bad_voucher_signature_for_another_node(
+    settlement, clients, other_node, voucher, post, reverts
+):
+    deposit(settlement, clients[0], 100)
+    with reverts("escrow: bad voucher signature"):
+        post(0, 0, [voucher(clients[0], 50, for_node=other_node)])
+
+
+def test_bad_voucher_signature_over_another_amount(settlement, clients, voucher, post, reverts):
+    deposit(settlement, clients[0], 100)
+    address, _, _, signature = voucher(clients[0], 50)
+    with reverts("escrow: bad voucher signature"):
+        post(0, 0, [(address, 80, 80, signature)])
+    with reverts("escrow: bad voucher signature"):
+        post(0, 0, [(address, 80, 50, signature)])
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"chainId": 1},
+        {"verifyingContract": "0x" + "ab" * 20},
+        {"name": "Tessera Registry"},
+        {"version": "2"},
+    ],
+)
+def test_bad_voucher_signature_under_another_domain(
+    settlement, clients, node, post, reverts, override
+):
+    client = clients[0]
+    deposit(settlement, client, 100)
+    domain = {**own_domain(settlement), **override}
+    signature = hand_signed(client, domain, client.address, node, 50)
+    with reverts("escrow: bad voucher signature"):
+        post(0, 0, [(client.address, 50, 50, signature)])
+
+
+def test_the_hand_built_domain_matches_the_contract(settlement, clients, node, sign_voucher, post):
+    client = clients[0]
+    deposit(settlement, client, 100)
+    signature = hand_signed(client, own_domain(settlement), client.address, node, 50)
+    assert signature == sign_voucher(client, settlement, node, 50)
+    post(0, 50, [(client.address, 50, 50, signature)])
+
+
+def test_zero_client_with_an_unrecoverable_signature_is_refused(settlement, post, reverts):
+    with reverts("escrow: bad voucher signature"):
+        post(0, 0, [(ZERO, 50, 50, b"\x01" * 10)])  # a length ecdsa does not parse
+    with reverts("escrow: bad voucher signature"):
+        post(0, 0, [(ZERO, 50, 50, b"")])
+
+
+def test_malformed_signatures_revert_in_ecdsa(settlement, clients, voucher, post, reverts):
+    deposit(settlement, clients[0], 100)
+    address, signed, amount, signature = voucher(clients[0], 50)
+    high_s = signature[:32] + b"\xff" * 32 + signature[64:]
+    with reverts("ecdsa: invalid signature `s` value"):
+        post(0, 0, [(address, signed, amount, high_s)])
+    with reverts("ecdsa: invalid signature"):
+        post(0, 0, [(address, signed, amount, b"\x00" * 64 + b"\x1b")])
+
+
+def test_voucher_digest_matches_the_signed_message(settlement, clients, node, sign_voucher):
+    """The contract's digest is the one `tessera.crypto.voucher.Voucher` signs."""
+    from eth_account.messages import encode_typed_data
+
+    from tessera.crypto.voucher import Voucher
+
+    client = clients[0]
+    chain_id = own_domain(settlement)["chainId"]
+    voucher = Voucher(client.address, node, 50, chain_id, settlement.address)
+    message = encode_typed_data(full_message=voucher.typed_data())
+    digest = keccak(b"\x19" + message.version + message.header + message.body)
+    assert settlement.functions.voucher_digest(client.address, node, 50).call() == digest
+    signature = sign_voucher(client, settlement, node, 50)
+    assert Account._recover_hash(digest, signature=signature) == client.address
+
+
+def test_balance_too_low(settlement, clients, voucher, post, reverts):
+    client = clients[0]
+    deposit(settlement, client, 50)
+    with reverts("escrow: balance too low"):
+        post(0, 0, [voucher(client, 51)])
+    post(0, 50, [voucher(client, 51, 50)])  # what the balance covers can still be redeemed
+    assert balance(settlement, client) == 0
+
+
+def test_balance_too_low_counts_earlier_redemptions_in_the_same_post(
+    settlement, clients, node, other_node, voucher, post, reverts
+):
+    client = clients[0]
+    deposit(settlement, client, 100)
+    post(0, 70, [voucher(client, 70, for_node=other_node)], sender=other_node)
+    with reverts("escrow: balance too low"):
+        post(0, 0, [voucher(client, 31)])  # the client double-signed; the first node won
+
+
+def test_a_reverted_post_changes_nothing(w3, settlement, token, clients, node, voucher, post):
+    a, b = clients[0], clients[1]
+    deposit(settlement, a, 100)
+    deposit(settlement, b, 10)
+
+    def state():
+        return (
+            [balance(settlement, c) for c in clients],
+            [settlement.functions.redeemed(c.address, node).call() for c in clients],
+            settlement.functions.node_redeemed(node).call(),
+            settlement.functions.epoch_count(node).call(),
+            settlement.functions.epochs(node, 0).call(),
+            token.functions.balanceOf(settlement.address).call(),
+        )
+
+    before = state()
+    # a good redemption, then one the balance does not cover: the whole post must unwind
+    fn = settlement.functions.post_epoch(
+        0,
+        ROOT,
+        0,
+        CID,
+        1,
+        settlement.functions.fee_split().call(),
+        [voucher(a, 60), voucher(b, 20)],
+    )
+    receipt = w3.eth.get_transaction_receipt(fn.transact({"from": node, "gas": 1_000_000}))
+    assert receipt["status"] == 0  # mined, and reverted
+    assert state() == before
+
+
+# claim --------------------------------------------------------------------------------------
+
+
+def test_claim_pays_the_leaf_after_the_challenge_window(
+    w3, settlement, token, node, recipients, settled
+):
+    recipient = recipients[0]
+    tx = claim(settlement, recipient, node, 0, 60, settled[recipient])
+    assert token.functions.balanceOf(recipient).call() == 60
+    assert token.functions.balanceOf(settlement.address).call() == 40
+    assert settlement.functions.claimed(node, recipient).call() == 60
+    assert settlement.functions.node_paid(node).call() == 60
+    (event,) = events(settlement, "Claimed", tx)
+    assert dict(event.args) == {
+        "node": node,
+        "recipient": recipient,
+        "epoch": 0,
+        "amount": 60,
+        "cumulative": 60,
+    }
+    claim(settlement, recipients[1], node, 0, 40, settled[recipients[1]])
+    assert settlement.functions.node_paid(node).call() == 100
+    assert token.functions.balanceOf(settlement.address).call() == 0
+
+
+def test_claim_with_a_single_leaf_and_an_empty_proof(
+    w3, settlement, token, clients, node, recipients, voucher, post
+):
+    deposit(settlement, clients[0], 10)
+    root = leaf(node, recipients[0], 10)
+    travel(w3, block_time(w3, post(0, 10, [voucher(clients[0], 10)], root=root)) + CHALLENGE)
+    claim(settlement, recipients[0], node, 0, 10, [])
+    assert token.functions.balanceOf(recipients[0]).call() == 10
+
+
+def test_the_leaf_view_matches_the_python_leaf(settlement, node, recipients):
+    assert settlement.functions.leaf(node, recipients[0], 123).call() == leaf(
+        node, recipients[0], 123
+    )
+
+
+def test_challenge_window_open_until_exactly_the_period(
+    w3, settlement, clients, node, recipients, voucher, post, reverts, mine
+):
+    deposit(settlement, clients[0], 100)
+    root, proofs = payouts(node, {recipients[0]: 60})
+    posted_at = block_time(w3, post(0, 60, [voucher(clients[0], 60)], root=root))
+    with reverts("settlement: challenge window open"):
+        claim(settlement, recipients[0], node, 0, 60, proofs[recipients[0]])
+    travel(w3, posted_at + CHALLENGE - 1)
+    with reverts("settlement: challenge window open"):
+        claim(settlement, recipients[0], node, 0, 60, proofs[recipients[0]])
+    mine()
+    claim(settlement, recipients[0], node, 0, 60, proofs[recipients[0]])
+
+
+def test_unknown_epoch(settlement, node, other_node, recipients, settled, reverts):
+    with reverts("settlement: unknown epoch"):
+        claim(settlement, recipients[0], node, 1, 60, settled[recipients[0]])
+    with reverts("settlement: unknown epoch"):
+        claim(settlement, recipients[0], other_node, 0, 60, settled[recipients[0]])
+
+
+def test_invalid_proof(settlement, node, other_node, recipients, settled, reverts):
+    r0, r1 = recipients[0], recipients[1]
+    with reverts("settlement: invalid proof"):
+        claim(settlement, r0, node, 0, 61, settled[r0])  # a wrong amount
+    with reverts("settlement: invalid proof"):
+        claim(settlement, r0, node, 0, 59, settled[r0])
+    with reverts("settlement: invalid proof"):
+        claim(settlement, r0, node, 0, 40, settled[r1])  # another recipient's leaf and proof
+    with reverts("settlement: invalid proof"):
+        claim(settlement, recipients[2], node, 0, 40, settled[r1])  # a stranger with r1's
+    with reverts("settlement: invalid proof"):
+        claim(settlement, r0, node, 0, 60, [])
+    assert settlement.functions.claimed(node, r0).call() == 0
+
+
+def test_invalid_proof_against_another_epochs_root(
+    w3, settlement, clients, node, recipients, voucher, post, reverts
+):
+    r0 = recipients[0]
+    deposit(settlement, clients[0], 100)
+    root0, proofs0 = payouts(node, {r0: 30, recipients[1]: 10})
+    posted_at = block_time(w3, post(0, 40, [voucher(clients[0], 40)], root=root0))
+    travel(w3, posted_at + EPOCH)
+    root1, proofs1 = payouts(node, {r0: 70, recipients[1]: 30})
+    posted_at = block_time(w3, post(1, 100, [voucher(clients[0], 100)], root=root1))
+    travel(w3, posted_at + CHALLENGE)
+    with reverts("settlement: invalid proof"):
+        claim(settlement, r0, node, 0, 70, proofs1[r0])
+    with reverts("settlement: invalid proof"):
+        claim(settlement, r0, node, 1, 30, proofs0[r0])
+    claim(settlement, r0, node, 1, 70, proofs1[r0])
+
+
+def test_nothing_to_claim_twice(settlement, node, recipients, settled, reverts):
+    claim(settlement, recipients[0], node, 0, 60, settled[recipients[0]])
+    with reverts("settlement: nothing to claim"):
+        claim(settlement, recipients[0], node, 0, 60, settled[recipients[0]])
+
+
+def test_nothing_to_claim_for_a_zero_leaf(
+    w3, settlement, clients, node, recipients, voucher, post, reverts
+):
+    deposit(settlement, clients[0], 10)
+    root, proofs = payouts(node, {recipients[0]: 0, recipients[1]: 10})
+    travel(w3, block_time(w3, post(0, 10, [voucher(clients[0], 10)], root=root)) + CHALLENGE)
+    with reverts("settlement: nothing to claim"):
+        claim(settlement, recipients[0], node, 0, 0, proofs[recipients[0]])
+
+
+def test_cumulative_claims_across_epochs_pay_the_difference(
+    w3, settlement, token, clients, node, recipients, voucher, post, reverts
+):
+    r0, r1 = recipients[0], recipients[1]
+    deposit(settlement, clients[0], 200)
+    root0, proofs0 = payouts(node, {r0: 60, r1: 40})
+    posted_at = block_time(w3, post(0, 100, [voucher(clients[0], 100)], root=root0))
+    travel(w3, posted_at + CHALLENGE)
+    claim(settlement, r0, node, 0, 60, proofs0[r0])
+
+    travel(w3, posted_at + EPOCH)
+    root1, proofs1 = payouts(node, {r0: 150, r1: 50})
+    posted_at = block_time(w3, post(1, 200, [voucher(clients[0], 200)], root=root1))
+    travel(w3, posted_at + CHALLENGE)
+    tx = claim(settlement, r0, node, 1, 150, proofs1[r0])
+    assert token.functions.balanceOf(r0).call() == 150
+    (event,) = events(settlement, "Claimed", tx)
+    assert (event.args.epoch, event.args.amount, event.args.cumulative) == (1, 90, 150)
+    with reverts("settlement: nothing to claim"):
+        claim(settlement, r0, node, 0, 60, proofs0[r0])  # the older epoch owes less
+
+    # r1 skipped epoch 0: the newest root pays its whole cumulative amount at once
+    claim(settlement, r1, node, 1, 50, proofs1[r1])
+    with reverts("settlement: nothing to claim"):
+        claim(settlement, r1, node, 0, 40, proofs0[r1])
+    assert settlement.functions.node_paid(node).call() == 200
+    assert token.functions.balanceOf(settlement.address).call() == 0
+
+
+def test_an_older_epoch_still_pays_if_the_newer_window_is_open(
+    w3, settlement, token, clients, node, recipients, voucher, post, reverts
+):
+    r0 = recipients[0]
+    deposit(settlement, clients[0], 200)
+    root0, proofs0 = payouts(node, {r0: 60})
+    posted_at = block_time(w3, post(0, 60, [voucher(clients[0], 60)], root=root0))
+    travel(w3, posted_at + EPOCH)
+    root1, proofs1 = payouts(node, {r0: 150})
+    post(1, 150, [voucher(clients[0], 150)], root=root1)
+    with reverts("settlement: challenge window open"):
+        claim(settlement, r0, node, 1, 150, proofs1[r0])
+    claim(settlement, r0, node, 0, 60, proofs0[r0])
+    assert token.functions.balanceOf(r0).call() == 60
+
+
+def test_exceeds_redeemed_caps_a_root_above_its_total(
+    w3, settlement, token, clients, node, recipients, voucher, post, reverts
+):
+    r0, r1 = recipients[0], recipients[1]
+    deposit(settlement, clients[0], 100)
+    # total is honest (100 = redeemed) but the leaves add up to 200
+    root, proofs = payouts(node, {r0: 100, r1: 100})
+    travel(w3, block_time(w3, post(0, 100, [voucher(clients[0], 100)], root=root)) + CHALLENGE)
+    claim(settlement, r0, node, 0, 100, proofs[r0])
+    with reverts("settlement: exceeds redeemed"):
+        claim(settlement, r1, node, 0, 100, proofs[r1])
+    assert settlement.functions.node_paid(node).call() == 100
+    assert settlement.functions.claimed(node, r1).call() == 0
+    assert token.functions.balanceOf(settlement.address).call() == 0
+
+
+def test_exceeds_redeemed_by_a_single_unit(
+    w3, settlement, token, clients, node, recipients, voucher, post, reverts
+):
+    r0, r1 = recipients[0], recipients[1]
+    deposit(settlement, clients[0], 100)
+    deposit(settlement, clients[1], 500)  # escrow of another client must stay out of reach
+    root, proofs = payouts(node, {r0: 60, r1: 41})
+    travel(w3, block_time(w3, post(0, 100, [voucher(clients[0], 100)], root=root)) + CHALLENGE)
+    claim(settlement, r0, node, 0, 60, proofs[r0])
+    with reverts("settlement: exceeds redeemed"):
+        claim(settlement, r1, node, 0, 41, proofs[r1])
+    assert token.functions.balanceOf(settlement.address).call() == 540
+
+
+def test_claims_of_one_node_never_touch_another_nodes_funds(
+    w3, settlement, clients, node, other_node, recipients, voucher, post, reverts
+):
+    r0 = recipients[0]
+    deposit(settlement, clients[0], 100)
+    post(0, 80, [voucher(clients[0], 80, for_node=other_node)], sender=other_node)
+    root, proofs = payouts(node, {r0: 50})
+    travel(w3, block_time(w3, post(0, 0, root=root)) + CHALLENGE)
+    with reverts("settlement: exceeds redeemed"):
+        claim(settlement, r0, node, 0, 50, proofs[r0])
+
+
+# parameters ---------------------------------------------------------------------------------
+
+
+def test_owner_sets_the_fee_split(w3, settlement, accounts):
+    new_split = (2500, 2500, 4000, 1000, accounts[8])
+    tx = settlement.functions.set_fee_split(new_split).transact({"from": accounts[0]})
+    assert settlement.functions.fee_split().call() == new_split
+    (event,) = events(settlement, "FeeSplitChanged", tx)
+    assert tuple(event.args.values()) == new_split
+
+
+def test_owner_sets_the_periods(w3, settlement, accounts):
+    tx = settlement.functions.set_periods(100, 0, 101).transact({"from": accounts[0]})
+    assert settlement.functions.epoch_length().call() == 100
+    assert settlement.functions.challenge_period().call() == 0
+    assert settlement.functions.withdrawal_delay().call() == 101
+    (event,) = events(settlement, "PeriodsChanged", tx)
+    assert dict(event.args) == {"epoch_length": 100, "challenge_period": 0, "withdrawal_delay": 101}
+
+
+def test_non_owner_cannot_set_parameters(settlement, accounts, split, reverts):
+    with reverts("ownable: caller is not the owner"):
+        settlement.functions.set_fee_split(split).transact({"from": accounts[1]})
+    with reverts("ownable: caller is not the owner"):
+        settlement.functions.set_periods(EPOCH, CHALLENGE, DELAY).transact({"from": accounts[1]})
+
+
+@pytest.mark.parametrize(
+    ("bps", "treasury", "reason"),
+    [
+        ((3000, 2000, 4000, 999), "ok", "settlement: split must sum to 10000"),
+        ((10000, 0, 0, 1), "ok", "settlement: split must sum to 10000"),
+        ((10000, 0, 0, 0), ZERO, "settlement: zero treasury"),
+    ],
+)
+def test_set_fee_split_rejects_invalid_splits(
+    settlement, accounts, split, reverts, bps, treasury, reason
+):
+    with reverts(reason):
+        settlement.functions.set_fee_split(
+            (*bps, accounts[9] if treasury == "ok" else treasury)
+        ).transact({"from": accounts[0]})
+    assert settlement.functions.fee_split().call() == split
+
+
+def test_set_fee_split_accepts_all_to_one_party(settlement, accounts):
+    settlement.functions.set_fee_split((0, 0, 0, 10000, accounts[9])).transact(
+        {"from": accounts[0]}
+    )
+    assert settlement.functions.fee_split().call() == (0, 0, 0, 10000, accounts[9])
+
+
+@pytest.mark.parametrize(
+    ("periods", "reason"),
+    [
+        ((0, CHALLENGE, DELAY), "settlement: zero epoch length"),
+        ((EPOCH, CHALLENGE, EPOCH), "settlement: withdrawal delay too short"),
+        ((EPOCH, CHALLENGE, 0), "settlement: withdrawal delay too short"),
+    ],
+)
+def test_set_periods_rejects_invalid_periods(settlement, accounts, reverts, periods, reason):
+    with reverts(reason):
+        settlement.functions.set_periods(*periods).transact({"from": accounts[0]})
+    assert settlement.functions.epoch_length().call() == EPOCH
+    assert settlement.functions.withdrawal_delay().call() == DELAY
+
+
+def test_a_new_withdrawal_delay_spares_pending_requests(w3, settlement, clients, accounts):
+    client = clients[0]
+    deposit(settlement, client, 50)
+    tx = settlement.functions.request_withdrawal(50).transact({"from": client.address})
+    settlement.functions.set_periods(EPOCH, CHALLENGE, DELAY * 10).transact({"from": accounts[0]})
+    assert settlement.functions.withdrawals(client.address).call()[1] == block_time(w3, tx) + DELAY
+
+
+def test_a_new_challenge_period_applies_to_posted_epochs(
+    settlement, accounts, clients, node, recipients, voucher, post, reverts
+):
+    deposit(settlement, clients[0], 60)
+    root, proofs = payouts(node, {recipients[0]: 60})
+    post(0, 60, [voucher(clients[0], 60)], root=root)
+    with reverts("settlement: challenge window open"):
+        claim(settlement, recipients[0], node, 0, 60, proofs[recipients[0]])
+    settlement.functions.set_periods(EPOCH, 0, DELAY).transact({"from": accounts[0]})
+    claim(settlement, recipients[0], node, 0, 60, proofs[recipients[0]])
+
+
+def test_transfer_ownership_moves_the_power(w3, settlement, accounts, split, reverts):
+    tx = settlement.functions.transfer_ownership(accounts[5]).transact({"from": accounts[0]})
+    assert settlement.functions.owner().call() == accounts[5]
+    (event,) = events(settlement, "OwnershipTransferred", tx)
+    assert (event.args.previous_owner, event.args.new_owner) == (accounts[0], accounts[5])
+    with reverts("ownable: caller is not the owner"):
+        settlement.functions.set_fee_split(split).transact({"from": accounts[0]})
+    settlement.functions.set_periods(10, 0, 11).transact({"from": accounts[5]})
+    assert settlement.functions.epoch_length().call() == 10
+
+
+def test_transfer_ownership_refusals(settlement, accounts, reverts):
+    with reverts("ownable: caller is not the owner"):
+        settlement.functions.transfer_ownership(accounts[5]).transact({"from": accounts[1]})
+    with reverts("ownable: new owner is the zero address"):
+        settlement.functions.transfer_ownership(ZERO).transact({"from": accounts[0]})
+
+
+def test_ownership_cannot_be_renounced(settlement):
+    names = {item["name"] for item in settlement.abi if item["type"] == "function"}
+    assert "renounce_ownership" not in names
+    assert {"post_epoch", "claim", "set_fee_split", "set_periods", "withdraw"} <= names
