@@ -56,6 +56,12 @@ class Cli:
         return lines[0]
 
 
+@pytest.fixture(scope="session")
+def cli_runner() -> type[Cli]:
+    """The `Cli` class, for a test module that needs a home of its own."""
+    return Cli
+
+
 @pytest.fixture(scope="module")
 def cli(anvil_binary, tmp_path_factory):
     """`tessera init` in a fresh home, with tessera's own managed anvil; stopped afterwards."""

@@ -7,13 +7,12 @@ import time
 import httpx
 import pytest
 from backends import free_port
-from conftest import Cli
 
 
 @pytest.fixture(scope="module")
-def market(anvil_binary, tmp_path_factory, tiny_generator):
+def market(anvil_binary, tmp_path_factory, tiny_generator, cli_runner):
     """A home with short periods, a datanet by `carol`, a paying node run by `operator`."""
-    cli = Cli(tmp_path_factory.mktemp("money") / "home", free_port())
+    cli = cli_runner(tmp_path_factory.mktemp("money") / "home", free_port())
     cli.ok("init", "--port", str(cli.port), "--epoch-length", "2", "--challenge-period", "2")
     for name in ("alice", "bob", "carol", "operator", "builder"):
         cli.ok("account", "new", name)

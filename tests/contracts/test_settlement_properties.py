@@ -130,7 +130,7 @@ class World:
         self.model = Model(
             wallet=dict.fromkeys(addresses, FUNDS - ESCROWED) | dict.fromkeys(recipients, 0),
             balance=dict.fromkeys(addresses, ESCROWED),
-            withdrawal=dict.fromkeys(addresses, (0, 0)),
+            withdrawal=dict.fromkeys(addresses, (0, 0, 0)),
         )
 
     # running operations ---------------------------------------------------------------------
@@ -188,12 +188,12 @@ class World:
         actual = self.send(self.settlement.functions.request_withdrawal(amount), address)
         assert actual == expected
         if expected is None:
-            m.withdrawal[address] = (amount, now + DELAY)
+            m.withdrawal[address] = (amount, now + DELAY, now)
         return actual
 
     def _withdraw(self, who: int) -> str | None:
         address, m, now = self.clients[who].address, self.model, self.now()
-        requested, available_at = m.withdrawal[address]
+        requested, available_at, _ = m.withdrawal[address]
         expected = None
         if requested == 0:
             expected = "escrow: no withdrawal requested"
@@ -203,7 +203,7 @@ class World:
         assert actual == expected
         if expected is None:
             paid = min(requested, m.balance[address])
-            m.withdrawal[address] = (0, 0)
+            m.withdrawal[address] = (0, 0, 0)
             m.balance[address] -= paid
             m.wallet[address] += paid
         return actual

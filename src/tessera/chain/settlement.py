@@ -134,8 +134,9 @@ class SettlementClient:
         return int(self.chain.call(fn))
 
     def withdrawal(self, client: str) -> Withdrawal:
-        fn = self.contract.functions.withdrawals(Web3.to_checksum_address(client))
-        amount, available_at = self.chain.call(fn)
+        client = Web3.to_checksum_address(client)
+        amount, _, _ = self.chain.call(self.contract.functions.withdrawals(client))
+        available_at = self.chain.call(self.contract.functions.withdrawal_available_at(client))
         return Withdrawal(int(amount), int(available_at))
 
     def redeemed(self, client: str, node: str) -> int:
@@ -176,7 +177,7 @@ class SettlementClient:
 
     def epoch(self, node: str, epoch: int) -> PostedEpoch:
         fn = self.contract.functions.epochs(Web3.to_checksum_address(node), epoch)
-        root, total, cid, count, redeemed, posted_at, split = self.chain.call(fn)
+        root, total, cid, count, redeemed, posted_at, split, _, _ = self.chain.call(fn)
         return PostedEpoch(
             Web3.to_checksum_address(node),
             epoch,
@@ -188,6 +189,14 @@ class SettlementClient:
             int(posted_at),
             FeeSplit.from_abi(split),
         )
+
+    def next_epoch_at(self, node: str) -> int:
+        fn = self.contract.functions.next_epoch_at(Web3.to_checksum_address(node))
+        return int(self.chain.call(fn))
+
+    def claimable_at(self, node: str, epoch: int) -> int:
+        fn = self.contract.functions.claimable_at(Web3.to_checksum_address(node), epoch)
+        return int(self.chain.call(fn))
 
     def nodes_with_epochs(self, from_block: int = 0) -> list[str]:
         """Every node that has posted an epoch, in order of first post."""

@@ -33,7 +33,8 @@ struct Redemption:
 
 struct Withdrawal:
     amount: uint256
-    available_at: uint256
+    available_at: uint256  # with the delay of the time of the request
+    requested_at: uint256
 
 
 token: public(IERC20)
@@ -105,7 +106,9 @@ def request_withdrawal(amount: uint256):
     assert amount != 0, "escrow: zero amount"
     assert amount <= self.balances[msg.sender], "escrow: exceeds balance"
     available_at: uint256 = block.timestamp + self.withdrawal_delay
-    self.withdrawals[msg.sender] = Withdrawal(amount=amount, available_at=available_at)
+    self.withdrawals[msg.sender] = Withdrawal(
+        amount=amount, available_at=available_at, requested_at=block.timestamp
+    )
     log WithdrawalRequested(client=msg.sender, amount=amount, available_at=available_at)
 
 
@@ -119,7 +122,7 @@ def withdraw() -> uint256:
     """
     request: Withdrawal = self.withdrawals[msg.sender]
     assert request.amount != 0, "escrow: no withdrawal requested"
-    assert block.timestamp >= request.available_at, "escrow: withdrawal delay not over"
+    assert block.timestamp >= self._available_at(request), "escrow: withdrawal delay not over"
     amount: uint256 = min(request.amount, self.balances[msg.sender])
     self.withdrawals[msg.sender] = empty(Withdrawal)
     self.balances[msg.sender] -= amount
@@ -129,6 +132,29 @@ def withdraw() -> uint256:
         )
     log Withdrawn(client=msg.sender, amount=amount)
     return amount
+
+
+@external
+@view
+def withdrawal_available_at(client: address) -> uint256:
+    """
+    @notice When the client's pending withdrawal can be paid out.
+    @dev The longer of the delay at the request and the current one:
+         governance can lengthen a pending withdrawal's wait (to keep
+         nodes ahead of it), never shorten it.
+    @param client The client.
+    @return uint256 A timestamp (0: nothing requested).
+    """
+    request: Withdrawal = self.withdrawals[client]
+    if request.amount == 0:
+        return 0
+    return self._available_at(request)
+
+
+@internal
+@view
+def _available_at(request: Withdrawal) -> uint256:
+    return max(request.available_at, request.requested_at + self.withdrawal_delay)
 
 
 @external

@@ -38,6 +38,7 @@ exports: (
     escrow.deposit,
     escrow.request_withdrawal,
     escrow.withdraw,
+    escrow.withdrawal_available_at,
     escrow.voucher_digest,
 )
 
@@ -45,6 +46,7 @@ exports: (
 _BPS: constant(uint256) = 10_000
 _MAX_REDEMPTIONS: constant(uint256) = 256
 _MAX_PROOF: constant(uint256) = 64
+_MAX_PERIOD: constant(uint256) = 10 * 365 * 86_400  # keeps every deadline far from overflow
 
 
 struct FeeSplit:
@@ -63,6 +65,8 @@ struct Epoch:
     redeemed: uint256
     posted_at: uint256
     split: FeeSplit
+    epoch_length: uint256  # the periods in force when it was posted
+    challenge_period: uint256
 
 
 fee_split: public(FeeSplit)
@@ -159,9 +163,7 @@ def post_epoch(
     previous: Epoch = empty(Epoch)
     if epoch != 0:
         previous = self.epochs[msg.sender][epoch - 1]
-        assert block.timestamp >= previous.posted_at + self.epoch_length, (
-            "settlement: epoch not over"
-        )
+        assert block.timestamp >= self._next_epoch_at(previous), "settlement: epoch not over"
     assert root != empty(bytes32), "settlement: empty root"
     assert len(bundle_cid) != 0, "settlement: empty bundle cid"
     assert keccak256(abi_encode(split)) == keccak256(abi_encode(self.fee_split)), (
@@ -185,6 +187,8 @@ def post_epoch(
         redeemed=fresh,
         posted_at=block.timestamp,
         split=split,
+        epoch_length=self.epoch_length,
+        challenge_period=self.challenge_period,
     )
     log EpochPosted(
         node=msg.sender,
@@ -209,9 +213,7 @@ def claim(node: address, epoch: uint256, cumulative: uint256, proof: DynArray[by
     """
     assert epoch < self.epoch_count[node], "settlement: unknown epoch"
     posted: Epoch = self.epochs[node][epoch]
-    assert block.timestamp >= posted.posted_at + self.challenge_period, (
-        "settlement: challenge window open"
-    )
+    assert block.timestamp >= self._claimable_at(posted), "settlement: challenge window open"
     assert merkle_proof_verification._verify(
         proof, posted.root, self._leaf(node, msg.sender, cumulative)
     ), "settlement: invalid proof"
@@ -253,6 +255,38 @@ def set_periods(epoch_length: uint256, challenge_period: uint256, withdrawal_del
 
 
 @external
+@view
+def next_epoch_at(node: address) -> uint256:
+    """
+    @notice When `node` may post its next epoch.
+    @dev The shorter of the epoch length at its last post and the current
+         one, so a change never lets a pending withdrawal (whose delay is
+         above the current epoch length) overtake the node's next post.
+    @param node The node.
+    @return uint256 A timestamp (0 before its first epoch).
+    """
+    count: uint256 = self.epoch_count[node]
+    if count == 0:
+        return 0
+    return self._next_epoch_at(self.epochs[node][count - 1])
+
+
+@external
+@view
+def claimable_at(node: address, epoch: uint256) -> uint256:
+    """
+    @notice When claims against a posted epoch open.
+    @dev The longer of the challenge period at posting and the current
+         one: governance can extend a window that is open, never cut it.
+    @param node The node.
+    @param epoch One of its posted epochs.
+    @return uint256 A timestamp.
+    """
+    assert epoch < self.epoch_count[node], "settlement: unknown epoch"
+    return self._claimable_at(self.epochs[node][epoch])
+
+
+@external
 @pure
 def leaf(node: address, recipient: address, cumulative: uint256) -> bytes32:
     """
@@ -263,6 +297,18 @@ def leaf(node: address, recipient: address, cumulative: uint256) -> bytes32:
     @return bytes32 The double-hashed leaf.
     """
     return self._leaf(node, recipient, cumulative)
+
+
+@internal
+@view
+def _next_epoch_at(previous: Epoch) -> uint256:
+    return previous.posted_at + min(previous.epoch_length, self.epoch_length)
+
+
+@internal
+@view
+def _claimable_at(posted: Epoch) -> uint256:
+    return posted.posted_at + max(posted.challenge_period, self.challenge_period)
 
 
 @internal
@@ -291,6 +337,9 @@ def _set_fee_split(split: FeeSplit):
 @internal
 def _set_periods(epoch_length: uint256, challenge_period: uint256, withdrawal_delay: uint256):
     assert epoch_length != 0, "settlement: zero epoch length"
+    assert max(epoch_length, max(challenge_period, withdrawal_delay)) <= _MAX_PERIOD, (
+        "settlement: period too long"
+    )
     assert withdrawal_delay > epoch_length, "settlement: withdrawal delay too short"
     self.epoch_length = epoch_length
     self.challenge_period = challenge_period

@@ -155,7 +155,7 @@ def _ask(t: Tessera, out: Console, questions: list[str]) -> None:
 
 def _wait_for_claims(t: Tessera, out: Console) -> None:
     node = t.address("operator")
-    opens = t.settlement.epoch(node, 0).posted_at + t.settlement.periods().challenge_period
+    opens = t.settlement.claimable_at(node, 0)
     out.print(f"waiting for the challenge window to close at chain time {opens}")
     t.chain.wait_until(opens)
 

@@ -70,11 +70,7 @@ class EpochSettler:
 
     def next_due(self) -> int:
         """Chain time from which the next epoch may be posted (0: now)."""
-        count = self.settlement.epoch_count(self.node)
-        if count == 0:
-            return 0
-        last = self.settlement.epoch(self.node, count - 1)
-        return last.posted_at + self.settlement.periods().epoch_length
+        return self.settlement.next_epoch_at(self.node)
 
     def due(self) -> bool:
         pending = any(row.status == BUILT for row in self.db.epochs())

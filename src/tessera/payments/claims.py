@@ -48,11 +48,11 @@ def posted_bundle(store: BlobStore, posted: PostedEpoch) -> EpochBundle:
 def claimable(settlement: SettlementClient, store: BlobStore, recipient: str) -> list[Claimable]:
     """Per node, what `recipient` can claim now (nodes with nothing to claim are left out)."""
     recipient = to_checksum_address(recipient)
-    now, window = settlement.now(), settlement.periods().challenge_period
+    now = settlement.now()
     found = []
     for node in settlement.nodes_with_epochs():
         epoch = settlement.epoch_count(node) - 1
-        while epoch >= 0 and settlement.epoch(node, epoch).posted_at + window > now:
+        while epoch >= 0 and settlement.claimable_at(node, epoch) > now:
             epoch -= 1
         if epoch < 0:
             continue

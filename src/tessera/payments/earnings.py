@@ -51,7 +51,7 @@ class Earnings:
 
 def earnings(settlement: SettlementClient, store: BlobStore, account: str) -> Earnings:
     account = to_checksum_address(account)
-    now, window = settlement.now(), settlement.periods().challenge_period
+    now = settlement.now()
     rows = []
     for node in settlement.nodes_with_epochs():
         claimed = settlement.claimed(node, account)
@@ -70,7 +70,7 @@ def earnings(settlement: SettlementClient, store: BlobStore, account: str) -> Ea
                 if c.datanet is not None:
                     by_datanet[c.datanet] += c.amount
             cumulative = bundle.cumulative.get(account, 0)
-            opens = posted.posted_at + window
+            opens = settlement.claimable_at(node, epoch)
             status = CLAIMED if cumulative <= claimed else CLAIMABLE if opens <= now else CHALLENGE
             rows.append(
                 EpochEarning(
