@@ -268,9 +268,13 @@ class Tessera:
 
         db = ReceiptDB(self.home.node_db_path(self.config.deployment))
         try:
-            lock = self.home.path / "node" / "settle.lock"
             settler = EpochSettler(
-                self.settlement, self.registry, self.store, db, self.signer(account), lock
+                self.settlement,
+                self.registry,
+                self.store,
+                db,
+                self.signer(account),
+                self.home.settle_lock_path,
             )
             return settler.settle()
         finally:

@@ -80,6 +80,11 @@ class TesseraHome:
         name = f"node-{deployment.chain_id}-{deployment.settlement.lower()}.sqlite"
         return self.path / "node" / name
 
+    @property
+    def settle_lock_path(self) -> Path:
+        # one settler at a time: the running node's and `tessera epoch settle`
+        return self.path / "node" / "settle.lock"
+
     def index_path(self, deployment: Deployment) -> Path:
         # one index per deployment, so a redeploy can never mix two registries' batches
         return self.path / "index" / f"{deployment.chain_id}-{deployment.registry.lower()}.sqlite"

@@ -10,9 +10,10 @@ from typing import Any
 
 from eth_abi import encode
 from eth_account import Account
+from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_typing import Hash32
-from eth_utils import keccak, to_checksum_address
+from eth_utils import keccak, to_bytes, to_checksum_address
 
 from tessera.errors import SignatureError
 
@@ -119,3 +120,20 @@ def check_signature(digest: bytes, signature: bytes, signer: str) -> None:
             f"signature does not belong to {signer} (it recovers to {recovered}): "
             "sign again with the contributor's own key"
         )
+
+
+def sign_typed(account: LocalAccount, full_message: dict[str, Any]) -> str:
+    """Sign EIP-712 typed data (eth_signTypedData_v4); the 0x-hex 65-byte signature."""
+    return (
+        "0x"
+        + bytes(Account.sign_typed_data(account.key, full_message=full_message).signature).hex()
+    )
+
+
+def recover_typed(full_message: dict[str, Any], signature: str, what: str) -> str:
+    """The address that signed typed data; SignatureError naming `what` if malformed."""
+    try:
+        message = encode_typed_data(full_message=full_message)
+        return str(Account.recover_message(message, signature=to_bytes(hexstr=signature)))
+    except Exception as exc:  # malformed signatures raise several types
+        raise SignatureError(f"the {what}'s signature is malformed ({exc})") from None

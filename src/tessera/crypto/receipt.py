@@ -12,11 +12,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from eth_abi import encode
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_bytes, to_checksum_address
 
+from tessera.crypto.eip712 import recover_typed, sign_typed
 from tessera.errors import InputError, SignatureError
 from tessera.store.cid import digest_from_cid
 
@@ -122,8 +121,7 @@ class Receipt:
     def signed_by(self, node: LocalAccount) -> Receipt:
         if node.address != to_checksum_address(self.node):
             raise SignatureError(f"receipt names node {self.node} but {node.address} signs it")
-        signature = Account.sign_typed_data(node.key, full_message=self.typed_data()).signature
-        return Receipt(**{**self.__dict__, "signature": "0x" + bytes(signature).hex()})
+        return Receipt(**{**self.__dict__, "signature": sign_typed(node, self.typed_data())})
 
     def verify(self) -> None:
         """Raise SignatureError unless the node named in the receipt signed exactly this."""
@@ -134,11 +132,7 @@ class Receipt:
             raise SignatureError("a receipt lists only sources with a positive weight")
         if not self.signature:
             raise SignatureError("the receipt is not signed")
-        message = encode_typed_data(full_message=self.typed_data())
-        try:
-            signer = Account.recover_message(message, signature=to_bytes(hexstr=self.signature))
-        except Exception as exc:  # malformed signatures raise several types
-            raise SignatureError(f"the receipt's signature is malformed ({exc})") from None
+        signer = recover_typed(self.typed_data(), self.signature, "receipt")
         if signer != to_checksum_address(self.node):
             raise SignatureError(
                 f"the receipt was not signed by node {self.node} (the signature recovers to "

@@ -10,11 +10,10 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
-from eth_utils import is_address, to_bytes, to_checksum_address
+from eth_utils import is_address, to_checksum_address
 
+from tessera.crypto.eip712 import recover_typed, sign_typed
 from tessera.errors import InputError, SignatureError
 
 SETTLEMENT_DOMAIN_NAME = "Tessera Settlement"
@@ -58,16 +57,11 @@ class Voucher:
     def signed_by(self, client: LocalAccount) -> Voucher:
         if client.address != to_checksum_address(self.client):
             raise SignatureError(f"voucher names client {self.client} but {client.address} signs")
-        signature = Account.sign_typed_data(client.key, full_message=self.typed_data()).signature
-        return replace(self, signature="0x" + bytes(signature).hex())
+        return replace(self, signature=sign_typed(client, self.typed_data()))
 
     def signer(self) -> str:
         """The address the signature recovers to (raises SignatureError if malformed)."""
-        try:
-            message = encode_typed_data(full_message=self.typed_data())
-            return str(Account.recover_message(message, signature=to_bytes(hexstr=self.signature)))
-        except Exception as exc:  # malformed signatures raise several types
-            raise SignatureError(f"the voucher's signature is malformed ({exc})") from None
+        return recover_typed(self.typed_data(), self.signature, "voucher")
 
     def verify(self) -> None:
         """Raise SignatureError unless `client` signed exactly this voucher."""

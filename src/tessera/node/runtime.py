@@ -119,7 +119,7 @@ def build_node(
         payments,
     )
     settler = EpochSettler(
-        t.settlement, t.registry, t.store, receipts, node_key, node_dir / "settle.lock"
+        t.settlement, t.registry, t.store, receipts, node_key, t.home.settle_lock_path
     )
     follower.start(config.follow_interval_s)
     node = Node(service, create_app(service), follower, engine, settler)
