@@ -139,6 +139,11 @@ class SettlementClient:
         available_at = self.chain.call(self.contract.functions.withdrawal_available_at(client))
         return Withdrawal(int(amount), int(available_at))
 
+    def withdrawing(self, client: str) -> int:
+        """The amount of the client's pending withdrawal (0: none); one call, for hot paths."""
+        fn = self.contract.functions.withdrawals(Web3.to_checksum_address(client))
+        return int(self.chain.call(fn)[0])
+
     def redeemed(self, client: str, node: str) -> int:
         fn = self.contract.functions.redeemed(
             Web3.to_checksum_address(client), Web3.to_checksum_address(node)

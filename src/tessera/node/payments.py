@@ -79,7 +79,7 @@ class PaymentGate:
                     },
                 )
             balance = self.settlement.balance(client)
-            leaving = min(self.settlement.withdrawal(client).amount, balance)
+            leaving = min(self.settlement.withdrawing(client), balance)
             if balance - leaving < unredeemed:
                 raise PaymentRequired(
                     f"the escrow of {client} holds {balance}"

@@ -9,7 +9,6 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from tessera.chain.settlement import Redemption
 from tessera.crypto.receipt import Receipt
 from tessera.crypto.voucher import Voucher
 from tessera.errors import NotFoundError
@@ -36,7 +35,6 @@ CREATE TABLE IF NOT EXISTS epochs (
     epoch INTEGER PRIMARY KEY,
     status TEXT NOT NULL,
     bundle_cid TEXT NOT NULL,
-    redemptions TEXT NOT NULL,
     gas INTEGER
 );
 """
@@ -46,8 +44,7 @@ CREATE TABLE IF NOT EXISTS epochs (
 class EpochRow:
     epoch: int
     status: str
-    bundle_cid: str
-    redemptions: list[Redemption]
+    bundle_cid: str  # the bundle holds the receipts, vouchers and payouts
     gas: int | None
 
 
@@ -150,6 +147,16 @@ class ReceiptDB:
             ).fetchall()
         return sum(int(r[0]) for r in rows)
 
+    def has_unsettled(self) -> bool:
+        """Whether any delivered, paid receipt waits for an epoch (without parsing them)."""
+        with self._lock:
+            row = self.db.execute(
+                "SELECT 1 FROM receipts WHERE epoch IS NULL AND status = ? AND price != '0' "
+                "LIMIT 1",
+                (DELIVERED,),
+            ).fetchone()
+        return row is not None
+
     def unsettled(self) -> list[Receipt]:
         """Delivered, paid receipts that no epoch has taken yet, oldest first."""
         with self._lock:
@@ -160,14 +167,12 @@ class ReceiptDB:
             ).fetchall()
         return [Receipt.from_json(json.loads(r[0])) for r in rows]
 
-    def begin_epoch(
-        self, epoch: int, bundle_cid: str, redemptions: list[Redemption], receipt_ids: list[str]
-    ) -> None:
+    def begin_epoch(self, epoch: int, bundle_cid: str, receipt_ids: list[str]) -> None:
         """Record a built epoch and take its receipts, in one transaction."""
         with self._lock, self.db:
             self.db.execute(
-                "INSERT INTO epochs (epoch, status, bundle_cid, redemptions) VALUES (?,?,?,?)",
-                (epoch, BUILT, bundle_cid, json.dumps([r.to_json() for r in redemptions])),
+                "INSERT INTO epochs (epoch, status, bundle_cid) VALUES (?,?,?)",
+                (epoch, BUILT, bundle_cid),
             )
             self.db.executemany(
                 "UPDATE receipts SET epoch = ? WHERE id = ? AND epoch IS NULL",
@@ -189,18 +194,9 @@ class ReceiptDB:
     def epochs(self) -> list[EpochRow]:
         with self._lock:
             rows = self.db.execute(
-                "SELECT epoch, status, bundle_cid, redemptions, gas FROM epochs ORDER BY epoch"
+                "SELECT epoch, status, bundle_cid, gas FROM epochs ORDER BY epoch"
             ).fetchall()
-        return [
-            EpochRow(
-                int(e),
-                str(s),
-                str(c),
-                [Redemption.from_json(r) for r in json.loads(red)],
-                g,
-            )
-            for e, s, c, red, g in rows
-        ]
+        return [EpochRow(int(e), str(s), str(c), g) for e, s, c, g in rows]
 
     def close(self) -> None:
         self.db.close()

@@ -74,7 +74,7 @@ class EpochSettler:
 
     def due(self) -> bool:
         pending = any(row.status == BUILT for row in self.db.epochs())
-        return pending or (bool(self.db.unsettled()) and self.settlement.now() >= self.next_due())
+        return pending or (self.db.has_unsettled() and self.settlement.now() >= self.next_due())
 
     def settle(self) -> SettleResult | None:
         """Settle (or finish settling) the next epoch; None when there is nothing to settle."""
@@ -89,7 +89,7 @@ class EpochSettler:
                     f"node {self.node} has {on_chain} epochs on chain but {len(rows)} in "
                     f"{self.db.path}: settle from the database that posted them"
                 )
-            if not self.db.unsettled():
+            if not self.db.has_unsettled():
                 return None
             due = self.next_due()
             if self.settlement.now() < due:
@@ -138,8 +138,8 @@ class EpochSettler:
             load_bundle(self.store, previous.bundle_cid).cumulative if previous else {},
         )
         cid = self.store.put(bundle.to_bytes())
-        self.db.begin_epoch(epoch, cid, redemptions, [r.id for r in taken])
-        return EpochRow(epoch, BUILT, cid, redemptions, None), deferred
+        self.db.begin_epoch(epoch, cid, [r.id for r in taken])
+        return EpochRow(epoch, BUILT, cid, None), deferred
 
     def _redemption(self, client: str, owed: int) -> Redemption | None:
         """The redemption that collects `owed` from a client, or None if it cannot be collected
