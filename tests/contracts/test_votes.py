@@ -13,9 +13,14 @@ def _expiry(w3, offset=3600):
     return w3.eth.get_block("latest").timestamp + offset
 
 
-def test_clock_is_the_block_number(w3, token):
-    assert token.functions.clock().call() == w3.eth.block_number
-    assert token.functions.CLOCK_MODE().call() == "mode=blocknumber&from=default"
+def _stamp(w3, block="latest"):
+    return w3.eth.get_block(block).timestamp
+
+
+def test_clock_is_the_block_timestamp(w3, token):
+    # in process, calls run against the latest block
+    assert token.functions.clock().call() == _stamp(w3)
+    assert token.functions.CLOCK_MODE().call() == "mode=timestamp"
 
 
 def test_balance_counts_as_votes_only_once_delegated(token, accounts, initial_supply):
@@ -186,33 +191,33 @@ def test_burn_from_removes_votes_from_the_holders_delegate(token, accounts, init
     assert _votes(token, accounts[3]) == initial_supply - 25
 
 
-def test_get_past_votes_returns_the_votes_after_each_block(
+def test_get_past_votes_returns_the_votes_after_each_second(
     w3, token, accounts, mine, initial_supply
 ):
     holder = accounts[1]
     token.functions.delegate(holder).transact({"from": holder})
-    delegated = w3.eth.block_number
+    delegated = _stamp(w3)
     mine(3)
     token.functions.transfer(accounts[2], 100).transact({"from": holder})
-    sent = w3.eth.block_number
+    sent = _stamp(w3)
     mine()
     history = {delegated - 1: 0, delegated: initial_supply, sent - 1: initial_supply}
     history[sent] = initial_supply - 100
-    for block, votes in history.items():
-        assert token.functions.get_past_votes(holder, block).call() == votes
+    for timepoint, votes in history.items():
+        assert token.functions.get_past_votes(holder, timepoint).call() == votes
 
 
-def test_get_past_votes_rejects_the_current_block(w3, token, accounts, reverts):
+def test_get_past_votes_rejects_the_current_second(w3, token, accounts, reverts):
     with reverts("votes: future lookup"):
-        token.functions.get_past_votes(accounts[1], w3.eth.block_number).call()
+        token.functions.get_past_votes(accounts[1], _stamp(w3)).call()
 
 
 def test_get_past_total_supply_follows_mints_and_burns(w3, token, accounts, mine, initial_supply):
-    deployed = w3.eth.block_number
+    deployed = _stamp(w3)
     token.functions.mint(accounts[2], 40).transact({"from": accounts[0]})
-    minted = w3.eth.block_number
+    minted = _stamp(w3)
     token.functions.burn(15).transact({"from": accounts[2]})
-    burned = w3.eth.block_number
+    burned = _stamp(w3)
     mine()
     lookup = token.functions.get_past_total_supply
     assert lookup(deployed - 1).call() == 0
@@ -221,19 +226,20 @@ def test_get_past_total_supply_follows_mints_and_burns(w3, token, accounts, mine
     assert lookup(burned).call() == initial_supply + 25
 
 
-def test_get_past_total_supply_rejects_the_current_block(w3, token, reverts):
+def test_get_past_total_supply_rejects_the_current_second(w3, token, reverts):
     with reverts("votes: future lookup"):
-        token.functions.get_past_total_supply(w3.eth.block_number).call()
+        token.functions.get_past_total_supply(_stamp(w3)).call()
 
 
-def test_checkpoints_record_block_and_votes(w3, token, accounts, initial_supply):
+def test_checkpoints_record_time_and_votes(w3, token, accounts, initial_supply):
     holder = accounts[1]
     token.functions.delegate(holder).transact({"from": holder})
-    delegated = w3.eth.block_number
+    delegated = _stamp(w3)
     token.functions.burn(10).transact({"from": holder})
+    burned = _stamp(w3)
     assert token.functions.num_checkpoints(holder).call() == 2
     assert token.functions.checkpoints(holder, 0).call() == (delegated, initial_supply)
-    assert token.functions.checkpoints(holder, 1).call() == (delegated + 1, initial_supply - 10)
+    assert token.functions.checkpoints(holder, 1).call() == (burned, initial_supply - 10)
 
 
 def test_checkpoints_rejects_index_out_of_range(token, accounts, reverts):
@@ -241,7 +247,7 @@ def test_checkpoints_rejects_index_out_of_range(token, accounts, reverts):
         token.functions.checkpoints(accounts[1], 0).call()
 
 
-def test_changes_within_one_block_share_one_checkpoint(w3, token, accounts, mine, initial_supply):
+def test_changes_within_one_second_share_one_checkpoint(w3, token, accounts, mine, initial_supply):
     holder, minter = accounts[1], accounts[0]
     token.functions.delegate(holder).transact({"from": holder})
     w3.provider.ethereum_tester.disable_auto_mine_transactions()

@@ -8,10 +8,11 @@
         Compound's COMP. Balances count as votes only once delegated,
         so a holder who wants to vote delegates to itself.
 @dev The token must call `_transfer_voting_units` after every balance
-     change (transfer, mint, burn). Checkpoints are keyed by block number
-     (EIP-6372 `mode=blocknumber`) and each fits one storage slot: a
-     48-bit block number above a 208-bit amount, so the total supply must
-     stay within `max_value(uint208)`.
+     change (transfer, mint, burn). Checkpoints are keyed by block
+     timestamp (EIP-6372 `mode=timestamp`, as OpenZeppelin advises for
+     rollups, whose `block.number` does not tick evenly or at all) and
+     each fits one storage slot: a 48-bit timestamp above a 208-bit
+     amount, so the total supply must stay within `max_value(uint208)`.
      `delegate_by_sig` spends the same `nonces` as `erc20.permit`, as
      OpenZeppelin's `Nonces` does: one counter per signer, one getter.
 """
@@ -34,12 +35,12 @@ _MAX_SEARCH_STEPS: constant(uint256) = 256
 
 
 struct Checkpoint:
-    from_block: uint48
+    from_timestamp: uint48
     votes: uint208
 
 
 delegates: public(HashMap[address, address])
-# each entry packs `from_block << _VOTES_BITS | votes` into one slot (gas savings)
+# each entry packs `from_timestamp << _VOTES_BITS | votes` into one slot (gas savings)
 _checkpoints: HashMap[uint256, HashMap[uint256, uint256]]
 _checkpoint_counts: HashMap[uint256, uint256]
 
@@ -104,27 +105,27 @@ def get_votes(account: address) -> uint256:
 
 @external
 @view
-def get_past_votes(account: address, block_number: uint256) -> uint256:
+def get_past_votes(account: address, timepoint: uint256) -> uint256:
     """
-    @notice The voting power delegated to `account` at the end of a past block.
+    @notice The voting power delegated to `account` at the end of a past second.
     @param account The delegate.
-    @param block_number A block before the current one.
-    @return uint256 Its votes after `block_number`.
+    @param timepoint A timestamp before the current block's.
+    @return uint256 Its votes after the last block at or before `timepoint`.
     """
-    assert block_number < block.number, "votes: future lookup"
-    return self._lookup(convert(account, uint256), block_number)
+    assert timepoint < block.timestamp, "votes: future lookup"
+    return self._lookup(convert(account, uint256), timepoint)
 
 
 @external
 @view
-def get_past_total_supply(block_number: uint256) -> uint256:
+def get_past_total_supply(timepoint: uint256) -> uint256:
     """
-    @notice The total supply at the end of a past block, delegated or not.
-    @param block_number A block before the current one.
-    @return uint256 The total supply after `block_number`.
+    @notice The total supply at the end of a past second, delegated or not.
+    @param timepoint A timestamp before the current block's.
+    @return uint256 The total supply after the last block at or before `timepoint`.
     """
-    assert block_number < block.number, "votes: future lookup"
-    return self._lookup(_TOTAL_SUPPLY_KEY, block_number)
+    assert timepoint < block.timestamp, "votes: future lookup"
+    return self._lookup(_TOTAL_SUPPLY_KEY, timepoint)
 
 
 @external
@@ -145,13 +146,13 @@ def checkpoints(account: address, index: uint256) -> Checkpoint:
     @notice One entry of `account`'s voting power history.
     @param account The delegate.
     @param index The checkpoint's position, below `num_checkpoints(account)`.
-    @return Checkpoint The block it took effect in and the votes from then on.
+    @return Checkpoint The time it took effect and the votes from then on.
     """
     key: uint256 = convert(account, uint256)
     assert index < self._checkpoint_counts[key], "votes: checkpoint index out of range"
     packed: uint256 = self._checkpoints[key][index]
     return Checkpoint(
-        from_block=convert(packed >> _VOTES_BITS, uint48),
+        from_timestamp=convert(packed >> _VOTES_BITS, uint48),
         votes=convert(packed & _VOTES_MASK, uint208),
     )
 
@@ -160,10 +161,10 @@ def checkpoints(account: address, index: uint256) -> Checkpoint:
 @view
 def clock() -> uint48:
     """
-    @notice The EIP-6372 clock: the current block number.
-    @return uint48 The current block number.
+    @notice The EIP-6372 clock: the current block's timestamp.
+    @return uint48 The current block's timestamp.
     """
-    return convert(block.number, uint48)
+    return convert(block.timestamp, uint48)
 
 
 @external
@@ -171,9 +172,9 @@ def clock() -> uint48:
 def CLOCK_MODE() -> String[29]:
     """
     @notice The EIP-6372 description of `clock`.
-    @return String Checkpoints are keyed by block number.
+    @return String Checkpoints are keyed by block timestamp.
     """
-    return "mode=blocknumber&from=default"
+    return "mode=timestamp"
 
 
 @internal
@@ -240,14 +241,14 @@ def _write_votes(delegate: address, new_votes: uint256):
 @internal
 def _push(key: uint256, amount: uint256):
     """
-    @dev Records `amount` in history `key` from this block on; a second
-         write in the same block replaces the block's checkpoint.
+    @dev Records `amount` in history `key` from this second on; a second
+         write at the same timestamp replaces that checkpoint.
     @param key The history: an account, or `_TOTAL_SUPPLY_KEY`.
     @param amount The new value, at most `_VOTES_MASK`.
     """
     count: uint256 = self._checkpoint_counts[key]
-    packed: uint256 = (convert(convert(block.number, uint48), uint256) << _VOTES_BITS) | amount
-    if count != 0 and self._checkpoints[key][count - 1] >> _VOTES_BITS == block.number:
+    packed: uint256 = (convert(convert(block.timestamp, uint48), uint256) << _VOTES_BITS) | amount
+    if count != 0 and self._checkpoints[key][count - 1] >> _VOTES_BITS == block.timestamp:
         self._checkpoints[key][count - 1] = packed
         return
     self._checkpoints[key][count] = packed
@@ -270,13 +271,13 @@ def _latest(key: uint256) -> uint256:
 
 @internal
 @view
-def _lookup(key: uint256, block_number: uint256) -> uint256:
+def _lookup(key: uint256, timepoint: uint256) -> uint256:
     """
     @dev Binary search for the last checkpoint of history `key` taken
-         at or before `block_number`.
+         at or before `timepoint`.
     @param key The history: an account, or `_TOTAL_SUPPLY_KEY`.
-    @param block_number The block to look up.
-    @return uint256 The value at the end of `block_number`.
+    @param timepoint The timestamp to look up.
+    @return uint256 The value at the end of `timepoint`.
     """
     low: uint256 = 0
     high: uint256 = self._checkpoint_counts[key]
@@ -284,7 +285,7 @@ def _lookup(key: uint256, block_number: uint256) -> uint256:
         if low >= high:
             break
         middle: uint256 = unsafe_div(low + high, 2)
-        if self._checkpoints[key][middle] >> _VOTES_BITS > block_number:
+        if self._checkpoints[key][middle] >> _VOTES_BITS > timepoint:
             high = middle
         else:
             low = middle + 1
