@@ -1,6 +1,8 @@
 """Tessera: an open AI network in which every answer pays the people whose work it used."""
 
 from tessera.api import Tessera
+from tessera.chain.governance import GovernanceSettings, ProposalState
+from tessera.chain.settlement import FeeSplit, Periods
 from tessera.errors import (
     AccountError,
     ChainError,
@@ -18,8 +20,12 @@ __all__ = [
     "ChainError",
     "ConfigError",
     "ContractRevert",
+    "FeeSplit",
+    "GovernanceSettings",
     "InputError",
     "NotFoundError",
+    "Periods",
+    "ProposalState",
     "SignatureError",
     "StoreError",
     "Tessera",

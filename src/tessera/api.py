@@ -13,6 +13,7 @@ from web3 import Web3
 
 from tessera.chain.client import IN_PROCESS, Chain
 from tessera.chain.deploy import DEFAULT_PERIODS, check_deployment, deploy_contracts
+from tessera.chain.governance import DEFAULT_GOVERNANCE, GovernanceSettings
 from tessera.chain.registry import DatanetRecord, RegistryClient
 from tessera.chain.settlement import Periods, SettlementClient, Withdrawal
 from tessera.crypto.eip712 import Domain
@@ -24,6 +25,7 @@ from tessera.data.index import ContributionIndex
 from tessera.data.ingest import DEFAULT_BATCH_SIZE, IngestContext, IngestReport, Progress
 from tessera.data.ingest import contribute as ingest
 from tessera.errors import AccountError, ChainError, ConfigError, InputError, SignatureError
+from tessera.govern.governance import Governance
 from tessera.home import DEFAULT_ANVIL_PORT, HomeConfig, TesseraHome
 from tessera.payments.audit import AuditReport, audit_epoch
 from tessera.payments.claims import ClaimResult, claim_all
@@ -85,6 +87,7 @@ class Tessera:
         self.index = ContributionIndex(home.index_path(config.deployment))
         self.keystore = Keystore(home.keystore_dir, config.scrypt_n)
         self.domain = Domain(config.deployment.chain_id, config.deployment.registry)
+        self.gov = Governance(chain, config.deployment, self.settlement, self.signer, self.address)
 
     # lifecycle ------------------------------------------------------------------------------
 
@@ -104,9 +107,11 @@ class Tessera:
         anvil_port: int = DEFAULT_ANVIL_PORT,
         scrypt_n: int = DEFAULT_SCRYPT_N,
         periods: Periods = DEFAULT_PERIODS,
+        governance: GovernanceSettings = DEFAULT_GOVERNANCE,
     ) -> Tessera:
         """Create accounts, connect a chain (managed anvil unless `chain` is given), deploy.
-        `periods` sets the settlement's epoch, challenge and withdrawal periods (seconds)."""
+        `periods` sets the settlement's epoch, challenge and withdrawal periods (seconds),
+        `governance` the voting delay and period, timelock delay, threshold and quorum."""
         th = TesseraHome(home)
         if th.exists() and not force:
             raise ConfigError(
@@ -131,7 +136,7 @@ class Tessera:
         connection = Chain.connect(url)
         for kept in keystore.list():  # accounts kept by --force need gas on a fresh chain too
             _ensure_gas(connection, kept.address)
-        deployment = deploy_contracts(connection, deployer, periods)
+        deployment = deploy_contracts(connection, deployer, periods, governance)
         config = HomeConfig(kind, url, deployment, info.name, anvil_port, scrypt_n)
         # a fresh deployment can reuse an old one's addresses (same deployer, fresh chain):
         # caches named after them describe another chain's state

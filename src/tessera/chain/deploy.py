@@ -8,6 +8,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from tessera.chain.client import Chain
+from tessera.chain.governance import DEFAULT_GOVERNANCE, GovernanceSettings, deploy_governance
 from tessera.chain.settlement import FeeSplit, Periods
 from tessera.errors import ChainError
 
@@ -26,6 +27,9 @@ class Deployment:
     registry: str
     token: str
     settlement: str
+    timelock: str
+    governor: str
+    policy: str
     block: int
 
     def to_json(self) -> dict[str, Any]:
@@ -33,25 +37,33 @@ class Deployment:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Deployment:
-        if "settlement" not in data:
-            raise ChainError(
-                "this home's contracts predate payments (no settlement contract): "
-                "run `tessera init --force` to deploy them again"
-            )
+        for name, feature in (("settlement", "payments"), ("governor", "governance")):
+            if name not in data:
+                raise ChainError(
+                    f"this home's contracts predate {feature} (no {name} contract): "
+                    "run `tessera init --force` to deploy them again"
+                )
         return cls(
             int(data["chain_id"]),
             data["registry"],
             data["token"],
             data["settlement"],
+            data["timelock"],
+            data["governor"],
+            data["policy"],
             int(data["block"]),
         )
 
 
 def deploy_contracts(
-    chain: Chain, deployer: LocalAccount, periods: Periods = DEFAULT_PERIODS
+    chain: Chain,
+    deployer: LocalAccount,
+    periods: Periods = DEFAULT_PERIODS,
+    governance: GovernanceSettings = DEFAULT_GOVERNANCE,
 ) -> Deployment:
-    """Deploy registry, token and settlement; the deployer holds the supply, is the treasury
-    and owns the settlement parameters until governance takes them over."""
+    """Deploy registry, token, settlement and governance. The deployer holds the supply (and
+    delegates its votes to itself) and is the treasury; the timelock owns the settlement's
+    parameters, the policy and the token's minting, so only passed proposals change them."""
     start = chain.block_number()
     registry = chain.deploy("registry", deployer)
     token = chain.deploy(
@@ -67,7 +79,13 @@ def deploy_contracts(
         periods.challenge_period,
         periods.withdrawal_delay,
     )
-    return Deployment(chain.chain_id, registry, token, settlement, start)
+    owned = [("settlement", settlement), ("token", token)]
+    timelock, governor, policy = deploy_governance(chain, deployer, token, owned, governance)
+    votes = chain.contract("token", token)
+    chain.transact(votes.functions.delegate(deployer.address), deployer)
+    return Deployment(
+        chain.chain_id, registry, token, settlement, timelock, governor, policy, start
+    )
 
 
 def check_deployment(chain: Chain, deployment: Deployment) -> None:
@@ -81,6 +99,8 @@ def check_deployment(chain: Chain, deployment: Deployment) -> None:
         ("registry", deployment.registry),
         ("token", deployment.token),
         ("settlement", deployment.settlement),
+        ("governor", deployment.governor),
+        ("policy", deployment.policy),
     ):
         if not chain.has_code(address):
             raise ChainError(

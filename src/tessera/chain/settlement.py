@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -253,12 +253,6 @@ class SettlementClient:
 
     def owner(self) -> str:
         return str(self.chain.call(self.contract.functions.owner()))
-
-    def set_fee_split(self, sender: LocalAccount, split: FeeSplit) -> None:
-        self.chain.transact(self.contract.functions.set_fee_split(split.as_abi()), sender)
-
-    def set_periods(self, sender: LocalAccount, periods: Periods) -> None:
-        self.chain.transact(self.contract.functions.set_periods(*astuple(periods)), sender)
 
     def now(self) -> int:
         """Chain time, which every period is measured on (see `Chain.now`)."""

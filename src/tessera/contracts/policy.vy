@@ -1,0 +1,261 @@
+# pragma version ~=0.4.3
+"""
+@title Tessera network policy
+@custom:contract-name policy
+@license Apache-2.0
+@notice What token holders decided about serving: the model versions
+        nodes may advertise as approved, and the content policy, the
+        contributions (by CID) and whole datanets that honest nodes stop
+        retrieving, serving and attributing.
+@dev Owned by the governance timelock, so every change is a passed
+     proposal. `version` counts changes: a node reads it once per request
+     and reloads the lists only when it moved, which makes a change take
+     effect from the block after it lands. The lists are enumerable
+     (swap-and-pop) so that a node reads each in one call.
+"""
+
+from snekmate.auth import ownable
+
+initializes: ownable
+
+exports: (
+    ownable.owner,
+    ownable.transfer_ownership,
+)
+
+
+_MAX_MODELS: constant(uint256) = 64
+_MAX_BLOCKED_CIDS: constant(uint256) = 1_024
+_MAX_BLOCKED_DATANETS: constant(uint256) = 256
+
+
+struct ModelVersion:
+    model_id: String[128]
+    weights_digest: bytes32  # sha256 over the model's weight files, as nodes compute it
+
+
+version: public(uint256)
+_models: DynArray[ModelVersion, _MAX_MODELS]
+_model_position: HashMap[bytes32, uint256]  # index + 1; 0 = absent
+_blocked_cids: DynArray[String[128], _MAX_BLOCKED_CIDS]
+_cid_position: HashMap[bytes32, uint256]
+_blocked_datanets: DynArray[uint256, _MAX_BLOCKED_DATANETS]
+_datanet_position: HashMap[uint256, uint256]
+
+
+event ModelApproved:
+    model_id: String[128]
+    weights_digest: bytes32
+
+
+event ModelRevoked:
+    model_id: String[128]
+    weights_digest: bytes32
+
+
+event ContentBlocked:
+    cid_hash: indexed(bytes32)
+    cid: String[128]
+
+
+event ContentUnblocked:
+    cid_hash: indexed(bytes32)
+    cid: String[128]
+
+
+event DatanetBlocked:
+    datanet: indexed(uint256)
+
+
+event DatanetUnblocked:
+    datanet: indexed(uint256)
+
+
+@deploy
+def __init__():
+    """
+    @notice The deployer owns the policy until it hands it to the timelock.
+    """
+    ownable.__init__()
+
+
+@external
+def approve_model(model_id: String[128], weights_digest: bytes32):
+    """
+    @notice Approves a model version: an id and the digest of its weights.
+    @param model_id The model's id as nodes serve it.
+    @param weights_digest The sha256 over its weight files.
+    """
+    ownable._check_owner()
+    assert len(model_id) != 0, "policy: empty model id"
+    assert weights_digest != empty(bytes32), "policy: zero weights digest"
+    key: bytes32 = self._model_key(model_id, weights_digest)
+    assert self._model_position[key] == 0, "policy: model version already approved"
+    assert len(self._models) < _MAX_MODELS, "policy: model list full"
+    self._models.append(ModelVersion(model_id=model_id, weights_digest=weights_digest))
+    self._model_position[key] = len(self._models)
+    self.version += 1
+    log ModelApproved(model_id=model_id, weights_digest=weights_digest)
+
+
+@external
+def revoke_model(model_id: String[128], weights_digest: bytes32):
+    """
+    @notice Withdraws a model version's approval.
+    @param model_id The model's id.
+    @param weights_digest The digest it was approved with.
+    """
+    ownable._check_owner()
+    key: bytes32 = self._model_key(model_id, weights_digest)
+    position: uint256 = self._model_position[key]
+    assert position != 0, "policy: model version not approved"
+    last: ModelVersion = self._models.pop()
+    if position <= len(self._models):  # the removed entry was not the last: move the last into it
+        self._models[position - 1] = last
+        self._model_position[self._model_key(last.model_id, last.weights_digest)] = position
+    self._model_position[key] = 0
+    self.version += 1
+    log ModelRevoked(model_id=model_id, weights_digest=weights_digest)
+
+
+@external
+def block_content(cid: String[128]):
+    """
+    @notice Blocks one contribution: nodes stop retrieving and attributing it.
+    @param cid The contribution's content id.
+    """
+    ownable._check_owner()
+    assert len(cid) != 0, "policy: empty cid"
+    key: bytes32 = keccak256(cid)
+    assert self._cid_position[key] == 0, "policy: content already blocked"
+    assert len(self._blocked_cids) < _MAX_BLOCKED_CIDS, "policy: blocklist full"
+    self._blocked_cids.append(cid)
+    self._cid_position[key] = len(self._blocked_cids)
+    self.version += 1
+    log ContentBlocked(cid_hash=key, cid=cid)
+
+
+@external
+def unblock_content(cid: String[128]):
+    """
+    @notice Lifts a contribution's block.
+    @param cid The contribution's content id.
+    """
+    ownable._check_owner()
+    key: bytes32 = keccak256(cid)
+    position: uint256 = self._cid_position[key]
+    assert position != 0, "policy: content not blocked"
+    last: String[128] = self._blocked_cids.pop()
+    if position <= len(self._blocked_cids):
+        self._blocked_cids[position - 1] = last
+        self._cid_position[keccak256(last)] = position
+    self._cid_position[key] = 0
+    self.version += 1
+    log ContentUnblocked(cid_hash=key, cid=cid)
+
+
+@external
+def block_datanet(datanet: uint256):
+    """
+    @notice Blocks every contribution of a datanet.
+    @param datanet The registry's datanet id.
+    """
+    ownable._check_owner()
+    assert datanet != 0, "policy: datanet ids start at 1"
+    assert self._datanet_position[datanet] == 0, "policy: datanet already blocked"
+    assert len(self._blocked_datanets) < _MAX_BLOCKED_DATANETS, "policy: datanet list full"
+    self._blocked_datanets.append(datanet)
+    self._datanet_position[datanet] = len(self._blocked_datanets)
+    self.version += 1
+    log DatanetBlocked(datanet=datanet)
+
+
+@external
+def unblock_datanet(datanet: uint256):
+    """
+    @notice Lifts a datanet's block.
+    @param datanet The registry's datanet id.
+    """
+    ownable._check_owner()
+    position: uint256 = self._datanet_position[datanet]
+    assert position != 0, "policy: datanet not blocked"
+    last: uint256 = self._blocked_datanets.pop()
+    if position <= len(self._blocked_datanets):
+        self._blocked_datanets[position - 1] = last
+        self._datanet_position[last] = position
+    self._datanet_position[datanet] = 0
+    self.version += 1
+    log DatanetUnblocked(datanet=datanet)
+
+
+@external
+@view
+def is_model_approved(model_id: String[128], weights_digest: bytes32) -> bool:
+    """
+    @notice Whether a model version is approved.
+    @param model_id The model's id.
+    @param weights_digest The digest of its weights.
+    @return bool True if approved.
+    """
+    return self._model_position[self._model_key(model_id, weights_digest)] != 0
+
+
+@external
+@view
+def is_content_blocked(cid: String[128]) -> bool:
+    """
+    @notice Whether a contribution is blocked by CID (not by its datanet).
+    @param cid The contribution's content id.
+    @return bool True if blocked.
+    """
+    return self._cid_position[keccak256(cid)] != 0
+
+
+@external
+@view
+def is_datanet_blocked(datanet: uint256) -> bool:
+    """
+    @notice Whether a whole datanet is blocked.
+    @param datanet The registry's datanet id.
+    @return bool True if blocked.
+    """
+    return self._datanet_position[datanet] != 0
+
+
+@external
+@view
+def approved_models() -> DynArray[ModelVersion, _MAX_MODELS]:
+    """
+    @notice Every approved model version, in no particular order.
+    @return DynArray The versions.
+    """
+    return self._models
+
+
+@external
+@view
+def blocked_content() -> DynArray[String[128], _MAX_BLOCKED_CIDS]:
+    """
+    @notice Every blocked CID, in no particular order.
+    @return DynArray The CIDs.
+    """
+    return self._blocked_cids
+
+
+@external
+@view
+def blocked_datanets() -> DynArray[uint256, _MAX_BLOCKED_DATANETS]:
+    """
+    @notice Every blocked datanet id, in no particular order.
+    @return DynArray The ids.
+    """
+    return self._blocked_datanets
+
+
+@internal
+@pure
+def _model_key(model_id: String[128], weights_digest: bytes32) -> bytes32:
+    """
+    @dev One key per (id, digest): several versions of one id can be approved.
+    """
+    return keccak256(abi_encode(model_id, weights_digest))
