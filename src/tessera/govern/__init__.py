@@ -1,1 +1,1 @@
-"""Governance: proposals that change the network's parameters, votes, and the policy nodes honour."""
+"""Governance: proposals that change network parameters, votes, and the policy nodes honour."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from eth_account.signers.local import LocalAccount
+
 from tessera.chain.client import Chain
 from tessera.chain.deploy import Deployment
 from tessera.chain.governance import (
