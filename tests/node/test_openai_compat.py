@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 from openai import APIStatusError
@@ -56,6 +58,10 @@ def test_streamed_chat_adds_up_to_the_same_answer(openai_client, live):
     last = chunks[-1]
     assert last.choices[0].finish_reason in {"stop", "length"}
     receipt = check_attribution(last.model_extra["attribution"], last.model_extra["receipt"])
+    # the server marks it once the stream has closed, just after the client read [DONE]
+    deadline = time.monotonic() + 5
+    while live.service.receipts.status(receipt.id) != "delivered" and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert live.service.receipts.status(receipt.id) == "delivered"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from gov_helpers import enact
 
 from tessera.chain.settlement import FeeSplit
 from tessera.node.receipt_db import BUILT, POSTED, ReceiptDB
@@ -61,7 +62,7 @@ def test_a_fee_split_changed_before_posting_is_rebuilt_under_the_new_split(
         t.settle_epoch("operator")  # built under the old split
     monkeypatch.undo()
     new = FeeSplit(1_000, 1_000, 7_000, 1_000, t.address("default"))
-    t.settlement.set_fee_split(t.signer("default"), new)
+    enact(t, t.gov.actions.fee_split(new), "more to contributors")
     result = t.settle_epoch("operator")
     posted = t.settlement.epoch(node, 0)
     assert posted.split == new and result.bundle_cid == posted.bundle_cid

@@ -89,6 +89,7 @@ def create_app(service: NodeService) -> FastAPI:
             "model": model_id,
             "node": service.node_key.address,
             "follower_error": follower.error,
+            "policy_error": service.policy.error if service.policy else None,
             "indexed": len(service.vectors),
             "datanets": [vars(s) for s in follower.snapshots.values()],
             "receipts": service.receipts.count(),
@@ -98,6 +99,8 @@ def create_app(service: NodeService) -> FastAPI:
     def models() -> dict[str, Any]:
         config = service.config
         gate = service.payments
+        policy = service.content_policy()
+        served = service.follower.snapshots.values()
         return {
             "object": "list",
             "data": [
@@ -112,7 +115,10 @@ def create_app(service: NodeService) -> FastAPI:
                         "output_token": str(service.price(0, 1)),
                         "unit": "smallest TSR unit (18 decimals)",
                     },
-                    "datanets": sorted(s.name for s in service.follower.snapshots.values()),
+                    "datanets": sorted(s.name for s in served),
+                    "weights_digest": service.weights_digest,
+                    # approved by governance: this id with exactly these weights
+                    "approved": policy.model_approved(model_id, service.weights_digest),
                     "tessera": {
                         "node": service.node_key.address,
                         "chain_id": service.chain_id,
@@ -120,6 +126,13 @@ def create_app(service: NodeService) -> FastAPI:
                         "payments": gate is not None,
                         "voucher_header": VOUCHER_HEADER,
                         "default_max_tokens": config.default_max_tokens,
+                        "content_policy": {
+                            "version": policy.version,
+                            "blocked_cids": len(policy.blocked_cids),
+                            "blocked_datanets": sorted(
+                                s.name for s in served if s.datanet in policy.blocked_datanets
+                            ),
+                        },
                     },
                 }
             ],

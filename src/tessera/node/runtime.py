@@ -11,11 +11,14 @@ import threading
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from tessera.chain.governance import PolicyClient
 from tessera.inference.engine import Engine
 from tessera.inference.prompt import PromptBuilder
 from tessera.node.config import NodeConfig
 from tessera.node.follower import Follower
+from tessera.models.digest import weights_digest
 from tessera.node.payments import PaymentGate
+from tessera.node.policy import PolicyWatch
 from tessera.node.receipt_db import ReceiptDB
 from tessera.node.service import NodeService
 from tessera.node.settler import EpochSettler
@@ -117,6 +120,8 @@ def build_node(
         deployment.chain_id,
         deployment.registry,
         payments,
+        PolicyWatch(PolicyClient(t.chain, deployment.policy)),
+        weights_digest(generator.folder),
     )
     settler = EpochSettler(
         t.settlement, t.registry, t.store, receipts, node_key, t.home.settle_lock_path

@@ -14,6 +14,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from tessera.attribution.weights import to_ppm, weights_from_effects
+from tessera.chain.governance import PolicySnapshot
 from tessera.crypto.receipt import AttributedSource, DatanetSnapshot, Receipt
 from tessera.data.vectors import Hit, VectorIndex
 from tessera.errors import TesseraError
@@ -22,6 +23,7 @@ from tessera.inference.prompt import Prompt, PromptBuilder
 from tessera.node.config import NodeConfig
 from tessera.node.follower import Follower
 from tessera.node.payments import FREE, PaymentGate, PaymentRequired, Reservation
+from tessera.node.policy import NO_POLICY, PolicyWatch
 from tessera.node.receipt_db import ReceiptDB
 from tessera.store.base import BlobStore
 
@@ -54,13 +56,26 @@ class Question:
 
 
 @dataclass(frozen=True)
+class Retrieved:
+    """What retrieval found, and what the content policy kept out of it."""
+
+    hits: list[Hit]
+    withheld: tuple[str, ...]  # blocked CIDs that would have ranked among the hits
+    policy_version: int
+
+
+@dataclass(frozen=True)
 class Pending:
     """A question queued for generation, with what was retrieved and what is reserved."""
 
     future: Any
-    hits: list[Hit]
+    retrieved: Retrieved
     retrieval_seconds: float
     reservation: Reservation
+
+    @property
+    def hits(self) -> list[Hit]:
+        return self.retrieved.hits
 
 
 @dataclass(frozen=True)
@@ -85,6 +100,8 @@ class Answer:
     sources: list[Source]  # every retrieved document, best first, weight 0 if it did not matter
     receipt: Receipt | None
     timings: dict[str, float] = field(default_factory=dict)
+    withheld: tuple[str, ...] = ()  # blocked by the content policy, so neither used nor paid
+    policy_version: int = 0
 
     @property
     def attribution(self) -> list[Source]:
@@ -106,6 +123,8 @@ class NodeService:
         chain_id: int,
         verifying_contract: str,
         payments: PaymentGate | None = None,
+        policy: PolicyWatch | None = None,
+        weights_digest: str = "",
     ) -> None:
         self.config = config
         self.engine = engine
@@ -119,10 +138,17 @@ class NodeService:
         self.chain_id = chain_id
         self.verifying_contract = verifying_contract
         self.payments = payments  # None: a free node, whose receipts carry price 0
+        self.policy = policy  # None: no governance to honour (tests of the bare node)
+        self.weights_digest = weights_digest  # the model version governance approves
 
     # retrieval ------------------------------------------------------------------------------
 
-    def retrieve(self, text: str) -> list[Hit]:
+    def content_policy(self) -> PolicySnapshot:
+        return self.policy.current() if self.policy is not None else NO_POLICY
+
+    def retrieve(self, text: str) -> Retrieved:
+        """Top-k contributions of the served datanets, leaving out what governance blocked."""
+        policy = self.content_policy()
         served = self.follower.snapshots
         if not any(s.contributions for s in served.values()):
             names = ", ".join(s.name for s in served.values()) or "none"
@@ -132,7 +158,21 @@ class NodeService:
                 "contribute with `tessera contribute NAME FILE` and ask again",
                 "datanet_empty",
             )
-        return self.vectors.search(self.embed([text])[0], self.config.top_k, list(served))
+        allowed = [d for d in served if d not in policy.blocked_datanets]
+        if not allowed:
+            names = ", ".join(s.name for s in served.values())
+            raise RequestError(
+                451,
+                f"every datanet this node serves ({names}) is blocked by the network's content "
+                "policy (a passed governance proposal): `tessera gov status` shows it",
+                "content_blocked",
+            )
+        # over-fetch by the blocklist's size so that blocked hits can be named, then dropped
+        k = self.config.top_k
+        ranked = self.vectors.search(self.embed([text])[0], k + len(policy.blocked_cids), allowed)
+        kept = [h for h in ranked if h.cid not in policy.blocked_cids][:k]
+        withheld = tuple(h.cid for h in ranked[:k] if h.cid in policy.blocked_cids)
+        return Retrieved(kept, withheld, policy.version)
 
     def build_prompt(self, question: Question, hits: list[Hit]) -> Prompt:
         documents = [self.store.get(h.cid).decode("utf-8") for h in hits]
@@ -155,8 +195,8 @@ class NodeService:
         """Retrieve, check payment for the most the answer can cost, and queue generation.
         The caller releases the reservation (`release`) once the receipt is saved or dropped."""
         began = time.perf_counter()
-        hits = self.retrieve(question.text)
-        prompt = self.build_prompt(question, hits)
+        retrieved = self.retrieve(question.text)
+        prompt = self.build_prompt(question, retrieved.hits)
         reservation = self.reserve(question, self.price(len(prompt.ids), question.max_tokens))
         job = Job(prompt, question.max_tokens, question.stop, attribute, question.on_text)
         if question.cancelled is not None:
@@ -164,9 +204,9 @@ class NodeService:
         try:
             future = self.engine.submit(job)
         except BaseException:
-            self.release(Pending(None, hits, 0.0, reservation))
+            self.release(Pending(None, retrieved, 0.0, reservation))
             raise
-        return Pending(future, hits, time.perf_counter() - began, reservation)
+        return Pending(future, retrieved, time.perf_counter() - began, reservation)
 
     def reserve(self, question: Question, max_price: int) -> Reservation:
         if self.payments is None:
@@ -211,6 +251,8 @@ class NodeService:
             sources,
             receipt,
             timings,
+            pending.retrieved.withheld,
+            pending.retrieved.policy_version,
         )
 
     def answer(self, question: Question, attribute: bool = True) -> Answer:

@@ -89,10 +89,21 @@ def source_body(s: Source) -> dict[str, Any]:
     }
 
 
+WITHHELD_NOTE = (
+    "these contributions matched but were not used or paid: the network's content policy "
+    "(a passed governance proposal) blocks them"
+)
+
+
 def _extras(answer: Answer) -> dict[str, Any]:
     return {
         "attribution": [source_body(s) for s in answer.sources],
         "receipt": answer.receipt.to_json() if answer.receipt else None,
+        "content_policy": {
+            "version": answer.policy_version,
+            "withheld": list(answer.withheld),
+            **({"note": WITHHELD_NOTE} if answer.withheld else {}),
+        },
     }
 
 
