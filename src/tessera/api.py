@@ -13,9 +13,9 @@ from web3 import Web3
 
 from tessera.chain.client import IN_PROCESS, Chain
 from tessera.chain.deploy import DEFAULT_PERIODS, check_deployment, deploy_contracts
-from tessera.chain.governance import DEFAULT_GOVERNANCE, GovernanceSettings
+from tessera.chain.governance import DEFAULT_GOVERNANCE, GovernanceSettings, ProposalState
 from tessera.chain.registry import DatanetRecord, RegistryClient
-from tessera.chain.settlement import Periods, SettlementClient, Withdrawal
+from tessera.chain.settlement import FeeSplit, Periods, SettlementClient, Withdrawal
 from tessera.crypto.eip712 import Domain
 from tessera.crypto.keys import DEFAULT_SCRYPT_N, AccountInfo, Keystore
 from tessera.crypto.receipt import Receipt
@@ -25,7 +25,7 @@ from tessera.data.index import ContributionIndex
 from tessera.data.ingest import DEFAULT_BATCH_SIZE, IngestContext, IngestReport, Progress
 from tessera.data.ingest import contribute as ingest
 from tessera.errors import AccountError, ChainError, ConfigError, InputError, SignatureError
-from tessera.govern.governance import Governance
+from tessera.govern.governance import Governance, NetworkParameters, ProposalStatus
 from tessera.home import DEFAULT_ANVIL_PORT, HomeConfig, TesseraHome
 from tessera.payments.audit import AuditReport, audit_epoch
 from tessera.payments.claims import ClaimResult, claim_all
@@ -36,6 +36,19 @@ from tessera.store.local import LocalBlobStore
 
 if TYPE_CHECKING:
     from tessera.node.settler import SettleResult
+
+__all__ = [
+    "DEFAULT_GOVERNANCE",
+    "DEFAULT_PERIODS",
+    "FeeSplit",
+    "GovernanceSettings",
+    "NetworkParameters",
+    "Periods",
+    "ProposalState",
+    "ProposalStatus",
+    "Tessera",
+    "Wallet",
+]
 
 DEV_FUNDING_WEI = 100 * 10**18  # gas money for new accounts on local dev chains
 

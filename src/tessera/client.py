@@ -32,6 +32,11 @@ class AskResult:
     receipt: Receipt | None
     body: dict[str, Any]
 
+    @property
+    def withheld(self) -> list[str]:
+        """CIDs that matched but were not used: blocked by the network's content policy."""
+        return list(self.body.get("content_policy", {}).get("withheld", []))
+
 
 class NodeClient:
     """Ask a node. With a `payer` (`Tessera.payer()`), every request carries a voucher."""

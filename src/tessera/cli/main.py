@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
-from tessera.api import DEFAULT_PERIODS, Periods, Tessera
-from tessera.cli import money, render
+from tessera.api import DEFAULT_GOVERNANCE, DEFAULT_PERIODS, Periods, Tessera
+from tessera.cli import gov, money, render
 from tessera.cli.common import ask_password, friendly, open_home
 from tessera.home import DEFAULT_ANVIL_PORT, TesseraHome
 
@@ -40,6 +41,18 @@ def main(ctx: click.Context, home: Path | None) -> None:
     show_default=True,
     help="Seconds after an epoch is posted before claims open.",
 )
+@click.option(
+    "--voting-period",
+    default=DEFAULT_GOVERNANCE.voting_period,
+    show_default=True,
+    help="Seconds a proposal is open for votes.",
+)
+@click.option(
+    "--timelock-delay",
+    default=DEFAULT_GOVERNANCE.timelock_delay,
+    show_default=True,
+    help="Seconds a passed proposal waits before it can run.",
+)
 @click.pass_context
 @friendly
 def init(
@@ -49,6 +62,8 @@ def init(
     force: bool,
     epoch_length: int,
     challenge_period: int,
+    voting_period: int,
+    timelock_delay: int,
 ) -> None:
     """Create a Tessera home: accounts, a chain, and the contracts deployed on it."""
     # withdrawals wait two epochs, so a node always has a whole epoch to redeem
@@ -60,6 +75,9 @@ def init(
         force=force,
         anvil_port=port,
         periods=periods,
+        governance=replace(
+            DEFAULT_GOVERNANCE, voting_period=voting_period, timelock_delay=timelock_delay
+        ),
     )
     render.init_summary(t)
 
@@ -398,6 +416,7 @@ def demo(ctx: click.Context, chain_url: str | None, corpus: Path | None) -> None
 
 for command in money.COMMANDS:
     main.add_command(command)
+main.add_command(gov.gov)
 
 
 if __name__ == "__main__":

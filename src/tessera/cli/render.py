@@ -39,6 +39,7 @@ def init_summary(t: Tessera) -> None:
     console.print(f"Tessera home {t.home.path}")
     console.print(f"chain   {t.config.chain_kind} {t.config.chain_url} (id {d.chain_id})")
     console.print(f"registry {d.registry}\ntoken    {d.token}\nsettlement {d.settlement}")
+    console.print(f"governor {d.governor}\ntimelock {d.timelock}\npolicy   {d.policy}")
     for info in t.accounts():
         console.print(f"account {info.name} {info.address}")
 
@@ -124,6 +125,8 @@ def answer(result: AskResult, saved: Path | None) -> None:
     for s in result.sources:
         table.add_row(f"{s['weight']:.3f}", s["contributor"], s["datanet"], s["cid"])
     console.print(table)
+    for cid in result.withheld:
+        console.print(f"withheld {cid}: blocked by the network's content policy (governance)")
     if saved:
         console.print(f"receipt {saved} (verified signature)")
 

@@ -12,8 +12,9 @@ from web3 import Web3
 from tessera.chain.client import Chain
 from tessera.chain.deploy import Deployment
 from tessera.chain.governance import MAX_ACTIONS, Action, GovernanceSettings, encode_call
+from tessera.chain.registry import RegistryClient
 from tessera.chain.settlement import BPS, FeeSplit, Periods
-from tessera.errors import InputError
+from tessera.errors import InputError, NotFoundError
 
 # the contracts a proposal may call; each is a `Deployment` field of the same name
 GOVERNED = ("settlement", "policy", "governor", "timelock", "token")
@@ -64,11 +65,17 @@ class ActionBuilder:
     def unblock_content(self, cids: list[str]) -> list[Action]:
         return [self._call("policy", "unblock_content", _cid(c)) for c in cids]
 
-    def block_datanet(self, datanet_id: int) -> list[Action]:
-        return [self._call("policy", "block_datanet", datanet_id)]
+    def block_datanet(self, name: str) -> list[Action]:
+        return [self._call("policy", "block_datanet", self._datanet_id(name))]
 
-    def unblock_datanet(self, datanet_id: int) -> list[Action]:
-        return [self._call("policy", "unblock_datanet", datanet_id)]
+    def unblock_datanet(self, name: str) -> list[Action]:
+        return [self._call("policy", "unblock_datanet", self._datanet_id(name))]
+
+    def _datanet_id(self, name: str) -> int:
+        datanet_id = RegistryClient(self.chain, self.deployment.registry).datanet_id(name)
+        if datanet_id == 0:
+            raise NotFoundError(f"there is no datanet named {name!r}: `tessera datanet list`")
+        return datanet_id
 
     def settings(self, current: GovernanceSettings, new: GovernanceSettings) -> list[Action]:
         """One call per setting that differs from `current`."""

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 from tessera.chain.governance import PolicyClient
 from tessera.inference.engine import Engine
 from tessera.inference.prompt import PromptBuilder
+from tessera.models.digest import weights_digest
 from tessera.node.config import NodeConfig
 from tessera.node.follower import Follower
-from tessera.models.digest import weights_digest
 from tessera.node.payments import PaymentGate
 from tessera.node.policy import PolicyWatch
 from tessera.node.receipt_db import ReceiptDB

@@ -10,7 +10,7 @@ from tessera.errors import InputError
 UNIT = 10**TOKEN_DECIMALS
 
 
-def parse_tsr(text: str) -> int:
+def parse_tsr(text: str, allow_zero: bool = False) -> int:
     """'1.5' -> 1.5 TSR in smallest units, exactly; refuses what cannot be represented."""
     try:
         value = Decimal(text.strip())
@@ -18,7 +18,7 @@ def parse_tsr(text: str) -> int:
         raise InputError(
             f"{text!r} is not an amount: write TSR as a number, e.g. 10 or 0.25"
         ) from None
-    if not value.is_finite() or value <= 0:
+    if not value.is_finite() or value < 0 or (value == 0 and not allow_zero):
         raise InputError(f"{text!r} is not a positive amount of TSR")
     units = value * UNIT
     if units != units.to_integral_value():

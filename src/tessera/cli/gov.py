@@ -1,0 +1,277 @@
+"""`tessera gov ...`: delegate, propose, vote, queue, execute, cancel, status."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import click
+
+from tessera.api import FeeSplit, Periods
+from tessera.cli import gov_view
+from tessera.cli.common import friendly, open_home
+from tessera.cli.money import AS_OPTION
+from tessera.payments.units import parse_tsr
+
+DESCRIPTION = click.option(
+    "-m", "--description", required=True, help="What the proposal does and why."
+)
+
+
+@click.group()
+def gov() -> None:
+    """Token holders' governance: fee split, periods, approved models, content policy."""
+
+
+@gov.command()
+@click.argument("to", required=False)
+@AS_OPTION
+@click.pass_context
+@friendly
+def delegate(ctx: click.Context, to: str | None, account_: str | None) -> None:
+    """Give your voting power to TO (an account or address; default: yourself). Balances
+    vote only once delegated, and only on proposals whose snapshot comes after."""
+    t = open_home(ctx, password=True)
+    delegatee = t.gov.delegate(to, account_)
+    votes, _ = t.gov.voting_power(delegatee)
+    gov_view.console.print(f"{t.address(account_)} delegates to {delegatee}")
+    gov_view.console.print(f"{delegatee} now has {gov_view.tsr(votes)} of votes")
+
+
+@gov.group()
+def propose() -> None:
+    """Propose a change; prints the proposal's id."""
+
+
+def _submit(
+    ctx: click.Context, build: str, description: str, account: str | None, *args: object
+) -> None:
+    t = open_home(ctx, password=True)
+    actions = getattr(t.gov.actions, build)(*args)
+    proposal = t.gov.propose(actions, description, account)
+    gov_view.proposed(t.gov.status(proposal))
+
+
+@propose.command("fee-split")
+@click.argument("node_bps", type=int)
+@click.argument("owner_bps", type=int)
+@click.argument("contributors_bps", type=int)
+@click.argument("treasury_bps", type=int)
+@click.option("--treasury", help="The treasury's address (default: the one in force).")
+@DESCRIPTION
+@AS_OPTION
+@click.pass_context
+@friendly
+def propose_fee_split(
+    ctx: click.Context,
+    node_bps: int,
+    owner_bps: int,
+    contributors_bps: int,
+    treasury_bps: int,
+    treasury: str | None,
+    description: str,
+    account_: str | None,
+) -> None:
+    """Split each answer's price NODE/OWNER/CONTRIBUTORS/TREASURY (basis points, sum 10000)."""
+    t = open_home(ctx, password=True)
+    address = t.address(treasury) if treasury else t.settlement.fee_split().treasury
+    split = FeeSplit(node_bps, owner_bps, contributors_bps, treasury_bps, address)
+    proposal = t.gov.propose(t.gov.actions.fee_split(split), description, account_)
+    gov_view.proposed(t.gov.status(proposal))
+
+
+@propose.command("periods")
+@click.option("--epoch-length", type=int, help="Seconds between a node's epochs.")
+@click.option("--challenge-period", type=int, help="Seconds before an epoch's claims open.")
+@click.option("--withdrawal-delay", type=int, help="Seconds a withdrawal waits (> epoch).")
+@DESCRIPTION
+@AS_OPTION
+@click.pass_context
+@friendly
+def propose_periods(
+    ctx: click.Context,
+    epoch_length: int | None,
+    challenge_period: int | None,
+    withdrawal_delay: int | None,
+    description: str,
+    account_: str | None,
+) -> None:
+    """Change the settlement's periods; those not given stay as they are."""
+    t = open_home(ctx, password=True)
+    now = t.settlement.periods()
+    periods = Periods(
+        epoch_length or now.epoch_length,
+        challenge_period or now.challenge_period,
+        withdrawal_delay or now.withdrawal_delay,
+    )
+    proposal = t.gov.propose(t.gov.actions.periods(periods), description, account_)
+    gov_view.proposed(t.gov.status(proposal))
+
+
+def _pair_command(name: str, build: str, summary: str) -> click.Command:
+    @click.argument("model_id")
+    @click.argument("weights_digest")
+    @DESCRIPTION
+    @AS_OPTION
+    @click.pass_context
+    @friendly
+    def command(
+        ctx: click.Context,
+        model_id: str,
+        weights_digest: str,
+        description: str,
+        account_: str | None,
+    ) -> None:
+        _submit(ctx, build, description, account_, model_id, weights_digest)
+
+    command.__doc__ = summary
+    return propose.command(name)(command)
+
+
+def _cids_command(name: str, build: str, summary: str) -> click.Command:
+    @click.argument("cids", nargs=-1, required=True)
+    @DESCRIPTION
+    @AS_OPTION
+    @click.pass_context
+    @friendly
+    def command(
+        ctx: click.Context, cids: tuple[str, ...], description: str, account_: str | None
+    ) -> None:
+        _submit(ctx, build, description, account_, list(cids))
+
+    command.__doc__ = summary
+    return propose.command(name)(command)
+
+
+def _datanet_command(name: str, build: str, summary: str) -> click.Command:
+    @click.argument("datanet")
+    @DESCRIPTION
+    @AS_OPTION
+    @click.pass_context
+    @friendly
+    def command(ctx: click.Context, datanet: str, description: str, account_: str | None) -> None:
+        _submit(ctx, build, description, account_, datanet)
+
+    command.__doc__ = summary
+    return propose.command(name)(command)
+
+
+_pair_command(
+    "approve-model",
+    "approve_model",
+    "Approve MODEL_ID with WEIGHTS_DIGEST (the `weights_digest` a node shows in /v1/models).",
+)
+_pair_command("revoke-model", "revoke_model", "Withdraw a model version's approval.")
+_cids_command("block", "block_content", "Block contributions by CID: nodes stop using them.")
+_cids_command("unblock", "unblock_content", "Lift the block on contributions.")
+_datanet_command("block-datanet", "block_datanet", "Block every contribution of DATANET.")
+_datanet_command("unblock-datanet", "unblock_datanet", "Lift the block on DATANET.")
+
+
+@propose.command("settings")
+@click.option("--voting-delay", type=int, help="Seconds from proposal to snapshot.")
+@click.option("--voting-period", type=int, help="Seconds of voting.")
+@click.option("--timelock-delay", type=int, help="Seconds from queue to execution.")
+@click.option("--grace-period", type=int, help="Seconds a queued proposal stays runnable.")
+@click.option("--threshold", help="TSR of votes a proposer needs.")
+@click.option("--quorum-bps", type=int, help="For + abstain votes needed, bps of supply.")
+@DESCRIPTION
+@AS_OPTION
+@click.pass_context
+@friendly
+def propose_settings(
+    ctx: click.Context,
+    voting_delay: int | None,
+    voting_period: int | None,
+    timelock_delay: int | None,
+    grace_period: int | None,
+    threshold: str | None,
+    quorum_bps: int | None,
+    description: str,
+    account_: str | None,
+) -> None:
+    """Change governance's own settings; those not given stay as they are."""
+    t = open_home(ctx, password=True)
+    current = t.gov.governor.settings()
+    given = {
+        "voting_delay": voting_delay,
+        "voting_period": voting_period,
+        "timelock_delay": timelock_delay,
+        "grace_period": grace_period,
+        "proposal_threshold": parse_tsr(threshold, allow_zero=True) if threshold else None,
+        "quorum_bps": quorum_bps,
+    }
+    new = replace(current, **{k: v for k, v in given.items() if v is not None})
+    proposal = t.gov.propose(t.gov.actions.settings(current, new), description, account_)
+    gov_view.proposed(t.gov.status(proposal))
+
+
+@gov.command()
+@click.argument("proposal", type=int)
+@click.argument("support", type=click.Choice(["for", "against", "abstain"]))
+@click.option("--reason", default="", help="Why, recorded on chain with the vote.")
+@AS_OPTION
+@click.pass_context
+@friendly
+def vote(
+    ctx: click.Context, proposal: int, support: str, reason: str, account_: str | None
+) -> None:
+    """Vote on PROPOSAL with your voting power at its snapshot."""
+    t = open_home(ctx, password=True)
+    weight = t.gov.vote(proposal, support, reason, account_)
+    gov_view.console.print(f"voted {support} on proposal {proposal} with {gov_view.tsr(weight)}")
+    gov_view.status(t.gov.status(proposal))
+
+
+@gov.command()
+@click.argument("proposal", type=int)
+@AS_OPTION
+@click.pass_context
+@friendly
+def queue(ctx: click.Context, proposal: int, account_: str | None) -> None:
+    """Queue a succeeded PROPOSAL in the timelock."""
+    t = open_home(ctx, password=True)
+    eta = t.gov.queue(proposal, account_)
+    gov_view.console.print(
+        f"proposal {proposal} queued: it can run from {gov_view.when(eta)} "
+        f"(`tessera gov execute {proposal}`)"
+    )
+
+
+@gov.command()
+@click.argument("proposal", type=int)
+@click.option("--wait", is_flag=True, help="Wait for the timelock delay, then run it.")
+@AS_OPTION
+@click.pass_context
+@friendly
+def execute(ctx: click.Context, proposal: int, wait: bool, account_: str | None) -> None:
+    """Run a queued PROPOSAL once its timelock delay is over (anyone may)."""
+    t = open_home(ctx, password=True)
+    t.gov.execute(proposal, account_, wait=wait)
+    gov_view.console.print(f"proposal {proposal} executed")
+    gov_view.parameters(t.gov.parameters())
+
+
+@gov.command()
+@click.argument("proposal", type=int)
+@AS_OPTION
+@click.pass_context
+@friendly
+def cancel(ctx: click.Context, proposal: int, account_: str | None) -> None:
+    """Cancel PROPOSAL before it runs (its proposer only)."""
+    t = open_home(ctx, password=True)
+    t.gov.cancel(proposal, account_)
+    gov_view.status(t.gov.status(proposal))
+
+
+@gov.command()
+@click.argument("proposal", type=int, required=False)
+@click.pass_context
+@friendly
+def status(ctx: click.Context, proposal: int | None) -> None:
+    """Show PROPOSAL, or the parameters in force and every proposal."""
+    gov_ = open_home(ctx).gov
+    if proposal is not None:
+        gov_view.status(gov_.status(proposal))
+        return
+    gov_view.parameters(gov_.parameters())
+    gov_view.proposal_list(gov_.proposals())
