@@ -39,9 +39,12 @@ def _next_step(s: ProposalStatus) -> str:
         case ProposalState.QUEUED:
             return f"ready until {when(r.expires_at)}: `tessera gov execute {s.id}`"
         case ProposalState.DEFEATED:
-            quorum = r.quorum or 0
-            short = r.for_votes + r.abstain_votes < quorum
-            return "defeated: " + ("below quorum" if short else "not more for than against")
+            reasons = []
+            if r.for_votes + r.abstain_votes < (r.quorum or 0):
+                reasons.append("for and abstain votes below quorum")
+            if r.for_votes <= r.against_votes:
+                reasons.append("not more for than against")
+            return "defeated: " + ", ".join(reasons)
         case _:
             return s.state.label
 

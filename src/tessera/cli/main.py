@@ -42,6 +42,12 @@ def main(ctx: click.Context, home: Path | None) -> None:
     help="Seconds after an epoch is posted before claims open.",
 )
 @click.option(
+    "--voting-delay",
+    default=DEFAULT_GOVERNANCE.voting_delay,
+    show_default=True,
+    help="Seconds from a proposal to its snapshot of voting power.",
+)
+@click.option(
     "--voting-period",
     default=DEFAULT_GOVERNANCE.voting_period,
     show_default=True,
@@ -62,6 +68,7 @@ def init(
     force: bool,
     epoch_length: int,
     challenge_period: int,
+    voting_delay: int,
     voting_period: int,
     timelock_delay: int,
 ) -> None:
@@ -76,7 +83,10 @@ def init(
         anvil_port=port,
         periods=periods,
         governance=replace(
-            DEFAULT_GOVERNANCE, voting_period=voting_period, timelock_delay=timelock_delay
+            DEFAULT_GOVERNANCE,
+            voting_delay=voting_delay,
+            voting_period=voting_period,
+            timelock_delay=timelock_delay,
         ),
     )
     render.init_summary(t)

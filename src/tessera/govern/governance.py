@@ -157,6 +157,8 @@ class Governance:
     def status(self, proposal_id: int) -> ProposalStatus:
         if not 1 <= proposal_id <= self.governor.count():
             raise InputError(f"there is no proposal {proposal_id}: `tessera gov status` lists them")
+        # a proposal's state is a function of time: an idle dev chain's last block lags
+        self.chain.catch_up_clock()
         record = self.governor.proposal(proposal_id)
         changes = tuple(describe(self.chain, self.deployment, a) for a in record.actions)
         return ProposalStatus(record, changes, self.chain.now())

@@ -1,0 +1,104 @@
+"""Nodes honour governance: blocked content is not retrieved, used or paid from the next block
+on, and the node says so; a blocked datanet is refused with 451; approvals are advertised."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from gov_helpers import enact
+from node_helpers import start_node
+
+from tessera.client import NodeClient
+
+QUESTION = "Who founded the Ulora Brewery?"
+
+
+@pytest.fixture
+def node(tmp_path, wide_generator, tiny_embedder):
+    live = start_node(tmp_path, wide_generator, tiny_embedder)
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def client(node):
+    c = NodeClient(node.url)
+    yield c
+    c.close()
+
+
+def _model(node) -> dict:
+    return httpx.get(f"{node.url}/v1/models").json()["data"][0]
+
+
+def test_a_blocked_contribution_is_no_longer_retrieved_used_or_attributed(node, client):
+    before = client.ask(QUESTION)
+    top = before.sources[0]["cid"]  # best match first
+    assert before.withheld == [] and before.body["content_policy"]["version"] == 0
+
+    enact(node.t, node.t.gov.actions.block_content([top]), "block the Ulora fact")
+
+    after = client.ask(QUESTION)  # the first request after the execution's block
+    assert top not in {s["cid"] for s in after.sources}
+    assert top not in {a.cid for a in after.receipt.attribution}
+    assert after.withheld == [top]
+    assert after.body["content_policy"]["version"] == 1
+    assert "content policy" in after.body["content_policy"]["note"]
+    assert len(after.sources) == len(before.sources)  # the next best takes its place
+    assert _model(node)["tessera"]["content_policy"]["blocked_cids"] == 1
+    node.t.verify_receipt(after.receipt)
+
+    enact(node.t, node.t.gov.actions.unblock_content([top]), "lift it again")
+    again = client.ask(QUESTION)
+    assert again.withheld == [] and top in {s["cid"] for s in again.sources}
+
+
+def test_a_blocked_contribution_outside_the_top_k_is_not_reported_as_withheld(node, client):
+    ranked = [s["cid"] for s in client.ask(QUESTION).sources]
+    facts = node.t.datanet("facts")
+    unranked = next(c.cid for c in facts.contributions if c.cid not in ranked)
+    enact(node.t, node.t.gov.actions.block_content([unranked]), "block an unrelated fact")
+    answer = client.ask(QUESTION)
+    assert answer.withheld == [] and [s["cid"] for s in answer.sources] == ranked
+
+
+def test_a_blocked_datanet_is_refused_with_451_and_the_node_keeps_serving(node, client):
+    enact(node.t, node.t.gov.actions.block_datanet("facts"), "block the whole datanet")
+    response = httpx.post(
+        f"{node.url}/v1/chat/completions",
+        json={"model": _model(node)["id"], "messages": [{"role": "user", "content": QUESTION}]},
+    )
+    assert response.status_code == 451
+    error = response.json()["error"]
+    assert error["code"] == "content_blocked" and "content policy" in error["message"]
+    assert node.service.receipts.count() == 0  # nothing answered, nothing claimed
+    assert _model(node)["tessera"]["content_policy"]["blocked_datanets"] == ["facts"]
+
+    enact(node.t, node.t.gov.actions.unblock_datanet("facts"), "unblock it")
+    assert client.ask(QUESTION).text is not None
+    assert node.service.receipts.count() == 1
+
+
+def test_the_node_advertises_whether_its_model_version_is_approved(node):
+    model = _model(node)
+    digest = model["weights_digest"]
+    assert digest.startswith("0x") and len(digest) == 66 and model["approved"] is False
+
+    other = "0x" + "ab" * 32  # the same id with other weights is another version
+    enact(node.t, node.t.gov.actions.approve_model(model["id"], other), "approve other weights")
+    assert _model(node)["approved"] is False
+
+    enact(node.t, node.t.gov.actions.approve_model(model["id"], digest), "approve this one")
+    assert _model(node)["approved"] is True
+    enact(node.t, node.t.gov.actions.revoke_model(model["id"], digest), "revoke it")
+    assert _model(node)["approved"] is False
+
+
+def test_nobody_but_the_timelock_changes_the_policy(node):
+    from tessera.errors import ContractRevert
+
+    policy = node.t.gov.policy.contract
+    for account in ("default",):  # the deployer, who holds the whole supply
+        with pytest.raises(ContractRevert, match="ownable: caller is not the owner"):
+            node.t.chain.transact(policy.functions.block_content("x"), node.t.signer(account))
+    assert node.t.gov.policy.version() == 0

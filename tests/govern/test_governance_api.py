@@ -1,0 +1,141 @@
+"""`Tessera.gov` on an in-process chain: the wiring that leaves only governance in charge, the
+voting rules a holder meets, and a clear sentence for every bad input."""
+
+from __future__ import annotations
+
+import pytest
+from eth_utils import keccak
+from gov_helpers import enact
+from money_helpers import TSR
+
+from tessera.api import FeeSplit, Periods, ProposalState, Tessera
+from tessera.errors import ContractRevert, InputError, NotFoundError
+
+
+@pytest.fixture
+def t(tmp_path):
+    home = Tessera.init(tmp_path / "home", chain="inprocess", password="pw", scrypt_n=2**4)
+    for name in ("alice", "bob"):
+        home.new_account(name)
+    yield home
+    home.close()
+
+
+def _block(t, cid="bafk-example"):
+    return t.gov.actions.block_content([cid])
+
+
+def test_the_deployment_hands_every_parameter_to_the_timelock(t):
+    d = t.config.deployment
+    assert t.settlement.owner() == d.timelock
+    assert t.gov.policy.owner() == d.timelock
+    token = t.settlement.token.contract.functions
+    assert token.owner().call() == d.timelock and token.is_minter(d.timelock).call()
+    assert not token.is_minter(t.address()).call()  # the deployer cannot mint any more
+    lock = t.chain.contract("timelock", d.timelock).functions
+    assert not lock.hasRole(b"\0" * 32, t.address()).call()
+    for role in ("PROPOSER_ROLE", "CANCELLER_ROLE", "EXECUTOR_ROLE"):
+        assert lock.hasRole(keccak(text=role), d.governor).call()
+        assert not lock.hasRole(keccak(text=role), t.address()).call()
+    with pytest.raises(ContractRevert, match="ownable: caller is not the owner"):
+        split = FeeSplit(1_000, 1_000, 7_000, 1_000, t.address()).as_abi()
+        t.chain.transact(t.settlement.contract.functions.set_fee_split(split), t.signer())
+
+
+def test_periods_change_only_through_a_proposal(t):
+    new = Periods(epoch_length=600, challenge_period=300, withdrawal_delay=1_200)
+    enact(t, t.gov.actions.periods(new), "shorter epochs")
+    assert t.settlement.periods() == new
+
+
+def test_tokens_received_after_the_snapshot_do_not_vote(t):
+    t.transfer(50_000_000 * TSR, "alice")
+    t.gov.delegate(account="alice")
+    proposal = t.gov.propose(_block(t), "block it")
+    t.gov.wait_for(proposal, ProposalState.ACTIVE)
+    t.transfer(50_000_000 * TSR, "bob")  # after the snapshot
+    t.gov.delegate(account="bob")
+    with pytest.raises(ContractRevert, match="no voting power at the snapshot.*do not vote"):
+        t.gov.vote(proposal, "for", account="bob")
+    assert t.gov.vote(proposal, "for", account="alice") == 50_000_000 * TSR
+    with pytest.raises(ContractRevert, match="vote already cast"):
+        t.gov.vote(proposal, "against", account="alice")
+    assert t.gov.has_voted(proposal, "alice") and not t.gov.has_voted(proposal, "bob")
+
+
+def test_delegated_power_moves_with_the_delegation(t):
+    t.transfer(60_000_000 * TSR, "alice")
+    assert t.gov.delegate("bob", account="alice") == t.address("bob")
+    assert t.gov.voting_power("bob") == (60_000_000 * TSR, "0x" + "00" * 20)
+    assert t.gov.voting_power("alice") == (0, t.address("bob"))
+    proposal = t.gov.propose(_block(t), "block it")
+    t.gov.wait_for(proposal, ProposalState.ACTIVE)
+    with pytest.raises(ContractRevert, match="no voting power"):
+        t.gov.vote(proposal, "for", account="alice")
+    assert t.gov.vote(proposal, "abstain", account="bob") == 60_000_000 * TSR
+    record = t.gov.wait_for(proposal, ProposalState.SUCCEEDED).record
+    assert record.abstain_votes == 60_000_000 * TSR and record.for_votes == 0
+    assert record.state == ProposalState.DEFEATED  # abstain meets quorum, but none for
+
+
+def test_a_holder_without_delegated_votes_cannot_propose(t):
+    t.transfer(10_000 * TSR, "alice")  # above the threshold, but not delegated
+    with pytest.raises(ContractRevert, match="below threshold.*tessera gov delegate"):
+        t.gov.propose(_block(t), "block it", account="alice")
+    assert t.gov.governor.count() == 0
+
+
+def test_timelock_delay_double_execution_and_expiry(t):
+    proposal = t.gov.propose(_block(t), "block it")
+    t.gov.wait_for(proposal, ProposalState.ACTIVE)
+    t.gov.vote(proposal, "for")
+    t.gov.wait_for(proposal, ProposalState.SUCCEEDED)
+    with pytest.raises(ContractRevert, match="proposal not queued.*queue it first"):
+        t.gov.execute(proposal)
+    eta = t.gov.queue(proposal)
+    with pytest.raises(ContractRevert, match="timelock delay not over"):
+        t.gov.execute(proposal)
+    t.chain.wait_until(eta + t.gov.governor.settings().grace_period + 1)
+    assert t.gov.status(proposal).state == ProposalState.EXPIRED
+    with pytest.raises(ContractRevert, match="proposal expired"):
+        t.gov.execute(proposal)
+    assert t.gov.policy.version() == 0
+
+
+def test_a_defeated_proposal_cannot_be_queued(t):
+    t.transfer(100 * TSR, "alice")
+    t.gov.delegate(account="alice")
+    proposal = t.gov.propose(_block(t), "block it")
+    t.gov.wait_for(proposal, ProposalState.ACTIVE)
+    t.gov.vote(proposal, "for", account="alice")  # far below the 4% quorum
+    assert t.gov.wait_for(proposal, ProposalState.SUCCEEDED).state == ProposalState.DEFEATED
+    with pytest.raises(ContractRevert, match="proposal not successful"):
+        t.gov.queue(proposal)
+
+
+def test_bad_input_is_refused_before_any_transaction(t):
+    nonce = t.chain.w3.eth.get_transaction_count(t.address())
+    split = FeeSplit(5_000, 5_000, 5_000, 0, t.address())
+    with pytest.raises(InputError, match="add up to 10,000"):
+        t.gov.actions.fee_split(split)
+    with pytest.raises(InputError, match="must exceed the epoch length"):
+        t.gov.actions.periods(Periods(600, 60, 600))
+    with pytest.raises(InputError, match="not a weights digest"):
+        t.gov.actions.approve_model("m", "0x1234")
+    with pytest.raises(InputError, match="digest of zero"):
+        t.gov.actions.approve_model("m", "0x" + "0" * 64)
+    with pytest.raises(InputError, match="not a contribution CID"):
+        t.gov.actions.block_content([" "])
+    with pytest.raises(NotFoundError, match="no datanet named 'nope'"):
+        t.gov.actions.block_datanet("nope")
+    with pytest.raises(InputError, match="at least one change"):
+        t.gov.propose([], "nothing")
+    with pytest.raises(InputError, match="at most 10 calls"):
+        t.gov.propose(t.gov.actions.block_content([f"c{i}" for i in range(11)]), "many")
+    with pytest.raises(InputError, match="description"):
+        t.gov.propose(_block(t), "   ")
+    with pytest.raises(InputError, match="for, against, abstain"):
+        t.gov.vote(1, "yes")
+    with pytest.raises(InputError, match="no proposal 7"):
+        t.gov.status(7)
+    assert t.chain.w3.eth.get_transaction_count(t.address()) == nonce
