@@ -80,7 +80,7 @@ def travel(w3, timestamp: int) -> None:
 
 
 def at(w3, timestamp: int) -> None:
-    """Makes `timestamp` the latest block's, so calls see it; the next transaction runs a second on."""
+    """Makes `timestamp` the latest block's (calls see it); the next transaction is a second on."""
     travel(w3, timestamp)
     w3.provider.ethereum_tester.mine_blocks(1)
     assert now(w3) == timestamp
@@ -296,9 +296,8 @@ def test_constructor_sets_the_parameters(governance):
 
 
 def test_constructor_logs_every_setting(w3, deploy, governance, accounts):
-    governor = deploy(
-        "governor", governance.token.address, accounts[5], 1, 2, 3, 4, 5
-    )  # distinct values
+    # distinct values, to tell the settings apart
+    governor = deploy("governor", governance.token.address, accounts[5], 1, 2, 3, 4, 5)
     receipt = w3.eth.get_transaction_receipt(w3.eth.get_block("latest").transactions[0])
     logged = [
         (e.args.setting, e.args.old_value, e.args.new_value)
@@ -975,8 +974,12 @@ def test_queued_proposal_expires_after_the_grace_period(governance, reverts):
         execute(g, pid)
     with reverts("governor: proposal not successful"):
         queue(g, pid)
-    with reverts("governor: proposal cannot be cancelled"):
-        cancel(g, pid)
+    # the timelock still holds the operation, ready, until anyone cancels it
+    op = g.governor.functions.operation_id(pid).call()
+    assert g.timelock.functions.is_operation_ready(op).call()
+    cancel(g, pid, sender=g.stranger)
+    assert state(g, pid) == CANCELED
+    assert not g.timelock.functions.is_operation(op).call()
     assert not g.policy.functions.is_content_blocked(CID).call()
 
 
@@ -1094,6 +1097,22 @@ def test_passed_proposal_changes_the_timelock_delay(governance):
     pid = passed(g, block_cid(g))
     tx = queue(g, pid)
     assert info(g, pid)["eta"] == block_time(g.w3, tx) + tx_delay
+
+
+@pytest.mark.parametrize("delay", [MAX_PERIOD + 1, 2**256 - 1])
+def test_a_timelock_delay_that_would_lock_governance_cannot_be_proposed(governance, reverts, delay):
+    g = governance
+    with reverts("governor: timelock delay too long"):
+        propose(g, [*block_cid(g), action(g.timelock, "update_delay", delay)])
+    assert g.governor.functions.proposal_count().call() == 0
+
+
+def test_the_longest_timelock_delay_can_be_proposed_and_still_queues(governance):
+    g = governance
+    enact(g, [action(g.timelock, "update_delay", MAX_PERIOD)])
+    pid = passed(g, block_cid(g))
+    tx = queue(g, pid)
+    assert info(g, pid)["eta"] == block_time(g.w3, tx) + MAX_PERIOD
 
 
 # cancel -------------------------------------------------------------------------------------
@@ -1236,7 +1255,7 @@ def test_proposal_threshold_takes_any_value(setter_governor):
 def test_unknown_proposal_is_refused_everywhere(governance, reverts, pid):
     g = governance
     f = g.governor.functions
-    for view in (f.state, f.actions, f.proposal_quorum):
+    for view in (f.state, f.actions, f.proposal_quorum, f.operation_id):
         with reverts("governor: unknown proposal"):
             view(pid).call()
     with reverts("governor: unknown proposal"):

@@ -8,7 +8,7 @@ from eth_utils import keccak
 from gov_helpers import enact
 from money_helpers import TSR
 
-from tessera.api import FeeSplit, Periods, ProposalState, Tessera
+from tessera.api import FeeSplit, GovernanceSettings, Periods, ProposalState, Tessera
 from tessera.errors import ContractRevert, InputError, NotFoundError
 
 
@@ -139,3 +139,41 @@ def test_bad_input_is_refused_before_any_transaction(t):
     with pytest.raises(InputError, match="no proposal 7"):
         t.gov.status(7)
     assert t.chain.w3.eth.get_transaction_count(t.address()) == nonce
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"timelock_delay": 10 * 365 * 86_400 + 1}, "timelock_delay is 315360001 s"),
+        ({"voting_period": 0}, "voting_period must be at least one second"),
+        ({"grace_period": 0}, "grace_period must be at least one second"),
+        ({"quorum_bps": 10_001}, "quorum_bps is 10001"),
+        ({"voting_delay": -1}, "voting_delay is -1 s"),
+    ],
+)
+def test_settings_out_of_bounds_are_refused_for_proposals_and_deployments(
+    t, tmp_path, change, message
+):
+    from dataclasses import replace
+
+    from tessera.api import DEFAULT_GOVERNANCE
+
+    current = t.gov.governor.settings()
+    with pytest.raises(InputError, match=message):
+        t.gov.actions.settings(current, replace(current, **change))
+    with pytest.raises(InputError, match=message):
+        Tessera.init(
+            tmp_path / "other", chain="inprocess", password="pw", scrypt_n=2**4,
+            governance=replace(DEFAULT_GOVERNANCE, **change),
+        )  # fmt: skip
+
+
+def test_governance_changes_its_own_settings(t):
+    current = t.gov.governor.settings()
+    new = GovernanceSettings(
+        voting_delay=1, voting_period=30, timelock_delay=10, grace_period=3_600,
+        proposal_threshold=0, quorum_bps=1_000,
+    )  # fmt: skip
+    assert len(t.gov.actions.settings(current, new)) == 6
+    enact(t, t.gov.actions.settings(current, new), "faster governance")
+    assert t.gov.governor.settings() == new

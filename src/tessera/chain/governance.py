@@ -15,9 +15,11 @@ from eth_utils import keccak
 from web3 import Web3
 
 from tessera.chain.client import Chain
+from tessera.errors import InputError
 
 MAX_ACTIONS = 10  # governor.vy's bound on calls per proposal
 MAX_PAYLOAD = 1_024  # the timelock's bound on one call's bytes
+MAX_PERIOD = 10 * 365 * 86_400  # governor.vy's bound on every period and delay
 ZERO_ROLE = b"\x00" * 32  # access_control's DEFAULT_ADMIN_ROLE
 
 
@@ -55,6 +57,21 @@ class GovernanceSettings:
     grace_period: int = 7 * 86_400  # a queued proposal expires after this
     proposal_threshold: int = 1_000 * 10**18  # votes a proposer needs (smallest unit)
     quorum_bps: int = 400  # for + abstain votes needed: 4% of the supply at the snapshot
+
+    def check(self) -> None:
+        """Raise InputError unless the contracts would accept these settings."""
+        seconds = ("voting_delay", "voting_period", "timelock_delay", "grace_period")
+        for name in seconds:
+            value = getattr(self, name)
+            if not 0 <= value <= MAX_PERIOD:
+                raise InputError(f"{name} is {value} s: give 0 to {MAX_PERIOD:,} s (ten years)")
+        for name in ("voting_period", "grace_period"):
+            if getattr(self, name) == 0:
+                raise InputError(f"{name} must be at least one second")
+        if not 0 <= self.quorum_bps <= 10_000:
+            raise InputError(f"quorum_bps is {self.quorum_bps}: give 0 to 10,000 (100%)")
+        if self.proposal_threshold < 0:
+            raise InputError("the proposal threshold cannot be negative")
 
 
 DEFAULT_GOVERNANCE = GovernanceSettings()
@@ -232,6 +249,7 @@ def deploy_governance(
     proposer, canceller and executor, hand `owned` ((contract name, address) pairs: the
     settlement and the token) and the policy to the timelock, and drop the deployer's admin.
     Returns (timelock, governor, policy)."""
+    settings.check()
     timelock = chain.deploy("timelock", deployer, settings.timelock_delay, [], [], deployer.address)
     governor = chain.deploy(
         "governor",

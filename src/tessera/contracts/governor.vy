@@ -183,6 +183,8 @@ def propose(
     """
     assert len(targets) != 0, "governor: empty proposal"
     assert len(targets) == len(payloads), "governor: targets and payloads differ in length"
+    for i: uint256 in range(len(targets), bound=_MAX_ACTIONS):
+        self._check_delay_change(targets[i], payloads[i])
     votes: uint256 = staticcall token.get_past_votes(msg.sender, block.timestamp - 1)
     assert votes >= self.proposal_threshold, "governor: proposer votes below threshold"
     proposal_id: uint256 = self.proposal_count + 1
@@ -288,14 +290,17 @@ def execute(proposal_id: uint256):
 @external
 def cancel(proposal_id: uint256):
     """
-    @notice Withdraws a proposal that has not run; its proposer only.
+    @notice Withdraws a proposal that has not run; its proposer only. Anyone
+            may cancel an expired one, which clears its operation from the
+            timelock (else it would stay ready there for good).
     @param proposal_id The proposal.
     """
     state: uint8 = self._state(proposal_id)
-    assert msg.sender == self.proposals[proposal_id].proposer, "governor: only the proposer can cancel"
-    assert state in [PENDING, ACTIVE, SUCCEEDED, QUEUED], "governor: proposal cannot be cancelled"
+    if state != EXPIRED:
+        assert msg.sender == self.proposals[proposal_id].proposer, "governor: only the proposer can cancel"
+    assert state in [PENDING, ACTIVE, SUCCEEDED, QUEUED, EXPIRED], "governor: proposal cannot be cancelled"
     self.proposals[proposal_id].cancelled = True
-    if state == QUEUED:
+    if state in [QUEUED, EXPIRED]:
         extcall timelock.cancel(self._operation_id(proposal_id))
     log ProposalCanceled(proposal_id=proposal_id)
 
@@ -408,6 +413,7 @@ def operation_id(proposal_id: uint256) -> bytes32:
     @param proposal_id The proposal.
     @return bytes32 The id `timelock.get_timestamp` is keyed by.
     """
+    assert self.proposals[proposal_id].proposer != empty(address), "governor: unknown proposal"
     return self._operation_id(proposal_id)
 
 
@@ -434,6 +440,20 @@ def _cast_vote(voter: address, proposal_id: uint256, support: uint8, reason: Str
         voter=voter, proposal_id=proposal_id, support=support, weight=weight, reason=reason
     )
     return weight
+
+
+@internal
+@view
+def _check_delay_change(target: address, payload: Bytes[_MAX_PAYLOAD]):
+    """
+    @dev A timelock delay beyond `_MAX_PERIOD` would lock governance for good:
+         lowering it again would need a proposal to wait that long.
+    """
+    if target != timelock.address or len(payload) < 36:
+        return
+    if slice(payload, 0, 4) == method_id("update_delay(uint256)", output_type=Bytes[4]):
+        delay: uint256 = extract32(payload, 4, output_type=uint256)
+        assert delay <= _MAX_PERIOD, "governor: timelock delay too long"
 
 
 @internal

@@ -79,6 +79,7 @@ class ActionBuilder:
 
     def settings(self, current: GovernanceSettings, new: GovernanceSettings) -> list[Action]:
         """One call per setting that differs from `current`."""
+        new.check()
         actions = []
         for name in (
             "voting_delay",
