@@ -6,11 +6,13 @@ import json
 import os
 import tempfile
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
 
-from tessera.api import Periods, Tessera
+from tessera.api import GovernanceSettings, Periods, ProposalState, Tessera
 from tessera.cli import render
 from tessera.client import NodeClient
 
@@ -18,6 +20,8 @@ DEMO_CORPUS = Path(__file__).parent / "corpus.jsonl"
 DEMO_DATANET = "demo-facts"
 # short periods, so the whole loop (answer, settle, challenge window, claim) fits in a minute
 DEMO_PERIODS = Periods(epoch_length=30, challenge_period=5, withdrawal_delay=60)
+# and a governance quick enough to watch: seconds, not the days a public network would use
+DEMO_GOVERNANCE = GovernanceSettings(voting_delay=1, voting_period=4, timelock_delay=2)
 TSR = 10**18
 
 
@@ -42,7 +46,14 @@ def run_demo(
     os.environ.setdefault("TESSERA_PASSWORD", "demo")
     home = home or Path(tempfile.mkdtemp(prefix="tessera-demo-"))
     out.rule("1. a Tessera home, a chain and the contracts")
-    t = Tessera.init(home, chain=chain, anvil_port=_free_port(), force=True, periods=DEMO_PERIODS)
+    t = Tessera.init(
+        home,
+        chain=chain,
+        anvil_port=_free_port(),
+        force=True,
+        periods=DEMO_PERIODS,
+        governance=DEMO_GOVERNANCE,
+    )
     render.init_summary(t)
 
     records = [json.loads(line) for line in corpus.read_text().splitlines() if line.strip()]
@@ -96,23 +107,57 @@ def run_demo(
         if questions_file.exists()
         else []
     )
-    out.rule("6. the node answers; each request carries a voucher, each answer a receipt")
-    _ask(t, out, questions)
+    if not questions:
+        return t
+    with _serving(t) as client:
+        out.rule("6. the node answers; each request carries a voucher, each answer a receipt")
+        top_sources = [_ask(t, out, client, q) for q in questions]
 
-    out.rule("7. the epoch is settled: one transaction redeems the vouchers and posts the root")
-    render.settled(t.settle_epoch("operator"))
-    out.rule("8. anyone can audit it: fetch the bundle, re-verify, recompute the root")
-    render.audit(t.audit_epoch(0, t.address("operator")))
+        out.rule("7. the epoch is settled: one transaction redeems the vouchers, posts the root")
+        render.settled(t.settle_epoch("operator"))
+        out.rule("8. anyone can audit it: fetch the bundle, re-verify, recompute the root")
+        render.audit(t.audit_epoch(0, t.address("operator")))
 
-    out.rule("9. after the challenge window, everyone claims with one Merkle proof")
-    _wait_for_claims(t, out)
-    _who_earned_what(t, out)
+        out.rule("9. after the challenge window, everyone claims with one Merkle proof")
+        _wait_for_claims(t, out)
+        _who_earned_what(t, out)
+
+        out.rule("10. token holders block a contribution; from the next block the node drops it")
+        _govern(t, out, client, questions[0], top_sources[0])
     out.print(f"\nexplore it: TESSERA_HOME={home} tessera earnings contributor-01")
     return t
 
 
-def _ask(t: Tessera, out: Console, questions: list[str]) -> None:
-    """Serve the demo datanet on loopback and ask through the HTTP API, as any client would."""
+def _govern(t: Tessera, out: Console, client: NodeClient, question: str, used: str) -> None:
+    """The treasury (holder of the supply, delegated to itself) proposes to block the
+    contribution the first answer used; the proposal runs its whole lifecycle."""
+    from tessera.cli import gov_view
+
+    description = f"Block {used}: its contributor withdrew consent"
+    proposal = t.gov.propose(t.gov.actions.block_content([used]), description)
+    gov_view.proposed(t.gov.status(proposal))
+    t.gov.wait_for(proposal, ProposalState.ACTIVE)
+    weight = t.gov.vote(proposal, "for", "consent withdrawn")
+    out.print(f"the treasury votes for with {render.tsr(weight)}")
+    gov_view.status(t.gov.wait_for(proposal, ProposalState.SUCCEEDED))
+    t.gov.queue(proposal)
+    t.gov.execute(proposal, wait=True)
+    out.print(f"proposal {proposal} executed after the timelock delay")
+    result = client.ask(question)
+    out.print(f"\n[bold]Q:[/bold] {question}\n[bold]A:[/bold] {result.text}")
+    assert result.receipt is not None
+    attributed = {a.cid for a in result.receipt.attribution}
+    for cid in result.withheld:
+        out.print(f"   withheld {cid}: blocked by the network's content policy")
+    out.print(
+        f"   the blocked contribution is {'STILL' if used in attributed else 'no longer'} "
+        "used or paid"
+    )
+
+
+@contextmanager
+def _serving(t: Tessera) -> Iterator[NodeClient]:
+    """Serve the demo datanet on loopback; ask through the HTTP API, as any client would."""
     import threading
 
     import uvicorn
@@ -120,8 +165,6 @@ def _ask(t: Tessera, out: Console, questions: list[str]) -> None:
     from tessera.node.config import NodeConfig
     from tessera.node.runtime import build_node
 
-    if not questions:
-        return
     port = _free_port()
     config = NodeConfig(datanets=(DEMO_DATANET,), port=port, settle_check_s=None)
     node = build_node(t, config, "operator")
@@ -134,23 +177,29 @@ def _ask(t: Tessera, out: Console, questions: list[str]) -> None:
         while not server.started:
             thread.join(0.05)
         client = NodeClient(f"http://127.0.0.1:{port}", payer=t.payer("client"))
-        for question in questions:
-            result = client.ask(question)
-            assert result.receipt is not None
-            t.verify_receipt(result.receipt)  # signature, hashes and chain state
-            out.print(f"\n[bold]Q:[/bold] {question}\n[bold]A:[/bold] {result.text}")
-            for source in result.sources:
-                if source["weight"] > 0:
-                    out.print(
-                        f"   {source['weight']:.2f}  {source['contributor']}  "
-                        f"{t.content(source['cid']).decode()}"
-                    )
-            out.print(f"   paid {render.tsr(result.receipt.price)}; receipt verified on chain")
+        yield client
         client.close()
     finally:
         server.should_exit = True
         thread.join(timeout=10)
         node.close()
+
+
+def _ask(t: Tessera, out: Console, client: NodeClient, question: str) -> str:
+    """Ask, verify the receipt, print the answer with its paid sources; returns the CID of
+    the contribution the answer depended on most."""
+    result = client.ask(question)
+    assert result.receipt is not None
+    t.verify_receipt(result.receipt)  # signature, hashes and chain state
+    out.print(f"\n[bold]Q:[/bold] {question}\n[bold]A:[/bold] {result.text}")
+    for source in result.sources:
+        if source["weight"] > 0:
+            out.print(
+                f"   {source['weight']:.2f}  {source['contributor']}  "
+                f"{t.content(source['cid']).decode()}"
+            )
+    out.print(f"   paid {render.tsr(result.receipt.price)}; receipt verified on chain")
+    return str(result.sources[0]["cid"])
 
 
 def _wait_for_claims(t: Tessera, out: Console) -> None:
