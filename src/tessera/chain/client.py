@@ -24,6 +24,7 @@ IN_PROCESS = "inprocess"
 
 
 _REVERTED = "execution reverted"
+GAS_HEADROOM = 1.2
 
 
 def _revert_reason(exc: Exception) -> str:
@@ -148,6 +149,10 @@ class Chain:
             if isinstance(exc, Web3Exception | ValueError):
                 raise self._explain(exc, sender) from None
             raise
+        # the estimate is the least gas that worked against the pending block; a branch on
+        # time or state that moves before the transaction is mined can need a little more
+        limit = int(self.w3.eth.get_block("latest")["gasLimit"])
+        tx["gas"] = min(int(tx["gas"] * GAS_HEADROOM) + 10_000, limit)
         signed = sender.sign_transaction(tx)
         try:
             tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
