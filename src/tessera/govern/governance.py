@@ -123,7 +123,15 @@ class Governance:
             raise InputError("say what the proposal does and why: give it a description")
         if len(description.encode()) > 1_024:
             raise InputError("the description is over 1,024 bytes: shorten it")
-        return self._run(lambda s: self.governor.propose(s, actions, description), account)
+        return self._run(lambda s: self._propose(s, actions, description), account)
+
+    def _propose(self, signer: LocalAccount, actions: list[Action], description: str) -> int:
+        # the threshold counts votes as of the second before: a delegation made this very
+        # second (a script that delegates, then proposes) counts from the next one
+        votes, _ = self.voting_power(signer.address)
+        if votes >= self.governor.settings().proposal_threshold:
+            self.chain.wait_until(self.chain.now() + 1)
+        return self.governor.propose(signer, actions, description)
 
     def vote(
         self,
