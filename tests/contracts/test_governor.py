@@ -178,8 +178,8 @@ def block_cid(g: Governance, cid: str = CID) -> list[tuple[str, bytes]]:
     return [action(g.policy, "block_content", cid)]
 
 
-def salt(g: Governance, pid: int) -> bytes:
-    return keccak(encode(["address", "uint256"], [g.governor.address, pid]))
+def salt(g: Governance, pid: int, index: int = 0) -> bytes:
+    return keccak(encode(["address", "uint256", "uint256"], [g.governor.address, pid, index]))
 
 
 # fixtures -----------------------------------------------------------------------------------
@@ -481,14 +481,26 @@ def test_proposal_ids_are_sequential_and_equal_batches_get_distinct_operations(g
     assert (first, second) == (1, 2)
     assert g.governor.functions.proposal_count().call() == 2
     assert info(g, second)["proposer"] == g.bob
-    ids = [g.governor.functions.operation_id(pid).call() for pid in (first, second)]
+    ids = [g.governor.functions.operation_id(pid, 0).call() for pid in (first, second)]
     assert ids[0] != ids[1]
 
 
-def test_propose_with_several_actions(governance):
+def test_propose_with_several_actions(governance, reverts):
     g = governance
     actions = [*block_cid(g, "a"), *block_cid(g, "b"), action(g.policy, "block_datanet", 7)]
-    pid = enact(g, actions)
+    pid, _ = propose(g, actions)
+    ids = [g.governor.functions.operation_id(pid, i).call() for i in range(3)]
+    assert len(set(ids)) == 3  # one timelock operation per call, equal calls included
+    with reverts("governor: no such action"):
+        g.governor.functions.operation_id(pid, 3).call()
+    open_voting(g, pid)
+    for voter in (g.alice, g.carol):
+        vote(g, pid, voter, FOR)
+    close_voting(g, pid)
+    queue(g, pid)
+    travel(g.w3, info(g, pid)["eta"])
+    execute(g, pid)
+    assert all(g.timelock.functions.is_operation_done(op).call() for op in ids)
     targets, payloads = g.governor.functions.actions(pid).call()
     assert targets == [g.policy.address] * 3
     assert payloads == [data for _, data in actions]
@@ -607,10 +619,10 @@ def test_full_lifecycle(governance):
     assert dict(event.args) == {"proposal_id": pid, "eta": eta}
     assert (info(g, pid)["eta"], info(g, pid)["expires_at"]) == (eta, eta + GRACE)
     assert state(g, pid) == QUEUED
-    op = g.governor.functions.operation_id(pid).call()
+    op = g.governor.functions.operation_id(pid, 0).call()
     target, data = actions[0]
     t = g.timelock.functions
-    assert op == t.hash_operation_batch([target], [0], [data], ZERO32, salt(g, pid)).call()
+    assert op == t.hash_operation(target, 0, data, ZERO32, salt(g, pid)).call()
     assert t.is_operation_pending(op).call()
     assert not t.is_operation_ready(op).call()
     assert t.get_timestamp(op).call() == eta
@@ -975,7 +987,7 @@ def test_queued_proposal_expires_after_the_grace_period(governance, reverts):
     with reverts("governor: proposal not successful"):
         queue(g, pid)
     # the timelock still holds the operation, ready, until anyone cancels it
-    op = g.governor.functions.operation_id(pid).call()
+    op = g.governor.functions.operation_id(pid, 0).call()
     assert g.timelock.functions.is_operation_ready(op).call()
     cancel(g, pid, sender=g.stranger)
     assert state(g, pid) == CANCELED
@@ -1021,9 +1033,10 @@ def test_passed_proposal_changes_the_settlement_fee_split_and_periods(governance
     (periods,) = events(g.settlement, "PeriodsChanged", tx)
     assert (periods.args.epoch_length, periods.args.withdrawal_delay) == (60, 120)
     executed = events(g.timelock, "CallExecuted", tx)
-    assert [(e.args.index, e.args.target) for e in executed] == [
-        (0, g.settlement.address),
-        (1, g.settlement.address),
+    ops = [g.governor.functions.operation_id(pid, i).call() for i in range(2)]
+    assert [(e.args.id, e.args.target) for e in executed] == [
+        (ops[0], g.settlement.address),
+        (ops[1], g.settlement.address),
     ]
 
 
@@ -1032,7 +1045,7 @@ def test_a_reverting_call_reverts_execute_with_its_reason(governance, reverts):
     bad_split = (2500, 2500, 4000, 999, g.stranger)  # sums to 9,999
     actions = [*block_cid(g), action(g.settlement, "set_fee_split", bad_split)]
     pid, eta = queued(g, actions)
-    op = g.governor.functions.operation_id(pid).call()
+    op = g.governor.functions.operation_id(pid, 0).call()
     travel(g.w3, eta)
     with reverts("settlement: split must sum to 10000"):
         execute(g, pid)
@@ -1161,14 +1174,13 @@ def test_proposer_cancels_a_succeeded_proposal(governance, reverts):
 
 def test_cancelling_a_queued_proposal_cancels_its_timelock_operation(governance, reverts):
     g = governance
-    pid, eta = queued(g, block_cid(g))
-    op = g.governor.functions.operation_id(pid).call()
-    assert g.timelock.functions.is_operation(op).call()
+    pid, eta = queued(g, [*block_cid(g), *block_cid(g, "other")])
+    ops = [g.governor.functions.operation_id(pid, i).call() for i in range(2)]
+    assert all(g.timelock.functions.is_operation(op).call() for op in ops)
     tx = cancel(g, pid)
     _cancelled(g, pid, tx)
-    (event,) = events(g.timelock, "Cancelled", tx)
-    assert event.args.id == op
-    assert not g.timelock.functions.is_operation(op).call()
+    assert [e.args.id for e in events(g.timelock, "Cancelled", tx)] == ops
+    assert not any(g.timelock.functions.is_operation(op).call() for op in ops)
     travel(g.w3, eta)
     with reverts("governor: proposal not queued"):
         execute(g, pid)
@@ -1255,9 +1267,11 @@ def test_proposal_threshold_takes_any_value(setter_governor):
 def test_unknown_proposal_is_refused_everywhere(governance, reverts, pid):
     g = governance
     f = g.governor.functions
-    for view in (f.state, f.actions, f.proposal_quorum, f.operation_id):
+    for view in (f.state, f.actions, f.proposal_quorum):
         with reverts("governor: unknown proposal"):
             view(pid).call()
+    with reverts("governor: unknown proposal"):
+        f.operation_id(pid, 0).call()
     with reverts("governor: unknown proposal"):
         vote(g, pid, g.alice, FOR)
     with reverts("governor: unknown proposal"):

@@ -48,26 +48,26 @@ interface IVotes:
 
 interface ITimelock:
     def get_minimum_delay() -> uint256: view
-    def schedule_batch(
-        targets: DynArray[address, _MAX_ACTIONS],
-        amounts: DynArray[uint256, _MAX_ACTIONS],
-        payloads: DynArray[Bytes[_MAX_PAYLOAD], _MAX_ACTIONS],
+    def schedule(
+        target: address,
+        amount: uint256,
+        payload: Bytes[_MAX_PAYLOAD],
         predecessor: bytes32,
         salt: bytes32,
         delay: uint256,
     ): nonpayable
-    def execute_batch(
-        targets: DynArray[address, _MAX_ACTIONS],
-        amounts: DynArray[uint256, _MAX_ACTIONS],
-        payloads: DynArray[Bytes[_MAX_PAYLOAD], _MAX_ACTIONS],
+    def execute(
+        target: address,
+        amount: uint256,
+        payload: Bytes[_MAX_PAYLOAD],
         predecessor: bytes32,
         salt: bytes32,
     ): payable
     def cancel(id: bytes32): nonpayable
-    def hash_operation_batch(
-        targets: DynArray[address, _MAX_ACTIONS],
-        amounts: DynArray[uint256, _MAX_ACTIONS],
-        payloads: DynArray[Bytes[_MAX_PAYLOAD], _MAX_ACTIONS],
+    def hash_operation(
+        target: address,
+        amount: uint256,
+        payload: Bytes[_MAX_PAYLOAD],
         predecessor: bytes32,
         salt: bytes32,
     ) -> bytes32: pure
@@ -252,14 +252,13 @@ def queue(proposal_id: uint256):
     self.proposals[proposal_id].eta = eta
     self.proposals[proposal_id].expires_at = eta + self.grace_period
     targets: DynArray[address, _MAX_ACTIONS] = self._targets[proposal_id]
-    extcall timelock.schedule_batch(
-        targets,
-        self._no_value(len(targets)),
-        self._payloads[proposal_id],
-        empty(bytes32),
-        self._salt(proposal_id),
-        delay,
-    )
+    payloads: DynArray[Bytes[_MAX_PAYLOAD], _MAX_ACTIONS] = self._payloads[proposal_id]
+    # one operation per call, as Bravo queues them: the timelock's batch functions take
+    # arrays bounded at 255 calls, whose memory alone costs about 1.5M gas per use
+    for i: uint256 in range(len(targets), bound=_MAX_ACTIONS):
+        extcall timelock.schedule(
+            targets[i], 0, payloads[i], empty(bytes32), self._salt(proposal_id, i), delay
+        )
     log ProposalQueued(proposal_id=proposal_id, eta=eta)
 
 
@@ -277,13 +276,10 @@ def execute(proposal_id: uint256):
     assert block.timestamp >= self.proposals[proposal_id].eta, "governor: timelock delay not over"
     self.proposals[proposal_id].executed = True  # checks-effects-interactions
     targets: DynArray[address, _MAX_ACTIONS] = self._targets[proposal_id]
-    extcall timelock.execute_batch(
-        targets,
-        self._no_value(len(targets)),
-        self._payloads[proposal_id],
-        empty(bytes32),
-        self._salt(proposal_id),
-    )
+    payloads: DynArray[Bytes[_MAX_PAYLOAD], _MAX_ACTIONS] = self._payloads[proposal_id]
+    # in order, in this one transaction: a call that reverts undoes them all
+    for i: uint256 in range(len(targets), bound=_MAX_ACTIONS):
+        extcall timelock.execute(targets[i], 0, payloads[i], empty(bytes32), self._salt(proposal_id, i))
     log ProposalExecuted(proposal_id=proposal_id)
 
 
@@ -301,7 +297,8 @@ def cancel(proposal_id: uint256):
     assert state in [PENDING, ACTIVE, SUCCEEDED, QUEUED, EXPIRED], "governor: proposal cannot be cancelled"
     self.proposals[proposal_id].cancelled = True
     if state in [QUEUED, EXPIRED]:
-        extcall timelock.cancel(self._operation_id(proposal_id))
+        for i: uint256 in range(len(self._targets[proposal_id]), bound=_MAX_ACTIONS):
+            extcall timelock.cancel(self._operation_id(proposal_id, i))
     log ProposalCanceled(proposal_id=proposal_id)
 
 
@@ -407,14 +404,16 @@ def actions(
 
 @external
 @view
-def operation_id(proposal_id: uint256) -> bytes32:
+def operation_id(proposal_id: uint256, index: uint256) -> bytes32:
     """
-    @notice The proposal's operation id in the timelock.
+    @notice The timelock's operation id of one of a proposal's calls.
     @param proposal_id The proposal.
+    @param index The call's position in the proposal, from 0.
     @return bytes32 The id `timelock.get_timestamp` is keyed by.
     """
     assert self.proposals[proposal_id].proposer != empty(address), "governor: unknown proposal"
-    return self._operation_id(proposal_id)
+    assert index < len(self._targets[proposal_id]), "governor: no such action"
+    return self._operation_id(proposal_id, index)
 
 
 @internal
@@ -495,39 +494,26 @@ def _quorum(timepoint: uint256, bps: uint256) -> uint256:
 
 @internal
 @view
-def _operation_id(proposal_id: uint256) -> bytes32:
+def _operation_id(proposal_id: uint256, index: uint256) -> bytes32:
     """
-    @dev The timelock's id for the proposal's batch.
+    @dev The timelock's id for one of the proposal's calls.
     """
-    targets: DynArray[address, _MAX_ACTIONS] = self._targets[proposal_id]
-    return staticcall timelock.hash_operation_batch(
-        targets,
-        self._no_value(len(targets)),
-        self._payloads[proposal_id],
+    return staticcall timelock.hash_operation(
+        self._targets[proposal_id][index],
+        0,
+        self._payloads[proposal_id][index],
         empty(bytes32),
-        self._salt(proposal_id),
+        self._salt(proposal_id, index),
     )
 
 
 @internal
 @view
-def _salt(proposal_id: uint256) -> bytes32:
+def _salt(proposal_id: uint256, index: uint256) -> bytes32:
     """
-    @dev Unique per governor and proposal, so equal batches never collide.
+    @dev Unique per governor, proposal and call, so equal calls never collide.
     """
-    return keccak256(abi_encode(self, proposal_id))
-
-
-@internal
-@pure
-def _no_value(count: uint256) -> DynArray[uint256, _MAX_ACTIONS]:
-    """
-    @dev The timelock's per-call ether amounts: always zero here.
-    """
-    amounts: DynArray[uint256, _MAX_ACTIONS] = []
-    for _: uint256 in range(count, bound=_MAX_ACTIONS):
-        amounts.append(0)
-    return amounts
+    return keccak256(abi_encode(self, proposal_id, index))
 
 
 @internal
