@@ -45,10 +45,11 @@ class LiveNode:
 
 
 def start_node(
-    tmp_path, generator, embedder, facts=FACTS, account=None, authors=(), **config
+    tmp_path, generator, embedder, facts=FACTS, account=None, authors=(), before=None, **config
 ) -> LiveNode:
     """A node serving datanet `facts`. `account`: a new account that signs as the node;
-    `authors`: new accounts that contribute the facts in turn (default: the default account)."""
+    `authors`: new accounts that contribute the facts in turn (default: the default account);
+    `before(t)`: runs on the home just before the node is built."""
     t = Tessera.init(tmp_path / "home", chain="inprocess", password="pw", scrypt_n=2**4)
     t.create_datanet("facts", "CC-BY-4.0")
     for name in {account, *authors} - {None}:
@@ -64,5 +65,7 @@ def start_node(
         datanets=("facts",), port=port, follow_interval_s=0.2, top_k=3, payments=False
     )
     settings = replace(base, **config)  # free unless a test turns payments on
+    if before is not None:
+        before(t)
     node = build_node(t, settings, account, generator=generator, embedder=embedder)
     return LiveNode(t, node, port)

@@ -64,7 +64,11 @@ def test_a_fee_split_passes_through_propose_vote_queue_execute(gov_cli):
 
 
 def test_a_block_defeated_by_a_vote_against_never_takes_effect(gov_cli):
-    proposal = _proposal_id(gov_cli.ok("gov", "propose", "block", "bafk-one", "-m", "block"))
+    # a description is anyone's text: shown as written, never read as terminal markup
+    out = gov_cli.ok("gov", "propose", "block", "bafk-one", "-m", "block [/b] it [bold]now")
+    proposal = _proposal_id(out)
+    assert "block [/b] it [bold]now" in gov_cli.ok("gov", "status", proposal)
+    assert "block [/b] it [bold]now" in gov_cli.ok("gov", "status")
     _wait_for(gov_cli, proposal, "ACTIVE")
     gov_cli.ok("gov", "vote", proposal, "against")
     _wait_for(gov_cli, proposal, "DEFEATED")
@@ -91,6 +95,9 @@ def test_delegation_and_cancel_by_the_proposer_only(gov_cli):
         (("propose", "approve-model", "m", "0x12", "-m", "x"), "not a weights digest"),
         (("propose", "block-datanet", "nope", "-m", "x"), "no datanet named 'nope'"),
         (("propose", "settings", "--quorum-bps", "400", "-m", "x"), "nothing to propose"),
+        (("propose", "settings", "--quorum-bps", "6000", "-m", "x"), "give 0 to 5,000"),
+        (("propose", "periods", "--epoch-length", "3600", "-m", "x"), "ones in force"),
+        (("propose", "unblock", "bafk-never", "-m", "x"), "not blocked: bafk-never"),
         (("propose", "block", "c", "-m", "x", "--as", "ghost"), "no account 'ghost'"),
         (("vote", "99", "for"), "unknown proposal"),
         (("status", "99"), "no proposal 99"),

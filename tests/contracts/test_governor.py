@@ -22,7 +22,9 @@ VOTING_DELAY, VOTING_PERIOD, MIN_DELAY, GRACE = 10, 100, 50, 200
 THRESHOLD = 1_000 * TOKEN
 QUORUM_BPS = 400  # 4% of the 1,000,000 supply: 40,000 tokens
 QUORUM = 40_000 * TOKEN
-MAX_PERIOD = 10 * 365 * 86_400
+MAX_DELAY = MAX_VOTING_PERIOD = 30 * 86_400  # governor.vy's bounds
+MAX_GRACE = 90 * 86_400
+MAX_THRESHOLD = SUPPLY // 100
 ALICE_TOKENS, BOB_TOKENS, CAROL_TOKENS = 30_000 * TOKEN, 20_000 * TOKEN, 10_000 * TOKEN
 EPOCH, CHALLENGE, DELAY = 3600, 600, 7200
 PENDING, ACTIVE, CANCELED, DEFEATED, SUCCEEDED, QUEUED, EXPIRED, EXECUTED = range(8)
@@ -315,12 +317,19 @@ def test_constructor_logs_every_setting(w3, deploy, governance, accounts):
 @pytest.mark.parametrize(
     ("delay", "period", "quorum_bps", "grace", "reason"),
     [
-        (MAX_PERIOD + 1, VOTING_PERIOD, QUORUM_BPS, GRACE, "governor: period too long"),
+        (0, VOTING_PERIOD, QUORUM_BPS, GRACE, "governor: voting delay is zero"),
+        (MAX_DELAY + 1, VOTING_PERIOD, QUORUM_BPS, GRACE, "governor: voting delay too long"),
         (VOTING_DELAY, 0, QUORUM_BPS, GRACE, "governor: voting period is zero"),
-        (VOTING_DELAY, MAX_PERIOD + 1, QUORUM_BPS, GRACE, "governor: period too long"),
-        (VOTING_DELAY, VOTING_PERIOD, 10_001, GRACE, "governor: quorum above 100%"),
+        (
+            VOTING_DELAY,
+            MAX_VOTING_PERIOD + 1,
+            QUORUM_BPS,
+            GRACE,
+            "governor: voting period too long",
+        ),
+        (VOTING_DELAY, VOTING_PERIOD, 5_001, GRACE, "governor: quorum above 50%"),
         (VOTING_DELAY, VOTING_PERIOD, QUORUM_BPS, 0, "governor: grace period is zero"),
-        (VOTING_DELAY, VOTING_PERIOD, QUORUM_BPS, MAX_PERIOD + 1, "governor: period too long"),
+        (VOTING_DELAY, VOTING_PERIOD, QUORUM_BPS, MAX_GRACE + 1, "governor: grace period too long"),
     ],
 )
 def test_constructor_rejects_out_of_bounds_settings(
@@ -333,14 +342,21 @@ def test_constructor_rejects_out_of_bounds_settings(
 
 
 def test_constructor_accepts_the_bounds(deploy, governance, accounts):
-    governor = deploy(
-        "governor", governance.token.address, accounts[5], MAX_PERIOD, 1, 0, 10_000, MAX_PERIOD
-    )
+    token = governance.token.address
+    governor = deploy("governor", token, accounts[5], MAX_DELAY, 1, MAX_THRESHOLD, 5_000, MAX_GRACE)
     g = governor.functions
-    assert (g.voting_delay().call(), g.voting_period().call()) == (MAX_PERIOD, 1)
-    assert (g.quorum_bps().call(), g.grace_period().call()) == (10_000, MAX_PERIOD)
-    zero = deploy("governor", governance.token.address, accounts[5], 0, MAX_PERIOD, 0, 0, 1)
-    assert (zero.functions.voting_delay().call(), zero.functions.quorum_bps().call()) == (0, 0)
+    assert (g.voting_delay().call(), g.voting_period().call()) == (MAX_DELAY, 1)
+    assert (g.quorum_bps().call(), g.grace_period().call()) == (5_000, MAX_GRACE)
+    assert g.proposal_threshold().call() == MAX_THRESHOLD
+    low = deploy("governor", token, accounts[5], 1, MAX_VOTING_PERIOD, 0, 0, 1)
+    assert (low.functions.voting_delay().call(), low.functions.quorum_bps().call()) == (1, 0)
+
+
+def test_constructor_rejects_a_threshold_above_one_percent_of_supply(
+    deploy, governance, accounts, reverts
+):
+    with reverts("governor: threshold above 1% of supply"):
+        deploy("governor", governance.token.address, accounts[5], 1, 1, MAX_THRESHOLD + 1, 0, 1)
 
 
 def test_wiring_leaves_the_governor_the_timelocks_only_operator(governance):
@@ -1112,7 +1128,7 @@ def test_passed_proposal_changes_the_timelock_delay(governance):
     assert info(g, pid)["eta"] == block_time(g.w3, tx) + tx_delay
 
 
-@pytest.mark.parametrize("delay", [MAX_PERIOD + 1, 2**256 - 1])
+@pytest.mark.parametrize("delay", [MAX_DELAY + 1, 2**256 - 1])
 def test_a_timelock_delay_that_would_lock_governance_cannot_be_proposed(governance, reverts, delay):
     g = governance
     with reverts("governor: timelock delay too long"):
@@ -1122,10 +1138,10 @@ def test_a_timelock_delay_that_would_lock_governance_cannot_be_proposed(governan
 
 def test_the_longest_timelock_delay_can_be_proposed_and_still_queues(governance):
     g = governance
-    enact(g, [action(g.timelock, "update_delay", MAX_PERIOD)])
+    enact(g, [action(g.timelock, "update_delay", MAX_DELAY)])
     pid = passed(g, block_cid(g))
     tx = queue(g, pid)
-    assert info(g, pid)["eta"] == block_time(g.w3, tx) + MAX_PERIOD
+    assert info(g, pid)["eta"] == block_time(g.w3, tx) + MAX_DELAY
 
 
 # cancel -------------------------------------------------------------------------------------
@@ -1227,12 +1243,26 @@ def test_finished_proposals_cannot_be_cancelled(governance, reverts):
 @pytest.mark.parametrize(
     ("setter", "getter", "ok", "bad", "reason"),
     [
-        ("set_voting_delay", "voting_delay", [0, MAX_PERIOD], MAX_PERIOD + 1, "period too long"),
-        ("set_voting_period", "voting_period", [1, MAX_PERIOD], 0, "voting period is zero"),
-        ("set_voting_period", "voting_period", [1], MAX_PERIOD + 1, "period too long"),
-        ("set_quorum_bps", "quorum_bps", [0, 10_000], 10_001, "quorum above 100%"),
-        ("set_grace_period", "grace_period", [1, MAX_PERIOD], 0, "grace period is zero"),
-        ("set_grace_period", "grace_period", [1], MAX_PERIOD + 1, "period too long"),
+        ("set_voting_delay", "voting_delay", [1, MAX_DELAY], 0, "voting delay is zero"),
+        ("set_voting_delay", "voting_delay", [1], MAX_DELAY + 1, "voting delay too long"),
+        ("set_voting_period", "voting_period", [1, MAX_VOTING_PERIOD], 0, "voting period is zero"),
+        (
+            "set_voting_period",
+            "voting_period",
+            [1],
+            MAX_VOTING_PERIOD + 1,
+            "voting period too long",
+        ),
+        ("set_quorum_bps", "quorum_bps", [0, 5_000], 5_001, "quorum above 50%"),
+        ("set_grace_period", "grace_period", [1, MAX_GRACE], 0, "grace period is zero"),
+        ("set_grace_period", "grace_period", [1], MAX_GRACE + 1, "grace period too long"),
+        (
+            "set_proposal_threshold",
+            "proposal_threshold",
+            [0, MAX_THRESHOLD],
+            MAX_THRESHOLD + 1,
+            "threshold above 1% of supply",
+        ),
     ],
 )
 def test_setter_bounds(setter_governor, reverts, setter, getter, ok, bad, reason):
@@ -1253,11 +1283,13 @@ def test_setter_bounds(setter_governor, reverts, setter, getter, ok, bad, reason
     assert getattr(governor.functions, getter)().call() == before
 
 
-def test_proposal_threshold_takes_any_value(setter_governor):
+def test_the_threshold_bound_follows_the_supply_when_set(setter_governor, governance):
     governor, fake_timelock = setter_governor
-    for value in (0, 2**256 - 1):
-        governor.functions.set_proposal_threshold(value).transact({"from": fake_timelock})
-        assert governor.functions.proposal_threshold().call() == value
+    g = governance
+    g.token.functions.burn(SUPPLY // 2).transact({"from": g.holder})
+    supply = g.token.functions.totalSupply().call()
+    governor.functions.set_proposal_threshold(supply // 100).transact({"from": fake_timelock})
+    assert governor.functions.proposal_threshold().call() == supply // 100 < MAX_THRESHOLD
 
 
 # unknown proposals --------------------------------------------------------------------------

@@ -102,3 +102,46 @@ def test_nobody_but_the_timelock_changes_the_policy(node):
         with pytest.raises(ContractRevert, match="ownable: caller is not the owner"):
             node.t.chain.transact(policy.functions.block_content("x"), node.t.signer(account))
     assert node.t.gov.policy.version() == 0
+
+
+def test_an_answer_names_the_served_datanets_the_policy_blocked(
+    tmp_path, wide_generator, tiny_embedder
+):
+    def add_blocked_datanet(t):
+        t.create_datanet("rumours", "CC0")
+        enact(t, t.gov.actions.block_datanet("rumours"), "no rumours")
+
+    live = start_node(
+        tmp_path, wide_generator, tiny_embedder, datanets=("facts", "rumours"),
+        before=add_blocked_datanet,
+    )  # fmt: skip
+    try:
+        answer = NodeClient(live.url).ask(QUESTION)
+        assert answer.body["content_policy"]["blocked_datanets"] == ["rumours"]
+        assert {s["datanet"] for s in answer.sources} == {"facts"}
+    finally:
+        live.stop()
+
+
+def test_a_node_that_cannot_read_the_policy_does_not_start(tmp_path, wide_generator, tiny_embedder):
+    from dataclasses import replace
+
+    from tessera.errors import ChainError
+
+    def lose_the_policy(t):  # a deployment whose policy address holds no contract
+        t.config.deployment = replace(t.config.deployment, policy=t.address("default"))
+
+    with pytest.raises(ChainError, match="cannot read the network's content policy"):
+        start_node(tmp_path, wide_generator, tiny_embedder, before=lose_the_policy)
+
+
+def test_when_the_policy_cannot_be_read_the_last_one_read_stays_in_force(node, client):
+    top = client.ask(QUESTION).sources[0]["cid"]
+    enact(node.t, node.t.gov.actions.block_content([top]), "block it")
+    assert client.ask(QUESTION).withheld == [top]
+    watch = node.service.policy
+    watch.client.contract = node.t.chain.contract("policy", node.t.address("default"))
+    answer = client.ask(QUESTION)  # every read of the policy now fails
+    assert answer.body["content_policy"]["stale"] is True
+    assert answer.withheld == [top] and top not in {s["cid"] for s in answer.sources}
+    assert httpx.get(f"{node.url}/health").json()["policy_error"].startswith("cannot read")

@@ -126,6 +126,14 @@ def test_bad_input_is_refused_before_any_transaction(t):
         t.gov.actions.approve_model("m", "0x" + "0" * 64)
     with pytest.raises(InputError, match="not a contribution CID"):
         t.gov.actions.block_content([" "])
+    with pytest.raises(InputError, match="not blocked: bafk-never"):
+        t.gov.actions.unblock_content(["bafk-never"])
+    with pytest.raises(InputError, match="not a model id"):
+        t.gov.actions.approve_model("m" * 129, "0x" + "ab" * 32)
+    with pytest.raises(InputError, match="is not approved"):
+        t.gov.actions.revoke_model("m", "0x" + "ab" * 32)
+    with pytest.raises(InputError, match="between 1 s and"):
+        t.gov.actions.periods(Periods(600, 60, 10 * 365 * 86_400 + 1))
     with pytest.raises(NotFoundError, match="no datanet named 'nope'"):
         t.gov.actions.block_datanet("nope")
     with pytest.raises(InputError, match="at least one change"):
@@ -144,11 +152,12 @@ def test_bad_input_is_refused_before_any_transaction(t):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"timelock_delay": 10 * 365 * 86_400 + 1}, "timelock_delay is 315360001 s"),
-        ({"voting_period": 0}, "voting_period must be at least one second"),
-        ({"grace_period": 0}, "grace_period must be at least one second"),
-        ({"quorum_bps": 10_001}, "quorum_bps is 10001"),
-        ({"voting_delay": -1}, "voting_delay is -1 s"),
+        ({"timelock_delay": 30 * 86_400 + 1}, "timelock_delay is 2592001 s: give 0 to"),
+        ({"voting_period": 0}, "voting_period is 0 s: give 1 to 2,592,000 s"),
+        ({"voting_delay": 0}, "voting_delay is 0 s: give 1 to"),
+        ({"grace_period": 90 * 86_400 + 1}, "grace_period is 7776001 s: give 1 to"),
+        ({"quorum_bps": 5_001}, "quorum_bps is 5001: give 0 to 5,000"),
+        ({"proposal_threshold": 10**7 * TSR + 1}, "between 0 and 1% of the supply"),
     ],
 )
 def test_settings_out_of_bounds_are_refused_for_proposals_and_deployments(
@@ -177,3 +186,25 @@ def test_governance_changes_its_own_settings(t):
     assert len(t.gov.actions.settings(current, new)) == 6
     enact(t, t.gov.actions.settings(current, new), "faster governance")
     assert t.gov.governor.settings() == new
+
+
+def test_policy_changes_are_checked_against_the_policy_in_force(t):
+    assert len(t.gov.actions.block_content(["a", "b", "a"])) == 2  # a repeat would revert
+    enact(t, t.gov.actions.block_content(["a"]), "block a")
+    with pytest.raises(InputError, match="already blocked: a"):
+        t.gov.actions.block_content(["b", "a"])
+    digest = "0x" + "cd" * 32
+    enact(t, t.gov.actions.approve_model("m", digest), "approve m")
+    with pytest.raises(InputError, match="already approved"):
+        t.gov.actions.approve_model("m", digest.upper().replace("0X", "0x"))
+    t.create_datanet("facts", "CC0")
+    enact(t, t.gov.actions.block_datanet("facts"), "block facts")
+    with pytest.raises(InputError, match="datanet facts is already blocked"):
+        t.gov.actions.block_datanet("facts")
+    assert len(t.gov.actions.unblock_datanet("facts")) == 1
+
+
+def test_the_policy_snapshot_reads_every_list_at_one_block(t):
+    enact(t, t.gov.actions.block_content(["a"]), "block a")
+    snapshot = t.gov.policy.snapshot()
+    assert (snapshot.version, snapshot.blocked_cids) == (1, frozenset({"a"}))

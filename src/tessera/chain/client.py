@@ -122,9 +122,10 @@ class Chain:
             raise ChainError(f"deploying {name} produced no contract address")
         return str(address)
 
-    def call(self, fn: ContractFunction) -> Any:
+    def call(self, fn: ContractFunction, block: int | None = None) -> Any:
+        """A read, at the latest block or at `block`."""
         try:
-            return fn.call()
+            return fn.call(block_identifier=block if block is not None else "latest")
         except Exception as exc:
             if _is_revert(exc):
                 raise ContractRevert(_revert_reason(exc)) from None

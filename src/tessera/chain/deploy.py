@@ -64,6 +64,7 @@ def deploy_contracts(
     """Deploy registry, token, settlement and governance. The deployer holds the supply (and
     delegates its votes to itself) and is the treasury; the timelock owns the settlement's
     parameters, the policy and the token's minting, so only passed proposals change them."""
+    governance.check(INITIAL_SUPPLY)  # before any gas is spent
     start = chain.block_number()
     registry = chain.deploy("registry", deployer)
     token = chain.deploy(
@@ -100,6 +101,7 @@ def check_deployment(chain: Chain, deployment: Deployment) -> None:
         ("token", deployment.token),
         ("settlement", deployment.settlement),
         ("governor", deployment.governor),
+        ("timelock", deployment.timelock),
         ("policy", deployment.policy),
     ):
         if not chain.has_code(address):

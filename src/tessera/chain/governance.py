@@ -19,7 +19,11 @@ from tessera.errors import InputError
 
 MAX_ACTIONS = 10  # governor.vy's bound on calls per proposal
 MAX_PAYLOAD = 1_024  # the timelock's bound on one call's bytes
-MAX_PERIOD = 10 * 365 * 86_400  # governor.vy's bound on every period and delay
+# governor.vy's bounds: no setting may lock governance out of changing it back
+MAX_DELAY = 30 * 86_400  # voting delay and timelock delay
+MAX_VOTING_PERIOD = 30 * 86_400
+MAX_GRACE_PERIOD = 90 * 86_400
+MAX_QUORUM_BPS = 5_000
 ZERO_ROLE = b"\x00" * 32  # access_control's DEFAULT_ADMIN_ROLE
 
 
@@ -58,20 +62,26 @@ class GovernanceSettings:
     proposal_threshold: int = 1_000 * 10**18  # votes a proposer needs (smallest unit)
     quorum_bps: int = 400  # for + abstain votes needed: 4% of the supply at the snapshot
 
-    def check(self) -> None:
-        """Raise InputError unless the contracts would accept these settings."""
-        seconds = ("voting_delay", "voting_period", "timelock_delay", "grace_period")
-        for name in seconds:
+    def check(self, supply: int) -> None:
+        """Raise InputError unless governor.vy would accept these settings (`supply`: the
+        token's total supply, which bounds the proposal threshold)."""
+        bounds = {
+            "voting_delay": (1, MAX_DELAY),
+            "voting_period": (1, MAX_VOTING_PERIOD),
+            "timelock_delay": (0, MAX_DELAY),
+            "grace_period": (1, MAX_GRACE_PERIOD),
+        }
+        for name, (low, high) in bounds.items():
             value = getattr(self, name)
-            if not 0 <= value <= MAX_PERIOD:
-                raise InputError(f"{name} is {value} s: give 0 to {MAX_PERIOD:,} s (ten years)")
-        for name in ("voting_period", "grace_period"):
-            if getattr(self, name) == 0:
-                raise InputError(f"{name} must be at least one second")
-        if not 0 <= self.quorum_bps <= 10_000:
-            raise InputError(f"quorum_bps is {self.quorum_bps}: give 0 to 10,000 (100%)")
-        if self.proposal_threshold < 0:
-            raise InputError("the proposal threshold cannot be negative")
+            if not low <= value <= high:
+                raise InputError(f"{name} is {value} s: give {low} to {high:,} s")
+        if not 0 <= self.quorum_bps <= MAX_QUORUM_BPS:
+            raise InputError(f"quorum_bps is {self.quorum_bps}: give 0 to {MAX_QUORUM_BPS:,}")
+        if not 0 <= self.proposal_threshold <= supply // 100:
+            raise InputError(
+                f"the proposal threshold must be between 0 and 1% of the supply "
+                f"({supply // 100} smallest units)"
+            )
 
 
 DEFAULT_GOVERNANCE = GovernanceSettings()
@@ -139,6 +149,7 @@ class GovernorClient:
         self.chain.transact(self.contract.functions.execute(proposal_id), sender)
 
     def cancel(self, sender: LocalAccount, proposal_id: int) -> None:
+        self.chain.catch_up_clock()  # whether it expired depends on the time
         self.chain.transact(self.contract.functions.cancel(proposal_id), sender)
 
     def count(self) -> int:
@@ -217,15 +228,20 @@ class PolicyClient:
         return int(self.chain.call(self.contract.functions.version()))
 
     def snapshot(self) -> PolicySnapshot:
+        """Every list and the version, read at one block so that they belong together."""
+        block = self.chain.block_number()
         f = self.contract.functions
-        # read the version last: a change landing mid-read makes the next check reload
-        cids = frozenset(str(c) for c in self.chain.call(f.blocked_content()))
-        datanets = frozenset(int(d) for d in self.chain.call(f.blocked_datanets()))
+        version = int(self.chain.call(f.version(), block))
+        cids = frozenset(str(c) for c in self.chain.call(f.blocked_content(), block))
+        datanets = frozenset(int(d) for d in self.chain.call(f.blocked_datanets(), block))
         models = frozenset(
             ModelVersion(str(m), "0x" + bytes(d).hex())
-            for m, d in self.chain.call(f.approved_models())
+            for m, d in self.chain.call(f.approved_models(), block)
         )
-        return PolicySnapshot(self.version(), cids, datanets, models)
+        return PolicySnapshot(version, cids, datanets, models)
+
+    def is_blocked(self, cid: str) -> bool:
+        return bool(self.chain.call(self.contract.functions.is_content_blocked(cid)))
 
     def owner(self) -> str:
         return str(self.chain.call(self.contract.functions.owner()))
@@ -249,7 +265,6 @@ def deploy_governance(
     proposer, canceller and executor, hand `owned` ((contract name, address) pairs: the
     settlement and the token) and the policy to the timelock, and drop the deployer's admin.
     Returns (timelock, governor, policy)."""
-    settings.check()
     timelock = chain.deploy("timelock", deployer, settings.timelock_delay, [], [], deployer.address)
     governor = chain.deploy(
         "governor",

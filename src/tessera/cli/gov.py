@@ -10,6 +10,7 @@ from tessera.api import FeeSplit, Periods
 from tessera.cli import gov_view
 from tessera.cli.common import friendly, open_home
 from tessera.cli.money import AS_OPTION
+from tessera.errors import InputError
 from tessera.payments.units import parse_tsr
 
 DESCRIPTION = click.option(
@@ -99,10 +100,12 @@ def propose_periods(
     t = open_home(ctx, password=True)
     now = t.settlement.periods()
     periods = Periods(
-        epoch_length or now.epoch_length,
-        challenge_period or now.challenge_period,
-        withdrawal_delay or now.withdrawal_delay,
+        now.epoch_length if epoch_length is None else epoch_length,
+        now.challenge_period if challenge_period is None else challenge_period,
+        now.withdrawal_delay if withdrawal_delay is None else withdrawal_delay,
     )
+    if periods == now:
+        raise InputError("these periods are the ones in force: give one that changes")
     proposal = t.gov.propose(t.gov.actions.periods(periods), description, account_)
     gov_view.proposed(t.gov.status(proposal))
 

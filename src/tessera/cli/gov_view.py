@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.markup import escape
 from rich.table import Table
 
 from tessera.api import ProposalState
@@ -16,9 +17,10 @@ __all__ = ["console", "parameters", "proposal_list", "proposed", "status", "tsr"
 
 
 def proposed(s: ProposalStatus) -> None:
-    console.print(f"proposal {s.id} created: {s.record.description}")
+    # descriptions and calls are anyone's text on chain: never read them as markup
+    console.print(f"proposal {s.id} created: {escape(s.record.description)}")
     for change in s.changes:
-        console.print(f"  {change}")
+        console.print(f"  {escape(change)}")
     console.print(
         f"voting opens after {when(s.record.snapshot)} (the snapshot: votes count as delegated "
         f"then) and closes at {when(s.record.deadline)}: `tessera gov vote {s.id} for`"
@@ -52,9 +54,9 @@ def _next_step(s: ProposalStatus) -> str:
 def status(s: ProposalStatus) -> None:
     r = s.record
     console.print(f"proposal {s.id}: {s.state.label.upper()}  by {r.proposer}")
-    console.print(f"  {r.description}")
+    console.print(f"  {escape(r.description)}")
     for change in s.changes:
-        console.print(f"  change: {change}")
+        console.print(f"  change: {escape(change)}")
     quorum = tsr(r.quorum) if r.quorum is not None else f"{r.quorum_bps / 100:g}% of supply"
     console.print(
         f"  for {tsr(r.for_votes)}  against {tsr(r.against_votes)}  "
@@ -79,7 +81,7 @@ def proposal_list(statuses: list[ProposalStatus]) -> None:
             tsr(r.for_votes),
             tsr(r.against_votes),
             tsr(r.abstain_votes),
-            r.description[:60],
+            escape(r.description[:60]),
         )
     console.print(table)
 
@@ -106,9 +108,9 @@ def parameters(p: NetworkParameters) -> None:
         )
         or "none"
     )
-    console.print(f"approved      {models}")
+    console.print(f"approved      {escape(models)}")
     blocked = sorted(pol.blocked_cids)
     datanets = ", ".join(f"#{d}" for d in sorted(pol.blocked_datanets)) or "none"
     console.print(f"blocked       {len(blocked)} contribution(s), datanets: {datanets}")
     for cid in blocked:
-        console.print(f"  {cid}")
+        console.print(f"  {escape(cid)}")

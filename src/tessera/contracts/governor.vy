@@ -23,7 +23,12 @@
 _BPS: constant(uint256) = 10_000
 _MAX_ACTIONS: constant(uint256) = 10
 _MAX_PAYLOAD: constant(uint256) = 1_024  # the timelock's bound
-_MAX_PERIOD: constant(uint256) = 10 * 365 * 86_400  # keeps every deadline far from overflow
+# bounds in the spirit of Bravo's: no setting can lock governance out of changing it back
+_MAX_DELAY: constant(uint256) = 30 * 86_400  # voting delay and timelock delay
+_MAX_VOTING_PERIOD: constant(uint256) = 30 * 86_400
+_MAX_GRACE_PERIOD: constant(uint256) = 90 * 86_400
+_MAX_QUORUM_BPS: constant(uint256) = 5_000  # more could be out of reach of the voting supply
+_MAX_THRESHOLD_BPS: constant(uint256) = 100  # of the supply when set
 
 # proposal states, numbered as OpenZeppelin's `ProposalState`
 PENDING: public(constant(uint8)) = 0
@@ -44,6 +49,7 @@ VOTE_ABSTAIN: public(constant(uint8)) = 2
 interface IVotes:
     def get_past_votes(account: address, timepoint: uint256) -> uint256: view
     def get_past_total_supply(timepoint: uint256) -> uint256: view
+    def totalSupply() -> uint256: view
 
 
 interface ITimelock:
@@ -306,7 +312,7 @@ def cancel(proposal_id: uint256):
 def set_voting_delay(new_value: uint256):
     """
     @notice Seconds from proposal to snapshot; the timelock only.
-    @param new_value The new delay, at most ten years.
+    @param new_value The new delay, from one second to 30 days.
     """
     self._only_timelock()
     self._set_voting_delay(new_value)
@@ -316,7 +322,7 @@ def set_voting_delay(new_value: uint256):
 def set_voting_period(new_value: uint256):
     """
     @notice Seconds of voting; the timelock only.
-    @param new_value The new period, from one second to ten years.
+    @param new_value The new period, from one second to 30 days.
     """
     self._only_timelock()
     self._set_voting_period(new_value)
@@ -326,7 +332,8 @@ def set_voting_period(new_value: uint256):
 def set_proposal_threshold(new_value: uint256):
     """
     @notice Votes a proposer needs; the timelock only.
-    @param new_value The new threshold, in the token's smallest unit.
+    @param new_value The new threshold, in the token's smallest unit, at most
+           1% of the supply now.
     """
     self._only_timelock()
     self._set_proposal_threshold(new_value)
@@ -336,7 +343,7 @@ def set_proposal_threshold(new_value: uint256):
 def set_quorum_bps(new_value: uint256):
     """
     @notice The quorum for proposals made from now on; the timelock only.
-    @param new_value Basis points of the supply at the snapshot, at most 10,000.
+    @param new_value Basis points of the supply at the snapshot, at most 5,000.
     """
     self._only_timelock()
     self._set_quorum_bps(new_value)
@@ -346,7 +353,7 @@ def set_quorum_bps(new_value: uint256):
 def set_grace_period(new_value: uint256):
     """
     @notice How long proposals queued from now on stay runnable; the timelock only.
-    @param new_value The new grace period, from one second to ten years.
+    @param new_value The new grace period, from one second to 90 days.
     """
     self._only_timelock()
     self._set_grace_period(new_value)
@@ -445,14 +452,14 @@ def _cast_vote(voter: address, proposal_id: uint256, support: uint8, reason: Str
 @view
 def _check_delay_change(target: address, payload: Bytes[_MAX_PAYLOAD]):
     """
-    @dev A timelock delay beyond `_MAX_PERIOD` would lock governance for good:
-         lowering it again would need a proposal to wait that long.
+    @dev A timelock delay beyond `_MAX_DELAY` could lock governance: lowering
+         it again would need a proposal to wait that long.
     """
     if target != timelock.address or len(payload) < 36:
         return
     if slice(payload, 0, 4) == method_id("update_delay(uint256)", output_type=Bytes[4]):
         delay: uint256 = extract32(payload, 4, output_type=uint256)
-        assert delay <= _MAX_PERIOD, "governor: timelock delay too long"
+        assert delay <= _MAX_DELAY, "governor: timelock delay too long"
 
 
 @internal
@@ -528,9 +535,11 @@ def _only_timelock():
 @internal
 def _set_voting_delay(new_value: uint256):
     """
-    @dev Bounded so deadlines stay far from overflow.
+    @dev At least a second, so that nobody who sees a proposal can still buy
+         or borrow votes within its snapshot second.
     """
-    assert new_value <= _MAX_PERIOD, "governor: period too long"
+    assert new_value != 0, "governor: voting delay is zero"
+    assert new_value <= _MAX_DELAY, "governor: voting delay too long"
     log SettingChanged(setting="voting_delay", old_value=self.voting_delay, new_value=new_value)
     self.voting_delay = new_value
 
@@ -541,7 +550,7 @@ def _set_voting_period(new_value: uint256):
     @dev A zero period would leave no second to vote in.
     """
     assert new_value != 0, "governor: voting period is zero"
-    assert new_value <= _MAX_PERIOD, "governor: period too long"
+    assert new_value <= _MAX_VOTING_PERIOD, "governor: voting period too long"
     log SettingChanged(setting="voting_period", old_value=self.voting_period, new_value=new_value)
     self.voting_period = new_value
 
@@ -549,8 +558,11 @@ def _set_voting_period(new_value: uint256):
 @internal
 def _set_proposal_threshold(new_value: uint256):
     """
-    @dev Any value: zero lets every holder propose.
+    @dev Zero lets every holder propose; above 1% of the supply could shut
+         every holder out.
     """
+    supply: uint256 = staticcall token.totalSupply()
+    assert new_value <= supply * _MAX_THRESHOLD_BPS // _BPS, "governor: threshold above 1% of supply"
     log SettingChanged(
         setting="proposal_threshold", old_value=self.proposal_threshold, new_value=new_value
     )
@@ -560,9 +572,10 @@ def _set_proposal_threshold(new_value: uint256):
 @internal
 def _set_quorum_bps(new_value: uint256):
     """
-    @dev More than the whole supply could never be reached.
+    @dev Escrowed and undelegated tokens do not vote: a quorum near the whole
+         supply could never be reached again.
     """
-    assert new_value <= _BPS, "governor: quorum above 100%"
+    assert new_value <= _MAX_QUORUM_BPS, "governor: quorum above 50%"
     log SettingChanged(setting="quorum_bps", old_value=self.quorum_bps, new_value=new_value)
     self.quorum_bps = new_value
 
@@ -573,6 +586,6 @@ def _set_grace_period(new_value: uint256):
     @dev A zero grace period would expire proposals as they become runnable.
     """
     assert new_value != 0, "governor: grace period is zero"
-    assert new_value <= _MAX_PERIOD, "governor: period too long"
+    assert new_value <= _MAX_GRACE_PERIOD, "governor: grace period too long"
     log SettingChanged(setting="grace_period", old_value=self.grace_period, new_value=new_value)
     self.grace_period = new_value

@@ -7,14 +7,25 @@ from __future__ import annotations
 
 from dataclasses import astuple
 
+from eth_abi.exceptions import DecodingError
 from web3 import Web3
 
 from tessera.chain.client import Chain
 from tessera.chain.deploy import Deployment
-from tessera.chain.governance import MAX_ACTIONS, Action, GovernanceSettings, encode_call
+from tessera.chain.governance import (
+    MAX_ACTIONS,
+    Action,
+    GovernanceSettings,
+    PolicyClient,
+    PolicySnapshot,
+    encode_call,
+)
 from tessera.chain.registry import RegistryClient
 from tessera.chain.settlement import BPS, FeeSplit, Periods
+from tessera.chain.token import TokenClient
 from tessera.errors import InputError, NotFoundError
+
+MAX_SETTLEMENT_PERIOD = 10 * 365 * 86_400  # settlement.vy's bound
 
 # the contracts a proposal may call; each is a `Deployment` field of the same name
 GOVERNED = ("settlement", "policy", "governor", "timelock", "token")
@@ -44,8 +55,11 @@ class ActionBuilder:
         return [self._call("settlement", "set_fee_split", split.as_abi())]
 
     def periods(self, periods: Periods) -> list[Action]:
-        if min(astuple(periods)) <= 0:
-            raise InputError("epoch length, challenge period and withdrawal delay must be > 0 s")
+        if min(astuple(periods)) <= 0 or max(astuple(periods)) > MAX_SETTLEMENT_PERIOD:
+            raise InputError(
+                "epoch length, challenge period and withdrawal delay must be between 1 s and "
+                f"{MAX_SETTLEMENT_PERIOD:,} s (ten years)"
+            )
         if periods.withdrawal_delay <= periods.epoch_length:
             raise InputError(
                 f"the withdrawal delay ({periods.withdrawal_delay} s) must exceed the epoch "
@@ -53,23 +67,49 @@ class ActionBuilder:
             )
         return [self._call("settlement", "set_periods", *astuple(periods))]
 
+    # policy changes are checked against the policy in force: a call the contract would
+    # refuse at execution would leave the whole proposal unrunnable after its vote
+
     def approve_model(self, model_id: str, weights_digest: str) -> list[Action]:
-        return [self._call("policy", "approve_model", model_id, _digest(weights_digest))]
+        digest = _digest(weights_digest)
+        if self._policy().model_approved(_model_id(model_id), "0x" + digest.hex()):
+            raise InputError(f"{model_id} with weights {weights_digest} is already approved")
+        return [self._call("policy", "approve_model", model_id, digest)]
 
     def revoke_model(self, model_id: str, weights_digest: str) -> list[Action]:
-        return [self._call("policy", "revoke_model", model_id, _digest(weights_digest))]
+        digest = _digest(weights_digest)
+        if not self._policy().model_approved(_model_id(model_id), "0x" + digest.hex()):
+            raise InputError(f"{model_id} with weights {weights_digest} is not approved")
+        return [self._call("policy", "revoke_model", model_id, digest)]
 
     def block_content(self, cids: list[str]) -> list[Action]:
-        return [self._call("policy", "block_content", _cid(c)) for c in cids]
+        wanted = _distinct(cids)
+        already = sorted(set(wanted) & self._policy().blocked_cids)
+        if already:
+            raise InputError(f"already blocked: {', '.join(already)}")
+        return [self._call("policy", "block_content", c) for c in wanted]
 
     def unblock_content(self, cids: list[str]) -> list[Action]:
-        return [self._call("policy", "unblock_content", _cid(c)) for c in cids]
+        wanted = _distinct(cids)
+        free = sorted(set(wanted) - self._policy().blocked_cids)
+        if free:
+            raise InputError(f"not blocked: {', '.join(free)}")
+        return [self._call("policy", "unblock_content", c) for c in wanted]
 
     def block_datanet(self, name: str) -> list[Action]:
-        return [self._call("policy", "block_datanet", self._datanet_id(name))]
+        datanet_id = self._datanet_id(name)
+        if datanet_id in self._policy().blocked_datanets:
+            raise InputError(f"datanet {name} is already blocked")
+        return [self._call("policy", "block_datanet", datanet_id)]
 
     def unblock_datanet(self, name: str) -> list[Action]:
-        return [self._call("policy", "unblock_datanet", self._datanet_id(name))]
+        datanet_id = self._datanet_id(name)
+        if datanet_id not in self._policy().blocked_datanets:
+            raise InputError(f"datanet {name} is not blocked")
+        return [self._call("policy", "unblock_datanet", datanet_id)]
+
+    def _policy(self) -> PolicySnapshot:
+        return PolicyClient(self.chain, self.deployment.policy).snapshot()
 
     def _datanet_id(self, name: str) -> int:
         datanet_id = RegistryClient(self.chain, self.deployment.registry).datanet_id(name)
@@ -79,7 +119,7 @@ class ActionBuilder:
 
     def settings(self, current: GovernanceSettings, new: GovernanceSettings) -> list[Action]:
         """One call per setting that differs from `current`."""
-        new.check()
+        new.check(TokenClient(self.chain, self.deployment.token).total_supply())
         actions = []
         for name in (
             "voting_delay",
@@ -113,7 +153,7 @@ def describe(chain: Chain, deployment: Deployment, action: Action) -> str:
             handle = chain.contract(contract, action.target)
             try:
                 fn, args = handle.decode_function_input(action.payload)
-            except ValueError:
+            except (ValueError, DecodingError):  # a payload sent by hand, not by this tool
                 break
             shown = ", ".join(f"{k}={_show(v)}" for k, v in args.items())
             return f"{contract}.{fn.fn_name}({shown})"
@@ -147,3 +187,14 @@ def _cid(text: str) -> str:
     if not cid or len(cid.encode()) > 128:
         raise InputError(f"{text!r} is not a contribution CID (1 to 128 characters)")
     return cid
+
+
+def _distinct(cids: list[str]) -> list[str]:
+    """The CIDs in order, each once: a repeat would fail at execution."""
+    return list(dict.fromkeys(_cid(c) for c in cids))
+
+
+def _model_id(text: str) -> str:
+    if not text or len(text.encode()) > 128:
+        raise InputError(f"{text!r} is not a model id (1 to 128 bytes)")
+    return text

@@ -44,6 +44,8 @@ _HINTS = {
     "governor: proposal not queued": "queue it first (`tessera gov queue ID`) once it succeeded",
     "governor: proposal expired": "it was not executed within the grace period: propose it again",
     "governor: only the proposer can cancel": "cancel with the account that proposed it",
+    "governor: proposal cannot be cancelled": "it already ran, was defeated or was cancelled",
+    "governor: unknown proposal": "`tessera gov status` lists the proposals",
 }
 
 

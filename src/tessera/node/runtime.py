@@ -100,6 +100,12 @@ def build_node(
     except BaseException:
         engine.close()
         raise
+    policy = PolicyWatch(PolicyClient(t.chain, deployment.policy))
+    try:
+        policy.load()
+    except BaseException:
+        engine.close()
+        raise
     node_key = t.signer(account)
     receipts = ReceiptDB(t.home.node_db_path(deployment))
     payments = (
@@ -120,7 +126,7 @@ def build_node(
         deployment.chain_id,
         deployment.registry,
         payments,
-        PolicyWatch(PolicyClient(t.chain, deployment.policy)),
+        policy,
         weights_digest(generator.folder),
     )
     settler = EpochSettler(

@@ -56,12 +56,19 @@ class Question:
 
 
 @dataclass(frozen=True)
-class Retrieved:
-    """What retrieval found, and what the content policy kept out of it."""
+class PolicyNote:
+    """What the content policy kept out of one answer, to tell the client."""
 
+    version: int = 0
+    withheld: tuple[str, ...] = ()  # blocked CIDs that would have ranked among the hits
+    blocked_datanets: tuple[str, ...] = ()  # served datanets that were not searched
+    stale: bool = False  # the chain could not be read: the last policy read was applied
+
+
+@dataclass(frozen=True)
+class Retrieved:
     hits: list[Hit]
-    withheld: tuple[str, ...]  # blocked CIDs that would have ranked among the hits
-    policy_version: int
+    policy: PolicyNote
 
 
 @dataclass(frozen=True)
@@ -100,8 +107,7 @@ class Answer:
     sources: list[Source]  # every retrieved document, best first, weight 0 if it did not matter
     receipt: Receipt | None
     timings: dict[str, float] = field(default_factory=dict)
-    withheld: tuple[str, ...] = ()  # blocked by the content policy, so neither used nor paid
-    policy_version: int = 0
+    policy: PolicyNote = PolicyNote()  # what governance kept out: neither used nor paid
 
     @property
     def attribution(self) -> list[Source]:
@@ -159,6 +165,7 @@ class NodeService:
                 "datanet_empty",
             )
         allowed = [d for d in served if d not in policy.blocked_datanets]
+        blocked = tuple(sorted(s.name for d, s in served.items() if d not in allowed))
         if not allowed:
             names = ", ".join(s.name for s in served.values())
             raise RequestError(
@@ -167,12 +174,14 @@ class NodeService:
                 "policy (a passed governance proposal): `tessera gov status` shows it",
                 "content_blocked",
             )
-        # over-fetch by the blocklist's size so that blocked hits can be named, then dropped
-        k = self.config.top_k
-        ranked = self.vectors.search(self.embed([text])[0], k + len(policy.blocked_cids), allowed)
-        kept = [h for h in ranked if h.cid not in policy.blocked_cids][:k]
-        withheld = tuple(h.cid for h in ranked[:k] if h.cid in policy.blocked_cids)
-        return Retrieved(kept, withheld, policy.version)
+        query, k, excluded = self.embed([text])[0], self.config.top_k, policy.blocked_cids
+        kept = self.vectors.search(query, k, allowed, exclude=excluded)
+        withheld: tuple[str, ...] = ()
+        if excluded:  # name the blocked ones that would have ranked: one more search
+            ranked = self.vectors.search(query, k, allowed)
+            withheld = tuple(dict.fromkeys(h.cid for h in ranked if h.cid in excluded))
+        stale = self.policy is not None and self.policy.error is not None
+        return Retrieved(kept, PolicyNote(policy.version, withheld, blocked, stale))
 
     def build_prompt(self, question: Question, hits: list[Hit]) -> Prompt:
         documents = [self.store.get(h.cid).decode("utf-8") for h in hits]
@@ -251,8 +260,7 @@ class NodeService:
             sources,
             receipt,
             timings,
-            pending.retrieved.withheld,
-            pending.retrieved.policy_version,
+            pending.retrieved.policy,
         )
 
     def answer(self, question: Question, attribute: bool = True) -> Answer:

@@ -100,9 +100,11 @@ def _extras(answer: Answer) -> dict[str, Any]:
         "attribution": [source_body(s) for s in answer.sources],
         "receipt": answer.receipt.to_json() if answer.receipt else None,
         "content_policy": {
-            "version": answer.policy_version,
-            "withheld": list(answer.withheld),
-            **({"note": WITHHELD_NOTE} if answer.withheld else {}),
+            "version": answer.policy.version,
+            "withheld": list(answer.policy.withheld),
+            "blocked_datanets": list(answer.policy.blocked_datanets),
+            "stale": answer.policy.stale,
+            **({"note": WITHHELD_NOTE} if answer.policy.withheld else {}),
         },
     }
 
