@@ -105,3 +105,20 @@ def test_delegation_and_cancel_by_the_proposer_only(gov_cli):
 )
 def test_mistakes_end_in_one_sentence(gov_cli, args, message):
     assert message in gov_cli.fails("gov", *args)
+
+
+def test_a_blocked_contribution_is_flagged_when_fetched(gov_cli, tmp_path):
+    source = tmp_path / "fact.txt"
+    source.write_text("The Ulora Brewery was founded by Radul Thothosa.\n")
+    gov_cli.ok("datanet", "create", "facts", "--license", "CC0")
+    gov_cli.ok("contribute", "facts", str(source))
+    cid = re.findall(r"bafk\w+", gov_cli.ok("datanet", "show", "facts", "--cids"))[-1]
+    proposal = _proposal_id(gov_cli.ok("gov", "propose", "block", cid, "-m", "withdrawn"))
+    _wait_for(gov_cli, proposal, "ACTIVE")
+    gov_cli.ok("gov", "vote", proposal, "for")
+    _wait_for(gov_cli, proposal, "SUCCEEDED")
+    gov_cli.ok("gov", "queue", proposal)
+    assert "blocked       1 contribution(s)" in gov_cli.ok("gov", "execute", proposal, "--wait")
+    fetched = gov_cli.run("contribution", "get", cid)
+    assert fetched.returncode == 0 and "Radul Thothosa" in fetched.stdout
+    assert f"note: {cid} is blocked by the network's content policy" in fetched.stderr

@@ -242,7 +242,13 @@ def contribution_prove(ctx: click.Context, cid: str) -> None:
 @friendly
 def contribution_get(ctx: click.Context, cid: str) -> None:
     """Print the content of CID after checking it against its hash."""
-    click.echo(open_home(ctx).content(cid).decode("utf-8"), nl=False)
+    t = open_home(ctx)
+    if t.gov.policy.is_blocked(cid):
+        click.echo(
+            f"note: {cid} is blocked by the network's content policy (governance): "
+            "nodes do not use it", err=True,
+        )  # fmt: skip
+    click.echo(t.content(cid).decode("utf-8"), nl=False)
 
 
 @main.group()
