@@ -155,6 +155,9 @@ class GovernorClient:
     def count(self) -> int:
         return int(self.chain.call(self.contract.functions.proposal_count()))
 
+    def threshold(self) -> int:
+        return int(self.chain.call(self.contract.functions.proposal_threshold()))
+
     def has_voted(self, proposal_id: int, voter: str) -> bool:
         fn = self.contract.functions.has_voted(proposal_id, Web3.to_checksum_address(voter))
         return bool(self.chain.call(fn))
@@ -194,7 +197,7 @@ class GovernorClient:
             voting_period=int(self.chain.call(f.voting_period())),
             timelock_delay=int(self.chain.call(timelock.functions.get_minimum_delay())),
             grace_period=int(self.chain.call(f.grace_period())),
-            proposal_threshold=int(self.chain.call(f.proposal_threshold())),
+            proposal_threshold=self.threshold(),
             quorum_bps=int(self.chain.call(f.quorum_bps())),
         )
 

@@ -131,7 +131,7 @@ class Governance:
         # the threshold counts votes as of the second before: a delegation made this very
         # second (a script that delegates, then proposes) counts from the next one
         votes, _ = self.voting_power(signer.address)
-        if votes >= self.governor.settings().proposal_threshold:
+        if votes >= self.governor.threshold():
             self.chain.wait_until(self.chain.now() + 1)
         return self.governor.propose(signer, actions, description)
 
