@@ -13,7 +13,12 @@ from web3 import Web3
 
 from tessera.chain.client import IN_PROCESS, Chain
 from tessera.chain.deploy import DEFAULT_PERIODS, check_deployment, deploy_contracts
-from tessera.chain.governance import DEFAULT_GOVERNANCE, GovernanceSettings, ProposalState
+from tessera.chain.governance import (
+    DEFAULT_GOVERNANCE,
+    Action,
+    GovernanceSettings,
+    ProposalState,
+)
 from tessera.chain.registry import DatanetRecord, RegistryClient
 from tessera.chain.settlement import FeeSplit, Periods, SettlementClient, Withdrawal
 from tessera.crypto.eip712 import Domain
@@ -40,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_GOVERNANCE",
     "DEFAULT_PERIODS",
+    "Action",
     "FeeSplit",
     "GovernanceSettings",
     "NetworkParameters",

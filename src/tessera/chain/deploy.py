@@ -10,6 +10,7 @@ from eth_account.signers.local import LocalAccount
 from tessera.chain.client import Chain
 from tessera.chain.governance import DEFAULT_GOVERNANCE, GovernanceSettings, deploy_governance
 from tessera.chain.settlement import FeeSplit, Periods
+from tessera.chain.token import TokenClient
 from tessera.errors import ChainError
 
 TOKEN_NAME = "Tessera"
@@ -82,8 +83,7 @@ def deploy_contracts(
     )
     owned = [("settlement", settlement), ("token", token)]
     timelock, governor, policy = deploy_governance(chain, deployer, token, owned, governance)
-    votes = chain.contract("token", token)
-    chain.transact(votes.functions.delegate(deployer.address), deployer)
+    TokenClient(chain, token).delegate(deployer, deployer.address)
     return Deployment(
         chain.chain_id, registry, token, settlement, timelock, governor, policy, start
     )

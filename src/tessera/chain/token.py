@@ -1,4 +1,4 @@
-"""Typed client of token.vy for the payments path: balances, transfers, allowances."""
+"""Typed client of token.vy: balances, transfers, allowances and delegated voting power."""
 
 from __future__ import annotations
 
@@ -34,3 +34,15 @@ class TokenClient:
     def approve(self, sender: LocalAccount, spender: str, amount: int) -> None:
         fn = self.contract.functions.approve(Web3.to_checksum_address(spender), amount)
         self.chain.transact(fn, sender)
+
+    def delegate(self, sender: LocalAccount, delegatee: str) -> None:
+        fn = self.contract.functions.delegate(Web3.to_checksum_address(delegatee))
+        self.chain.transact(fn, sender)
+
+    def votes(self, account: str) -> int:
+        fn = self.contract.functions.get_votes(Web3.to_checksum_address(account))
+        return int(self.chain.call(fn))
+
+    def delegate_of(self, account: str) -> str:
+        fn = self.contract.functions.delegates(Web3.to_checksum_address(account))
+        return str(self.chain.call(fn))

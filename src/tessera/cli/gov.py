@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import click
 
-from tessera.api import FeeSplit, Periods
+from tessera.api import Action, FeeSplit, Periods, Tessera
 from tessera.cli import gov_view
 from tessera.cli.common import friendly, open_home
 from tessera.cli.money import AS_OPTION
@@ -43,13 +43,16 @@ def propose() -> None:
     """Propose a change; prints the proposal's id."""
 
 
+def _propose(t: Tessera, actions: list[Action], description: str, account: str | None) -> None:
+    proposal = t.gov.propose(actions, description, account)
+    gov_view.proposed(t.gov.status(proposal))
+
+
 def _submit(
     ctx: click.Context, build: str, description: str, account: str | None, *args: object
 ) -> None:
     t = open_home(ctx, password=True)
-    actions = getattr(t.gov.actions, build)(*args)
-    proposal = t.gov.propose(actions, description, account)
-    gov_view.proposed(t.gov.status(proposal))
+    _propose(t, getattr(t.gov.actions, build)(*args), description, account)
 
 
 @propose.command("fee-split")
@@ -76,8 +79,7 @@ def propose_fee_split(
     t = open_home(ctx, password=True)
     address = t.address(treasury) if treasury else t.settlement.fee_split().treasury
     split = FeeSplit(node_bps, owner_bps, contributors_bps, treasury_bps, address)
-    proposal = t.gov.propose(t.gov.actions.fee_split(split), description, account_)
-    gov_view.proposed(t.gov.status(proposal))
+    _propose(t, t.gov.actions.fee_split(split), description, account_)
 
 
 @propose.command("periods")
@@ -106,8 +108,7 @@ def propose_periods(
     )
     if periods == now:
         raise InputError("these periods are the ones in force: give one that changes")
-    proposal = t.gov.propose(t.gov.actions.periods(periods), description, account_)
-    gov_view.proposed(t.gov.status(proposal))
+    _propose(t, t.gov.actions.periods(periods), description, account_)
 
 
 def _pair_command(name: str, build: str, summary: str) -> click.Command:
@@ -204,8 +205,7 @@ def propose_settings(
         "quorum_bps": quorum_bps,
     }
     new = replace(current, **{k: v for k, v in given.items() if v is not None})
-    proposal = t.gov.propose(t.gov.actions.settings(current, new), description, account_)
-    gov_view.proposed(t.gov.status(proposal))
+    _propose(t, t.gov.actions.settings(current, new), description, account_)
 
 
 @gov.command()

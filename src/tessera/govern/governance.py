@@ -105,17 +105,14 @@ class Governance:
         """Point `account`'s voting power at `to` (default: itself); returns the delegate."""
         signer = self._signer(account)
         delegatee = self._address(to) if to else signer.address
-        token = self.settlement.token
-        self.chain.transact(token.contract.functions.delegate(delegatee), signer)
+        self.settlement.token.delegate(signer, delegatee)
         return delegatee
 
     def voting_power(self, account: str | None = None) -> tuple[int, str]:
         """(votes delegated to `account` now, the delegate `account`'s own balance points at)."""
         address = self._address(account)
-        f = self.settlement.token.contract.functions
-        return int(self.chain.call(f.get_votes(address))), str(
-            self.chain.call(f.delegates(address))
-        )
+        token = self.settlement.token
+        return token.votes(address), token.delegate_of(address)
 
     # the lifecycle --------------------------------------------------------------------------
 
