@@ -100,18 +100,18 @@ def test_the_cached_and_recomputed_effects_agree_where_they_must(engine):
     one_doc = engine.prompts.build(DOCS[:1], "Who founded the Ulora Brewery?")
     done = engine.run(Job(one_doc, max_new_tokens=6, stop=()))
     cached = done.effects
-    recomputed, _ = engine.ablation_effects(one_doc, done.answer_ids, None)
+    recomputed, _ = engine.ablation_effects(one_doc, done.answer_ids)
     assert np.allclose(cached, recomputed, atol=1e-3)
     full = engine.prompts.build(DOCS, "Who founded the Ulora Brewery?")
     done = engine.run(Job(full, max_new_tokens=6, stop=()))
-    recomputed, _ = engine.ablation_effects(full, done.answer_ids, None)
+    recomputed, _ = engine.ablation_effects(full, done.answer_ids)
     # the last document has no later document that could have read it: both paths agree
     assert done.effects[-1] == pytest.approx(recomputed[-1], abs=1e-3)
 
 
 def test_no_answer_means_no_effect(engine):
     prompt = engine.prompts.build(DOCS, "Who?")
-    effects, logprob = engine.ablation_effects(prompt, [], None)
+    effects, logprob = engine.ablation_effects(prompt, [])
     assert effects == [0.0, 0.0, 0.0] and logprob == 0.0
 
 
