@@ -127,12 +127,12 @@ class Engine:
             idle = not (self._decoding or self._scoring or waiting)
             if not self._take(waiting, block=idle):
                 return  # closed
-            admitted = self._admit(waiting)
+            self._admit(waiting)
             if not (self._decoding or self._scoring):
                 continue
             try:
                 with self.lock:
-                    self._step(admitted)
+                    self._step()
             except Exception as exc:  # a failure must not kill the engine or hang callers
                 for row in self._decoding + self._scoring:
                     if not row.job.future.done():
@@ -157,7 +157,7 @@ class Engine:
                 continue
             waiting.append(job)
 
-    def _admit(self, waiting: list[Job]) -> int:
+    def _admit(self, waiting: list[Job]) -> None:
         """Start as many waiting jobs as the batch and the step's prompt budget allow.
 
         Continuous batching: a request joins at the next step instead of waiting for the
@@ -173,10 +173,9 @@ class Engine:
             admitted, tokens = admitted + 1, tokens + size
         if admitted:
             self.batches_run += 1
-        return admitted
 
     @torch.inference_mode()
-    def _step(self, admitted: int) -> None:
+    def _step(self) -> None:
         """One pass: feed every decoding row, score every finished row's ablations."""
         scoring, self._scoring = self._scoring, []
         streams = [row.feed() for row in self._decoding]
@@ -189,7 +188,7 @@ class Engine:
             logprobs = [lp for _, lp in scored[at : at + len(variants)]]
             at += len(variants)
             finished.add(row.id)
-            self._settle(row, lambda r=row, lp=logprobs: self._effects(r, lp))
+            self._settle(row, logprobs)
         keep = []
         for row, ([token], [logprob]) in zip(self._decoding, fed, strict=True):
             row.logprobs.append(logprob)
@@ -198,15 +197,14 @@ class Engine:
                 keep.append(row)
             elif row.done == "cancelled" or not self._attributes(row):
                 finished.add(row.id)
-                self._settle(row, lambda: (None, None))
+                self._settle(row, None)
             else:
                 self._scoring.append(row)  # its cached prompt serves the ablations next step
         self._decoding = keep
         self._store.drop(finished)
 
-    def _settle(
-        self, row: _Row, effects: Callable[[], tuple[list[float] | None, float | None]]
-    ) -> None:
+    def _settle(self, row: _Row, scored: list[list[float]] | None) -> None:
+        """Complete a finished row; `scored`: its ablations' log-probabilities, if attributed."""
         job = row.job
         if not row.generated:
             row.generated = time.perf_counter()
@@ -215,7 +213,7 @@ class Engine:
             job.future.set_result(Completion.cancelled(job, row.text, generate_seconds))
             return
         try:
-            found, logprob = effects()
+            found, logprob = self._effects(row, scored) if scored is not None else (None, None)
         except Exception as exc:  # e.g. attribution failed: this request fails alone
             job.future.set_exception(exc)
             return

@@ -205,7 +205,7 @@ def _step_cache_class() -> type:
             self.store = store
             self.full: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
 
-        def update(  # type: ignore[override]
+        def update(
             self, key_states: torch.Tensor, value_states: torch.Tensor, layer_idx: int, *_: Any
         ) -> tuple[torch.Tensor, torch.Tensor]:
             store = self.store
@@ -282,7 +282,9 @@ class PackedModel:
     def _score(
         self, hidden: torch.Tensor, streams: list[Stream]
     ) -> list[tuple[list[int], list[float]]]:
-        rows, targets, end = [], [], 0
+        rows: list[int] = []
+        targets: list[int] = []
+        end = 0
         for s in streams:
             end += len(s.tokens)
             rows.extend(range(end - s.scored, end))
