@@ -17,6 +17,10 @@ class ChainError(TesseraError):
     """The chain cannot be reached, lacks the contracts, or refused a transaction."""
 
 
+class ChainUnavailable(ChainError):
+    """The chain did not answer a read (down, unreachable or timed out)."""
+
+
 class ContractRevert(ChainError):
     """A contract call reverted; `reason` is the contract's own revert string."""
 

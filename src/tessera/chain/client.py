@@ -18,7 +18,7 @@ from web3.exceptions import ContractLogicError, TimeExhausted, Web3Exception
 from web3.types import TxReceipt, Wei
 
 from tessera.chain.compiler import load_artifact
-from tessera.errors import ChainError, ContractRevert
+from tessera.errors import ChainError, ChainUnavailable, ContractRevert
 
 IN_PROCESS = "inprocess"
 
@@ -129,6 +129,11 @@ class Chain:
         except Exception as exc:
             if _is_revert(exc):
                 raise ContractRevert(_revert_reason(exc)) from None
+            if isinstance(exc, requests.RequestException | OSError | Web3Exception):
+                raise ChainUnavailable(
+                    f"the chain at {self.url} did not answer ({type(exc).__name__}): start it "
+                    "(`tessera chain start` for the local one) or check the --chain URL"
+                ) from None
             raise
 
     def transact(self, fn: ContractFunction, sender: LocalAccount) -> TxReceipt:

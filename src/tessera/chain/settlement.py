@@ -10,6 +10,7 @@ from web3 import Web3
 
 from tessera.chain.client import Chain
 from tessera.chain.token import TokenClient
+from tessera.errors import ContractRevert
 
 BPS = 10_000
 
@@ -149,6 +150,20 @@ class SettlementClient:
             Web3.to_checksum_address(client), Web3.to_checksum_address(node)
         )
         return int(self.chain.call(fn))
+
+    def voucher_signer(self, client: str, node: str, amount: int, signature: str) -> str | None:
+        """Whom the contract's own redemption check takes a voucher to be signed by; None
+        when it refuses the signature outright (a malleable or invalid form)."""
+        fn = self.contract.functions.voucher_signer(
+            Web3.to_checksum_address(client),
+            Web3.to_checksum_address(node),
+            amount,
+            bytes.fromhex(signature.removeprefix("0x")),
+        )
+        try:
+            return str(Web3.to_checksum_address(self.chain.call(fn)))
+        except ContractRevert:
+            return None
 
     # epochs ---------------------------------------------------------------------------------
 

@@ -170,6 +170,25 @@ def voucher_digest(client: address, node: address, amount: uint256) -> bytes32:
     return self._voucher_digest(client, node, amount)
 
 
+@external
+@view
+def voucher_signer(
+    client: address, node: address, amount: uint256, signature: Bytes[65]
+) -> address:
+    """
+    @notice Who signed a voucher, by the rules `_redeem` applies: nodes
+            ask before they serve against it, so what they accept is
+            exactly what redemption accepts.
+    @dev Reverts where `_redeem` would (a high `s`, an invalid signature).
+    @param client The paying client.
+    @param node The node the voucher is for.
+    @param amount The cumulative amount authorised.
+    @param signature The client's 65-byte (or 64-byte EIP-2098) signature.
+    @return address The signer (the zero address for other lengths).
+    """
+    return ecdsa._recover_sig(self._voucher_digest(client, node, amount), signature)
+
+
 @internal
 @view
 def _voucher_digest(client: address, node: address, amount: uint256) -> bytes32:

@@ -40,6 +40,7 @@ exports: (
     escrow.withdraw,
     escrow.withdrawal_available_at,
     escrow.voucher_digest,
+    escrow.voucher_signer,
 )
 
 

@@ -13,8 +13,9 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_typing import Hash32
-from eth_utils import keccak, to_bytes, to_checksum_address
+from eth_utils import keccak, to_checksum_address
 
+from tessera.crypto.ecdsa import parse_hex_signature, recover_canonical
 from tessera.errors import SignatureError
 
 REGISTRY_DOMAIN_NAME = "Tessera Registry"
@@ -106,10 +107,11 @@ def sign_digest(account: LocalAccount, digest: bytes) -> bytes:
 
 
 def recover(digest: bytes, signature: bytes) -> str:
+    """The signer, by the contracts' rules (see crypto/ecdsa.py); SignatureError otherwise."""
     try:
-        return str(Account._recover_hash(digest, signature=signature))
-    except Exception as exc:  # eth-keys raises several types for malformed signatures
-        raise SignatureError(f"signature {signature.hex()[:16]}... is malformed: {exc}") from exc
+        return recover_canonical(digest, signature)
+    except SignatureError as exc:
+        raise SignatureError(f"signature {signature.hex()[:16]}... is refused: {exc}") from None
 
 
 def check_signature(digest: bytes, signature: bytes, signer: str) -> None:
@@ -130,10 +132,21 @@ def sign_typed(account: LocalAccount, full_message: dict[str, Any]) -> str:
     )
 
 
+def typed_digest(full_message: dict[str, Any]) -> bytes:
+    """The 32 bytes an EIP-712 signer signs: keccak(0x19 0x01 || domain separator || struct)."""
+    message = encode_typed_data(full_message=full_message)
+    return keccak(b"\x19" + message.version + message.header + message.body)
+
+
 def recover_typed(full_message: dict[str, Any], signature: str, what: str) -> str:
-    """The address that signed typed data; SignatureError naming `what` if malformed."""
+    """The address that signed typed data, by the contracts' rules; SignatureError naming
+    `what` if the signature is malformed or in a form the contracts refuse."""
     try:
-        message = encode_typed_data(full_message=full_message)
-        return str(Account.recover_message(message, signature=to_bytes(hexstr=signature)))
-    except Exception as exc:  # malformed signatures raise several types
-        raise SignatureError(f"the {what}'s signature is malformed ({exc})") from None
+        digest = typed_digest(full_message)
+    except Exception as exc:  # a message that does not fit its types
+        raise SignatureError(f"the {what} cannot be encoded for signing ({exc})") from None
+    raw = parse_hex_signature(signature, what)
+    try:
+        return recover_canonical(digest, raw)
+    except SignatureError as exc:
+        raise SignatureError(f"the {what}'s signature is refused: {exc}") from None

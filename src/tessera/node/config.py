@@ -28,3 +28,10 @@ class NodeConfig:
     settle_check_s: float | None = 5.0  # how often to check whether an epoch is due; None: never
     follow_interval_s: float = 2.0
     stop: tuple[str, ...] = field(default=("\n",))  # answers are one line (base-model prompt)
+    # limits checked before any work: a hostile client must not spend the node's memory or CPU
+    max_body_bytes: int = 1 << 20  # a request body (413 request_too_large above it)
+    max_json_depth: int = 32  # nesting of arrays and objects (400 json_too_deep)
+    max_prompt_chars: int = 16_384  # the question's text (400 prompt_too_long)
+    max_messages: int = 256  # messages in one chat request
+    max_stops: int = 16  # stop strings per request, each 1 to 256 characters
+    max_voucher_bytes: int = 2048  # the X-Tessera-Voucher header (402 invalid_voucher)
