@@ -61,7 +61,7 @@ def parse_hex_signature(text: str, what: str) -> bytes:
     body = text[2:] if text.startswith(("0x", "0X")) else None
     if body is None or len(body) not in (128, 130) or not _is_hex(body):
         raise SignatureError(
-            f"the {what}'s signature must be 0x followed by 130 hex digits (or 128, EIP-2098)"
+            f"the {what}'s signature is malformed: it must be 0x and 130 hex digits (128: EIP-2098)"
         )
     return bytes.fromhex(body)
 

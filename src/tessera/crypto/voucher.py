@@ -13,6 +13,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from eth_utils import is_address, to_checksum_address
 
+from tessera.crypto.ecdsa import parse_hex_signature
 from tessera.crypto.eip712 import recover_typed, sign_typed
 from tessera.errors import InputError, SignatureError
 
@@ -88,25 +89,62 @@ class Voucher:
 
     @classmethod
     def from_header(cls, text: str) -> Voucher:
-        """Parse the `X-Tessera-Voucher` header; InputError says what is wrong with it."""
+        """Parse the `X-Tessera-Voucher` header strictly (what the contract could redeem, in
+        one form each); InputError says what is wrong with it."""
         try:
             body = json.loads(text)
-            voucher = cls(
-                client=str(body["client"]),
-                node=str(body["node"]),
-                amount=int(str(body["amount"])),
-                chain_id=int(body["chain_id"]),
-                settlement=str(body["settlement"]),
-                signature=str(body["signature"]),
-            )
-        except (ValueError, KeyError, TypeError) as exc:
+        except ValueError as exc:
             raise InputError(
-                f"the {VOUCHER_HEADER} header is not a voucher ({type(exc).__name__}: {exc}): "
-                "send the JSON object that tessera.client signs"
+                f"the {VOUCHER_HEADER} header is not a voucher: not JSON ({exc}); send the "
+                "JSON object that tessera.client signs"
             ) from None
-        for name in ("client", "node", "settlement"):
-            if not is_address(getattr(voucher, name)):
-                raise InputError(f"the voucher's {name} is not an address")
-        if voucher.amount < 0 or voucher.amount >= 2**256:
-            raise InputError("the voucher's amount is outside uint256")
-        return voucher
+        if not isinstance(body, dict) or set(body) != _HEADER_FIELDS:
+            got = sorted(body) if isinstance(body, dict) else type(body).__name__
+            raise InputError(
+                f"the {VOUCHER_HEADER} header is not a voucher: a voucher is a JSON object with "
+                f"exactly the fields {sorted(_HEADER_FIELDS)}, not {got}"
+            )
+        return cls(
+            client=_address(body["client"], "client"),
+            node=_address(body["node"], "node"),
+            amount=_uint256(body["amount"], "amount"),
+            chain_id=_uint256(body["chain_id"], "chain_id"),
+            settlement=_address(body["settlement"], "settlement"),
+            signature=_signature(body["signature"]),
+        )
+
+
+_HEADER_FIELDS = {"client", "node", "amount", "chain_id", "settlement", "signature"}
+_ZERO_ADDRESS = "0x" + "00" * 20
+
+
+def _address(value: object, name: str) -> str:
+    # is_address refuses a mixed-case address whose EIP-55 checksum is wrong
+    if not isinstance(value, str) or not is_address(value) or len(value) != 42:
+        raise InputError(f"the voucher's {name} is not a 0x-prefixed 20-byte address")
+    if value.lower() == _ZERO_ADDRESS:
+        raise InputError(f"the voucher's {name} is the zero address")
+    return str(to_checksum_address(value))
+
+
+def _uint256(value: object, name: str) -> int:
+    """A JSON integer or a string of decimal digits; no bools, floats, signs or exponents."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise InputError(f"the voucher's {name} must be an integer (a decimal string or number)")
+    text = str(value)
+    if not (text.isascii() and text.isdigit()) or len(text) > 78:
+        raise InputError(f"the voucher's {name} must be decimal digits only, not {text[:20]!r}")
+    number = int(text)
+    if number >= 2**256:
+        raise InputError(f"the voucher's {name} is outside uint256")
+    return number
+
+
+def _signature(value: object) -> str:
+    if not isinstance(value, str):
+        raise InputError("the voucher's signature must be a 0x-hex string")
+    try:
+        parse_hex_signature(value, "voucher")
+    except SignatureError as exc:
+        raise InputError(str(exc)) from None
+    return value

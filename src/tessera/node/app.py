@@ -17,7 +17,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from tessera.crypto.voucher import VOUCHER_HEADER
+from tessera.node import request_checks as checks
 from tessera.node import wire
+from tessera.node.limits import BodyLimits
 from tessera.node.receipt_db import DELIVERED, PENDING, UNDELIVERED
 from tessera.node.service import Answer, NodeService, Pending, Question, RequestError
 
@@ -53,6 +55,8 @@ def create_app(service: NodeService) -> FastAPI:
         description="OpenAI-compatible answers with proof of attribution.",
     )
     model_id = service.config.model_id
+    limits = service.config
+    app.add_middleware(BodyLimits, max_bytes=limits.max_body_bytes, max_depth=limits.max_json_depth)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -141,11 +145,14 @@ def create_app(service: NodeService) -> FastAPI:
     def question_of(
         request: Request,
         body: wire.ChatRequest | wire.CompletionRequest,
-        raw: dict[str, Any],
         text: str,
         on_text: Callable[[str], None] | None,
         cancelled: threading.Event,
     ) -> Question:
+        """Check everything cheap about a request before any work is done for it."""
+        config = service.config
+        kept = body.model_dump(mode="json", exclude_unset=True)  # what the receipt commits to
+        checks.valid_unicode(kept)
         if body.model != model_id:
             raise RequestError(
                 404,
@@ -154,22 +161,16 @@ def create_app(service: NodeService) -> FastAPI:
                 "model_not_found",
                 "model",
             )
-        if not text.strip():
-            raise RequestError(
-                400,
-                "the question is empty: send a user message with text",
-                "empty_prompt",
-                "messages",
-            )
-        limit = service.config.max_tokens_limit
+        checks.prompt_size(text, body, config)
+        limit = config.max_tokens_limit
         wanted = getattr(body, "max_completion_tokens", None) or body.max_tokens
-        max_tokens = min(wanted or service.config.default_max_tokens, limit)
-        stops = [body.stop] if isinstance(body.stop, str) else list(body.stop or [])
+        max_tokens = min(wanted or config.default_max_tokens, limit)
+        stops = checks.stop_strings(body.stop, config.max_stops)
         return Question(
             text,
-            raw,
+            kept,
             max_tokens,
-            tuple(dict.fromkeys([*service.config.stop, *stops])),
+            tuple(dict.fromkeys([*config.stop, *stops])),
             voucher=request.headers.get(VOUCHER_HEADER),
             on_text=on_text,
             cancelled=cancelled,
@@ -178,10 +179,9 @@ def create_app(service: NodeService) -> FastAPI:
     async def serve(
         request: Request, body: wire.ChatRequest | wire.CompletionRequest, text: str, chat: bool
     ) -> Any:
-        raw = await request.json()
         cancelled = threading.Event()
         if not body.stream:
-            question = question_of(request, body, raw, text, None, cancelled)
+            question = question_of(request, body, text, None, cancelled)
             pending = await run_in_threadpool(service.submit, question)
             try:
                 completion = await asyncio.wrap_future(pending.future)
@@ -197,7 +197,7 @@ def create_app(service: NodeService) -> FastAPI:
 
         loop = asyncio.get_running_loop()
         pieces: asyncio.Queue[str] = asyncio.Queue()
-        question = question_of(request, body, raw, text, lambda s: _put(loop, pieces, s), cancelled)
+        question = question_of(request, body, text, lambda s: _put(loop, pieces, s), cancelled)
         # errors (unknown model, unpaid, empty datanet, too long) surface before any 200 is sent
         pending = await run_in_threadpool(service.submit, question)
         return StreamingResponse(

@@ -41,9 +41,15 @@ FREE = Reservation(ZERO_ADDRESS, 0)
 
 class PaymentGate:
     def __init__(
-        self, settlement: SettlementClient, db: ReceiptDB, node: str, chain_id: int
+        self,
+        settlement: SettlementClient,
+        db: ReceiptDB,
+        node: str,
+        chain_id: int,
+        max_header_bytes: int = 2048,
     ) -> None:
         self.settlement = settlement
+        self.max_header_bytes = max_header_bytes
         self.db = db
         self.node = to_checksum_address(node)
         self.chain_id = chain_id
@@ -98,6 +104,12 @@ class PaymentGate:
             self._in_flight[client] = self._in_flight.get(client, 0) + max_price
         return Reservation(client, max_price)
 
+    def shrink(self, reservation: Reservation, amount: int) -> Reservation:
+        """Hold only `amount` of a reservation (at most what it holds) once it is known."""
+        amount = min(amount, reservation.amount)
+        self.release(Reservation(reservation.client, reservation.amount - amount))
+        return Reservation(reservation.client, amount)
+
     def release(self, reservation: Reservation) -> None:
         if reservation.amount == 0:
             return
@@ -114,6 +126,12 @@ class PaymentGate:
                 f"this node charges per token (see /v1/models): send an {VOUCHER_HEADER} header "
                 "with a voucher signed by your account (`tessera ask` and tessera.client do it)",
                 "payment_required",
+            )
+        if len(header) > self.max_header_bytes:
+            raise PaymentRequired(
+                f"the {VOUCHER_HEADER} header is {len(header)} characters; a voucher takes "
+                f"fewer than {self.max_header_bytes}: send the one tessera.client signs",
+                "invalid_voucher",
             )
         try:
             voucher = Voucher.from_header(header)

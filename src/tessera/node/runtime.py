@@ -109,7 +109,13 @@ def build_node(
     node_key = t.signer(account)
     receipts = ReceiptDB(t.home.node_db_path(deployment))
     payments = (
-        PaymentGate(t.settlement, receipts, node_key.address, deployment.chain_id)
+        PaymentGate(
+            t.settlement,
+            receipts,
+            node_key.address,
+            deployment.chain_id,
+            config.max_voucher_bytes,
+        )
         if config.payments
         else None
     )

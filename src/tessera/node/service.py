@@ -17,7 +17,7 @@ from tessera.attribution.weights import to_ppm, weights_from_effects
 from tessera.chain.governance import PolicySnapshot
 from tessera.crypto.receipt import AttributedSource, DatanetSnapshot, Receipt
 from tessera.data.vectors import Hit, VectorIndex
-from tessera.errors import TesseraError
+from tessera.errors import ChainError, TesseraError
 from tessera.inference.engine import Completion, Engine, Job
 from tessera.inference.prompt import Prompt, PromptBuilder
 from tessera.node.config import NodeConfig
@@ -201,19 +201,27 @@ class NodeService:
     # answering ------------------------------------------------------------------------------
 
     def submit(self, question: Question, attribute: bool = True) -> Pending:
-        """Retrieve, check payment for the most the answer can cost, and queue generation.
-        The caller releases the reservation (`release`) once the receipt is saved or dropped."""
+        """Check payment for the most the answer can cost, then retrieve and queue generation.
+        Payment comes first so an unpaid request costs no retrieval and no tokenisation. The
+        caller releases the reservation (`release`) once the receipt is saved or dropped."""
         began = time.perf_counter()
-        retrieved = self.retrieve(question.text)
-        prompt = self.build_prompt(question, retrieved.hits)
-        reservation = self.reserve(question, self.price(len(prompt.ids), question.max_tokens))
-        job = Job(prompt, question.max_tokens, question.stop, attribute, question.on_text)
-        if question.cancelled is not None:
-            job.cancelled = question.cancelled
+        # prompt and answer must fit the context window, so this bounds any prompt's price
+        window = self.config.max_prompt_tokens
+        worst = self.price(max(window - question.max_tokens, 0), question.max_tokens)
+        reservation = self.reserve(question, worst)
         try:
+            retrieved = self.retrieve(question.text)
+            prompt = self.build_prompt(question, retrieved.hits)
+            exact = self.price(len(prompt.ids), question.max_tokens)
+            if self.payments is not None:
+                reservation = self.payments.shrink(reservation, exact)
+            job = Job(prompt, question.max_tokens, question.stop, attribute, question.on_text)
+            if question.cancelled is not None:
+                job.cancelled = question.cancelled
             future = self.engine.submit(job)
         except BaseException:
-            self.release(Pending(None, retrieved, 0.0, reservation))
+            if self.payments is not None:
+                self.payments.release(reservation)
             raise
         return Pending(future, retrieved, time.perf_counter() - began, reservation)
 
@@ -224,6 +232,12 @@ class NodeService:
             return self.payments.reserve(question.voucher, max_price)
         except PaymentRequired as exc:
             raise RequestError(402, str(exc), exc.code, "voucher", exc.details) from None
+        except ChainError as exc:  # a revert included: the chain is not what the node expects
+            raise RequestError(
+                503,
+                f"this node cannot check payment now: {exc}. Retry later",
+                "chain_unavailable",
+            ) from None
 
     def release(self, pending: Pending) -> None:
         if self.payments is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from tessera.node.service import Answer, Source
 
@@ -16,7 +16,7 @@ class TextPart(BaseModel):
 
 
 class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="ignore")  # accepted and ignored: never kept
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[TextPart] | None = None
 
@@ -26,20 +26,24 @@ class ChatMessage(BaseModel):
         return self.content or ""
 
 
+MAX_TOKENS_BOUND = 2**31  # far above any node's limit; bounds what a client can make us hold
+
+
 class _Common(BaseModel):
-    model_config = ConfigDict(extra="allow")  # clients send fields we accept and ignore
-    model: str = Field(min_length=1)
-    max_tokens: int | None = Field(default=None, ge=1)
-    stream: bool = False
+    # clients send fields we accept and ignore; they are neither used nor kept in receipts
+    model_config = ConfigDict(extra="ignore")
+    model: str = Field(min_length=1, max_length=128)
+    max_tokens: StrictInt | None = Field(default=None, ge=1, le=MAX_TOKENS_BOUND)
+    stream: StrictBool = False
     stop: str | list[str] | None = None
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    n: int | None = Field(default=None, ge=1, le=1)
-    user: str | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2, allow_inf_nan=False)
+    n: StrictInt | None = Field(default=None, ge=1, le=1)
+    user: str | None = Field(default=None, max_length=256)
 
 
 class ChatRequest(_Common):
     messages: list[ChatMessage] = Field(min_length=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
+    max_completion_tokens: StrictInt | None = Field(default=None, ge=1, le=MAX_TOKENS_BOUND)
 
 
 class CompletionRequest(_Common):
@@ -64,8 +68,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (400, "invalid request"),
         (402, "payment required: no voucher, a bad one, or not enough authorised or in escrow"),
         (404, "unknown model"),
+        (413, "the request body is over the node's max_body_bytes"),
         (422, "nothing to answer from (a datanet without contributions)"),
+        (451, "every datanet the node serves is blocked by the content policy"),
         (500, "the node failed"),
+        (503, "the chain cannot be read: payment cannot be checked"),
     )
 }
 

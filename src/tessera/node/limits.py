@@ -1,0 +1,124 @@
+"""Bounds on what a client may send, enforced before a byte of it is parsed.
+
+An ASGI middleware in front of the app: a body longer than the limit is refused (413) from
+its Content-Length or as soon as the bytes read pass the limit, and a JSON body nested deeper
+than the limit is refused (400) by counting brackets outside strings, before any parser
+recurses into it (a 200 KB body of `[` once crashed the interpreter).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import numpy as np
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)  # \" and \\ first, so quotes left are real ones
+_STRING = re.compile(rb'"[^"]*"')
+_BRACKETS = bytes.maketrans(b"", b"")
+_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
+
+
+def json_depth(body: bytes) -> int:
+    """The deepest nesting of arrays and objects in a JSON text (brackets inside strings do
+    not count). Linear time, no recursion; for malformed text a bound the parser will refuse."""
+    bare = _STRING.sub(b"", _ESCAPE.sub(b"", body)).translate(_BRACKETS, _NOT_BRACKETS)
+    if not bare:
+        return 0
+    codes = np.frombuffer(bare, dtype=np.uint8)
+    steps = np.where((codes == ord("[")) | (codes == ord("{")), 1, -1)
+    return int(np.cumsum(steps).max())
+
+
+def error_message(status: int, message: str, code: str, param: str | None = None) -> bytes:
+    kind = "invalid_request_error" if status < 500 else "server_error"
+    body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
+    return json.dumps(body).encode()
+
+
+class BodyLimits:
+    def __init__(self, app: ASGIApp, max_bytes: int, max_depth: int) -> None:
+        self.app, self.max_bytes, self.max_depth = app, max_bytes, max_depth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is None or declared > self.max_bytes:
+            await self._refuse(send, *self._too_large(declared))
+            return
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # the client left before sending its body: nothing to answer
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(send, *self._too_large(size))
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        depth = json_depth(body)
+        if depth > self.max_depth:
+            await self._refuse(
+                send,
+                400,
+                f"the body nests {depth} levels of arrays and objects; this node accepts at "
+                f"most {self.max_depth}: send a flat chat request",
+                "json_too_deep",
+            )
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+    def _too_large(self, size: int | None) -> tuple[int, str, str]:
+        if size is None:
+            return 400, "the Content-Length header is malformed", "invalid_request"
+        return (
+            413,
+            f"the request body is {size} bytes or more; this node accepts at most "
+            f"{self.max_bytes} (its max_body_bytes): shorten the messages",
+            "request_too_large",
+        )
+
+    @staticmethod
+    async def _refuse(send: Send, status: int, message: str, code: str) -> None:
+        payload = error_message(status, message, code)
+        headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
+        headers.append((b"content-length", str(len(payload)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+
+def _content_length(scope: Scope) -> int | None:
+    """The declared length (0 when absent, as for a chunked body); None if malformed."""
+    values = [v for k, v in scope.get("headers", []) if k.lower() == b"content-length"]
+    if not values:
+        return 0
+    if len(set(values)) != 1 or not values[0].isdigit() or len(values[0]) > 18:
+        return None
+    return int(values[0])
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body in one message, then the real channel (so a disconnect is still seen)."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed

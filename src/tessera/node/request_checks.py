@@ -1,0 +1,69 @@
+"""Cheap checks of a parsed request, run before retrieval, tokenisation or payment.
+
+Each refusal is a `RequestError` with the OpenAI error code and the parameter at fault.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tessera.node.config import NodeConfig
+from tessera.node.service import RequestError
+
+MAX_STOP_CHARS = 256
+
+
+def valid_unicode(kept: dict[str, Any]) -> None:
+    """JSON may carry a lone UTF-16 surrogate (`"\\ud800"`), which no UTF-8 text can hold."""
+    try:
+        json.dumps(kept, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise RequestError(
+            400,
+            "the request holds a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape): "
+            "send valid Unicode text",
+            "invalid_request",
+        ) from None
+
+
+def prompt_size(text: str, body: Any, config: NodeConfig) -> None:
+    param = "messages" if hasattr(body, "messages") else "prompt"
+    if hasattr(body, "messages") and len(body.messages) > config.max_messages:
+        raise RequestError(
+            400,
+            f"the request has {len(body.messages)} messages; this node takes at most "
+            f"{config.max_messages}",
+            "invalid_request",
+            "messages",
+        )
+    if not text.strip():
+        raise RequestError(
+            400, "the question is empty: send a user message with text", "empty_prompt", param
+        )
+    if len(text) > config.max_prompt_chars:
+        raise RequestError(
+            400,
+            f"the question is {len(text)} characters; this node takes at most "
+            f"{config.max_prompt_chars} (its max_prompt_chars): shorten it",
+            "prompt_too_long",
+            param,
+        )
+
+
+def stop_strings(stop: str | list[str] | None, limit: int) -> list[str]:
+    stops = [stop] if isinstance(stop, str) else list(stop or [])
+    if len(stops) > limit:
+        raise RequestError(
+            400, f"send at most {limit} stop strings, not {len(stops)}", "invalid_request", "stop"
+        )
+    for s in stops:
+        if not 1 <= len(s) <= MAX_STOP_CHARS:
+            raise RequestError(
+                400,
+                f"a stop string must be 1 to {MAX_STOP_CHARS} characters long (an empty one "
+                "would end every answer before it began)",
+                "invalid_request",
+                "stop",
+            )
+    return stops
