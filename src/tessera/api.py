@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,7 +41,7 @@ from tessera.payments.units import format_tsr
 from tessera.store.local import LocalBlobStore
 
 if TYPE_CHECKING:
-    from tessera.node.settler import SettleResult
+    from tessera.node.settler import EpochSettler, SettlementStatus, SettleResult
 
 __all__ = [
     "DEFAULT_GOVERNANCE",
@@ -159,7 +160,8 @@ class Tessera:
         config = HomeConfig(kind, url, deployment, info.name, anvil_port, scrypt_n)
         # a fresh deployment can reuse an old one's addresses (same deployer, fresh chain):
         # caches named after them describe another chain's state
-        for stale in (th.index_path(deployment), th.node_db_path(deployment)):
+        node_dbs = th.path / "node" / th.node_db_prefix(deployment)
+        for stale in (th.index_path(deployment), node_dbs):
             for path in stale.parent.glob(stale.name + "*"):
                 path.unlink()
         th.save(config)
@@ -286,21 +288,32 @@ class Tessera:
         return unsigned.signed_by(signer)
 
     def settle_epoch(self, account: str | None = None) -> SettleResult | None:
-        """Settle this home's node's next epoch (the node does it on its own when running)."""
-        from tessera.node.receipt_db import ReceiptDB
+        """Settle this home's node's next epoch (the node does it on its own when running).
+        Receipts that cannot be redeemed now are kept: `node_status` names them."""
+        with self._settler(account) as settler:
+            return settler.settle()
+
+    def node_status(self, account: str | None = None) -> SettlementStatus:
+        """What the node of `account` is owed and has settled, and what it cannot collect."""
+        with self._settler(account) as settler:
+            return settler.status()
+
+    @contextmanager
+    def _settler(self, account: str | None) -> Iterator[EpochSettler]:
+        from tessera.node.receipt_db import open_node_db
         from tessera.node.settler import EpochSettler
 
-        db = ReceiptDB(self.home.node_db_path(self.config.deployment))
+        signer = self.signer(account)
+        db = open_node_db(self.home, self.config.deployment, signer.address)
         try:
-            settler = EpochSettler(
+            yield EpochSettler(
                 self.settlement,
                 self.registry,
                 self.store,
                 db,
-                self.signer(account),
-                self.home.settle_lock_path,
+                signer,
+                self.home.settle_lock_path(signer.address),
             )
-            return settler.settle()
         finally:
             db.close()
 

@@ -75,15 +75,24 @@ class TesseraHome:
     def anvil_dir(self) -> Path:
         return self.path / "chain"
 
-    def node_db_path(self, deployment: Deployment) -> Path:
-        # receipts, vouchers and epochs belong to one settlement contract
-        name = f"node-{deployment.chain_id}-{deployment.settlement.lower()}.sqlite"
-        return self.path / "node" / name
+    def node_db_path(self, deployment: Deployment, node: str) -> Path:
+        # receipts, vouchers and epochs belong to one node account of one settlement contract
+        return self.path / "node" / f"{self.node_db_prefix(deployment)}-{node.lower()}.sqlite"
 
-    @property
-    def settle_lock_path(self) -> Path:
-        # one settler at a time: the running node's and `tessera epoch settle`
-        return self.path / "node" / "settle.lock"
+    def node_db_prefix(self, deployment: Deployment) -> str:
+        return f"node-{deployment.chain_id}-{deployment.settlement.lower()}"
+
+    def legacy_node_db_path(self, deployment: Deployment) -> Path:
+        """Where homes kept one node database for every account before it was per account."""
+        return self.path / "node" / f"{self.node_db_prefix(deployment)}.sqlite"
+
+    def serving_lock_path(self, node: str) -> Path:
+        # held by a running node: a second node of the same account on this home is refused
+        return self.path / "node" / f"serving-{node.lower()}.lock"
+
+    def settle_lock_path(self, node: str) -> Path:
+        # one settler per node account at a time: the running node's and `tessera epoch settle`
+        return self.path / "node" / f"settle-{node.lower()}.lock"
 
     def index_path(self, deployment: Deployment) -> Path:
         # one index per deployment, so a redeploy can never mix two registries' batches
@@ -97,6 +106,7 @@ class TesseraHome:
             raise ConfigError(
                 f"no Tessera home at {self.path}: run `tessera init` (or set TESSERA_HOME)"
             )
+        self.make_private()  # homes made before it was private become private
         try:
             return HomeConfig.from_json(json.loads(self.config_path.read_text()))
         except (ValueError, KeyError, TypeError) as exc:
@@ -105,7 +115,17 @@ class TesseraHome:
             ) from None
 
     def save(self, config: HomeConfig) -> None:
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.make_private()
         tmp = self.config_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(config.to_json(), indent=2) + "\n")
+        tmp.unlink(missing_ok=True)
+        descriptor = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(json.dumps(config.to_json(), indent=2) + "\n")
         tmp.replace(self.config_path)
+
+    def make_private(self) -> None:
+        """The home holds prompts, answers, vouchers and chain state: its owner's alone. A
+        folder of mode 0700 closes everything inside it to other users, whatever their modes."""
+        self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if self.path.stat().st_mode & 0o077:
+            self.path.chmod(0o700)

@@ -113,7 +113,7 @@ def test_the_python_client_without_a_payer_surfaces_the_402(paying):
 
 def test_only_the_node_account_can_settle_its_receipts(paying, alice):
     alice.ask("Who founded the Ulora Brewery?")
-    with pytest.raises(AccountError, match="settle as the account that runs the node"):
-        paying.t.settle_epoch("default")
+    # each node account has its own database: another account finds nothing of this node's
+    assert paying.t.settle_epoch("default") is None
     assert paying.t.settlement.epoch_count(_node(paying)) == 0
     assert paying.t.settle_epoch("operator").receipts == 1

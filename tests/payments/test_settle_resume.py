@@ -14,7 +14,7 @@ class Crash(BaseException):
 
 
 def _db(t) -> ReceiptDB:
-    return ReceiptDB(t.home.node_db_path(t.config.deployment))
+    return ReceiptDB(t.home.node_db_path(t.config.deployment, t.address("operator")))
 
 
 def _ask_three(alice):

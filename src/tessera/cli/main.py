@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -25,6 +26,7 @@ from tessera.home import DEFAULT_ANVIL_PORT, TesseraHome
 @click.pass_context
 def main(ctx: click.Context, home: Path | None) -> None:
     """Tessera: contribute data, serve models, and pay the people whose work answers use."""
+    os.umask(0o077)  # what the home holds (prompts, vouchers, chain state) is its owner's alone
     ctx.obj = {"home": home}
 
 
@@ -254,6 +256,19 @@ def contribution_get(ctx: click.Context, cid: str) -> None:
 @main.group()
 def node() -> None:
     """Run an inference node."""
+
+
+@node.command("status")
+@click.option("--as", "account_", help="The node's account (default: default).")
+@click.pass_context
+@friendly
+def node_status(ctx: click.Context, account_: str | None) -> None:
+    """What the node is owed, what it settled, and every receipt it cannot redeem (exit code 3
+    when there is one)."""
+    status = open_home(ctx, password=True).node_status(account_)
+    render.settlement_status(status)
+    if not status.ok:
+        sys.exit(3)
 
 
 @node.command("start")

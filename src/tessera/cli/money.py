@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from tessera.cli import render
@@ -110,9 +112,14 @@ def epoch() -> None:
 @click.pass_context
 @friendly
 def epoch_settle(ctx: click.Context, account_: str | None) -> None:
-    """Settle this home's node's next epoch now (a running node does it on its own)."""
-    result = open_home(ctx, password=True).settle_epoch(account_)
-    render.settled(result)
+    """Settle this home's node's next epoch now (a running node does it on its own). Exit code
+    3 when some receipts cannot be redeemed (they are kept, and listed)."""
+    t = open_home(ctx, password=True)
+    render.settled(t.settle_epoch(account_))
+    status = t.node_status(account_)
+    if not status.ok:
+        render.uncollectable(status)
+        sys.exit(3)
 
 
 @click.command()

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from tessera.data.datanets import ContributionProof, DatanetDetail
     from tessera.data.ingest import IngestReport
     from tessera.data.ingest import Progress as ProgressFn
-    from tessera.node.settler import SettleResult
+    from tessera.node.settler import SettlementStatus, SettleResult
     from tessera.payments.audit import AuditReport
     from tessera.payments.claims import ClaimResult
     from tessera.payments.earnings import Earnings
@@ -201,8 +201,31 @@ def settled(r: SettleResult | None) -> None:
         f"epoch {r.epoch}: {r.receipts} receipts, {tsr(r.redeemed)} redeemed from vouchers; "
         f"root {r.root} ({how})\n  bundle {r.bundle_cid}; cumulative payouts {tsr(r.total)}"
     )
-    if r.deferred:
-        console.print(f"  waiting for a later epoch (voucher or escrow short): {r.deferred}")
+
+
+def uncollectable(status: SettlementStatus) -> None:
+    total = sum(u.owed for u in status.uncollectable)
+    err_console.print(
+        f"[bold red]{len(status.uncollectable)} client(s) owe {tsr(total)} that this node "
+        "cannot redeem now[/]; the receipts are kept and retried every epoch:"
+    )
+    for u in status.uncollectable:
+        err_console.print(
+            f"  {u.client}: {u.receipts} receipts, {tsr(u.owed)} ({u.reason}): {u.detail}"
+        )
+
+
+def settlement_status(s: SettlementStatus) -> None:
+    console.print(
+        f"node {s.node}\n  database {s.database}\n  epochs posted {s.epochs_posted}"
+        + (f", {s.epochs_built} built and waiting to post" if s.epochs_built else "")
+        + f"\n  unsettled: {s.unsettled_receipts} receipts, {tsr(s.unsettled_amount)}"
+        + ("" if s.next_due <= s.now else f"; next epoch from chain time {s.next_due}")
+    )
+    if s.ok:
+        console.print("  every unsettled receipt can be redeemed")
+    else:
+        uncollectable(s)
 
 
 def claims(results: list[ClaimResult]) -> None:

@@ -88,8 +88,10 @@ def create_app(service: NodeService) -> FastAPI:
     @app.get("/health")
     def health() -> dict[str, Any]:
         follower = service.follower
+        money = service.settlement_health
+        healthy = follower.error is None and money.ok
         return {
-            "status": "ok" if follower.error is None else "degraded",
+            "status": "ok" if healthy else "degraded",
             "model": model_id,
             "node": service.node_key.address,
             "follower_error": follower.error,
@@ -97,6 +99,8 @@ def create_app(service: NodeService) -> FastAPI:
             "indexed": len(service.vectors),
             "datanets": [vars(s) for s in follower.snapshots.values()],
             "receipts": service.receipts.count(),
+            # a settlement that fails, or receipts that cannot be redeemed, cost the node money
+            "settlement": money.to_json(),
         }
 
     @app.get("/v1/models")

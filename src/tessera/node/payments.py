@@ -68,7 +68,7 @@ class PaymentGate:
                     "voucher_below_redeemed",
                     {"redeemed": str(redeemed), "authorised": str(voucher.amount)},
                 )
-            stored = self.db.voucher(client)
+            stored = self._stored(client)
             best = voucher if stored is None or stored.amount < voucher.amount else stored
             unredeemed = self.db.owed(client) + self._in_flight.get(client, 0) + max_price
             needed = redeemed + unredeemed
@@ -103,6 +103,19 @@ class PaymentGate:
                 self.db.save_voucher(voucher)  # durable: it is what the node will redeem
             self._in_flight[client] = self._in_flight.get(client, 0) + max_price
         return Reservation(client, max_price)
+
+    def _stored(self, client: str) -> Voucher | None:
+        """The client's best kept voucher, unless the contract would refuse it (kept by an
+        older node): then it is dropped, so this request's valid voucher replaces it."""
+        stored = self.db.voucher(client)
+        if stored is None:
+            return None
+        try:
+            stored.verify()
+        except SignatureError:
+            self.db.drop_voucher(client)
+            return None
+        return stored
 
     def shrink(self, reservation: Reservation, amount: int) -> Reservation:
         """Hold only `amount` of a reservation (at most what it holds) once it is known."""

@@ -4,14 +4,19 @@ voucher per client, and the epochs being settled (SQLite, WAL, full sync)."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from eth_utils import to_checksum_address
+
+from tessera.chain.deploy import Deployment
 from tessera.crypto.receipt import Receipt
 from tessera.crypto.voucher import Voucher
-from tessera.errors import NotFoundError
+from tessera.errors import AccountError, InputError, NotFoundError
+from tessera.home import TesseraHome
 
 DELIVERED, PENDING, UNDELIVERED = "delivered", "pending", "undelivered"
 BUILT, POSTED = "built", "posted"  # an epoch's bundle is stored, then its root is on chain
@@ -31,6 +36,10 @@ CREATE TABLE IF NOT EXISTS vouchers (
     amount TEXT NOT NULL,
     body TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS epochs (
     epoch INTEGER PRIMARY KEY,
     status TEXT NOT NULL,
@@ -49,8 +58,13 @@ class EpochRow:
 
 
 class ReceiptDB:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    """One node account's database: `node` is the address whose receipts and vouchers it
+    holds; opening it as another node is refused (their vouchers are not each other's)."""
+
+    def __init__(self, path: Path, node: str | None = None) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not path.exists():  # prompts, answers and vouchers: readable by the owner only
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         self.path = path
         self._lock = threading.Lock()
         self.db = sqlite3.connect(path, timeout=30, check_same_thread=False)
@@ -61,6 +75,30 @@ class ReceiptDB:
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(receipts)")}
         if "epoch" not in columns:  # databases from before payments
             self.db.execute("ALTER TABLE receipts ADD COLUMN epoch INTEGER")
+        if node is not None:
+            self._claim(to_checksum_address(node))
+
+    def _claim(self, node: str) -> None:
+        with self._lock, self.db:
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'node'").fetchone()
+            owner = str(row[0]) if row else self._signer_of_receipts()
+            if owner is not None and owner != node:
+                raise AccountError(
+                    f"{self.path} belongs to node {owner}, not {node}: run each node account "
+                    "with its own database (`--as NAME` picks the account)"
+                )
+            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('node', ?)", (node,))
+
+    def owner(self) -> str | None:
+        """The node account this database belongs to (None: a fresh one)."""
+        with self._lock:
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'node'").fetchone()
+            return str(row[0]) if row else self._signer_of_receipts()
+
+    def _signer_of_receipts(self) -> str | None:
+        """The node of a database from before `meta` (its receipts name it)."""
+        row = self.db.execute("SELECT body FROM receipts LIMIT 1").fetchone()
+        return None if row is None else str(to_checksum_address(json.loads(row[0])["node"]))
 
     def save(self, receipt: Receipt, status: str = DELIVERED) -> None:
         """Persist a signed receipt. A streamed answer is saved `pending` before its last
@@ -129,12 +167,37 @@ class ReceiptDB:
                     (voucher.client, str(voucher.amount), voucher.to_header()),
                 )
 
+    def drop_voucher(self, client: str) -> None:
+        """Forget a voucher the contract refuses, so the client's next valid one counts."""
+        with self._lock, self.db:
+            self.db.execute("DELETE FROM vouchers WHERE client = ?", (client,))
+
+    def owing_clients(self) -> dict[str, tuple[int, int]]:
+        """Per client with unsettled, delivered, paid receipts: (how many, total price)."""
+        owing: dict[str, tuple[int, int]] = {}
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT client, price FROM receipts WHERE epoch IS NULL AND status = ? "
+                "AND price != '0'",
+                (DELIVERED,),
+            ).fetchall()
+        for client, price in rows:
+            count, total = owing.get(client, (0, 0))
+            owing[client] = (count + 1, total + int(price))
+        return owing
+
     def voucher(self, client: str) -> Voucher | None:
         with self._lock:
             row = self.db.execute(
                 "SELECT body FROM vouchers WHERE client = ?", (client,)
             ).fetchone()
-        return None if row is None else Voucher.from_header(row[0])
+        if row is None:
+            return None
+        try:
+            return Voucher.from_header(row[0])
+        except InputError:  # kept by an older, laxer node: the contract would refuse it too
+            self.drop_voucher(client)
+            return None
 
     def owed(self, client: str) -> int:
         """What the client owes beyond what is redeemed on chain: answers not in a posted
@@ -200,3 +263,21 @@ class ReceiptDB:
 
     def close(self) -> None:
         self.db.close()
+
+
+def open_node_db(home: TesseraHome, deployment: Deployment, node: str) -> ReceiptDB:
+    """The database of one node account. A home's single database from before they were per
+    account is adopted by the account whose receipts it holds (or by the first, if empty)."""
+    node = to_checksum_address(node)
+    path = home.node_db_path(deployment, node)
+    legacy = home.legacy_node_db_path(deployment)
+    if not path.exists() and legacy.exists():
+        probe = ReceiptDB(legacy)
+        owner = probe.owner()
+        probe.close()
+        if owner in (None, node):
+            for suffix in ("", "-wal", "-shm"):
+                moved = legacy.with_name(legacy.name + suffix)
+                if moved.exists():
+                    moved.rename(path.with_name(path.name + suffix))
+    return ReceiptDB(path, node)

@@ -5,13 +5,18 @@ tessera node start --datanet wiki --port 8000
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import threading
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from eth_account.signers.local import LocalAccount
 
 from tessera.chain.governance import PolicyClient
+from tessera.errors import AccountError
 from tessera.inference.engine import Engine
 from tessera.inference.prompt import PromptBuilder
 from tessera.models.digest import weights_digest
@@ -19,9 +24,9 @@ from tessera.node.config import NodeConfig
 from tessera.node.follower import Follower
 from tessera.node.payments import PaymentGate
 from tessera.node.policy import PolicyWatch
-from tessera.node.receipt_db import ReceiptDB
+from tessera.node.receipt_db import open_node_db
 from tessera.node.service import NodeService
-from tessera.node.settler import EpochSettler
+from tessera.node.settler import EpochSettler, SettlementHealth
 
 log = logging.getLogger(__name__)
 
@@ -36,23 +41,50 @@ class Node:
     follower: Follower
     engine: Engine
     settler: EpochSettler
+    serving_lock: IO[str] | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
-    settle_error: str | None = None
+
+    @property
+    def health(self) -> SettlementHealth:
+        return self.service.settlement_health
 
     def start_settling(self, every_s: float) -> None:
         """Settle each epoch as soon as it is due, in the background."""
         threading.Thread(target=self._settle_loop, args=(every_s,), daemon=True).start()
 
+    def settle_now(self) -> None:
+        """One turn of the settling loop: settle if due, then re-check what is owed."""
+        health = self.health
+        try:
+            if self.settler.due():
+                result = self.settler.settle()
+                if result is not None:
+                    log.info("settled epoch %d: %d receipts", result.epoch, result.receipts)
+            status = self.settler.status()
+            if health.error is not None:
+                log.info("settlement works again")
+            health.error = None
+        except Exception as exc:  # keep serving; /health, `tessera node status` and the log say
+            if health.error != f"{type(exc).__name__}: {exc}":
+                log.error("settlement failed (the node keeps serving): %s", exc, exc_info=exc)
+            health.error = f"{type(exc).__name__}: {exc}"
+            return
+        before = {u.client: u.owed for u in health.status.uncollectable} if health.status else {}
+        for u in status.uncollectable:
+            if before.get(u.client) != u.owed:
+                log.warning(
+                    "cannot redeem %d receipts (%d owed) of client %s: %s (%s)",
+                    u.receipts,
+                    u.owed,
+                    u.client,
+                    u.reason,
+                    u.detail,
+                )
+        health.status = status
+
     def _settle_loop(self, every_s: float) -> None:
         while not self._stop.wait(every_s):
-            try:
-                if self.settler.due():
-                    result = self.settler.settle()
-                    if result is not None:
-                        log.info("settled epoch %d: %d receipts", result.epoch, result.receipts)
-                self.settle_error = None
-            except Exception as exc:  # keep serving; /health reports it
-                self.settle_error = f"{type(exc).__name__}: {exc}"
+            self.settle_now()
 
     def close(self) -> None:
         self._stop.set()
@@ -60,6 +92,24 @@ class Node:
         self.engine.close()
         self.service.receipts.close()
         self.service.vectors.close()
+        if self.serving_lock is not None:
+            self.serving_lock.close()  # releases the flock
+
+
+def _hold_serving_lock(path: Path, node: str) -> IO[str]:
+    """Refuse a second running node of the same account on one home: they would share and
+    double-spend one channel's vouchers."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    handle = open(path, "w")  # noqa: SIM115 - held for the node's lifetime
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise AccountError(
+            f"a node of account {node} is already running on this home ({path}): stop it, "
+            "or start this one as another account (--as NAME)"
+        ) from None
+    return handle
 
 
 def build_node(
@@ -70,6 +120,23 @@ def build_node(
     embedder: Any = None,
 ) -> Node:
     """Load (or take) the models, index the served datanets once, and wire the service."""
+    node_key = t.signer(account)  # first: a second node of this account fails before loading
+    serving = _hold_serving_lock(t.home.serving_lock_path(node_key.address), node_key.address)
+    try:
+        return _assemble(t, config, node_key, serving, generator, embedder)
+    except BaseException:
+        serving.close()
+        raise
+
+
+def _assemble(
+    t: Tessera,
+    config: NodeConfig,
+    node_key: LocalAccount,
+    serving: IO[str],
+    generator: Any,
+    embedder: Any,
+) -> Node:
     from tessera.data.vectors import VectorIndex
     from tessera.models import load_embedder, load_generator
     from tessera.node.app import create_app
@@ -106,8 +173,7 @@ def build_node(
     except BaseException:
         engine.close()
         raise
-    node_key = t.signer(account)
-    receipts = ReceiptDB(t.home.node_db_path(deployment))
+    receipts = open_node_db(t.home, deployment, node_key.address)
     payments = (
         PaymentGate(
             t.settlement,
@@ -136,10 +202,15 @@ def build_node(
         weights_digest(generator.folder),
     )
     settler = EpochSettler(
-        t.settlement, t.registry, t.store, receipts, node_key, t.home.settle_lock_path
+        t.settlement,
+        t.registry,
+        t.store,
+        receipts,
+        node_key,
+        t.home.settle_lock_path(node_key.address),
     )
     follower.start(config.follow_interval_s)
-    node = Node(service, create_app(service), follower, engine, settler)
+    node = Node(service, create_app(service), follower, engine, settler, serving)
     if config.payments and config.settle_check_s:
         node.start_settling(config.settle_check_s)
     return node

@@ -25,6 +25,7 @@ from tessera.node.follower import Follower
 from tessera.node.payments import FREE, PaymentGate, PaymentRequired, Reservation
 from tessera.node.policy import NO_POLICY, PolicyWatch
 from tessera.node.receipt_db import ReceiptDB
+from tessera.node.settler import SettlementHealth
 from tessera.store.base import BlobStore
 
 
@@ -146,6 +147,7 @@ class NodeService:
         self.payments = payments  # None: a free node, whose receipts carry price 0
         self.policy = policy  # None: no governance to honour (tests of the bare node)
         self.weights_digest = weights_digest  # the model version governance approves
+        self.settlement_health = SettlementHealth()  # kept current by the node's settling loop
 
     # retrieval ------------------------------------------------------------------------------
 
