@@ -228,11 +228,16 @@ class Tessera:
 
     # models ----------------------------------------------------------------------------------
 
-    def register_model(self, model_id: str, account: str | None = None, metadata: str = "") -> str:
-        """Register `account` as the owner of a model version: its royalty goes there."""
-        signer = self.signer(account)
-        self.registry.register_model(signer, model_id, metadata)
-        return signer.address
+    def model_owner(self, model_id: str, weights_digest: str) -> str | None:
+        """Whom the royalty of this exact model version is paid to: the owner governance named
+        when it approved it (`gov.actions.approve_model`); None: the treasury."""
+        raw = weights_digest.lower().removeprefix("0x")
+        if len(raw) != 64 or any(c not in "0123456789abcdef" for c in raw):
+            raise InputError(
+                f"{weights_digest!r} is not a weights digest: give the 64-hex-digit sha256 a "
+                "node shows in /v1/models (`weights_digest`)"
+            )
+        return self.gov.policy.model_owner(model_id, "0x" + raw)
 
     # money -----------------------------------------------------------------------------------
 
@@ -308,7 +313,7 @@ class Tessera:
         try:
             yield EpochSettler(
                 self.settlement,
-                self.registry,
+                self.gov.policy,
                 self.store,
                 db,
                 signer,
@@ -330,7 +335,7 @@ class Tessera:
         if node is None:
             nodes = self.settlement.nodes_with_epochs()
             node = nodes[0] if len(nodes) == 1 else self.address()
-        return audit_epoch(self.settlement, self.registry, self.store, self.address(node), epoch)
+        return audit_epoch(self.settlement, self.gov.policy, self.store, self.address(node), epoch)
 
     # receipts --------------------------------------------------------------------------------
 

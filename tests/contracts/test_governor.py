@@ -426,7 +426,7 @@ def test_no_account_changes_governed_parameters_directly(governance, reverts):
         with reverts(NOT_OWNER):
             g.policy.functions.block_content(CID).transact({"from": sender})
         with reverts(NOT_OWNER):
-            g.policy.functions.approve_model("m", b"\x01" * 32).transact({"from": sender})
+            g.policy.functions.approve_model("m", b"\x01" * 32, sender).transact({"from": sender})
         with reverts(NOT_OWNER):
             g.policy.functions.transfer_ownership(sender).transact({"from": sender})
         with reverts("token: caller is not a minter"):

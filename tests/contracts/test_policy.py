@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from eth_utils import keccak
+from web3 import Web3
 from web3.logs import DISCARD
 
 ZERO = "0x" + "00" * 20
@@ -22,7 +23,11 @@ def version(policy) -> int:
 
 
 def models(policy) -> list[tuple[str, bytes]]:
-    return [tuple(m) for m in policy.functions.approved_models().call()]
+    """(id, digest) of every approved version; `owners` has whom each one pays."""
+    return [(m, d) for m, d, _ in policy.functions.approved_models().call()]
+
+
+BUILDER = "0x" + "b1" * 20
 
 
 def digest(i: int) -> bytes:
@@ -46,8 +51,9 @@ def policy(deploy):
 
 @pytest.fixture
 def approve(policy, owner):
-    def _approve(model_id: str, weights: bytes, sender: str | None = None):
-        return policy.functions.approve_model(model_id, weights).transact({"from": sender or owner})
+    def _approve(model_id: str, weights: bytes, sender: str | None = None, paid: str = BUILDER):
+        fn = policy.functions.approve_model(model_id, weights, Web3.to_checksum_address(paid))
+        return fn.transact({"from": sender or owner})
 
     return _approve
 
@@ -133,8 +139,8 @@ def test_every_change_is_owner_only(policy, stranger, reverts, approve, block, b
     block("cid")
     block_net(1)
     calls = [
-        policy.functions.approve_model("n", DIGEST),
-        policy.functions.approve_model("", b"\x00" * 32),  # the owner check comes first
+        policy.functions.approve_model("n", DIGEST, stranger),
+        policy.functions.approve_model("", b"\x00" * 32, ZERO),  # the owner check comes first
         policy.functions.revoke_model("m", DIGEST),
         policy.functions.block_content("other"),
         policy.functions.block_content(""),
@@ -159,6 +165,23 @@ def test_approve_model(policy, approve):
     assert version(policy) == 1
     (event,) = events(policy, "ModelApproved", tx)
     assert (event.args.model_id, event.args.weights_digest) == ("llama-3-8b", DIGEST)
+    assert event.args.owner == Web3.to_checksum_address(BUILDER)
+
+
+def test_the_vote_names_each_versions_royalty_owner(policy, approve, revoke, accounts):
+    """Whoever names a model first cannot take its royalty: the approval names the owner."""
+    p = policy.functions
+    assert p.model_owner("m", DIGEST).call() == ZERO  # unapproved: nobody
+    approve("m", DIGEST, paid=accounts[5])
+    approve("m", OTHER_DIGEST, paid=accounts[6])  # each version its own owner
+    approve("n", DIGEST, paid=ZERO)  # approved, royalty to the treasury
+    assert p.model_owner("m", DIGEST).call() == accounts[5]
+    assert p.model_owner("m", OTHER_DIGEST).call() == accounts[6]
+    assert p.model_owner("n", DIGEST).call() == ZERO
+    assert p.model_owner("M", DIGEST).call() == ZERO
+    revoke("m", DIGEST)  # the swap-and-pop keeps the other versions' owners
+    assert p.model_owner("m", DIGEST).call() == ZERO
+    assert p.model_owner("m", OTHER_DIGEST).call() == accounts[6]
 
 
 def test_a_model_version_is_its_id_and_digest(policy, approve):

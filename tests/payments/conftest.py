@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from gov_helpers import enact
 from money_helpers import TSR
 from node_helpers import start_node
 
@@ -24,7 +25,10 @@ def paying(tmp_path, wide_generator, tiny_embedder):
     t = node.t  # its default account deployed the contracts: it holds the supply, is treasury
     for name in ("alice", "bob", "builder"):
         t.new_account(name)
-    t.register_model(node.service.config.model_id, "builder")
+    approve = t.gov.actions.approve_model(
+        node.service.config.model_id, node.service.weights_digest, t.address("builder")
+    )
+    enact(t, approve, "approve the served model; its builder is paid the royalty")
     t.transfer(100 * TSR, "alice")
     t.deposit(20 * TSR, "alice")
     yield node

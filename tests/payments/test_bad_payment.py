@@ -10,7 +10,6 @@ from money_helpers import TSR
 
 from tessera.client import NodeClient, NodeError
 from tessera.crypto.voucher import VOUCHER_HEADER, Voucher
-from tessera.errors import AccountError
 
 BODY = {
     "model": "gemma-3-270m",

@@ -239,9 +239,16 @@ class PolicyClient:
         datanets = frozenset(int(d) for d in self.chain.call(f.blocked_datanets(), block))
         models = frozenset(
             ModelVersion(str(m), "0x" + bytes(d).hex())
-            for m, d in self.chain.call(f.approved_models(), block)
+            for m, d, _ in self.chain.call(f.approved_models(), block)
         )
         return PolicySnapshot(version, cids, datanets, models)
+
+    def model_owner(self, model_id: str, weights_digest: str) -> str | None:
+        """Whom governance named as the royalty owner of this exact model version (None: the
+        version is unapproved, or approved without an owner: the treasury is paid)."""
+        digest = bytes.fromhex(weights_digest.removeprefix("0x"))
+        owner = str(self.chain.call(self.contract.functions.model_owner(model_id, digest)))
+        return None if int(owner, 16) == 0 else Web3.to_checksum_address(owner)
 
     def is_blocked(self, cid: str) -> bool:
         return bool(self.chain.call(self.contract.functions.is_content_blocked(cid)))

@@ -69,16 +69,7 @@ class RegistryClient:
             raise ChainError(f"batch {root.hex()} was mined but the registry does not know it")
         return batch_id, int(receipt["gasUsed"])
 
-    def register_model(self, sender: LocalAccount, model_id: str, metadata_cid: str) -> None:
-        """Register `sender` as the owner of a model version (the royalty's recipient)."""
-        self.chain.transact(self.contract.functions.register_model(model_id, metadata_cid), sender)
-
     # reads ----------------------------------------------------------------------------------
-
-    def model_owner(self, model_id: str) -> str | None:
-        """The registered owner of a model version, or None if nobody registered it."""
-        owner = str(self.chain.call(self.contract.functions.model_owner(model_id)))
-        return None if int(owner, 16) == 0 else owner
 
     def datanet_count(self) -> int:
         return int(self.chain.call(self.contract.functions.datanet_count()))

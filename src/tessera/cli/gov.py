@@ -159,11 +159,32 @@ def _datanet_command(name: str, build: str, summary: str) -> click.Command:
     return propose.command(name)(command)
 
 
-_pair_command(
-    "approve-model",
-    "approve_model",
-    "Approve MODEL_ID with WEIGHTS_DIGEST (the `weights_digest` a node shows in /v1/models).",
+@propose.command("approve-model")
+@click.argument("model_id")
+@click.argument("weights_digest")
+@click.option(
+    "--owner",
+    help="Account name or address paid the model's royalty (default: none, the treasury).",
 )
+@DESCRIPTION
+@AS_OPTION
+@click.pass_context
+@friendly
+def propose_approve_model(
+    ctx: click.Context,
+    model_id: str,
+    weights_digest: str,
+    owner: str | None,
+    description: str,
+    account_: str | None,
+) -> None:
+    """Approve MODEL_ID with WEIGHTS_DIGEST (the `weights_digest` a node shows in /v1/models)
+    and name whom its royalty is paid to."""
+    t = open_home(ctx, password=True)
+    paid = None if owner is None else owner if owner.startswith("0x") else t.address(owner)
+    _propose(t, t.gov.actions.approve_model(model_id, weights_digest, paid), description, account_)
+
+
 _pair_command("revoke-model", "revoke_model", "Withdraw a model version's approval.")
 _cids_command("block", "block_content", "Block contributions by CID: nodes stop using them.")
 _cids_command("unblock", "unblock_content", "Lift the block on contributions.")

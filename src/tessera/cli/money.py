@@ -90,16 +90,21 @@ def model() -> None:
     """Model versions and their owners (who the royalty is paid to)."""
 
 
-@model.command("register")
+@model.command("owner")
 @click.argument("model_id")
-@click.option("--metadata", default="", help="CID of the model's provenance document.")
-@AS_OPTION
+@click.argument("weights_digest")
 @click.pass_context
 @friendly
-def model_register(ctx: click.Context, model_id: str, metadata: str, account_: str | None) -> None:
-    """Register MODEL_ID as owned by the account: its royalty goes there."""
-    owner = open_home(ctx, password=True).register_model(model_id, account_, metadata)
-    render.console.print(f"model {model_id} registered to {owner}")
+def model_owner(ctx: click.Context, model_id: str, weights_digest: str) -> None:
+    """Whom MODEL_ID's royalty is paid to at WEIGHTS_DIGEST: the owner governance named when
+    it approved that version (`tessera gov propose approve-model ... --owner NAME`)."""
+    owner = open_home(ctx).model_owner(model_id, weights_digest)
+    render.console.print(
+        f"model {model_id} at {weights_digest}: royalty to {owner}"
+        if owner
+        else f"model {model_id} at {weights_digest} has no approved owner: its royalty goes "
+        "to the treasury"
+    )
 
 
 @click.group()

@@ -4,7 +4,8 @@
 @custom:contract-name policy
 @license Apache-2.0
 @notice What token holders decided about serving: the model versions
-        nodes may advertise as approved, and the content policy, the
+        nodes may advertise as approved and whom each one's royalty is
+        paid to, and the content policy, the
         contributions (by CID) and whole datanets that honest nodes stop
         retrieving, serving and attributing.
 @dev Owned by the governance timelock, so every change is a passed
@@ -32,6 +33,7 @@ _MAX_BLOCKED_DATANETS: constant(uint256) = 256
 struct ModelVersion:
     model_id: String[128]
     weights_digest: bytes32  # sha256 over the model's weight files, as nodes compute it
+    owner: address  # its builder, paid the royalty; named by the vote, so no one can squat it
 
 
 version: public(uint256)
@@ -46,6 +48,7 @@ _datanet_position: HashMap[uint256, uint256]
 event ModelApproved:
     model_id: String[128]
     weights_digest: bytes32
+    owner: address
 
 
 event ModelRevoked:
@@ -80,11 +83,15 @@ def __init__():
 
 
 @external
-def approve_model(model_id: String[128], weights_digest: bytes32):
+def approve_model(model_id: String[128], weights_digest: bytes32, owner: address):
     """
-    @notice Approves a model version: an id and the digest of its weights.
+    @notice Approves a model version, an id and the digest of its weights,
+            and names the account its royalty is paid to.
+    @dev The royalty follows the vote, not a first-come registration:
+         whoever names a model id first cannot take its owner's share.
     @param model_id The model's id as nodes serve it.
     @param weights_digest The sha256 over its weight files.
+    @param owner Its builder (zero: the royalty goes to the treasury).
     """
     ownable._check_owner()
     assert len(model_id) != 0, "policy: empty model id"
@@ -92,10 +99,12 @@ def approve_model(model_id: String[128], weights_digest: bytes32):
     key: bytes32 = self._model_key(model_id, weights_digest)
     assert self._model_position[key] == 0, "policy: model version already approved"
     assert len(self._models) < _MAX_MODELS, "policy: model list full"
-    self._models.append(ModelVersion(model_id=model_id, weights_digest=weights_digest))
+    self._models.append(
+        ModelVersion(model_id=model_id, weights_digest=weights_digest, owner=owner)
+    )
     self._model_position[key] = len(self._models)
     self.version += 1
-    log ModelApproved(model_id=model_id, weights_digest=weights_digest)
+    log ModelApproved(model_id=model_id, weights_digest=weights_digest, owner=owner)
 
 
 @external
@@ -198,6 +207,21 @@ def is_model_approved(model_id: String[128], weights_digest: bytes32) -> bool:
     @return bool True if approved.
     """
     return self._model_position[self._model_key(model_id, weights_digest)] != 0
+
+
+@external
+@view
+def model_owner(model_id: String[128], weights_digest: bytes32) -> address:
+    """
+    @notice Whom an approved model version's royalty is paid to.
+    @param model_id The model's id.
+    @param weights_digest The digest of its weights.
+    @return address Its owner; zero if unapproved or approved without one.
+    """
+    position: uint256 = self._model_position[self._model_key(model_id, weights_digest)]
+    if position == 0:
+        return empty(address)
+    return self._models[position - 1].owner
 
 
 @external

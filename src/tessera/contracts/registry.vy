@@ -50,12 +50,6 @@ struct Batch:
     timestamp: uint256
 
 
-struct Model:
-    owner: address
-    metadata_cid: String[128]
-    registered_at: uint256
-
-
 datanet_count: public(uint256)
 datanets: public(HashMap[uint256, Datanet])
 datanet_id_by_name: public(HashMap[String[64], uint256])
@@ -63,7 +57,6 @@ batch_count: public(uint256)
 batches: public(HashMap[uint256, Batch])
 batch_id_by_root: public(HashMap[uint256, HashMap[bytes32, uint256]])
 datanet_batches: public(HashMap[uint256, HashMap[uint256, uint256]])
-models: public(HashMap[String[128], Model])
 
 
 event DatanetCreated:
@@ -83,12 +76,6 @@ event DatanetOwnershipTransferred:
     datanet: indexed(uint256)
     previous_owner: indexed(address)
     new_owner: indexed(address)
-
-
-event ModelRegistered:
-    model_id: String[128]
-    owner: indexed(address)
-    metadata_cid: String[128]
 
 
 event BatchRegistered:
@@ -255,35 +242,6 @@ def contribution_leaf(datanet: uint256, cid: bytes32, contributor: address) -> b
     """
     assert datanet != 0 and datanet <= self.datanet_count, "registry: unknown datanet"
     return self._leaf(self._struct_hash(datanet, cid), contributor)
-
-
-@external
-def register_model(model_id: String[128], metadata_cid: String[128]):
-    """
-    @notice Registers the caller as the owner of a model version, the
-            account its royalty on every answer is paid to.
-    @dev First come, first owned; an id is never reassigned, so past
-         settlements stay reproducible.
-    @param model_id The id nodes serve it under (e.g. `gemma-3-270m`).
-    @param metadata_cid The CID of its provenance document.
-    """
-    assert len(model_id) != 0, "registry: empty model id"
-    assert self.models[model_id].owner == empty(address), "registry: model taken"
-    self.models[model_id] = Model(
-        owner=msg.sender, metadata_cid=metadata_cid, registered_at=block.timestamp
-    )
-    log ModelRegistered(model_id=model_id, owner=msg.sender, metadata_cid=metadata_cid)
-
-
-@external
-@view
-def model_owner(model_id: String[128]) -> address:
-    """
-    @notice The owner of a model version, or the zero address if unregistered.
-    @param model_id The model's id.
-    @return address Its owner.
-    """
-    return self.models[model_id].owner
 
 
 @external

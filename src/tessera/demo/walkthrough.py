@@ -96,8 +96,7 @@ def run_demo(
     for name in ("builder", "operator", "client"):
         if name not in {a.name for a in t.accounts()}:
             t.new_account(name)
-    model_owner = t.register_model("gemma-3-270m", "builder")
-    out.print(f"builder {model_owner} registers model gemma-3-270m: its royalty goes there")
+    _approve_model(t, out)
     t.transfer(100 * TSR, "client")  # from the treasury, which holds the initial supply
     render.wallet(t.deposit(10 * TSR, "client"))
 
@@ -126,6 +125,27 @@ def run_demo(
         _govern(t, out, client, questions[0], top_sources[0])
     out.print(f"\nexplore it: TESSERA_HOME={home} tessera earnings contributor-01")
     return t
+
+
+def _approve_model(t: Tessera, out: Console) -> None:
+    """Token holders approve the served model version and name its builder as the royalty
+    owner: the royalty follows a vote, so nobody can take it by naming the model first."""
+    from tessera.models.digest import weights_digest
+    from tessera.models.gguf_cache import default_gemma_dir
+
+    digest = weights_digest(default_gemma_dir())  # the folder the node will serve
+    builder = t.address("builder")
+    actions = t.gov.actions.approve_model("gemma-3-270m", digest, builder)
+    proposal = t.gov.propose(actions, f"Approve gemma-3-270m at {digest}; royalty to {builder}")
+    t.gov.wait_for(proposal, ProposalState.ACTIVE)
+    t.gov.vote(proposal, "for")
+    t.gov.wait_for(proposal, ProposalState.SUCCEEDED)
+    t.gov.queue(proposal)
+    t.gov.execute(proposal, wait=True)
+    out.print(
+        f"token holders approve gemma-3-270m at weights {digest[:18]}... (proposal "
+        f"{proposal}): its royalty goes to builder {builder}"
+    )
 
 
 def _govern(t: Tessera, out: Console, client: NodeClient, question: str, used: str) -> None:

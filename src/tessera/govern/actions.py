@@ -70,11 +70,17 @@ class ActionBuilder:
     # policy changes are checked against the policy in force: a call the contract would
     # refuse at execution would leave the whole proposal unrunnable after its vote
 
-    def approve_model(self, model_id: str, weights_digest: str) -> list[Action]:
+    def approve_model(
+        self, model_id: str, weights_digest: str, owner: str | None = None
+    ) -> list[Action]:
+        """Approve a model version and name its royalty owner (None: the treasury)."""
         digest = _digest(weights_digest)
         if self._policy().model_approved(_model_id(model_id), "0x" + digest.hex()):
             raise InputError(f"{model_id} with weights {weights_digest} is already approved")
-        return [self._call("policy", "approve_model", model_id, digest)]
+        if owner is not None and not Web3.is_address(owner):
+            raise InputError(f"{owner!r} is not an address: name the model's builder")
+        paid = Web3.to_checksum_address(owner) if owner else "0x" + "00" * 20
+        return [self._call("policy", "approve_model", model_id, digest, paid)]
 
     def revoke_model(self, model_id: str, weights_digest: str) -> list[Action]:
         digest = _digest(weights_digest)

@@ -89,6 +89,21 @@ class ReceiptDB:
                 )
             self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('node', ?)", (node,))
 
+    def set_model_digest(self, model_id: str, digest: str) -> None:
+        """Record the weights a model id is served with: its royalty owner depends on them."""
+        with self._lock, self.db:
+            self.db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                (f"weights:{model_id}", digest),
+            )
+
+    def model_digest(self, model_id: str) -> str | None:
+        with self._lock:
+            row = self.db.execute(
+                "SELECT value FROM meta WHERE key = ?", (f"weights:{model_id}",)
+            ).fetchone()
+        return str(row[0]) if row else None
+
     def owner(self) -> str | None:
         """The node account this database belongs to (None: a fresh one)."""
         with self._lock:

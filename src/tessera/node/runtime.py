@@ -201,9 +201,10 @@ def _assemble(
         policy,
         weights_digest(generator.folder),
     )
+    receipts.set_model_digest(config.model_id, service.weights_digest)
     settler = EpochSettler(
         t.settlement,
-        t.registry,
+        policy.client,
         t.store,
         receipts,
         node_key,

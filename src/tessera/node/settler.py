@@ -21,7 +21,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 
-from tessera.chain.registry import RegistryClient
+from tessera.chain.governance import PolicyClient
 from tessera.chain.settlement import Redemption, SettlementClient
 from tessera.crypto.receipt import Receipt
 from tessera.errors import AccountError, ChainError, ContractRevert, TesseraError
@@ -132,14 +132,14 @@ class EpochSettler:
     def __init__(
         self,
         settlement: SettlementClient,
-        registry: RegistryClient,
+        policy: PolicyClient,
         store: BlobStore,
         db: ReceiptDB,
         node_key: LocalAccount,
         lock_path: Path,
     ) -> None:
         self.settlement = settlement
-        self.registry = registry
+        self.policy = policy
         self.store = store
         self.db = db
         self.node_key = node_key
@@ -227,20 +227,27 @@ class EpochSettler:
         if not taken:
             return None, waiting
         models = sorted({r.model for r in taken})
+        digests = {m: d for m in models if (d := self.db.model_digest(m))}
         bundle = build_bundle(
             self.node,
             self.settlement.chain.chain_id,
             self.settlement.address,
             epoch,
             self.settlement.fee_split(),
-            {m: self.registry.model_owner(m) for m in models},
+            {m: self._royalty_owner(m, digests.get(m)) for m in models},
             taken,
             redemptions,
             load_bundle(self.store, previous.bundle_cid).cumulative if previous else {},
+            digests,
         )
         cid = self.store.put(bundle.to_bytes())
         self.db.begin_epoch(epoch, cid, [r.id for r in taken])
         return EpochRow(epoch, BUILT, cid, None), waiting
+
+    def _royalty_owner(self, model: str, digest: str | None) -> str | None:
+        """Governance names the royalty owner of each model version it approves; an
+        unapproved version, or weights the node did not record, pay the treasury."""
+        return self.policy.model_owner(model, digest) if digest else None
 
     def uncollectable(self) -> list[Uncollectable]:
         """Every client whose unsettled receipts the node cannot redeem now (reads the chain)."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from eth_utils import to_checksum_address
 
-from tessera.chain.registry import RegistryClient
+from tessera.chain.governance import PolicyClient
 from tessera.chain.settlement import SettlementClient
 from tessera.crypto.voucher import Voucher
 from tessera.errors import NotFoundError, SignatureError, TesseraError
@@ -38,7 +38,7 @@ class AuditReport:
 
 def audit_epoch(
     settlement: SettlementClient,
-    registry: RegistryClient,
+    policy: PolicyClient,
     store: BlobStore,
     node: str,
     epoch: int,
@@ -65,9 +65,12 @@ def audit_epoch(
     if bundle.split != posted.split:
         problems.append(f"the bundle's fee split {bundle.split} is not the posted {posted.split}")
     for model, owner in bundle.model_owners.items():
-        if owner != registry.model_owner(model):
+        digest = bundle.model_digests.get(model)
+        approved = policy.model_owner(model, digest) if digest else None
+        if owner != approved:
             problems.append(
-                f"model {model!r}: the bundle pays {owner}, the registry says otherwise"
+                f"model {model!r}: the bundle pays its royalty to {owner}, but governance "
+                f"names {approved} for the weights served ({digest or 'not recorded'})"
             )
     problems += _check_receipts(bundle, history, node)
     problems += _check_redemptions(bundle, history, node, posted.redeemed)

@@ -7,7 +7,7 @@ anyone can fetch it, re-verify every receipt and recompute the root (see `audit.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from eth_utils import to_checksum_address
 
@@ -28,13 +28,15 @@ class EpochBundle:
     settlement: str
     epoch: int
     split: FeeSplit
-    model_owners: dict[str, str | None]  # model id -> registered owner (None: the treasury)
+    model_owners: dict[str, str | None]  # model id -> royalty owner (None: the treasury)
     receipts: tuple[Receipt, ...]
     redemptions: tuple[Redemption, ...]
     previous: dict[str, int]  # cumulative payouts through the previous epoch
     cumulative: dict[str, int]  # cumulative payouts through this epoch
     root: str  # 0x-hex
     total: int
+    # model id -> the weights digest the node served: governance names the owner per digest
+    model_digests: dict[str, str] = field(default_factory=dict)
 
     def credits(self) -> list[Credit]:
         """This epoch's credits, recomputed from its receipts."""
@@ -56,6 +58,7 @@ class EpochBundle:
             "epoch": self.epoch,
             "split": asdict(self.split),
             "model_owners": self.model_owners,
+            "model_digests": self.model_digests,
             "receipts": [r.to_json() for r in self.receipts],
             "redemptions": [r.to_json() for r in self.redemptions],
             "previous": {k: str(v) for k, v in self.previous.items()},
@@ -84,6 +87,7 @@ class EpochBundle:
                 cumulative={k: int(v) for k, v in body["cumulative"].items()},
                 root=body["root"],
                 total=int(body["total"]),
+                model_digests=dict(body.get("model_digests", {})),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise InputError(f"not an epoch bundle ({type(exc).__name__}: {exc})") from None
@@ -99,6 +103,7 @@ def build_bundle(
     receipts: list[Receipt],
     redemptions: list[Redemption],
     previous: dict[str, int],
+    model_digests: dict[str, str] | None = None,
 ) -> EpochBundle:
     """Split every receipt, add the epoch to the previous cumulative payouts, build the root."""
     draft = EpochBundle(
@@ -114,6 +119,7 @@ def build_bundle(
         {},
         "",
         0,
+        dict(model_digests or {}),
     )
     cumulative = add(previous, totals(draft.credits()))
     tree = PayoutTree(node, cumulative)

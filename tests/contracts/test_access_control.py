@@ -1,0 +1,668 @@
+"""Who may call each state-changing function of every contract: one table, and a test per rule.
+
+The table must name exactly the state-changing functions of each contract's ABI (those that
+snekmate modules export included), so a new external function fails here until its access
+rule is written down and tested. Each gated function admits its caller and refuses a stranger
+and any random address with the exact reason; each open one is called by a fresh account, and
+where it moves money, only that account's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak, to_checksum_address
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from web3 import EthereumTesterProvider, Web3
+from web3.contract import Contract
+
+from tessera.chain.compiler import CONTRACTS_DIR, load_artifact
+
+# rules --------------------------------------------------------------------------------------
+
+ANYONE = "anyone"
+OWN = "anyone, over its own tokens, votes or escrow only"
+SPENDER = "anyone, within the allowance the holder gave it"
+SIGNER = "anyone, acting only for the signer of an EIP-712 message"
+NODE = "anyone, redeeming only the vouchers signed for itself"
+RECIPIENT = "anyone, claiming only its own payout"
+OWNER = "the owner"
+MINTER = "a minter"
+DATANET_OWNER = "the datanet's owner"
+THRESHOLD_HOLDER = "a delegate with the proposal threshold"
+VOTER = "a delegate with votes at the snapshot"
+PROPOSER = "the proposal's proposer; anyone once it expired"
+TIMELOCK = "the timelock"
+ROLE_ADMIN = "the admin of the role"
+ROLE_BEARER = "the bearer of the role, for itself"
+PROPOSER_ROLE_RULE = "the PROPOSER_ROLE"
+CANCELLER_ROLE_RULE = "the CANCELLER_ROLE"
+EXECUTOR_ROLE_RULE = "the EXECUTOR_ROLE"
+
+DIGEST = b"\x07" * 32  # a model version's weights digest
+
+ACCESS: dict[str, dict[str, str]] = {
+    "token": {
+        "approve": OWN,
+        "permit": SIGNER,
+        "set_minter": OWNER,
+        "transfer_ownership": OWNER,
+        "renounce_ownership": OWNER,
+        "delegate": OWN,
+        "delegate_by_sig": SIGNER,
+        "transfer": OWN,
+        "transferFrom": SPENDER,
+        "mint": MINTER,
+        "burn": OWN,
+        "burn_from": SPENDER,
+    },
+    "registry": {
+        "create_datanet": ANYONE,
+        "set_metadata": DATANET_OWNER,
+        "transfer_datanet": DATANET_OWNER,
+        "register_batch": ANYONE,
+    },
+    "settlement": {
+        "transfer_ownership": OWNER,
+        "deposit": OWN,
+        "request_withdrawal": OWN,
+        "withdraw": OWN,
+        "post_epoch": NODE,
+        "claim": RECIPIENT,
+        "set_fee_split": OWNER,
+        "set_periods": OWNER,
+    },
+    "governor": {
+        "propose": THRESHOLD_HOLDER,
+        "cast_vote": VOTER,
+        "cast_vote_with_reason": VOTER,
+        "queue": ANYONE,
+        "execute": ANYONE,
+        "cancel": PROPOSER,
+        "set_voting_delay": TIMELOCK,
+        "set_voting_period": TIMELOCK,
+        "set_proposal_threshold": TIMELOCK,
+        "set_quorum_bps": TIMELOCK,
+        "set_grace_period": TIMELOCK,
+    },
+    "timelock": {
+        "grantRole": ROLE_ADMIN,
+        "revokeRole": ROLE_ADMIN,
+        "renounceRole": ROLE_BEARER,
+        "set_role_admin": ROLE_ADMIN,
+        "schedule": PROPOSER_ROLE_RULE,
+        "schedule_batch": PROPOSER_ROLE_RULE,
+        "cancel": CANCELLER_ROLE_RULE,
+        "execute": EXECUTOR_ROLE_RULE,
+        "execute_batch": EXECUTOR_ROLE_RULE,
+        "update_delay": TIMELOCK,
+        "onERC721Received": ANYONE,
+        "onERC1155Received": ANYONE,
+        "onERC1155BatchReceived": ANYONE,
+        "__default__": ANYONE,  # receives ether
+    },
+    "policy": {
+        "transfer_ownership": OWNER,
+        "approve_model": OWNER,
+        "revoke_model": OWNER,
+        "block_content": OWNER,
+        "unblock_content": OWNER,
+        "block_datanet": OWNER,
+        "unblock_datanet": OWNER,
+    },
+}
+# modules compile only into their host, whose ABI (their exports included) the table checks
+MODULES = {"votes": "token", "escrow": "settlement"}
+
+NOT_OWNER = "ownable: caller is not the owner"
+NOT_CURATOR = "registry: caller is not the datanet owner"
+NO_VOTES = "governor: no voting power at the snapshot"
+NOT_TIMELOCK = "governor: caller is not the timelock"
+MISSING_ROLE = "access_control: account is missing role"
+
+ZERO = "0x" + "00" * 20
+ZERO32 = b"\x00" * 32
+PROPOSER_ROLE = keccak(text="PROPOSER_ROLE")
+CANCELLER_ROLE = keccak(text="CANCELLER_ROLE")
+EXECUTOR_ROLE = keccak(text="EXECUTOR_ROLE")
+SUPPLY = 1_000_000 * 10**18
+THRESHOLD, QUORUM_BPS = 1_000 * 10**18, 400
+VOTING_DELAY, VOTING_PERIOD, GRACE = 10, 86_400, 3_600
+MIN_DELAY = 60  # the timelock's
+EPOCH, CHALLENGE, DELAY = 3_600, 600, 7_200
+FOR = 1
+CID = "bafyblocked"
+ROOT = b"\x01" * 32
+
+TESTED: set[tuple[str, str]] = set()
+
+
+def covers(contract: str, *functions: str) -> Callable[[Any], Any]:
+    """Marks the test that checks these functions' rules; see `test_every_rule_is_tested`."""
+
+    def mark(test: Any) -> Any:
+        TESTED.update((contract, function) for function in functions)
+        return test
+
+    return mark
+
+
+# the world every test starts from ----------------------------------------------------------
+
+
+@dataclass
+class World:
+    """Every contract deployed and in use, one account per part, nobody else with any power."""
+
+    w3: Web3
+    token: Contract
+    registry: Contract
+    settlement: Contract
+    policy: Contract
+    timelock: Contract
+    governor: Contract
+    owner: str  # deployed all: owns token, settlement and policy, administers the timelock
+    holder: str  # the whole supply, delegated to itself; proposed proposal 1, now active
+    curator: str  # owns datanet 1
+    proposer: str  # the timelock's proposer and canceller, besides the governor
+    executor: str  # the timelock's executor, besides the governor
+    stranger: str  # no tokens, no role, nothing of its own
+    spare: str  # stands in wherever a call needs some other account
+    split: tuple
+
+    def address_of(self, who: str) -> str:
+        found = getattr(self, who)
+        return found.address if isinstance(found, Contract) else found
+
+    def payload(self, contract: Contract, function: str, *args: Any) -> bytes:
+        return bytes.fromhex(contract.encode_abi(function, args=list(args))[2:])
+
+    def operation(self, salt: str) -> tuple:
+        """A timelock operation, less its delay: the timelock approves `spare` for a token."""
+        approve = self.payload(self.token, "approve", self.spare, 1)
+        return self.token.address, 0, approve, ZERO32, keccak(text=salt)
+
+    def batch(self, salt: str) -> tuple:
+        target, amount, payload, predecessor, salt_hash = self.operation(salt)
+        return [target], [amount], [payload], predecessor, salt_hash
+
+    def wait(self, seconds: int) -> None:
+        """Makes the next block `seconds` (at least 2) after the latest one."""
+        latest = self.w3.eth.get_block("latest")["timestamp"]
+        self.w3.provider.ethereum_tester.time_travel(latest + seconds)  # type: ignore[attr-defined]
+
+    def fund(self, address: str) -> None:
+        self.w3.eth.send_transaction({"from": self.owner, "to": address, "value": 10**18})
+
+    def newcomer(self, tokens: int = 0) -> LocalAccount:
+        """A fresh account with gas and `tokens`, whose transactions the chain signs."""
+        account = Account.create()
+        self.w3.provider.ethereum_tester.add_account(account.key.hex())  # type: ignore[attr-defined]
+        self.fund(account.address)
+        if tokens:
+            self.token.functions.transfer(account.address, tokens).transact({"from": self.holder})
+        return account
+
+    def as_timelock(self, contract: Contract, function: str, *args: Any) -> None:
+        """Has the timelock make a call: scheduled by the proposer, run by the executor."""
+        operation = (contract.address, 0, self.payload(contract, function, *args), ZERO32, ZERO32)
+        self.timelock.functions.schedule(*operation, MIN_DELAY).transact({"from": self.proposer})
+        self.wait(MIN_DELAY)
+        self.timelock.functions.execute(*operation).transact({"from": self.executor})
+
+
+def build_world(w3: Web3) -> World:
+    accounts = list(w3.eth.accounts)
+    owner, holder, curator, proposer, executor, stranger, spare = accounts[:7]
+
+    def deploy(name: str, *args: Any) -> Contract:
+        artifact = load_artifact(name)
+        factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+        tx_hash = factory.constructor(*args).transact({"from": owner})
+        address = w3.eth.wait_for_transaction_receipt(tx_hash)["contractAddress"]
+        return w3.eth.contract(address=address, abi=artifact.abi)
+
+    # ahead of the wall clock each block is stamped one second after the last: exact timestamps
+    w3.provider.ethereum_tester.time_travel(w3.eth.get_block("latest")["timestamp"] + 10**6)
+    token = deploy("token", "Tessera", "TSR", SUPPLY, holder)
+    token.functions.delegate(holder).transact({"from": holder})
+    registry = deploy("registry")
+    registry.functions.create_datanet("commons", "CC-BY-4.0", "bafymeta").transact(
+        {"from": curator}
+    )
+    policy = deploy("policy")
+    policy.functions.block_content(CID).transact({"from": owner})
+    policy.functions.approve_model("approved", DIGEST, owner).transact({"from": owner})
+    policy.functions.block_datanet(1).transact({"from": owner})
+    split = (3000, 2000, 4000, 1000, accounts[9])
+    settlement = deploy("settlement", token.address, split, EPOCH, CHALLENGE, DELAY)
+    timelock = deploy("timelock", MIN_DELAY, [proposer], [executor], owner)
+    governor = deploy(
+        "governor",
+        token.address,
+        timelock.address,
+        VOTING_DELAY,
+        VOTING_PERIOD,
+        THRESHOLD,
+        QUORUM_BPS,
+        GRACE,
+    )
+    for role in (PROPOSER_ROLE, CANCELLER_ROLE, EXECUTOR_ROLE):
+        timelock.functions.grantRole(role, governor.address).transact({"from": owner})
+    world = World(
+        w3=w3,
+        token=token,
+        registry=registry,
+        settlement=settlement,
+        policy=policy,
+        timelock=timelock,
+        governor=governor,
+        owner=owner,
+        holder=holder,
+        curator=curator,
+        proposer=proposer,
+        executor=executor,
+        stranger=stranger,
+        spare=spare,
+        split=split,
+    )
+    lock = timelock.functions
+    lock.schedule(*world.operation("ready"), MIN_DELAY).transact({"from": proposer})
+    lock.schedule_batch(*world.batch("ready"), MIN_DELAY).transact({"from": proposer})
+    approve = world.payload(token, "approve", spare, 1)
+    governor.functions.propose([token.address], [approve], "proposal 1").transact({"from": holder})
+    world.wait(MIN_DELAY)  # both operations are ready, proposal 1 is active
+    return world
+
+
+@pytest.fixture(scope="module")
+def built() -> tuple[World, Any]:
+    """The world, built once per module, and the snapshot that every test starts from."""
+    w3 = Web3(EthereumTesterProvider())
+    return build_world(w3), w3.provider.ethereum_tester.take_snapshot()
+
+
+@pytest.fixture
+def w3(built) -> Web3:
+    """Overrides conftest's: every test starts from the built world's snapshot."""
+    world, snapshot = built
+    world.w3.provider.ethereum_tester.revert_to_snapshot(snapshot)
+    return world.w3
+
+
+@pytest.fixture
+def world(w3, built) -> World:
+    return built[0]
+
+
+# the table matches the contracts -----------------------------------------------------------
+
+
+def state_changing(name: str) -> set[str]:
+    """The functions in `name`'s ABI that may change state; a fallback as `__default__`."""
+    found = set()
+    for entry in load_artifact(name).abi:
+        if entry["type"] in ("fallback", "receive"):
+            found.add("__default__")
+        elif entry["type"] == "function" and entry["stateMutability"] in ("nonpayable", "payable"):
+            found.add(entry["name"])
+    return found
+
+
+def test_every_contract_is_in_the_table():
+    sources = {path.stem for path in CONTRACTS_DIR.glob("*.vy")}
+    assert sources == set(ACCESS) | set(MODULES)
+
+
+@pytest.mark.parametrize("name", sorted(ACCESS))
+def test_the_table_names_every_state_changing_function(name):
+    assert set(ACCESS[name]) == state_changing(name)
+
+
+def test_every_rule_is_tested():
+    ruled = {(c, f) for c, rules in ACCESS.items() for f in rules}
+    assert ruled == TESTED
+
+
+# gated functions ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Who may call one function (a `World` attribute), and the reason everyone else gets."""
+
+    contract: str
+    function: str
+    caller: str
+    reason: str
+    args: Callable[[World], tuple] = lambda world: ()
+
+    def __str__(self) -> str:
+        return f"{self.contract}.{self.function}"
+
+    def call(self, world: World):
+        contract = getattr(world, self.contract)
+        return getattr(contract.functions, self.function)(*self.args(world))
+
+
+GATES = [
+    Gate("token", "set_minter", "owner", NOT_OWNER, lambda w: (w.spare, True)),
+    Gate("token", "transfer_ownership", "owner", NOT_OWNER, lambda w: (w.spare,)),
+    Gate("token", "renounce_ownership", "owner", NOT_OWNER),
+    Gate("token", "mint", "owner", "token: caller is not a minter", lambda w: (w.spare, 1)),
+    Gate("registry", "set_metadata", "curator", NOT_CURATOR, lambda w: (1, "bafynew")),
+    Gate("registry", "transfer_datanet", "curator", NOT_CURATOR, lambda w: (1, w.spare)),
+    Gate("settlement", "transfer_ownership", "owner", NOT_OWNER, lambda w: (w.spare,)),
+    Gate("settlement", "set_fee_split", "owner", NOT_OWNER, lambda w: (w.split,)),
+    Gate("settlement", "set_periods", "owner", NOT_OWNER, lambda w: (EPOCH, CHALLENGE, DELAY)),
+    Gate("policy", "transfer_ownership", "owner", NOT_OWNER, lambda w: (w.spare,)),
+    Gate("policy", "approve_model", "owner", NOT_OWNER, lambda w: ("m", DIGEST, w.spare)),
+    Gate("policy", "revoke_model", "owner", NOT_OWNER, lambda w: ("approved", DIGEST)),
+    Gate("policy", "block_content", "owner", NOT_OWNER, lambda w: ("bafyother",)),
+    Gate("policy", "unblock_content", "owner", NOT_OWNER, lambda w: (CID,)),
+    Gate("policy", "block_datanet", "owner", NOT_OWNER, lambda w: (2,)),
+    Gate("policy", "unblock_datanet", "owner", NOT_OWNER, lambda w: (1,)),
+    Gate(
+        "governor",
+        "propose",
+        "holder",
+        "governor: proposer votes below threshold",
+        lambda w: ([w.token.address], [w.payload(w.token, "approve", w.spare, 2)], "proposal 2"),
+    ),
+    Gate("governor", "cast_vote", "holder", NO_VOTES, lambda w: (1, FOR)),
+    Gate("governor", "cast_vote_with_reason", "holder", NO_VOTES, lambda w: (1, FOR, "yes")),
+    Gate("governor", "cancel", "holder", "governor: only the proposer can cancel", lambda w: (1,)),
+    Gate("governor", "set_voting_delay", "timelock", NOT_TIMELOCK, lambda w: (20,)),
+    Gate("governor", "set_voting_period", "timelock", NOT_TIMELOCK, lambda w: (100,)),
+    Gate("governor", "set_proposal_threshold", "timelock", NOT_TIMELOCK, lambda w: (0,)),
+    Gate("governor", "set_quorum_bps", "timelock", NOT_TIMELOCK, lambda w: (100,)),
+    Gate("governor", "set_grace_period", "timelock", NOT_TIMELOCK, lambda w: (100,)),
+    Gate("timelock", "grantRole", "owner", MISSING_ROLE, lambda w: (EXECUTOR_ROLE, w.spare)),
+    Gate("timelock", "revokeRole", "owner", MISSING_ROLE, lambda w: (EXECUTOR_ROLE, w.executor)),
+    Gate("timelock", "set_role_admin", "owner", MISSING_ROLE, lambda w: (EXECUTOR_ROLE, ZERO32)),
+    Gate(
+        "timelock",
+        "renounceRole",
+        "proposer",
+        "access_control: can only renounce roles for itself",
+        lambda w: (PROPOSER_ROLE, w.proposer),
+    ),
+    Gate(
+        "timelock",
+        "schedule",
+        "proposer",
+        MISSING_ROLE,
+        lambda w: (*w.operation("new"), MIN_DELAY),
+    ),
+    Gate(
+        "timelock",
+        "schedule_batch",
+        "proposer",
+        MISSING_ROLE,
+        lambda w: (*w.batch("new"), MIN_DELAY),
+    ),
+    Gate(
+        "timelock",
+        "cancel",
+        "proposer",
+        MISSING_ROLE,
+        lambda w: (w.timelock.functions.hash_operation(*w.operation("ready")).call(),),
+    ),
+    Gate("timelock", "execute", "executor", MISSING_ROLE, lambda w: w.operation("ready")),
+    Gate("timelock", "execute_batch", "executor", MISSING_ROLE, lambda w: w.batch("ready")),
+    Gate(
+        "timelock",
+        "update_delay",
+        "timelock",
+        "timelock_controller: caller must be timelock",
+        lambda w: (2 * MIN_DELAY,),
+    ),
+]
+TESTED.update((gate.contract, gate.function) for gate in GATES)  # by the three tests below
+
+
+@pytest.mark.parametrize("gate", GATES, ids=str)
+def test_a_gate_admits_its_caller(world, gate):
+    if gate.caller == "timelock":
+        world.as_timelock(getattr(world, gate.contract), gate.function, *gate.args(world))
+    else:
+        gate.call(world).transact({"from": world.address_of(gate.caller)})
+
+
+@pytest.mark.parametrize("gate", GATES, ids=str)
+def test_a_gate_refuses_a_stranger(world, gate, reverts):
+    with reverts(gate.reason):
+        gate.call(world).transact({"from": world.stranger})
+
+
+addresses = st.binary(min_size=20, max_size=20).map(to_checksum_address)
+
+
+# each example only funds a fresh address and makes calls: the world's state holds
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(sender=addresses)
+def test_no_other_address_passes_any_gate(world, reverts, sender):
+    allowed = {world.address_of(gate.caller) for gate in GATES}
+    if sender in allowed:
+        return
+    world.fund(sender)  # a call needs the gas money, though it spends none
+    for gate in GATES:
+        with reverts(gate.reason):
+            gate.call(world).call({"from": sender})
+
+
+# token --------------------------------------------------------------------------------------
+
+
+@covers("token", "transfer", "burn")
+def test_a_holder_moves_and_burns_only_its_own_tokens(world, reverts):
+    token = world.token.functions
+    newcomer = world.newcomer(tokens=10).address
+    token.transfer(world.spare, 4).transact({"from": newcomer})
+    token.burn(6).transact({"from": newcomer})
+    assert token.balanceOf(newcomer).call() == 0
+    with reverts("erc20: transfer amount exceeds balance"):
+        token.transfer(world.stranger, 1).transact({"from": newcomer})
+    with reverts("erc20: burn amount exceeds balance"):
+        token.burn(1).transact({"from": newcomer})
+    assert token.balanceOf(world.spare).call() == 4
+    assert token.totalSupply().call() == SUPPLY - 6
+
+
+@covers("token", "transferFrom", "burn_from")
+def test_a_spender_moves_only_what_it_was_allowed(world, reverts):
+    token = world.token.functions
+    spender = world.newcomer().address
+    token.approve(spender, 5).transact({"from": world.holder})
+    token.transferFrom(world.holder, world.spare, 3).transact({"from": spender})
+    token.burn_from(world.holder, 2).transact({"from": spender})
+    for call in (
+        token.transferFrom(world.holder, spender, 1),
+        token.burn_from(world.holder, 1),
+    ):
+        for sender in (spender, world.stranger):  # the allowance is spent; nobody else had one
+            with reverts("erc20: insufficient allowance"):
+                call.transact({"from": sender})
+    assert token.balanceOf(world.holder).call() == SUPPLY - 5
+
+
+@covers("token", "approve", "delegate")
+def test_anyone_approves_and_delegates_only_its_own(world):
+    token = world.token.functions
+    newcomer = world.newcomer().address
+    token.approve(world.spare, 7).transact({"from": newcomer})
+    token.delegate(world.spare).transact({"from": newcomer})
+    assert token.allowance(newcomer, world.spare).call() == 7
+    assert token.allowance(world.holder, world.spare).call() == 0
+    assert token.delegates(newcomer).call() == world.spare
+    assert token.delegates(world.holder).call() == world.holder
+
+
+@covers("token", "permit", "delegate_by_sig")
+def test_a_signature_acts_only_for_its_signer(
+    world, signers, sign_permit, sign_delegation, reverts
+):
+    token = world.token.functions
+    signer, forger = signers[0], signers[1]
+    deadline = world.w3.eth.get_block("latest")["timestamp"] + 3_600
+    forged = sign_permit(forger, world.token, world.spare, 9, 0, deadline)
+    with reverts("erc20: invalid signature"):
+        token.permit(signer.address, world.spare, 9, deadline, *forged).transact(
+            {"from": world.stranger}
+        )
+    signed = sign_permit(signer, world.token, world.spare, 9, 0, deadline)
+    token.permit(signer.address, world.spare, 9, deadline, *signed).transact(
+        {"from": world.stranger}
+    )
+    assert token.allowance(signer.address, world.spare).call() == 9
+    assert token.allowance(world.stranger, world.spare).call() == 0
+
+    delegation = sign_delegation(signer, world.token, world.spare, 1, deadline)  # nonce 1 now
+    by_sig = token.delegate_by_sig(world.spare, 1, deadline, *delegation)
+    by_sig.transact({"from": world.stranger})
+    assert token.delegates(signer.address).call() == world.spare
+    assert token.delegates(world.stranger).call() == ZERO
+    with reverts("votes: invalid nonce"):
+        by_sig.transact({"from": world.stranger})
+
+
+# registry -----------------------------------------------------------------------------------
+
+
+@covers("registry", "create_datanet", "register_batch")
+def test_anyone_creates_a_datanet_and_registers_batches(world):
+    registry = world.registry.functions
+    newcomer = world.newcomer().address
+    registry.create_datanet("mine", "CC0-1.0", "bafymine").transact({"from": newcomer})
+    assert registry.datanets(2).call()[0] == newcomer
+    # to any datanet: the curator's too
+    registry.register_batch(1, ROOT, 3, ROOT, 1, "bafybatch").transact({"from": newcomer})
+    assert registry.batches(1).call()[6] == newcomer  # the submitter
+    assert registry.datanets(1).call()[0] == world.curator
+
+
+# settlement and its escrow ------------------------------------------------------------------
+
+
+def client_with_deposit(world: World, amount: int) -> LocalAccount:
+    client = world.newcomer(tokens=amount)
+    world.token.functions.approve(world.settlement.address, amount).transact(
+        {"from": client.address}
+    )
+    world.settlement.functions.deposit(amount).transact({"from": client.address})
+    return client
+
+
+@covers("settlement", "deposit", "request_withdrawal", "withdraw")
+def test_a_client_moves_only_its_own_escrow(world, reverts):
+    settlement = world.settlement.functions
+    client = client_with_deposit(world, 60).address
+    with reverts("escrow: exceeds balance"):
+        settlement.request_withdrawal(1).transact({"from": world.stranger})
+    settlement.request_withdrawal(60).transact({"from": client})
+    world.wait(DELAY)
+    with reverts("escrow: no withdrawal requested"):  # the request is the client's alone
+        settlement.withdraw().transact({"from": world.stranger})
+    settlement.withdraw().transact({"from": client})
+    assert world.token.functions.balanceOf(client).call() == 60
+    assert world.token.functions.balanceOf(world.stranger).call() == 0
+
+
+def post(world: World, node: str, total: int, redemptions: list, root: bytes = ROOT):
+    call = world.settlement.functions.post_epoch(
+        0, root, total, "bafybundle", 1, world.split, redemptions
+    )
+    return call.transact({"from": node})
+
+
+@covers("settlement", "post_epoch")
+def test_a_node_redeems_only_the_vouchers_signed_for_it(world, sign_voucher, reverts):
+    client = client_with_deposit(world, 50)
+    node = world.newcomer().address
+    voucher = (client.address, 50, 50, sign_voucher(client, world.settlement, node, 50))
+    with reverts("escrow: bad voucher signature"):
+        post(world, world.stranger, 50, [voucher])
+    post(world, node, 50, [voucher])
+    assert world.settlement.functions.node_redeemed(node).call() == 50
+    assert world.settlement.functions.balances(client.address).call() == 0
+
+
+@covers("settlement", "claim")
+def test_a_recipient_claims_only_its_own_payout(world, sign_voucher, reverts):
+    settlement = world.settlement.functions
+    client = client_with_deposit(world, 50)
+    node, recipient = world.newcomer().address, world.newcomer().address
+    voucher = (client.address, 50, 50, sign_voucher(client, world.settlement, node, 50))
+    root = settlement.leaf(node, recipient, 50).call()  # a one-leaf tree: no proof
+    post(world, node, 50, [voucher], root=root)
+    world.wait(CHALLENGE)
+    with reverts("settlement: invalid proof"):
+        settlement.claim(node, 0, 50, []).transact({"from": world.stranger})
+    settlement.claim(node, 0, 50, []).transact({"from": recipient})
+    assert world.token.functions.balanceOf(recipient).call() == 50
+
+
+# governor -----------------------------------------------------------------------------------
+
+
+def pass_and_queue(world: World, queuer: str) -> None:
+    """Proposal 1 passes on the holder's vote and `queuer` queues it."""
+    governor = world.governor.functions
+    governor.cast_vote(1, FOR).transact({"from": world.holder})
+    world.wait(VOTING_PERIOD)
+    governor.queue(1).transact({"from": queuer})
+
+
+@covers("governor", "queue", "execute")
+def test_anyone_queues_and_runs_a_passed_proposal(world):
+    pass_and_queue(world, world.newcomer().address)
+    world.wait(MIN_DELAY)
+    world.governor.functions.execute(1).transact({"from": world.newcomer().address})
+    assert world.governor.functions.state(1).call() == 7  # EXECUTED
+    assert world.token.functions.allowance(world.timelock.address, world.spare).call() == 1
+
+
+@covers("governor", "cancel")
+def test_anyone_cancels_an_expired_proposal_only(world, reverts):
+    pass_and_queue(world, world.stranger)
+    with reverts("governor: only the proposer can cancel"):
+        world.governor.functions.cancel(1).transact({"from": world.stranger})
+    world.wait(MIN_DELAY + GRACE + 1)
+    world.governor.functions.cancel(1).transact({"from": world.stranger})
+    assert world.governor.functions.state(1).call() == 2  # CANCELED
+
+
+# timelock -----------------------------------------------------------------------------------
+
+
+@covers(
+    "timelock", "onERC721Received", "onERC1155Received", "onERC1155BatchReceived", "__default__"
+)
+def test_anyone_sends_the_timelock_tokens_and_ether(world):
+    lock = world.timelock.functions
+    sender = {"from": world.newcomer().address}
+    receipts = {
+        "onERC721Received(address,address,uint256,bytes)": lock.onERC721Received(
+            world.spare, world.spare, 1, b""
+        ),
+        "onERC1155Received(address,address,uint256,uint256,bytes)": lock.onERC1155Received(
+            world.spare, world.spare, 1, 1, b""
+        ),
+        "onERC1155BatchReceived(address,address,uint256[],uint256[],bytes)": (
+            lock.onERC1155BatchReceived(world.spare, world.spare, [1], [1], b"")
+        ),
+    }
+    for signature, call in receipts.items():
+        # the batch hook's two 65,535-long arrays take ~34M gas of memory, over a 30M block
+        accepted = call.call({**sender, "gas": 60_000_000})
+        assert accepted == keccak(text=signature)[:4]
+    world.w3.eth.send_transaction({**sender, "to": world.timelock.address, "value": 5})
+    assert world.w3.eth.get_balance(world.timelock.address) == 5
