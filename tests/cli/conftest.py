@@ -1,59 +1,10 @@
-from __future__ import annotations
+"""Fixtures that run `tessera` in fresh homes (see cli_helpers.Cli)."""
 
-import os
-import subprocess
-import sys
-from dataclasses import dataclass
-from pathlib import Path
+from __future__ import annotations
 
 import pytest
 from backends import free_port
-
-PASSWORD = "cli password"
-
-
-@dataclass
-class Cli:
-    home: Path
-    port: int
-
-    def env(self, **extra: str) -> dict[str, str]:
-        env = {**os.environ, "TESSERA_HOME": str(self.home), "TESSERA_PASSWORD": PASSWORD}
-        env.update(extra)
-        return env
-
-    def popen(self, *args: str, **extra: str) -> subprocess.Popen:
-        return subprocess.Popen(
-            [sys.executable, "-m", "tessera.cli.main", *args],
-            env=self.env(**extra),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            stdin=subprocess.DEVNULL,
-        )
-
-    def run(self, *args: str, **extra: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "tessera.cli.main", *args],
-            env=self.env(**extra),
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            timeout=300,
-        )
-
-    def ok(self, *args: str, **extra: str) -> str:
-        done = self.run(*args, **extra)
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
-    def fails(self, *args: str, **extra: str) -> str:
-        """Run a command that must fail with one `error:` sentence; return that sentence."""
-        done = self.run(*args, **extra)
-        assert done.returncode != 0
-        lines = done.stderr.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("error:"), done.stderr
-        return lines[0]
+from cli_helpers import Cli
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ import time
 
 import pytest
 from backends import free_port
+from cli_helpers import Cli
 
 
 @pytest.fixture(scope="module")
@@ -23,22 +24,15 @@ def gov_cli(anvil_binary, cli_runner, tmp_path_factory):
 
 
 def _proposal_id(out: str) -> str:
-    match = re.search(r"proposal (\d+) created", out)
-    assert match, out
-    return match.group(1)
+    return Cli.proposal_id(out)
 
 
 def _state(cli, proposal: str) -> str:
-    match = re.search(rf"proposal {proposal}: (\w+)", cli.ok("gov", "status", proposal))
-    assert match
-    return match.group(1)
+    return cli.state(proposal)
 
 
 def _wait_for(cli, proposal: str, state: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while _state(cli, proposal) != state:
-        assert time.monotonic() < deadline, f"proposal {proposal} never became {state}"
-        time.sleep(0.5)
+    cli.wait_for(proposal, state, timeout)
 
 
 def test_a_fee_split_passes_through_propose_vote_queue_execute(gov_cli):

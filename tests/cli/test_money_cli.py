@@ -8,12 +8,17 @@ import httpx
 import pytest
 from backends import free_port
 
+from tessera.models.digest import weights_digest
+
 
 @pytest.fixture(scope="module")
 def market(anvil_binary, tmp_path_factory, tiny_generator, cli_runner):
     """A home with short periods, a datanet by `carol`, a paying node run by `operator`."""
     cli = cli_runner(tmp_path_factory.mktemp("money") / "home", free_port())
-    cli.ok("init", "--port", str(cli.port), "--epoch-length", "2", "--challenge-period", "2")
+    cli.ok(
+        "init", "--port", str(cli.port), "--epoch-length", "2", "--challenge-period", "2",
+        "--voting-delay", "1", "--voting-period", "3", "--timelock-delay", "1",
+    )  # fmt: skip
     for name in ("alice", "bob", "carol", "operator", "builder"):
         cli.ok("account", "new", name)
     folder = tmp_path_factory.mktemp("facts")
@@ -23,7 +28,11 @@ def market(anvil_binary, tmp_path_factory, tiny_generator, cli_runner):
     )
     cli.ok("datanet", "create", "facts", "--license", "CC-BY-4.0")
     cli.ok("contribute", "facts", str(folder), "--as", "carol")
-    cli.ok("model", "register", f"local/{tiny_generator.folder.name}", "--as", "builder")
+    model, digest = f"local/{tiny_generator.folder.name}", weights_digest(tiny_generator.folder)
+    # squatting the id gets nothing: the royalty follows the vote that approves the version
+    assert "no approved owner" in cli.ok("model", "owner", model, digest)
+    cli.enact("approve-model", model, digest, "--owner", "builder", "-m", "the tiny model")
+    assert "royalty to 0x" in cli.ok("model", "owner", model, digest)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     node = cli.popen(
