@@ -1,0 +1,159 @@
+"""One client can never block a node's settlement, and every receipt a node cannot redeem is
+reported (by client and amount) in the settle result, `tessera node status`, `/health`, the
+logs and the exit code of `tessera epoch settle`; none is dropped."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+import httpx
+import pytest
+from backends import free_port
+from click.testing import CliRunner
+from money_helpers import TSR, high_s_twin, keep_voucher, travel
+from node_helpers import LiveNode
+
+from tessera.client import NodeClient, NodeError
+from tessera.node.runtime import build_node
+from tessera.node.settler import ESCROW_SHORT, NO_VOUCHER, VOUCHER_REFUSED
+
+QUESTIONS = ["Who founded the Ulora Brewery?", "What colour does the Pleno Orchestra use?"]
+
+
+def _health(node) -> dict:
+    return httpx.get(node.url + "/health", timeout=10).json()
+
+
+def _client(node, name: str) -> NodeClient:
+    return NodeClient(node.url, payer=node.t.payer(name))
+
+
+def test_a_voucher_the_contract_refuses_is_left_out_reported_and_replaced(paying, alice, caplog):
+    t, db = paying.t, paying.service.receipts
+    t.transfer(50 * TSR, "bob")
+    t.deposit(10 * TSR, "bob")
+    bob = _client(paying, "bob")
+    alice_paid = alice.ask(QUESTIONS[0]).receipt.price
+    bob_paid = bob.ask(QUESTIONS[1]).receipt.price
+    stored = db.voucher(t.address("alice"))
+    keep_voucher(db, replace(stored, signature=high_s_twin(stored.signature)))
+
+    settled = t.settle_epoch("operator")
+    assert (settled.receipts, settled.redeemed) == (1, bob_paid)  # bob is not held back
+    (waiting,) = settled.uncollectable
+    assert (waiting.client, waiting.owed, waiting.reason) == (
+        t.address("alice"),
+        alice_paid,
+        VOUCHER_REFUSED,
+    )
+    assert db.voucher(t.address("alice")) is None  # dropped, so the next valid one counts
+
+    status = t.node_status("operator")
+    assert not status.ok and status.unsettled_amount == alice_paid
+    assert [(u.client, u.owed, u.reason) for u in status.uncollectable] == [
+        (t.address("alice"), alice_paid, NO_VOUCHER)
+    ]
+    with caplog.at_level(logging.WARNING, logger="tessera.node.runtime"):
+        paying.node.settle_now()
+    assert t.address("alice") in caplog.text and str(alice_paid) in caplog.text
+    health = _health(paying)
+    assert health["status"] == "degraded" and not health["settlement"]["ok"]
+    assert health["settlement"]["uncollectable"][0]["owed"] == str(alice_paid)
+
+    # alice's next request carries a valid voucher for her whole channel: all of it settles
+    alice_paid += alice.ask(QUESTIONS[1]).receipt.price
+    travel(t, t.settlement.periods().epoch_length)
+    settled = t.settle_epoch("operator")
+    assert (settled.receipts, settled.redeemed, settled.uncollectable) == (2, alice_paid, [])
+    paying.node.settle_now()
+    assert t.node_status("operator").ok and _health(paying)["status"] == "ok"
+
+
+def test_a_stored_voucher_the_contract_refuses_does_not_block_a_new_valid_one(paying, alice):
+    """At the gate: the client's next request replaces a refused voucher kept by an older node."""
+    db, address = paying.service.receipts, paying.t.address("alice")
+    alice.ask(QUESTIONS[0])
+    stored = db.voucher(address)
+    twin = replace(stored, amount=stored.amount * 100)
+    twin = replace(paying.t.sign_voucher(twin.node, twin.amount, "alice"))
+    keep_voucher(db, replace(twin, signature=high_s_twin(twin.signature)))
+    alice.ask(QUESTIONS[1])
+    kept = db.voucher(address)
+    kept.verify()  # the valid one, below the refused one's amount, is what the node keeps
+    assert kept.amount < twin.amount
+    assert paying.t.settle_epoch("operator").uncollectable == []
+
+
+@pytest.fixture
+def two_nodes(tmp_path, paying, wide_generator, tiny_embedder):
+    """A second node, `operator2`, on the same home and chain: its own database. Both charge
+    only for output tokens, so an answer costs exactly what it reserved."""
+    t = paying.t
+    t.new_account("operator2")
+    t.new_account("eve")
+    t.transfer(10 * TSR, "eve")
+    port = free_port()
+    config = replace(
+        paying.service.config,
+        port=port,
+        price_per_input_token=0,
+        price_per_output_token=10**15,
+        settle_check_s=None,
+    )
+    second = LiveNode(t, build_node(t, config, "operator2", wide_generator, tiny_embedder), port)
+    paying.service.config = replace(paying.service.config, price_per_input_token=0,
+                                    price_per_output_token=10**15)  # fmt: skip
+    yield paying, second
+    second.stop()
+
+
+def _ask_until_refused(client: NodeClient) -> int:
+    """Ask until the node refuses for lack of escrow; the receipts' total."""
+    total = 0
+    for i in range(50):
+        try:
+            total += client.ask(QUESTIONS[i % 2], max_tokens=4).receipt.price
+        except NodeError as exc:
+            assert exc.status == 402 and "escrow" in str(exc), exc
+            return total
+    raise AssertionError("the node never ran out of escrow")
+
+
+def test_one_escrow_promised_to_two_nodes_is_reported_by_the_one_that_loses(two_nodes, monkeypatch):
+    first, second = two_nodes
+    t = first.t
+    t.deposit(12 * 10**15, "eve")  # three answers' worth at most
+    owed_first = _ask_until_refused(_client(first, "eve"))
+    owed_second = _ask_until_refused(_client(second, "eve"))
+    assert owed_first + owed_second > 12 * 10**15  # both served against the same escrow
+
+    assert t.settle_epoch("operator").redeemed == owed_first
+    assert t.settle_epoch("operator2") is None  # nothing it can post: and it says why
+    status = t.node_status("operator2")
+    ((client, owed, reason),) = [(u.client, u.owed, u.reason) for u in status.uncollectable]
+    assert (client, owed, reason) == (t.address("eve"), owed_second, ESCROW_SHORT)
+    assert status.unsettled_amount == owed_second  # kept, not dropped
+
+    second.node.settle_now()
+    assert _health(second)["settlement"]["uncollectable_amount"] == str(owed_second)
+    assert _health(first)["status"] == "ok"
+
+    # the CLI says so, and fails: exit code 3, the client and the amount on stderr
+    from tessera.cli import common
+    from tessera.cli.main import main
+
+    monkeypatch.setattr(common.Tessera, "open", classmethod(lambda cls, *a, **k: t))
+    runner = CliRunner()
+    for command in (
+        ["epoch", "settle", "--as", "operator2"],
+        ["node", "status", "--as", "operator2"],
+    ):
+        done = runner.invoke(main, command, env={"TESSERA_PASSWORD": "pw"})
+        assert done.exit_code == 3, done.output
+        assert t.address("eve") in done.output and "escrow_short" in done.output
+
+    # eve deposits what she owes: the next epoch collects it all
+    t.deposit(owed_second, "eve")
+    assert t.settle_epoch("operator2").redeemed == owed_second
+    assert t.node_status("operator2").ok
