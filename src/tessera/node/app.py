@@ -75,6 +75,13 @@ def create_app(service: NodeService) -> FastAPI:
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI's own body parser gave up (e.g. a 5,000-digit int)
+            return _error(
+                400,
+                f"the request body could not be parsed ({exc.detail}): send a JSON object "
+                "with integers of at most 4,300 digits",
+                "invalid_json",
+            )
         return _error(exc.status_code, str(exc.detail), None)
 
     @app.exception_handler(RequestError)

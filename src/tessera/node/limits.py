@@ -69,6 +69,16 @@ class BodyLimits:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
+        try:
+            body.decode("utf-8")  # RFC 8259: JSON between systems is UTF-8
+        except UnicodeDecodeError as exc:
+            await self._refuse(
+                send,
+                400,
+                f"the body is not UTF-8 (byte {exc.start}): send JSON encoded as UTF-8",
+                "invalid_json",
+            )
+            return
         depth = json_depth(body)
         if depth > self.max_depth:
             await self._refuse(
