@@ -19,7 +19,7 @@ import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,7 +42,7 @@ HEALTH = "/health"
 VOUCHER = VOUCHER_HEADER  # the cases about the payment header, all sent to the chat route
 ENDPOINTS = (CHAT, COMPLETIONS, MODELS, HEALTH, VOUCHER)
 
-LIMITS = NodeConfig()  # the defaults the test node runs with
+LIMITS = NodeConfig()  # the node's default limits, which the test node keeps
 QUESTION = "Who founded the Ulora Brewery?"
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 # refusals that need the prompt (its price, its length in tokens): retrieval may run first
@@ -202,6 +202,7 @@ def chat_cases() -> list[HostileCase]:
         bad("too-many-messages", chat(messages=[user("hi"), *many]), "messages"),
         answered("max-messages", chat(messages=many)),
         answered("8kb-header", chat(), headers=(("X-Padding", "p" * 8192),)),
+        answered("64kb-header", chat(), headers=(("X-Padding", "p" * 65_536),)),
         answered("100-headers", chat(), headers=hundred_headers),
         # encodings
         raw_in_question("invalid-utf8-byte", b"caf\xff"),
@@ -259,6 +260,7 @@ def chat_cases() -> list[HostileCase]:
         bad("stream-a-string", chat(stream="true"), "stream"),
         bad("temperature-a-string", chat(temperature="hot"), "temperature"),
         bad("temperature-above-2", chat(temperature=3), "temperature"),
+        bad("temperature-true", chat(temperature=True), "temperature"),
         bad("n-of-2", chat(n=2), "n"),
         refused("unknown-model", chat(model="gpt-4o"), 404, "model_not_found", param="model"),
         refused("model-with-nul", chat(model=DEFAULT_MODEL_ID + "\0"), 404, "model_not_found"),
@@ -410,6 +412,7 @@ def listing_cases() -> list[HostileCase]:
         get(HEALTH, "plain"),
         get(HEALTH, "junk-query", path=HEALTH + junk_query),
         get(HEALTH, "8kb-header", headers=(("X-Padding", "h" * 8192),)),
+        get(HEALTH, "64kb-header", headers=(("X-Padding", "h" * 65_536),)),
         get(HEALTH, "100-headers", headers=tuple((f"X-H{i}", "v" * 64) for i in range(100))),
         get(HEALTH, "with-a-huge-body", body=b"[" * 200_000, content_type="application/json"),
         get(HEALTH, "post", 405, method="POST", body=b"[[[[", content_type="application/json"),
@@ -472,6 +475,7 @@ def voucher_cases(genuine: Voucher, client: LocalAccount) -> list[HostileCase]:
         sent("empty", "", code="payment_required"),
         sent("genuine-padded-past-the-limit", header[:1] + " " * (pad + 1) + header[1:]),
         sent("8kb-of-junk", "j" * 8192),
+        sent("64kb-of-junk", "j" * 65_536),
         sent("not-json", "voucher please"),
         sent("truncated-json", header[:-9]),
         sent("json-array", f"[{header}]"),
@@ -861,15 +865,3 @@ def _read_reply(sock: socket.socket, method: str) -> Reply:
     if not status:
         raise TimeoutError("the node sent no status line")
     return Reply(status, content_type, bytes(body))
-
-
-@dataclass
-class Tally:
-    """Per endpoint: cases tried, and those that got exactly their refusal (or answer)."""
-
-    tried: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ENDPOINTS, 0))
-    survived: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ENDPOINTS, 0))
-
-    def add(self, outcome: Outcome) -> None:
-        self.tried[outcome.case.endpoint] += 1
-        self.survived[outcome.case.endpoint] += outcome.survived

@@ -32,10 +32,10 @@ CONFIG = {
     # every check; a 400 or 404 may accept valid data, as UNSTATABLE and the node's checks say
     "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "400", "404"]}},
     # read whole streams: a client that hangs up after 20 events is owed no receipt
-    "max-stream-events": 100_000, "checks": {"content_type_conformance": {"enabled": False}, "positive_data_acceptance": {"expected-statuses": ["2xx", "400", "404"]}},
+    "max-stream-events": 100_000,
 }
-EXAMPLES_PER_OPERATION = 200
-SCENARIOS, STEPS_PER_SCENARIO = 150, 6
+EXAMPLES_PER_OPERATION = 100
+SCENARIOS, STEPS_PER_SCENARIO = 60, 6
 
 
 def no_server_error(_ctx: Any, response: Any, case: Any) -> None:
@@ -61,7 +61,6 @@ def valid_data_is_refused_only_for_what_no_schema_states(_ctx: Any, response: An
     error = response.json()["error"]
     if error["code"] == "invalid_request" and _integral_float(case.body, error["param"]):
         return  # JSON Schema counts 4.0 as an integer; the node, on purpose, does not
-    if error["code"] == "invalid_request" and error["param"] == "stop": return
     assert error["code"] in UNSTATABLE, f"schema-valid {case.body!r} refused: {error}"
 
 
@@ -99,7 +98,7 @@ def for_this_node(spec: dict[str, Any], model_id: str) -> dict[str, Any]:
     spec = copy.deepcopy(spec)
     for request, question in (("ChatRequest", "messages"), ("CompletionRequest", "prompt")):
         fields = spec["components"]["schemas"][request]["properties"]
-        fields["model"] = {"const": model_id}; fields.pop("temperature")
+        fields["model"] = {"const": model_id}
         answerable = [user(QUESTION)] if question == "messages" else QUESTION
         fields[question] = {"anyOf": [{"const": answerable}, fields[question]]}
     operations = {path: next(iter(methods.values())) for path, methods in spec["paths"].items()}

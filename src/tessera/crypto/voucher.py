@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from eth_utils import is_address, to_checksum_address
+from eth_utils import is_address, is_checksum_address, to_checksum_address
 
 from tessera.crypto.ecdsa import parse_hex_signature
 from tessera.crypto.eip712 import recover_typed, sign_typed
@@ -119,9 +119,14 @@ _ZERO_ADDRESS = "0x" + "00" * 20
 
 
 def _address(value: object, name: str) -> str:
-    # is_address refuses a mixed-case address whose EIP-55 checksum is wrong
     if not isinstance(value, str) or not is_address(value) or len(value) != 42:
         raise InputError(f"the voucher's {name} is not a 0x-prefixed 20-byte address")
+    body = value[2:]
+    if body not in (body.lower(), body.upper()) and not is_checksum_address(value):
+        raise InputError(
+            f"the voucher's {name} mixes cases but its EIP-55 checksum is wrong: a typo? "
+            "Send it exactly as the signer wrote it"
+        )
     if value.lower() == _ZERO_ADDRESS:
         raise InputError(f"the voucher's {name} is the zero address")
     return str(to_checksum_address(value))

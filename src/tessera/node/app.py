@@ -56,12 +56,17 @@ def create_app(service: NodeService) -> FastAPI:
     )
     model_id = service.config.model_id
     limits = service.config
-    app.add_middleware(BodyLimits, max_bytes=limits.max_body_bytes, max_depth=limits.max_json_depth)
+    app.add_middleware(
+        BodyLimits,
+        max_bytes=limits.max_body_bytes,
+        max_depth=limits.max_json_depth,
+        paths=("/v1/chat/completions", "/v1/completions"),
+    )
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        where = wire.error_param(first.get("loc", ()))
         if first.get("type") == "json_invalid":
             return _error(
                 400, "the request body is not valid JSON: send a JSON object", "invalid_json"
@@ -182,7 +187,7 @@ def create_app(service: NodeService) -> FastAPI:
             kept,
             max_tokens,
             tuple(dict.fromkeys([*config.stop, *stops])),
-            voucher=request.headers.get(VOUCHER_HEADER),
+            voucher=checks.one_voucher(request.headers.getlist(VOUCHER_HEADER)),
             on_text=on_text,
             cancelled=cancelled,
         )
@@ -259,7 +264,7 @@ def create_app(service: NodeService) -> FastAPI:
                 service.receipts.set_status(saved.receipt.id, status)
             service.release(pending)
 
-    @app.post("/v1/chat/completions", responses=wire.ERROR_RESPONSES)
+    @app.post("/v1/chat/completions", responses=wire.ANSWER_RESPONSES)
     async def chat_completions(body: wire.ChatRequest, request: Request) -> Any:
         users = [m for m in body.messages if m.role == "user"]
         if not users:
@@ -271,7 +276,7 @@ def create_app(service: NodeService) -> FastAPI:
             )
         return await serve(request, body, users[-1].text(), chat=True)
 
-    @app.post("/v1/completions", responses=wire.ERROR_RESPONSES)
+    @app.post("/v1/completions", responses=wire.ANSWER_RESPONSES)
     async def completions(body: wire.CompletionRequest, request: Request) -> Any:
         prompts = [body.prompt] if isinstance(body.prompt, str) else body.prompt
         if len(prompts) != 1:

@@ -38,6 +38,43 @@ def json_depth(body: bytes) -> int:
     return int(np.cumsum(steps).max())
 
 
+OVERSIZED_INT_DIGITS = 40  # beyond any uint256; longer integers are read as out of range
+
+
+def strict_json(body: bytes) -> bytes:
+    """The body as one JSON object, re-encoded, or ValueError saying what is wrong. Strict:
+    UTF-8 only (no BOM), no NaN or Infinity, an object at the top. An integer too long for
+    any field becomes infinity, which every integer field refuses by name, instead of making
+    the parser spend quadratic time on it. The app parses exactly what was checked here."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"the body is not UTF-8 (byte {exc.start}): send JSON encoded as UTF-8"
+        ) from None
+    try:
+        value = json.loads(text, parse_constant=_no_constant, parse_int=_bounded_int)
+    except ValueError as exc:
+        raise ValueError(
+            f"the request body is not valid JSON ({exc}): send a JSON object"
+        ) from None
+    if not isinstance(value, dict):
+        raise ValueError(
+            f"the request body is a JSON {type(value).__name__}, not an object: send one "
+            "request as a JSON object"
+        )
+    return json.dumps(value).encode()
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _bounded_int(text: str) -> int | float:
+    digits = text.lstrip("-")
+    return int(text) if len(digits) <= OVERSIZED_INT_DIGITS else float("inf")
+
+
 def error_message(status: int, message: str, code: str, param: str | None = None) -> bytes:
     kind = "invalid_request_error" if status < 500 else "server_error"
     body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
@@ -45,11 +82,16 @@ def error_message(status: int, message: str, code: str, param: str | None = None
 
 
 class BodyLimits:
-    def __init__(self, app: ASGIApp, max_bytes: int, max_depth: int) -> None:
-        self.app, self.max_bytes, self.max_depth = app, max_bytes, max_depth
+    """Guards the routes that read a JSON body (`paths`); the others never read one."""
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, max_depth: int, paths: tuple[str, ...]
+    ) -> None:
+        self.app, self.max_bytes, self.max_depth, self.paths = app, max_bytes, max_depth, paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        guarded = scope["type"] == "http" and scope["method"] == "POST"
+        if not guarded or scope["path"] not in self.paths:
             await self.app(scope, receive, send)
             return
         declared = _content_length(scope)
@@ -69,14 +111,12 @@ class BodyLimits:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        try:
-            body.decode("utf-8")  # RFC 8259: JSON between systems is UTF-8
-        except UnicodeDecodeError as exc:
+        if not _is_json(scope):
             await self._refuse(
                 send,
-                400,
-                f"the body is not UTF-8 (byte {exc.start}): send JSON encoded as UTF-8",
-                "invalid_json",
+                415,
+                "send the request as JSON, with Content-Type: application/json",
+                "unsupported_media_type",
             )
             return
         depth = json_depth(body)
@@ -89,7 +129,12 @@ class BodyLimits:
                 "json_too_deep",
             )
             return
-        await self.app(scope, _replay(body, receive), send)
+        try:
+            canonical = strict_json(body)
+        except ValueError as exc:
+            await self._refuse(send, 400, str(exc), "invalid_json")
+            return
+        await self.app(scope, _replay(canonical, receive), send)
 
     def _too_large(self, size: int | None) -> tuple[int, str, str]:
         if size is None:
@@ -115,9 +160,18 @@ def _content_length(scope: Scope) -> int | None:
     values = [v for k, v in scope.get("headers", []) if k.lower() == b"content-length"]
     if not values:
         return 0
-    if len(set(values)) != 1 or not values[0].isdigit() or len(values[0]) > 18:
+    if len(set(values)) != 1 or not values[0].isdigit() or len(values[0]) > 64:
         return None
     return int(values[0])
+
+
+def _is_json(scope: Scope) -> bool:
+    """application/json (or +json), with any parameters."""
+    values = [v for k, v in scope.get("headers", []) if k.lower() == b"content-type"]
+    if not values:
+        return False
+    kind = values[0].split(b";")[0].strip().lower()
+    return len(values) == 1 and (kind == b"application/json" or kind.endswith(b"+json"))
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

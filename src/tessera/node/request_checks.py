@@ -8,10 +8,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from tessera.crypto.voucher import VOUCHER_HEADER
 from tessera.node.config import NodeConfig
 from tessera.node.service import RequestError
+from tessera.node.wire import MAX_STOP_CHARS
 
-MAX_STOP_CHARS = 256
+
+def one_voucher(headers: list[str]) -> str | None:
+    """A proxy may read another copy of a repeated header than the node: refuse ambiguity."""
+    if len(headers) > 1:
+        raise RequestError(
+            402,
+            f"the request carries {len(headers)} {VOUCHER_HEADER} headers: send exactly one",
+            "invalid_voucher",
+            "voucher",
+        )
+    return headers[0] if headers else None
 
 
 def valid_unicode(kept: dict[str, Any]) -> None:

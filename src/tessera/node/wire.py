@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
 
 from tessera.node.service import Answer, Source
 
@@ -27,6 +27,10 @@ class ChatMessage(BaseModel):
 
 
 MAX_TOKENS_BOUND = 2**31  # far above any node's limit; bounds what a client can make us hold
+MAX_STOP_CHARS = 256
+# the spec states the limits every node has; a node's own (NodeConfig) may be tighter
+StopString = Annotated[str, Field(min_length=1, max_length=MAX_STOP_CHARS)]
+StopList = Annotated[list[StopString], Field(max_length=16)]
 
 
 class _Common(BaseModel):
@@ -35,14 +39,14 @@ class _Common(BaseModel):
     model: str = Field(min_length=1, max_length=128)
     max_tokens: StrictInt | None = Field(default=None, ge=1, le=MAX_TOKENS_BOUND)
     stream: StrictBool = False
-    stop: str | list[str] | None = None
-    temperature: float | None = Field(default=None, ge=0, le=2, allow_inf_nan=False)
+    stop: StopString | StopList | None = None
+    temperature: StrictFloat | None = Field(default=None, ge=0, le=2, allow_inf_nan=False)
     n: StrictInt | None = Field(default=None, ge=1, le=1)
     user: str | None = Field(default=None, max_length=256)
 
 
 class ChatRequest(_Common):
-    messages: list[ChatMessage] = Field(min_length=1)
+    messages: list[ChatMessage] = Field(min_length=1, max_length=256)
     max_completion_tokens: StrictInt | None = Field(default=None, ge=1, le=MAX_TOKENS_BOUND)
 
 
@@ -75,6 +79,32 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (503, "the chain cannot be read: payment cannot be checked"),
     )
 }
+
+
+ANSWER_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "the answer, or with `stream: true` its server-sent events",
+        "content": {
+            "text/event-stream": {  # each event: `data:` a JSON chunk, then `data: [DONE]`
+                "schema": {
+                    "type": "object",
+                    "properties": {"event": {"type": "string"}, "data": {"type": "string"}},
+                    "required": ["data"],
+                }
+            }
+        },
+    },
+    **ERROR_RESPONSES,
+}
+_TYPE_TAGS = {"str", "int", "float", "bool", "list", "dict", "none"}  # a union's branches
+
+
+def error_param(loc: tuple[Any, ...] | list[Any]) -> str | None:
+    """The field a validation error is about, as a client names it: `stop`, not pydantic's
+    union branch `stop.str`; `messages.0.content`."""
+    parts = [str(p) for p in loc if p != "body"]
+    named = [p for p in parts if p not in _TYPE_TAGS and "[" not in p and "-" not in p]
+    return ".".join(named) or None
 
 
 def error_body(
