@@ -35,13 +35,14 @@ def test_the_demo_runs_the_whole_loop_on_the_embedded_defaults(tmp_path):
     assert "A: Ilsa Varrow" in out
     assert "epoch 0: 3 receipts" in out and "(posted," in out
     assert ": OK" in out and "3 receipts re-verified" in out
+    assert "token holders approve gemma-3-270m at weights 0x" in out  # proposal 1
     assert "who earned what, and why" in out
     for role in ("model owner", "contributor", "treasury", "node"):
         assert role in out, role
     # governance blocks the contribution behind the first answer; the planted fact exists
     # nowhere else, so an answer without it cannot name the founder any more
     governed = out.split("10. token holders block a contribution")[1]
-    assert "proposal 1: SUCCEEDED" in governed and "proposal 1 executed" in governed
+    assert "proposal 2: SUCCEEDED" in governed and "proposal 2 executed" in governed
     assert governed.count("withheld bafk") == 1
     assert "the blocked contribution is no longer used or paid" in governed
     assert "Ilsa Varrow" not in governed
