@@ -157,3 +157,40 @@ def test_one_escrow_promised_to_two_nodes_is_reported_by_the_one_that_loses(two_
     t.deposit(owed_second, "eve")
     assert t.settle_epoch("operator2").redeemed == owed_second
     assert t.node_status("operator2").ok
+
+
+def test_the_royalty_follows_the_vote_for_the_weights_served_not_a_claim_to_the_name(paying, alice):
+    """A squatter cannot take the royalty: only an approval of the exact weights served names
+    the owner, and a version that loses its approval pays the treasury."""
+    from gov_helpers import enact
+
+    from tessera.payments.claims import posted_bundle
+    from tessera.payments.split import OWNER, TREASURY
+
+    t, node = paying.t, paying.service.node_key.address
+    model, digest = paying.service.config.model_id, paying.service.weights_digest
+    t.new_account("squatter")
+    other_weights = "0x" + "5a" * 32  # the same id, other weights: the squatter's "version"
+    enact(t, t.gov.actions.approve_model(model, other_weights, t.address("squatter")))
+    assert t.model_owner(model, digest) == t.address("builder")
+
+    alice.ask(QUESTIONS[0])
+    t.settle_epoch("operator")
+    bundle = posted_bundle(t.store, t.settlement.epoch(node, 0))
+    assert bundle.model_owners == {model: t.address("builder")}
+    assert bundle.model_digests == {model: digest}
+    owners = {c.recipient for c in bundle.credits() if c.role == OWNER}
+    assert owners == {t.address("builder")}
+    assert t.audit_epoch(0, node).ok
+
+    enact(t, t.gov.actions.revoke_model(model, digest))  # governance withdraws the approval
+    alice.ask(QUESTIONS[1])
+    travel(t, t.settlement.periods().epoch_length)
+    t.settle_epoch("operator")
+    bundle = posted_bundle(t.store, t.settlement.epoch(node, 1))
+    assert bundle.model_owners == {model: None}
+    roles = {c.role for c in bundle.credits() if c.recipient == t.address("squatter")}
+    assert roles == set() and OWNER not in {c.role for c in bundle.credits()}
+    assert TREASURY in {c.role for c in bundle.credits()}
+    # each epoch is audited against the approvals in force when it was posted
+    assert t.audit_epoch(0, node).ok and t.audit_epoch(1, node).ok

@@ -243,11 +243,14 @@ class PolicyClient:
         )
         return PolicySnapshot(version, cids, datanets, models)
 
-    def model_owner(self, model_id: str, weights_digest: str) -> str | None:
-        """Whom governance named as the royalty owner of this exact model version (None: the
-        version is unapproved, or approved without an owner: the treasury is paid)."""
+    def model_owner(
+        self, model_id: str, weights_digest: str, block: int | None = None
+    ) -> str | None:
+        """Whom governance named as the royalty owner of this exact model version, now or at
+        `block` (None: unapproved, or approved without an owner: the treasury is paid)."""
         digest = bytes.fromhex(weights_digest.removeprefix("0x"))
-        owner = str(self.chain.call(self.contract.functions.model_owner(model_id, digest)))
+        fn = self.contract.functions.model_owner(model_id, digest)
+        owner = str(self.chain.call(fn, block))
         return None if int(owner, 16) == 0 else Web3.to_checksum_address(owner)
 
     def is_blocked(self, cid: str) -> bool:

@@ -223,6 +223,15 @@ class SettlementClient:
         logs = self.contract.events.EpochPosted.get_logs(from_block=from_block)
         return list(dict.fromkeys(Web3.to_checksum_address(log.args.node) for log in logs))
 
+    def epoch_posted_block(self, node: str, epoch: int, from_block: int = 0) -> int | None:
+        """The block in which a node's epoch was posted (None if it was not)."""
+        node = Web3.to_checksum_address(node)
+        logs = self.contract.events.EpochPosted.get_logs(
+            from_block=from_block, argument_filters={"node": node}
+        )
+        blocks = [int(log.blockNumber) for log in logs if int(log.args.epoch) == epoch]
+        return blocks[0] if blocks else None
+
     def node_redeemed(self, node: str) -> int:
         fn = self.contract.functions.node_redeemed(Web3.to_checksum_address(node))
         return int(self.chain.call(fn))

@@ -64,9 +64,12 @@ def audit_epoch(
         problems.append("the bundle names another node, chain, contract or epoch")
     if bundle.split != posted.split:
         problems.append(f"the bundle's fee split {bundle.split} is not the posted {posted.split}")
+    # the owner in force when the epoch was built: approvals may change later
+    posted_block = settlement.epoch_posted_block(node, epoch)
+    at = None if posted_block is None else posted_block - 1
     for model, owner in bundle.model_owners.items():
         digest = bundle.model_digests.get(model)
-        approved = policy.model_owner(model, digest) if digest else None
+        approved = policy.model_owner(model, digest, at) if digest else None
         if owner != approved:
             problems.append(
                 f"model {model!r}: the bundle pays its royalty to {owner}, but governance "
