@@ -69,7 +69,7 @@ class Cli:
         assert match
         return match.group(1)
 
-    def wait_for(self, proposal: str, state: str, timeout: float = 20) -> None:
+    def wait_for(self, proposal: str, state: str, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         while self.state(proposal) != state:
             assert time.monotonic() < deadline, f"proposal {proposal} never became {state}"

@@ -16,7 +16,7 @@ def gov_cli(anvil_binary, cli_runner, tmp_path_factory):
     runner = cli_runner(tmp_path_factory.mktemp("gov") / "home", free_port())
     runner.ok(
         "init", "--port", str(runner.port),
-        "--voting-delay", "1", "--voting-period", "4", "--timelock-delay", "2",
+        "--voting-delay", "1", "--voting-period", "8", "--timelock-delay", "2",
     )  # fmt: skip
     runner.ok("account", "new", "alice")
     yield runner
@@ -31,7 +31,7 @@ def _state(cli, proposal: str) -> str:
     return cli.state(proposal)
 
 
-def _wait_for(cli, proposal: str, state: str, timeout: float = 20) -> None:
+def _wait_for(cli, proposal: str, state: str, timeout: float = 30) -> None:
     cli.wait_for(proposal, state, timeout)
 
 
