@@ -9,20 +9,10 @@ import httpx
 
 from tessera.crypto.receipt import Receipt
 from tessera.crypto.voucher import VOUCHER_HEADER
-from tessera.errors import TesseraError
+from tessera.errors import NodeError
 from tessera.payments.payer import Payer
 
 DEFAULT_NODE_URL = "http://127.0.0.1:8000"
-
-
-class NodeError(TesseraError):
-    """The node refused a request or could not be reached; `status` is the HTTP status
-    (0 if unreachable) and `details` the amounts a 402 carries."""
-
-    def __init__(self, message: str, status: int = 0, details: dict[str, str] | None = None):
-        super().__init__(message)
-        self.status = status
-        self.details = details or {}
 
 
 @dataclass(frozen=True)
@@ -65,8 +55,10 @@ class NodeClient:
             raise NodeError(
                 f"the node answered {response.status_code}: "
                 f"{error.get('message') or response.text[:200]}",
-                response.status_code,
-                error.get("tessera"),
+                status=response.status_code,
+                code=error.get("code"),
+                param=error.get("param"),
+                details=error.get("tessera"),
             )
         return body
 

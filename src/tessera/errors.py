@@ -47,3 +47,26 @@ class SignatureError(TesseraError):
 
 class ModelError(TesseraError):
     """A model cannot be found, converted or loaded, or cannot do what it was asked."""
+
+
+class NodeError(TesseraError):
+    """A request a node refused, or a node that could not be reached. The node raises it to
+    answer (`status` and `code` become the OpenAI-style error), a client raises it on such an
+    answer: `status` is the HTTP status (0: unreachable), `code` the OpenAI error code, `param`
+    the field at fault and `details` the amounts a 402 carries."""
+
+    def __init__(
+        self,
+        message: str,
+        status: int = 0,
+        code: str | None = None,
+        param: str | None = None,
+        details: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.param = status, code, param
+        self.details = details or {}
+
+
+class NotDue(TesseraError):
+    """A node's previous epoch is too recent for the next one to be posted."""

@@ -8,8 +8,9 @@ import httpx
 import pytest
 from money_helpers import TSR
 
-from tessera.client import NodeClient, NodeError
+from tessera.client import NodeClient
 from tessera.crypto.voucher import VOUCHER_HEADER, Voucher
+from tessera.errors import NodeError
 
 BODY = {
     "model": "gemma-3-270m",

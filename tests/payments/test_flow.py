@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from money_helpers import travel
 
-from tessera.errors import NotFoundError
-from tessera.node.settler import NotDue
+from tessera.errors import NotDue, NotFoundError
 from tessera.payments.split import CONTRIBUTOR, NODE, OWNER, TREASURY
 
 QUESTIONS = [

@@ -14,7 +14,8 @@ from click.testing import CliRunner
 from money_helpers import TSR, high_s_twin, keep_voucher, travel
 from node_helpers import LiveNode
 
-from tessera.client import NodeClient, NodeError
+from tessera.client import NodeClient
+from tessera.errors import NodeError
 from tessera.node.runtime import build_node
 from tessera.node.settler import ESCROW_SHORT, NO_VOUCHER, VOUCHER_REFUSED
 

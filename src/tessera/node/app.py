@@ -17,11 +17,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from tessera.crypto.voucher import VOUCHER_HEADER
+from tessera.errors import NodeError
 from tessera.node import request_checks as checks
 from tessera.node import wire
 from tessera.node.limits import BodyLimits
 from tessera.node.receipt_db import DELIVERED, PENDING, UNDELIVERED
-from tessera.node.service import Answer, NodeService, Pending, Question, RequestError
+from tessera.node.service import Answer, NodeService, Pending, Question
 
 
 def _sse(payload: dict[str, Any] | str) -> str:
@@ -89,8 +90,8 @@ def create_app(service: NodeService) -> FastAPI:
             )
         return _error(exc.status_code, str(exc.detail), None)
 
-    @app.exception_handler(RequestError)
-    async def refused(_: Request, exc: RequestError) -> JSONResponse:
+    @app.exception_handler(NodeError)
+    async def refused(_: Request, exc: NodeError) -> JSONResponse:
         return _error(exc.status, str(exc), exc.code, exc.param, exc.details)
 
     @app.exception_handler(Exception)
@@ -170,12 +171,12 @@ def create_app(service: NodeService) -> FastAPI:
         kept = body.model_dump(mode="json", exclude_unset=True)  # what the receipt commits to
         checks.valid_unicode(kept)
         if body.model != model_id:
-            raise RequestError(
-                404,
+            raise NodeError(
                 f"this node does not serve model {body.model!r}: "
                 f"it serves {model_id!r} (see /v1/models)",
-                "model_not_found",
-                "model",
+                status=404,
+                code="model_not_found",
+                param="model",
             )
         checks.prompt_size(text, body, config)
         limit = config.max_tokens_limit
@@ -268,11 +269,11 @@ def create_app(service: NodeService) -> FastAPI:
     async def chat_completions(body: wire.ChatRequest, request: Request) -> Any:
         users = [m for m in body.messages if m.role == "user"]
         if not users:
-            raise RequestError(
-                400,
+            raise NodeError(
                 "messages hold no user message: add one with the question",
-                "empty_prompt",
-                "messages",
+                status=400,
+                code="empty_prompt",
+                param="messages",
             )
         return await serve(request, body, users[-1].text(), chat=True)
 
@@ -280,11 +281,11 @@ def create_app(service: NodeService) -> FastAPI:
     async def completions(body: wire.CompletionRequest, request: Request) -> Any:
         prompts = [body.prompt] if isinstance(body.prompt, str) else body.prompt
         if len(prompts) != 1:
-            raise RequestError(
-                400,
+            raise NodeError(
                 f"send exactly one prompt per request, not {len(prompts)}",
-                "invalid_prompt",
-                "prompt",
+                status=400,
+                code="invalid_prompt",
+                param="prompt",
             )
         return await serve(request, body, prompts[0], chat=False)
 

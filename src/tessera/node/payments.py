@@ -3,7 +3,8 @@
 A voucher is enough when its cumulative amount covers what the channel already redeemed on
 chain, what the client owes for answers not yet settled, what its other requests in flight
 may cost, and the most this request can cost. The client's escrow (less a pending
-withdrawal) must cover the unredeemed part. Anything short is an HTTP 402 that says how much.
+withdrawal) must cover the unredeemed part. Anything short is an HTTP 402 (`NodeError`)
+that says how much.
 """
 
 from __future__ import annotations
@@ -15,19 +16,10 @@ from eth_utils import to_checksum_address
 
 from tessera.chain.settlement import SettlementClient
 from tessera.crypto.voucher import VOUCHER_HEADER, Voucher
-from tessera.errors import InputError, SignatureError, TesseraError
+from tessera.errors import InputError, NodeError, SignatureError
 from tessera.node.receipt_db import ReceiptDB
 
 ZERO_ADDRESS = "0x" + "00" * 20
-
-
-class PaymentRequired(TesseraError):
-    """HTTP 402: the request is not paid for; `details` carries the amounts as strings."""
-
-    def __init__(self, message: str, code: str, details: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.details = details or {}
 
 
 @dataclass(frozen=True)
@@ -62,23 +54,27 @@ class PaymentGate:
         with self._lock:  # one check at a time, so two requests cannot spend one authorisation
             redeemed = self.settlement.redeemed(client, self.node)
             if voucher.amount < redeemed:
-                raise PaymentRequired(
+                raise NodeError(
                     f"this voucher authorises {voucher.amount}, below the {redeemed} this "
                     "channel already redeemed on chain: sign a voucher for the cumulative total",
-                    "voucher_below_redeemed",
-                    {"redeemed": str(redeemed), "authorised": str(voucher.amount)},
+                    status=402,
+                    code="voucher_below_redeemed",
+                    param="voucher",
+                    details={"redeemed": str(redeemed), "authorised": str(voucher.amount)},
                 )
             stored = self._stored(client)
             best = voucher if stored is None or stored.amount < voucher.amount else stored
             unredeemed = self.db.owed(client) + self._in_flight.get(client, 0) + max_price
             needed = redeemed + unredeemed
             if best.amount < needed:
-                raise PaymentRequired(
+                raise NodeError(
                     f"this request may cost up to {max_price}; with {needed - max_price - redeemed}"
                     f" owed and unsettled, the channel needs a voucher for {needed} but the best "
                     f"one authorises {best.amount}: {needed - best.amount} is missing",
-                    "insufficient_voucher",
-                    {
+                    status=402,
+                    code="insufficient_voucher",
+                    param="voucher",
+                    details={
                         "required": str(needed),
                         "authorised": str(best.amount),
                         "missing": str(needed - best.amount),
@@ -87,13 +83,15 @@ class PaymentGate:
             balance = self.settlement.balance(client)
             leaving = min(self.settlement.withdrawing(client), balance)
             if balance - leaving < unredeemed:
-                raise PaymentRequired(
+                raise NodeError(
                     f"the escrow of {client} holds {balance}"
                     + (f" ({leaving} of it being withdrawn)" if leaving else "")
                     + f", short of the {unredeemed} this channel may need: deposit more with "
                     "`tessera deposit AMOUNT`",
-                    "insufficient_escrow",
-                    {
+                    status=402,
+                    code="insufficient_escrow",
+                    param="voucher",
+                    details={
                         "escrow": str(balance),
                         "withdrawing": str(leaving),
                         "required": str(unredeemed),
@@ -135,21 +133,25 @@ class PaymentGate:
 
     def _parse(self, header: str | None) -> Voucher:
         if not header:
-            raise PaymentRequired(
+            raise NodeError(
                 f"this node charges per token (see /v1/models): send an {VOUCHER_HEADER} header "
                 "with a voucher signed by your account (`tessera ask` and tessera.client do it)",
-                "payment_required",
+                status=402,
+                code="payment_required",
+                param="voucher",
             )
         if len(header) > self.max_header_bytes:
-            raise PaymentRequired(
+            raise NodeError(
                 f"the {VOUCHER_HEADER} header is {len(header)} characters; a voucher takes "
                 f"fewer than {self.max_header_bytes}: send the one tessera.client signs",
-                "invalid_voucher",
+                status=402,
+                code="invalid_voucher",
+                param="voucher",
             )
         try:
             voucher = Voucher.from_header(header)
         except InputError as exc:
-            raise PaymentRequired(str(exc), "invalid_voucher") from None
+            raise NodeError(str(exc), status=402, code="invalid_voucher", param="voucher") from None
         mine = (self.node, self.chain_id, self.settlement.address)
         theirs = (
             to_checksum_address(voucher.node),
@@ -157,13 +159,15 @@ class PaymentGate:
             to_checksum_address(voucher.settlement),
         )
         if theirs != mine:
-            raise PaymentRequired(
+            raise NodeError(
                 f"the voucher is for node {theirs[0]} on chain {theirs[1]} (settlement "
                 f"{theirs[2]}); this is node {mine[0]} on chain {mine[1]} (settlement {mine[2]})",
-                "invalid_voucher",
+                status=402,
+                code="invalid_voucher",
+                param="voucher",
             )
         try:
             voucher.verify()
         except SignatureError as exc:
-            raise PaymentRequired(str(exc), "invalid_voucher") from None
+            raise NodeError(str(exc), status=402, code="invalid_voucher", param="voucher") from None
         return voucher

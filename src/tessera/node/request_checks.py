@@ -1,6 +1,6 @@
 """Cheap checks of a parsed request, run before retrieval, tokenisation or payment.
 
-Each refusal is a `RequestError` with the OpenAI error code and the parameter at fault.
+Each refusal is a `NodeError` with the OpenAI error code and the parameter at fault.
 """
 
 from __future__ import annotations
@@ -9,19 +9,19 @@ import json
 from typing import Any
 
 from tessera.crypto.voucher import VOUCHER_HEADER
+from tessera.errors import NodeError
 from tessera.node.config import NodeConfig
-from tessera.node.service import RequestError
 from tessera.node.wire import MAX_STOP_CHARS
 
 
 def one_voucher(headers: list[str]) -> str | None:
     """A proxy may read another copy of a repeated header than the node: refuse ambiguity."""
     if len(headers) > 1:
-        raise RequestError(
-            402,
+        raise NodeError(
             f"the request carries {len(headers)} {VOUCHER_HEADER} headers: send exactly one",
-            "invalid_voucher",
-            "voucher",
+            status=402,
+            code="invalid_voucher",
+            param="voucher",
         )
     return headers[0] if headers else None
 
@@ -31,51 +31,57 @@ def valid_unicode(kept: dict[str, Any]) -> None:
     try:
         json.dumps(kept, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
-        raise RequestError(
-            400,
+        raise NodeError(
             "the request holds a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape): "
             "send valid Unicode text",
-            "invalid_request",
+            status=400,
+            code="invalid_request",
         ) from None
 
 
 def prompt_size(text: str, body: Any, config: NodeConfig) -> None:
     param = "messages" if hasattr(body, "messages") else "prompt"
     if hasattr(body, "messages") and len(body.messages) > config.max_messages:
-        raise RequestError(
-            400,
+        raise NodeError(
             f"the request has {len(body.messages)} messages; this node takes at most "
             f"{config.max_messages}",
-            "invalid_request",
-            "messages",
+            status=400,
+            code="invalid_request",
+            param="messages",
         )
     if not text.strip():
-        raise RequestError(
-            400, "the question is empty: send a user message with text", "empty_prompt", param
+        raise NodeError(
+            "the question is empty: send a user message with text",
+            status=400,
+            code="empty_prompt",
+            param=param,
         )
     if len(text) > config.max_prompt_chars:
-        raise RequestError(
-            400,
+        raise NodeError(
             f"the question is {len(text)} characters; this node takes at most "
             f"{config.max_prompt_chars} (its max_prompt_chars): shorten it",
-            "prompt_too_long",
-            param,
+            status=400,
+            code="prompt_too_long",
+            param=param,
         )
 
 
 def stop_strings(stop: str | list[str] | None, limit: int) -> list[str]:
     stops = [stop] if isinstance(stop, str) else list(stop or [])
     if len(stops) > limit:
-        raise RequestError(
-            400, f"send at most {limit} stop strings, not {len(stops)}", "invalid_request", "stop"
+        raise NodeError(
+            f"send at most {limit} stop strings, not {len(stops)}",
+            status=400,
+            code="invalid_request",
+            param="stop",
         )
     for s in stops:
         if not 1 <= len(s) <= MAX_STOP_CHARS:
-            raise RequestError(
-                400,
+            raise NodeError(
                 f"a stop string must be 1 to {MAX_STOP_CHARS} characters long (an empty one "
                 "would end every answer before it began)",
-                "invalid_request",
-                "stop",
+                status=400,
+                code="invalid_request",
+                param="stop",
             )
     return stops

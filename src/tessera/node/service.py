@@ -17,32 +17,16 @@ from tessera.attribution.weights import to_ppm, weights_from_effects
 from tessera.chain.governance import PolicySnapshot
 from tessera.crypto.receipt import AttributedSource, DatanetSnapshot, Receipt
 from tessera.data.vectors import Hit, VectorIndex
-from tessera.errors import ChainError, TesseraError
+from tessera.errors import ChainError, NodeError
 from tessera.inference.engine import Completion, Engine, Job
 from tessera.inference.prompt import Prompt, PromptBuilder
 from tessera.node.config import NodeConfig
 from tessera.node.follower import Follower
-from tessera.node.payments import FREE, PaymentGate, PaymentRequired, Reservation
+from tessera.node.payments import FREE, PaymentGate, Reservation
 from tessera.node.policy import NO_POLICY, PolicyWatch
 from tessera.node.receipt_db import ReceiptDB
 from tessera.node.settler import SettlementHealth
 from tessera.store.base import BlobStore
-
-
-class RequestError(TesseraError):
-    """A request the node refuses; carries the HTTP status and OpenAI error code to send."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        code: str,
-        param: str | None = None,
-        details: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status, self.code, self.param = status, code, param
-        self.details = details or {}
 
 
 @dataclass(frozen=True)
@@ -160,21 +144,21 @@ class NodeService:
         served = self.follower.snapshots
         if not any(s.contributions for s in served.values()):
             names = ", ".join(s.name for s in served.values()) or "none"
-            raise RequestError(
-                422,
+            raise NodeError(
                 f"the datanets this node serves ({names}) have no contributions yet: "
                 "contribute with `tessera contribute NAME FILE` and ask again",
-                "datanet_empty",
+                status=422,
+                code="datanet_empty",
             )
         allowed = [d for d in served if d not in policy.blocked_datanets]
         blocked = tuple(sorted(s.name for d, s in served.items() if d not in allowed))
         if not allowed:
             names = ", ".join(s.name for s in served.values())
-            raise RequestError(
-                451,
+            raise NodeError(
                 f"every datanet this node serves ({names}) is blocked by the network's content "
                 "policy (a passed governance proposal): `tessera gov status` shows it",
-                "content_blocked",
+                status=451,
+                code="content_blocked",
             )
         query, k, excluded = self.embed([text])[0], self.config.top_k, policy.blocked_cids
         kept = self.vectors.search(query, k, allowed, exclude=excluded)
@@ -190,13 +174,13 @@ class NodeService:
         prompt = self.prompts.build(documents, question.text)
         limit = self.config.max_prompt_tokens
         if len(prompt.ids) + question.max_tokens > limit:
-            raise RequestError(
-                400,
+            raise NodeError(
                 f"this request needs {len(prompt.ids)} prompt tokens plus up to "
                 f"{question.max_tokens} new ones, over this node's context window of {limit} "
                 "tokens: shorten the messages or lower max_tokens",
-                "context_length_exceeded",
-                "messages",
+                status=400,
+                code="context_length_exceeded",
+                param="messages",
             )
         return prompt
 
@@ -232,13 +216,11 @@ class NodeService:
             return FREE
         try:
             return self.payments.reserve(question.voucher, max_price)
-        except PaymentRequired as exc:
-            raise RequestError(402, str(exc), exc.code, "voucher", exc.details) from None
         except ChainError as exc:  # a revert included: the chain is not what the node expects
-            raise RequestError(
-                503,
+            raise NodeError(
                 f"this node cannot check payment now: {exc}. Retry later",
-                "chain_unavailable",
+                status=503,
+                code="chain_unavailable",
             ) from None
 
     def release(self, pending: Pending) -> None:

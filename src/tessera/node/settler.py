@@ -24,7 +24,7 @@ from eth_utils import to_checksum_address
 from tessera.chain.governance import PolicyClient
 from tessera.chain.settlement import Redemption, SettlementClient
 from tessera.crypto.receipt import Receipt
-from tessera.errors import AccountError, ChainError, ContractRevert, TesseraError
+from tessera.errors import AccountError, ChainError, ContractRevert, NotDue
 from tessera.node.receipt_db import BUILT, EpochRow, ReceiptDB
 from tessera.payments.bundle import EpochBundle, build_bundle, load_bundle
 from tessera.store.base import BlobStore
@@ -58,10 +58,6 @@ class Uncollectable:
             "reason": self.reason,
             "detail": self.detail,
         }
-
-
-class NotDue(TesseraError):
-    """The node's previous epoch is too recent for the next one to be posted."""
 
 
 @dataclass(frozen=True)
