@@ -53,7 +53,7 @@ def serve(port: int, max_batch: int, model: str | None, corpus: Path) -> None:
     (home / "facts.jsonl").write_text("".join(json.dumps({"text": x}) + "\n" for x in texts))
     t.contribute("facts", [home / "facts.jsonl"])
     node = build_node(
-        t,
+        t.node_parts(),
         NodeConfig(
             datanets=("facts",),
             model_path=model,

@@ -67,5 +67,5 @@ def start_node(
     settings = replace(base, **config)  # free unless a test turns payments on
     if before is not None:
         before(t)
-    node = build_node(t, settings, account, generator=generator, embedder=embedder)
+    node = build_node(t.node_parts(account), settings, generator, embedder)
     return LiveNode(t, node, port)

@@ -33,6 +33,7 @@ from tessera.data.ingest import contribute as ingest
 from tessera.errors import AccountError, ChainError, ConfigError, InputError, SignatureError
 from tessera.govern.governance import Governance, NetworkParameters, ProposalStatus
 from tessera.home import DEFAULT_ANVIL_PORT, HomeConfig, TesseraHome
+from tessera.parts import NodeParts
 from tessera.payments.audit import AuditReport, audit_epoch
 from tessera.payments.claims import ClaimResult, claim_all
 from tessera.payments.earnings import Earnings, earnings
@@ -41,7 +42,7 @@ from tessera.payments.units import format_tsr
 from tessera.store.local import LocalBlobStore
 
 if TYPE_CHECKING:
-    from tessera.node.settler import EpochSettler, SettlementStatus, SettleResult
+    from tessera.payments.epochs import EpochSettler, SettlementStatus, SettleResult
 
 __all__ = [
     "DEFAULT_GOVERNANCE",
@@ -303,10 +304,23 @@ class Tessera:
         with self._settler(account) as settler:
             return settler.status()
 
+    def node_parts(self, account: str | None = None) -> NodeParts:
+        """The parts a node of `account` is built from (`tessera.build_node(parts, config)`)."""
+        return NodeParts(
+            self.home,
+            self.config.deployment,
+            self.chain,
+            self.registry,
+            self.settlement,
+            self.gov.policy,
+            self.store,
+            self.signer(account),
+        )
+
     @contextmanager
     def _settler(self, account: str | None) -> Iterator[EpochSettler]:
-        from tessera.node.receipt_db import open_node_db
-        from tessera.node.settler import EpochSettler
+        from tessera.payments.epochs import EpochSettler
+        from tessera.payments.ledger import open_node_db
 
         signer = self.signer(account)
         db = open_node_db(self.home, self.config.deployment, signer.address)

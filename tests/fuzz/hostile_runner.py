@@ -20,7 +20,7 @@ from money_helpers import TSR
 from node_helpers import LiveNode, start_node
 
 from tessera.crypto.voucher import VOUCHER_HEADER, Voucher
-from tessera.node.receipt_db import DELIVERED, PENDING, UNDELIVERED
+from tessera.payments.ledger import DELIVERED, PENDING, UNDELIVERED
 
 # the node under attack ------------------------------------------------------------------------
 

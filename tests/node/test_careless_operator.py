@@ -13,8 +13,8 @@ from node_helpers import start_node
 from web3 import Web3
 
 from tessera.errors import AccountError
-from tessera.node.receipt_db import ReceiptDB, open_node_db
 from tessera.node.runtime import build_node
+from tessera.payments.ledger import ReceiptDB, open_node_db
 
 ASK = {
     "model": "gemma-3-270m",
@@ -44,7 +44,7 @@ def _voucher(node) -> dict[str, str]:
 def test_a_second_node_of_the_same_account_on_one_home_is_refused(paid, wide_generator):
     config = paid.service.config
     with pytest.raises(AccountError, match="already running on this home"):
-        build_node(paid.t, config, "operator", generator=wide_generator)
+        build_node(paid.t.node_parts("operator"), config, generator=wide_generator)
     assert httpx.get(paid.url + "/health").json()["status"] == "ok"  # the first one serves on
 
 
@@ -53,7 +53,7 @@ def test_each_node_account_has_its_own_database(paid, wide_generator, tiny_embed
     t.new_account("other")
     port = free_port()
     config = type(paid.service.config)(**{**vars(paid.service.config), "port": port})
-    other = build_node(t, config, "other", generator=wide_generator, embedder=tiny_embedder)
+    other = build_node(t.node_parts("other"), config, wide_generator, tiny_embedder)
     try:
         assert other.service.receipts.path != paid.service.receipts.path
         assert other.service.receipts.owner() == t.address("other")

@@ -17,7 +17,7 @@ from node_helpers import LiveNode
 from tessera.client import NodeClient
 from tessera.errors import NodeError
 from tessera.node.runtime import build_node
-from tessera.node.settler import ESCROW_SHORT, NO_VOUCHER, VOUCHER_REFUSED
+from tessera.payments.epochs import ESCROW_SHORT, NO_VOUCHER, VOUCHER_REFUSED
 
 QUESTIONS = ["Who founded the Ulora Brewery?", "What colour does the Pleno Orchestra use?"]
 
@@ -102,7 +102,9 @@ def two_nodes(tmp_path, paying, wide_generator, tiny_embedder):
         price_per_output_token=10**15,
         settle_check_s=None,
     )
-    second = LiveNode(t, build_node(t, config, "operator2", wide_generator, tiny_embedder), port)
+    second = LiveNode(
+        t, build_node(t.node_parts("operator2"), config, wide_generator, tiny_embedder), port
+    )
     paying.service.config = replace(paying.service.config, price_per_input_token=0,
                                     price_per_output_token=10**15)  # fmt: skip
     yield paying, second

@@ -6,7 +6,7 @@ import pytest
 from gov_helpers import enact
 
 from tessera.chain.settlement import FeeSplit
-from tessera.node.receipt_db import BUILT, POSTED, ReceiptDB
+from tessera.payments.ledger import BUILT, POSTED, ReceiptDB
 
 
 class Crash(BaseException):

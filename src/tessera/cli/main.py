@@ -309,7 +309,7 @@ def node_start(
     config = NodeConfig(
         datanets=datanets, model_path=model_path, host=host, port=port, payments=not free
     )
-    built = build_node(t, config, account_)
+    built = build_node(t.node_parts(account_), config)
     render.console.print(
         f"node {built.service.node_key.address} serving "
         f"{built.service.config.model_id} at http://{host}:{port}/v1 "

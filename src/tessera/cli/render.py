@@ -24,10 +24,10 @@ if TYPE_CHECKING:
     from tessera.data.datanets import ContributionProof, DatanetDetail
     from tessera.data.ingest import IngestReport
     from tessera.data.ingest import Progress as ProgressFn
-    from tessera.node.settler import SettlementStatus, SettleResult
     from tessera.payments.audit import AuditReport
     from tessera.payments.claims import ClaimResult
     from tessera.payments.earnings import Earnings
+    from tessera.payments.epochs import SettlementStatus, SettleResult
 
 # piped output keeps whole CIDs and addresses instead of folding them to a guessed 80 columns
 console = Console(highlight=False, width=None if Console().is_terminal else 200)

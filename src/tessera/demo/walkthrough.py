@@ -187,7 +187,7 @@ def _serving(t: Tessera) -> Iterator[NodeClient]:
 
     port = _free_port()
     config = NodeConfig(datanets=(DEMO_DATANET,), port=port, settle_check_s=None)
-    node = build_node(t, config, "operator")
+    node = build_node(t.node_parts("operator"), config)
     server = uvicorn.Server(
         uvicorn.Config(node.app, host="127.0.0.1", port=port, log_level="warning")
     )

@@ -99,7 +99,7 @@ def evaluate(
         settings = NodeConfig(
             datanets=("eval",), model_path=config.model_path, follow_interval_s=3600, payments=False
         )
-        node = build_node(t, settings)
+        node = build_node(t.node_parts(), settings)
         try:
             for i, q in enumerate(questions):
                 outcome = _answer(node, q, doc_of, attribution_first=i % 2 == 0)

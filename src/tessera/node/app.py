@@ -21,8 +21,8 @@ from tessera.errors import NodeError
 from tessera.node import request_checks as checks
 from tessera.node import wire
 from tessera.node.limits import BodyLimits
-from tessera.node.receipt_db import DELIVERED, PENDING, UNDELIVERED
 from tessera.node.service import Answer, NodeService, Pending, Question
+from tessera.payments.ledger import DELIVERED, PENDING, UNDELIVERED
 
 
 def _sse(payload: dict[str, Any] | str) -> str:

@@ -17,7 +17,7 @@ from eth_utils import to_checksum_address
 from tessera.chain.settlement import SettlementClient
 from tessera.crypto.voucher import VOUCHER_HEADER, Voucher
 from tessera.errors import InputError, NodeError, SignatureError
-from tessera.node.receipt_db import ReceiptDB
+from tessera.payments.ledger import ReceiptDB
 
 ZERO_ADDRESS = "0x" + "00" * 20
 

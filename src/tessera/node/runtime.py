@@ -1,4 +1,4 @@
-"""Assemble a node from a Tessera home: models, engine, follower, receipts, HTTP app.
+"""Assemble a node from explicit parts: models, engine, follower, receipts, HTTP app.
 
 tessera node start --datanet wiki --port 8000
 """
@@ -11,27 +11,23 @@ import logging
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
-from eth_account.signers.local import LocalAccount
-
-from tessera.chain.governance import PolicyClient
 from tessera.errors import AccountError
 from tessera.inference.engine import Engine
 from tessera.inference.prompt import PromptBuilder
 from tessera.models.digest import weights_digest
 from tessera.node.config import NodeConfig
 from tessera.node.follower import Follower
+from tessera.node.health import SettlementHealth
 from tessera.node.payments import PaymentGate
 from tessera.node.policy import PolicyWatch
-from tessera.node.receipt_db import open_node_db
 from tessera.node.service import NodeService
-from tessera.node.settler import EpochSettler, SettlementHealth
+from tessera.parts import NodeParts
+from tessera.payments.epochs import EpochSettler
+from tessera.payments.ledger import open_node_db
 
 log = logging.getLogger(__name__)
-
-if TYPE_CHECKING:
-    from tessera.api import Tessera
 
 
 @dataclass
@@ -113,26 +109,21 @@ def _hold_serving_lock(path: Path, node: str) -> IO[str]:
 
 
 def build_node(
-    t: Tessera,
-    config: NodeConfig,
-    account: str | None = None,
-    generator: Any = None,
-    embedder: Any = None,
+    parts: NodeParts, config: NodeConfig, generator: Any = None, embedder: Any = None
 ) -> Node:
     """Load (or take) the models, index the served datanets once, and wire the service."""
-    node_key = t.signer(account)  # first: a second node of this account fails before loading
-    serving = _hold_serving_lock(t.home.serving_lock_path(node_key.address), node_key.address)
+    node_key = parts.node_key  # first: a second node of this account fails before loading
+    serving = _hold_serving_lock(parts.home.serving_lock_path(node_key.address), node_key.address)
     try:
-        return _assemble(t, config, node_key, serving, generator, embedder)
+        return _assemble(parts, config, serving, generator, embedder)
     except BaseException:
         serving.close()
         raise
 
 
 def _assemble(
-    t: Tessera,
+    t: NodeParts,
     config: NodeConfig,
-    node_key: LocalAccount,
     serving: IO[str],
     generator: Any,
     embedder: Any,
@@ -145,8 +136,7 @@ def _assemble(
     embedder = embedder or load_embedder()
     if config.model_path and config.model_id == NodeConfig.model_id:
         config = replace(config, model_id=f"local/{generator.folder.name}")
-    node_dir = t.home.path / "node"
-    deployment = t.config.deployment
+    node_dir, deployment, node_key = t.home.path / "node", t.deployment, t.node_key
     embedder_id = hashlib.sha256(str(embedder.folder).encode()).hexdigest()[:12]
     vectors = VectorIndex(
         node_dir / f"vectors-{deployment.chain_id}-{deployment.registry.lower()}-{embedder_id}"
@@ -167,7 +157,7 @@ def _assemble(
     except BaseException:
         engine.close()
         raise
-    policy = PolicyWatch(PolicyClient(t.chain, deployment.policy))
+    policy = PolicyWatch(t.policy)
     try:
         policy.load()
     except BaseException:

@@ -22,10 +22,10 @@ from tessera.inference.engine import Completion, Engine, Job
 from tessera.inference.prompt import Prompt, PromptBuilder
 from tessera.node.config import NodeConfig
 from tessera.node.follower import Follower
+from tessera.node.health import SettlementHealth
 from tessera.node.payments import FREE, PaymentGate, Reservation
 from tessera.node.policy import NO_POLICY, PolicyWatch
-from tessera.node.receipt_db import ReceiptDB
-from tessera.node.settler import SettlementHealth
+from tessera.payments.ledger import ReceiptDB
 from tessera.store.base import BlobStore
 
 

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
@@ -25,8 +24,8 @@ from tessera.chain.governance import PolicyClient
 from tessera.chain.settlement import Redemption, SettlementClient
 from tessera.crypto.receipt import Receipt
 from tessera.errors import AccountError, ChainError, ContractRevert, NotDue
-from tessera.node.receipt_db import BUILT, EpochRow, ReceiptDB
 from tessera.payments.bundle import EpochBundle, build_bundle, load_bundle
+from tessera.payments.ledger import BUILT, EpochRow, ReceiptDB
 from tessera.store.base import BlobStore
 
 MAX_CLIENTS_PER_EPOCH = 256  # settlement.vy's bound on redemptions per post
@@ -101,26 +100,6 @@ class SettlementStatus:
             "next_due": self.next_due,
             "uncollectable": [u.to_json() for u in self.uncollectable],
             "uncollectable_amount": str(sum(u.owed for u in self.uncollectable)),
-        }
-
-
-@dataclass
-class SettlementHealth:
-    """What `/health` says of the node's money: the last settlement error, and receipts that
-    cannot be redeemed (by client and amount). Either one makes the node `degraded`."""
-
-    error: str | None = None
-    status: SettlementStatus | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and (self.status is None or self.status.ok)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "error": self.error,
-            **(self.status.to_json() if self.status else {}),
         }
 
 
