@@ -435,8 +435,7 @@ def eval_attribution(
 @friendly
 def demo(ctx: click.Context, chain_url: str | None, corpus: Path | None) -> None:
     """Run the whole loop on the embedded defaults in a fresh home."""
-    from tessera.demo import run_demo
-    from tessera.demo.walkthrough import DEMO_CORPUS
+    from tessera.cli.demo import DEMO_CORPUS, run_demo
 
     t = run_demo(ctx.obj["home"], chain_url, corpus or DEMO_CORPUS, render.console)
     if t.config.chain_kind == "anvil":

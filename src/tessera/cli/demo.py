@@ -16,7 +16,7 @@ from tessera.api import GovernanceSettings, Periods, ProposalState, Tessera
 from tessera.cli import render
 from tessera.client import NodeClient
 
-DEMO_CORPUS = Path(__file__).parent / "corpus.jsonl"
+DEMO_CORPUS = Path(__file__).parent / "demo_data" / "corpus.jsonl"
 DEMO_DATANET = "demo-facts"
 # short periods, so the whole loop (answer, settle, challenge window, claim) fits in a minute
 DEMO_PERIODS = Periods(epoch_length=30, challenge_period=5, withdrawal_delay=60)
