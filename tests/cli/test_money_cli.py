@@ -17,7 +17,7 @@ def market(anvil_binary, tmp_path_factory, tiny_generator, cli_runner):
     cli = cli_runner(tmp_path_factory.mktemp("money") / "home", free_port())
     cli.ok(
         "init", "--port", str(cli.port), "--epoch-length", "2", "--challenge-period", "2",
-        "--voting-delay", "1", "--voting-period", "3", "--timelock-delay", "1",
+        "--voting-delay", "1", "--voting-period", "8", "--timelock-delay", "1",
     )  # fmt: skip
     for name in ("alice", "bob", "carol", "operator", "builder"):
         cli.ok("account", "new", name)
