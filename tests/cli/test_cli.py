@@ -28,6 +28,13 @@ def test_init_writes_keystores_config_and_deploys(cli):
     assert "default" in cli.ok("account", "list")
 
 
+def test_the_installed_console_script_prints_what_the_in_process_runs_print(cli):
+    # every other command here runs in this process; this one proves the real entry point
+    real = cli.run_process("account", "list")
+    assert real.returncode == 0 and "default" in real.stdout, real.stderr
+    assert real == cli.run("account", "list")
+
+
 def test_datanet_contribute_show_prove_get(cli, files):
     assert "datanet wiki (#1) created" in cli.ok(
         "datanet", "create", "wiki", "--license", "CC-BY-4.0", "--description", "facts"

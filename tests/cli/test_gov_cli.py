@@ -27,10 +27,6 @@ def _proposal_id(out: str) -> str:
     return Cli.proposal_id(out)
 
 
-def _state(cli, proposal: str) -> str:
-    return cli.state(proposal)
-
-
 def _wait_for(cli, proposal: str, state: str, timeout: float = 30) -> None:
     cli.wait_for(proposal, state, timeout)
 
