@@ -18,6 +18,7 @@ from tessera.chain.governance import (
     DEFAULT_GOVERNANCE,
     Action,
     GovernanceSettings,
+    PolicyClient,
     ProposalState,
 )
 from tessera.chain.registry import DatanetRecord, RegistryClient
@@ -312,7 +313,7 @@ class Tessera:
             self.chain,
             self.registry,
             self.settlement,
-            self.gov.policy,
+            PolicyClient(self.chain, self.config.deployment.policy),
             self.store,
             self.signer(account),
         )

@@ -16,7 +16,7 @@ def gov_cli(anvil_binary, cli_runner, tmp_path_factory):
     runner = cli_runner(tmp_path_factory.mktemp("gov") / "home", free_port())
     runner.ok(
         "init", "--port", str(runner.port),
-        "--voting-delay", "3", "--voting-period", "8", "--timelock-delay", "2",
+        "--voting-delay", "3", "--voting-period", "8", "--timelock-delay", "4",
     )  # fmt: skip
     runner.ok("account", "new", "alice")
     yield runner

@@ -12,7 +12,7 @@ import pytest
 
 from tessera.evaluation.metrics import answer_is_correct
 
-DEMO = Path(__file__).resolve().parents[2] / "src" / "tessera" / "demo"
+DEMO = Path(__file__).resolve().parents[2] / "src" / "tessera" / "cli" / "demo_data"
 KEYS = {
     "answer_accuracy",
     "retrieval_recall",
