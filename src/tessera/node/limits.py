@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from tessera.node import wire
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -77,8 +79,7 @@ def _bounded_int(text: str) -> int | float:
 
 def error_message(status: int, message: str, code: str, param: str | None = None) -> bytes:
     kind = "invalid_request_error" if status < 500 else "server_error"
-    body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
-    return json.dumps(body).encode()
+    return json.dumps(wire.error_body(message, code, param, kind)).encode()
 
 
 class BodyLimits:

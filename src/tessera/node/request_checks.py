@@ -11,7 +11,6 @@ from typing import Any
 from tessera.crypto.voucher import VOUCHER_HEADER
 from tessera.errors import NodeError
 from tessera.node.config import NodeConfig
-from tessera.node.wire import MAX_STOP_CHARS
 
 
 def one_voucher(headers: list[str]) -> str | None:
@@ -75,13 +74,4 @@ def stop_strings(stop: str | list[str] | None, limit: int) -> list[str]:
             code="invalid_request",
             param="stop",
         )
-    for s in stops:
-        if not 1 <= len(s) <= MAX_STOP_CHARS:
-            raise NodeError(
-                f"a stop string must be 1 to {MAX_STOP_CHARS} characters long (an empty one "
-                "would end every answer before it began)",
-                status=400,
-                code="invalid_request",
-                param="stop",
-            )
     return stops

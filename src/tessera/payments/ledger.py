@@ -80,8 +80,7 @@ class ReceiptDB:
 
     def _claim(self, node: str) -> None:
         with self._lock, self.db:
-            row = self.db.execute("SELECT value FROM meta WHERE key = 'node'").fetchone()
-            owner = str(row[0]) if row else self._signer_of_receipts()
+            owner = self._owner()
             if owner is not None and owner != node:
                 raise AccountError(
                     f"{self.path} belongs to node {owner}, not {node}: run each node account "
@@ -107,8 +106,11 @@ class ReceiptDB:
     def owner(self) -> str | None:
         """The node account this database belongs to (None: a fresh one)."""
         with self._lock:
-            row = self.db.execute("SELECT value FROM meta WHERE key = 'node'").fetchone()
-            return str(row[0]) if row else self._signer_of_receipts()
+            return self._owner()
+
+    def _owner(self) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'node'").fetchone()
+        return str(row[0]) if row else self._signer_of_receipts()
 
     def _signer_of_receipts(self) -> str | None:
         """The node of a database from before `meta` (its receipts name it)."""
