@@ -21,8 +21,8 @@ from rich.console import Console
 from rich.table import Table
 
 from tessera import Tessera
-from tessera.api import FeeSplit, ProposalState
-from tessera.chain.governance import Action
+from tessera._api import FeeSplit, ProposalState
+from tessera._chain.governance import Action
 
 CID = "bafkreibkm5y5gofuea7v4e3tmqjfffu7rzdh36pmggojxvqzfcprlde2xa"
 

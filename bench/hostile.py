@@ -35,7 +35,7 @@ from hostile_cases import (  # noqa: E402  (found through the path set above)
 
 
 def attack(folder: Path) -> tuple[list[Outcome], float]:
-    from tessera.models import (
+    from tessera._models import (
         TinyConfig,
         build_tiny_embedder,
         build_tiny_generator,

@@ -22,8 +22,8 @@ from rich.console import Console
 from rich.table import Table
 
 from tessera import Tessera
-from tessera.data.chunking import Chunk
-from tessera.data.ingest import IngestContext, contribute_chunks
+from tessera._data.chunking import Chunk
+from tessera._data.ingest import IngestContext, contribute_chunks
 
 # (batch size, contributions) per row: enough batches to average, few enough to finish
 PLAN = [(1, 100), (100, 2000), (1000, 5000), (10_000, 20_000)]

@@ -22,7 +22,7 @@ import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from tessera.models import (
+from tessera._models import (
     Generator,
     GeneratorConfig,
     default_gemma_dir,

@@ -42,8 +42,8 @@ def serve(port: int, max_batch: int, model: str | None, corpus: Path) -> None:
     import uvicorn
 
     from tessera import Tessera
-    from tessera.node.config import NodeConfig
-    from tessera.node.runtime import build_node
+    from tessera._node.config import NodeConfig
+    from tessera._node.runtime import build_node
 
     os.environ.setdefault("TESSERA_PASSWORD", "bench")
     home = Path(tempfile.mkdtemp(prefix="tessera-serve-bench-"))

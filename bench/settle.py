@@ -30,11 +30,11 @@ from rich.console import Console
 from rich.table import Table
 
 from tessera import Tessera
-from tessera.api import Periods
-from tessera.chain.settlement import Redemption
-from tessera.crypto.receipt import WEIGHT_SCALE, AttributedSource, Receipt
-from tessera.payments.bundle import build_bundle
-from tessera.store.cid import cid_for
+from tessera._api import Periods
+from tessera._chain.settlement import Redemption
+from tessera._crypto.receipt import WEIGHT_SCALE, AttributedSource, Receipt
+from tessera._payments.bundle import build_bundle
+from tessera._store.cid import cid_for
 
 CLIENTS, CONTRIBUTORS, PER_ANSWER = 10, 100, 10
 PRICE = 91 * 10**12  # about one demo answer

@@ -13,9 +13,9 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from tessera.chain.client import IN_PROCESS, Chain
-from tessera.chain.registry import RegistryClient
-from tessera.errors import ContractRevert
+from tessera._chain.client import IN_PROCESS, Chain
+from tessera._chain.registry import RegistryClient
+from tessera._errors import ContractRevert
 
 BACKENDS = ["inprocess", "anvil"]
 
@@ -29,7 +29,7 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def anvil_url(anvil_binary, tmp_path_factory) -> Iterator[str]:
     """One anvil for the whole session; tests deploy their own contracts on it."""
-    from tessera.chain.anvil import AnvilProcess
+    from tessera._chain.anvil import AnvilProcess
 
     anvil = AnvilProcess(tmp_path_factory.mktemp("anvil"), free_port())
     anvil.start()

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tessera.chain.anvil import find_anvil
-from tessera.errors import ChainError
+from tessera._chain.anvil import find_anvil
+from tessera._errors import ChainError
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tessera.api import Tessera
-from tessera.chain.governance import Action, ProposalState
+from tessera._api import Tessera
+from tessera._chain.governance import Action, ProposalState
 
 
 def enact(t: Tessera, actions: list[Action], description: str = "test change") -> int:

@@ -10,8 +10,8 @@ import uvicorn
 from backends import free_port
 
 from tessera import Tessera
-from tessera.node.config import NodeConfig
-from tessera.node.runtime import build_node
+from tessera._node.config import NodeConfig
+from tessera._node.runtime import build_node
 
 FACTS = [
     "The Ulora Brewery was founded by Radul Thothosa.",

@@ -8,7 +8,7 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from tessera.models import (
+from tessera._models import (
     Embedder,
     Generator,
     TinyConfig,

@@ -1,9 +1,9 @@
 """Tessera: an open AI network in which every answer pays the people whose work it used."""
 
-from tessera.api import Tessera
-from tessera.chain.governance import GovernanceSettings, ProposalState
-from tessera.chain.settlement import FeeSplit, Periods
-from tessera.errors import (
+from tessera._api import Tessera
+from tessera._chain.governance import GovernanceSettings, ProposalState
+from tessera._chain.settlement import FeeSplit, Periods
+from tessera._errors import (
     AccountError,
     ChainError,
     ChainUnavailable,

@@ -15,22 +15,22 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "tessera"
 
 # lower number, lower layer; a package may import only packages with a lower number
 LAYERS = {
-    "errors": 0,
-    "store": 1,
-    "chain": 1,
-    "crypto": 2,
-    "home": 3,
-    "data": 4,
-    "models": 4,
-    "govern": 4,
-    "payments": 4,
-    "parts": 4,
-    "inference": 5,
-    "client": 5,
-    "attribution": 6,
-    "api": 7,  # the facade: the library's one public door
-    "node": 7,  # the daemon: built from parts, never from the facade
-    "evaluation": 8,
+    "_errors": 0,
+    "_store": 1,
+    "_chain": 1,
+    "_crypto": 2,
+    "_home": 3,
+    "_data": 4,
+    "_models": 4,
+    "_govern": 4,
+    "_payments": 4,
+    "_parts": 4,
+    "_inference": 5,
+    "_client": 5,
+    "_attribution": 6,
+    "_api": 7,  # the facade: the library's one public door
+    "_node": 7,  # the daemon: built from parts, never from the facade
+    "_evaluation": 8,
     "cli": 9,  # the person-facing surface
     "__init__": 10,  # the package's exports
 }

@@ -10,12 +10,12 @@ import torch
 
 pytest.importorskip("context_cite")
 
-from tessera.attribution.contextcite_baseline import (
+from tessera._attribution.contextcite_baseline import (
     _DocumentPartitioner,
     contextcite_scores,
 )
-from tessera.errors import InputError
-from tessera.models import build_tiny_generator, load_generator
+from tessera._errors import InputError
+from tessera._models import build_tiny_generator, load_generator
 
 DOCUMENTS = [
     "The Ulora Brewery was established by Radul Thothosa.",

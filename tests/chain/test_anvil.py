@@ -15,8 +15,8 @@ import pytest
 from web3 import Web3
 from web3.types import HexStr, TxParams, Wei
 
-from tessera.chain.anvil import AnvilProcess
-from tessera.errors import ChainError
+from tessera._chain.anvil import AnvilProcess
+from tessera._errors import ChainError
 
 pytestmark = pytest.mark.anvil
 

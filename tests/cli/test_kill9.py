@@ -7,8 +7,8 @@ import time
 
 from web3 import Web3
 
-from tessera.chain.client import Chain
-from tessera.chain.registry import RegistryClient
+from tessera._chain.client import Chain
+from tessera._chain.registry import RegistryClient
 
 
 def test_kill_minus_9_mid_ingest_then_rerun_finishes_exactly_once(cli, tmp_path):

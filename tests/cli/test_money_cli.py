@@ -8,7 +8,7 @@ import httpx
 import pytest
 from backends import free_port
 
-from tessera.models.digest import weights_digest
+from tessera._models.digest import weights_digest
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from web3 import EthereumTesterProvider, Web3
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError
 
-from tessera.chain.compiler import load_artifact
+from tessera._chain.compiler import load_artifact
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from web3 import EthereumTesterProvider, Web3
 from web3.contract import Contract
 
-from tessera.chain.compiler import CONTRACTS_DIR, load_artifact
+from tessera._chain.compiler import CONTRACTS_DIR, load_artifact
 
 # rules --------------------------------------------------------------------------------------
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tessera.chain.deploy import deploy_contracts
-from tessera.chain.governance import GovernanceSettings, ProposalState, Support
-from tessera.chain.settlement import FeeSplit, SettlementClient
-from tessera.govern.governance import Governance
+from tessera._chain.deploy import deploy_contracts
+from tessera._chain.governance import GovernanceSettings, ProposalState, Support
+from tessera._chain.settlement import FeeSplit, SettlementClient
+from tessera._govern.governance import Governance
 
 # in process every transaction moves the clock a second: room for the two votes below
 FAST = GovernanceSettings(voting_delay=1, voting_period=4, timelock_delay=1)

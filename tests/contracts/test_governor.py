@@ -12,7 +12,7 @@ from web3 import EthereumTesterProvider, Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
 
-from tessera.chain.compiler import load_artifact
+from tessera._chain.compiler import load_artifact
 
 ZERO = "0x" + "00" * 20
 ZERO32 = b"\x00" * 32

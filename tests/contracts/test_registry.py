@@ -6,8 +6,8 @@ import pytest
 from eth_account import Account
 from eth_utils import keccak
 
-from tessera.crypto import eip712
-from tessera.crypto.merkle import MerkleTree
+from tessera._crypto import eip712
+from tessera._crypto.merkle import MerkleTree
 
 LICENSE = "CC-BY-4.0"
 ZERO = "0x" + "00" * 20

@@ -9,8 +9,8 @@ from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 from web3.logs import DISCARD
 
-from tessera.crypto.merkle import MerkleTree
-from tessera.crypto.voucher import Voucher
+from tessera._crypto.merkle import MerkleTree
+from tessera._crypto.voucher import Voucher
 
 ZERO = "0x" + "00" * 20
 MAX_UINT256 = 2**256 - 1
@@ -749,7 +749,7 @@ def test_malformed_signatures_revert_in_ecdsa(settlement, clients, voucher, post
 
 
 def test_voucher_digest_matches_the_signed_message(settlement, clients, node, sign_voucher):
-    """The contract's digest is the one `tessera.crypto.voucher.Voucher` signs."""
+    """The contract's digest is the one `tessera._crypto.voucher.Voucher` signs."""
     client = clients[0]
     chain_id = own_domain(settlement)["chainId"]
     voucher = Voucher(client.address, node, 50, chain_id, settlement.address)

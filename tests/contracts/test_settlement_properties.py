@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from web3.exceptions import ContractLogicError
 
-from tessera.crypto.merkle import MerkleTree, verify
+from tessera._crypto.merkle import MerkleTree, verify
 
 MAX_UINT256 = 2**256 - 1
 EPOCH, CHALLENGE, DELAY = 3600, 600, 7200

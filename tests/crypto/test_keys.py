@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from tessera.crypto.keys import Keystore
-from tessera.errors import AccountError
+from tessera._crypto.keys import Keystore
+from tessera._errors import AccountError
 
 
 @pytest.fixture

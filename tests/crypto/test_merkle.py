@@ -3,7 +3,7 @@ from eth_utils import keccak
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tessera.crypto.merkle import MerkleTree, hash_pair, verify
+from tessera._crypto.merkle import MerkleTree, hash_pair, verify
 
 
 def leaves(n):

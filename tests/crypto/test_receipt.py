@@ -5,10 +5,10 @@ from eth_account import Account
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tessera.attribution.weights import to_ppm, weights_from_effects, weights_from_scores
-from tessera.crypto.receipt import WEIGHT_SCALE, AttributedSource, DatanetSnapshot, Receipt
-from tessera.errors import InputError, SignatureError
-from tessera.store.cid import cid_for
+from tessera._attribution.weights import to_ppm, weights_from_effects, weights_from_scores
+from tessera._crypto.receipt import WEIGHT_SCALE, AttributedSource, DatanetSnapshot, Receipt
+from tessera._errors import InputError, SignatureError
+from tessera._store.cid import cid_for
 
 NODE = Account.create()
 

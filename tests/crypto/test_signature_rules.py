@@ -16,11 +16,11 @@ from eth_account.messages import encode_typed_data
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tessera.chain.deploy import deploy_contracts
-from tessera.chain.settlement import SettlementClient
-from tessera.crypto.ecdsa import HALF_N, SECP256K1_N
-from tessera.crypto.voucher import Voucher
-from tessera.errors import SignatureError
+from tessera._chain.deploy import deploy_contracts
+from tessera._chain.settlement import SettlementClient
+from tessera._crypto.ecdsa import HALF_N, SECP256K1_N
+from tessera._crypto.voucher import Voucher
+from tessera._errors import SignatureError
 
 
 @pytest.fixture

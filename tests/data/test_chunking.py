@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from tessera.data.chunking import chunk_paths, split_text
-from tessera.errors import InputError
+from tessera._data.chunking import chunk_paths, split_text
+from tessera._errors import InputError
 
 
 def test_paragraphs_are_packed_up_to_the_limit():
@@ -64,7 +64,7 @@ def test_bad_files_get_one_clear_sentence(tmp_path, name, content, message):
 
 
 def test_oversized_file_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr("tessera.data.chunking.MAX_FILE_BYTES", 10)
+    monkeypatch.setattr("tessera._data.chunking.MAX_FILE_BYTES", 10)
     path = tmp_path / "big.txt"
     path.write_text("x" * 11)
     with pytest.raises(InputError, match="over the 10-byte limit"):

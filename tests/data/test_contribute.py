@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tessera import InputError, NotFoundError, StoreError, Tessera
-from tessera.errors import AccountError, SignatureError
+from tessera._errors import AccountError, SignatureError
 
 
 def test_contribute_registers_batches_that_each_prove_on_chain(tessera, corpus):
@@ -114,9 +114,9 @@ def test_wrong_password_is_refused_before_any_transaction(tessera, corpus):
 
 
 def test_a_forged_signature_is_not_counted_and_prove_says_why(tessera, corpus):
-    from tessera.data.ingest import _register
-    from tessera.data.manifest import BatchManifest, Leaf
-    from tessera.store.cid import cid_for
+    from tessera._data.ingest import _register
+    from tessera._data.manifest import BatchManifest, Leaf
+    from tessera._store.cid import cid_for
 
     tessera.create_datanet("wiki", "CC-BY-4.0")
     victim = tessera.new_account("victim")
@@ -132,6 +132,6 @@ def test_a_forged_signature_is_not_counted_and_prove_says_why(tessera, corpus):
 
 
 def _ctx(tessera):
-    from tessera.data.ingest import IngestContext
+    from tessera._data.ingest import IngestContext
 
     return IngestContext(tessera.registry, tessera.store, tessera.index, tessera.domain)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tessera.chain.registry import RegistryClient
+from tessera._chain.registry import RegistryClient
 
 
 class Crash(Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from node_helpers import start_node
 
-from tessera.models import load_embedder, load_generator
+from tessera._models import load_embedder, load_generator
 
 pytestmark = pytest.mark.slow
 
@@ -49,7 +49,7 @@ def test_the_default_model_answers_from_the_datanet_and_credits_the_source(
     top = max(attribution, key=lambda s: s["weight"])
     assert real_node.t.content(top["cid"]).decode() == FACTS[support]
     assert top["weight"] > 0.5
-    from tessera.crypto.receipt import Receipt
+    from tessera._crypto.receipt import Receipt
 
     receipt = Receipt.from_json(response.model_extra["receipt"])
     real_node.t.verify_receipt(receipt)

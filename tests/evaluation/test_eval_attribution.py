@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tessera.evaluation.metrics import answer_is_correct
+from tessera._evaluation.metrics import answer_is_correct
 
 DEMO = Path(__file__).resolve().parents[2] / "src" / "tessera" / "cli" / "demo_data"
 KEYS = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from hostile_cases import budget_voucher, start_paying_node
 
-from tessera.crypto.voucher import VOUCHER_HEADER
+from tessera._crypto.voucher import VOUCHER_HEADER
 
 
 @pytest.fixture(scope="module")

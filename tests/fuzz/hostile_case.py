@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from tessera.crypto.voucher import VOUCHER_HEADER
-from tessera.node.config import DEFAULT_MODEL_ID, NodeConfig
+from tessera._crypto.voucher import VOUCHER_HEADER
+from tessera._node.config import DEFAULT_MODEL_ID, NodeConfig
 
 CHAT = "/v1/chat/completions"
 COMPLETIONS = "/v1/completions"

@@ -21,7 +21,7 @@ from hostile_runner import budget_voucher, receipt_total, run_case, start_paying
 from hostile_vouchers import voucher_cases
 from money_helpers import TSR
 
-from tessera.crypto.voucher import Voucher
+from tessera._crypto.voucher import Voucher
 
 __all__ = [
     "CHAT",

@@ -24,8 +24,8 @@ from hostile_case import (
     user,
 )
 
-from tessera.crypto.voucher import VOUCHER_HEADER
-from tessera.node.config import DEFAULT_MODEL_ID
+from tessera._crypto.voucher import VOUCHER_HEADER
+from tessera._node.config import DEFAULT_MODEL_ID
 
 # /v1/chat/completions -------------------------------------------------------------------------
 

@@ -19,8 +19,8 @@ from hostile_case import ANSWER_TIMEOUT_S, HEALTH, PRICED_REFUSALS, SOCKET_TIMEO
 from money_helpers import TSR
 from node_helpers import LiveNode, start_node
 
-from tessera.crypto.voucher import VOUCHER_HEADER, Voucher
-from tessera.payments.ledger import DELIVERED, PENDING, UNDELIVERED
+from tessera._crypto.voucher import VOUCHER_HEADER, Voucher
+from tessera._payments.ledger import DELIVERED, PENDING, UNDELIVERED
 
 # the node under attack ------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from hostile_case import LIMITS, SECP256K1_N, VOUCHER, HostileCase, chat, nested
 
-from tessera.crypto.voucher import VOUCHER_HEADER, Voucher
+from tessera._crypto.voucher import VOUCHER_HEADER, Voucher
 
 # the X-Tessera-Voucher header -----------------------------------------------------------------
 
@@ -25,7 +25,7 @@ def voucher_cases(genuine: Voucher, client: LocalAccount) -> list[HostileCase]:
         "settlement": genuine.settlement,
         "signature": genuine.signature,
     }
-    header = json.dumps(fields, separators=(",", ":"))  # the form tessera.client sends
+    header = json.dumps(fields, separators=(",", ":"))  # the form NodeClient sends
     amount, chain_id = str(genuine.amount), genuine.chain_id
     stranger = Account.from_key(b"\x07" * 32)
     r, s, v = _rsv(genuine.signature)

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from hostile_cases import ENDPOINTS, hostile_cases, receipt_total, run_case, stand_in_cases
 
-from tessera.crypto.voucher import VOUCHER_HEADER
-from tessera.errors import ChainError
+from tessera._crypto.voucher import VOUCHER_HEADER
+from tessera._errors import ChainError
 
 CASE_IDS = [case.id for case in stand_in_cases()]
 

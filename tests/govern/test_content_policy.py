@@ -8,7 +8,7 @@ import pytest
 from gov_helpers import enact
 from node_helpers import start_node
 
-from tessera.client import NodeClient
+from tessera._client import NodeClient
 
 QUESTION = "Who founded the Ulora Brewery?"
 
@@ -95,7 +95,7 @@ def test_the_node_advertises_whether_its_model_version_is_approved(node):
 
 
 def test_nobody_but_the_timelock_changes_the_policy(node):
-    from tessera.errors import ContractRevert
+    from tessera._errors import ContractRevert
 
     policy = node.t.gov.policy.contract
     for account in ("default",):  # the deployer, who holds the whole supply
@@ -126,7 +126,7 @@ def test_an_answer_names_the_served_datanets_the_policy_blocked(
 def test_a_node_that_cannot_read_the_policy_does_not_start(tmp_path, wide_generator, tiny_embedder):
     from dataclasses import replace
 
-    from tessera.errors import ChainError
+    from tessera._errors import ChainError
 
     def lose_the_policy(t):  # a deployment whose policy address holds no contract
         t.config.deployment = replace(t.config.deployment, policy=t.address("default"))

@@ -8,8 +8,8 @@ from eth_utils import keccak
 from gov_helpers import enact
 from money_helpers import TSR
 
-from tessera.api import FeeSplit, GovernanceSettings, Periods, ProposalState, Tessera
-from tessera.errors import ContractRevert, InputError, NotFoundError
+from tessera._api import FeeSplit, GovernanceSettings, Periods, ProposalState, Tessera
+from tessera._errors import ContractRevert, InputError, NotFoundError
 
 
 @pytest.fixture
@@ -165,7 +165,7 @@ def test_settings_out_of_bounds_are_refused_for_proposals_and_deployments(
 ):
     from dataclasses import replace
 
-    from tessera.api import DEFAULT_GOVERNANCE
+    from tessera._api import DEFAULT_GOVERNANCE
 
     current = t.gov.governor.settings()
     with pytest.raises(InputError, match=message):

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from tessera.inference.engine import Engine, Job
-from tessera.inference.prompt import PromptBuilder
+from tessera._inference.engine import Engine, Job
+from tessera._inference.prompt import PromptBuilder
 
 DOCS = [
     "The Ulora Brewery was founded by Radul Thothosa.",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tessera.inference.packed import ColumnStore, PackedModel, Stream
+from tessera._inference.packed import ColumnStore, PackedModel, Stream
 
 TEXTS = [
     "The Ulora Brewery was founded by Radul Thothosa in 1511, near the river Quell.",

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tessera.errors import ModelError
-from tessera.models import Embedder, EmbedderConfig, default_embedder_dir, load_embedder
+from tessera._errors import ModelError
+from tessera._models import Embedder, EmbedderConfig, default_embedder_dir, load_embedder
 
 TEXTS = [
     "Ulora Brewery was established by Radul Thothosa.",

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from tessera.errors import InputError, ModelError
-from tessera.models import (
+from tessera._errors import InputError, ModelError
+from tessera._models import (
     Generator,
     GeneratorConfig,
     default_gemma_dir,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from tessera.models import TinyConfig, build_tiny_generator, load_generator
-from tessera.models.generator import GeneratorConfig
-from tessera.models.onednn import OneDnnLinear, use_onednn
+from tessera._models import TinyConfig, build_tiny_generator, load_generator
+from tessera._models.generator import GeneratorConfig
+from tessera._models.onednn import OneDnnLinear, use_onednn
 
 
 def test_a_swapped_linear_computes_what_the_dense_one_does():

@@ -7,7 +7,7 @@ import pytest
 from money_helpers import TSR
 from node_helpers import start_node
 
-from tessera.crypto.voucher import VOUCHER_HEADER
+from tessera._crypto.voucher import VOUCHER_HEADER
 
 
 @pytest.fixture(scope="module")

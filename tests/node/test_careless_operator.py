@@ -12,9 +12,9 @@ from money_helpers import TSR
 from node_helpers import start_node
 from web3 import Web3
 
-from tessera.errors import AccountError
-from tessera.node.runtime import build_node
-from tessera.payments.ledger import ReceiptDB, open_node_db
+from tessera._errors import AccountError
+from tessera._node.runtime import build_node
+from tessera._payments.ledger import ReceiptDB, open_node_db
 
 ASK = {
     "model": "gemma-3-270m",

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from openai import APIStatusError
 
-from tessera.crypto.receipt import WEIGHT_SCALE, Receipt
+from tessera._crypto.receipt import WEIGHT_SCALE, Receipt
 
 MODEL = "gemma-3-270m"
 ASK = [{"role": "user", "content": "Who founded the Ulora Brewery?"}]

@@ -7,7 +7,7 @@ from gov_helpers import enact
 from money_helpers import TSR
 from node_helpers import start_node
 
-from tessera.client import NodeClient
+from tessera._client import NodeClient
 
 
 @pytest.fixture

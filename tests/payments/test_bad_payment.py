@@ -8,9 +8,9 @@ import httpx
 import pytest
 from money_helpers import TSR
 
-from tessera.client import NodeClient
-from tessera.crypto.voucher import VOUCHER_HEADER, Voucher
-from tessera.errors import NodeError
+from tessera._client import NodeClient
+from tessera._crypto.voucher import VOUCHER_HEADER, Voucher
+from tessera._errors import NodeError
 
 BODY = {
     "model": "gemma-3-270m",

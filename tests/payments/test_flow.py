@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from money_helpers import travel
 
-from tessera.errors import NotDue, NotFoundError
-from tessera.payments.split import CONTRIBUTOR, NODE, OWNER, TREASURY
+from tessera._errors import NotDue, NotFoundError
+from tessera._payments.split import CONTRIBUTOR, NODE, OWNER, TREASURY
 
 QUESTIONS = [
     "Who founded the Ulora Brewery?",
@@ -90,6 +90,6 @@ def test_audit_names_an_epoch_that_does_not_exist(paying):
 
 
 def _credits(t, node):
-    from tessera.payments.claims import posted_bundle
+    from tessera._payments.claims import posted_bundle
 
     return posted_bundle(t.store, t.settlement.epoch(node, 0)).credits()

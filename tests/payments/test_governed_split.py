@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from gov_helpers import enact
 
-from tessera.chain.settlement import BPS, FeeSplit
-from tessera.payments.claims import posted_bundle
-from tessera.payments.split import NODE, OWNER, TREASURY
+from tessera._chain.settlement import BPS, FeeSplit
+from tessera._payments.claims import posted_bundle
+from tessera._payments.split import NODE, OWNER, TREASURY
 
 QUESTIONS = ["Who founded the Ulora Brewery?", "When was the Lunqui Brewery founded?"]
 

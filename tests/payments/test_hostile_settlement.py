@@ -14,10 +14,10 @@ from click.testing import CliRunner
 from money_helpers import TSR, high_s_twin, keep_voucher, travel
 from node_helpers import LiveNode
 
-from tessera.client import NodeClient
-from tessera.errors import NodeError
-from tessera.node.runtime import build_node
-from tessera.payments.epochs import ESCROW_SHORT, NO_VOUCHER, VOUCHER_REFUSED
+from tessera._client import NodeClient
+from tessera._errors import NodeError
+from tessera._node.runtime import build_node
+from tessera._payments.epochs import ESCROW_SHORT, NO_VOUCHER, VOUCHER_REFUSED
 
 QUESTIONS = ["Who founded the Ulora Brewery?", "What colour does the Pleno Orchestra use?"]
 
@@ -55,7 +55,7 @@ def test_a_voucher_the_contract_refuses_is_left_out_reported_and_replaced(paying
     assert [(u.client, u.owed, u.reason) for u in status.uncollectable] == [
         (t.address("alice"), alice_paid, NO_VOUCHER)
     ]
-    with caplog.at_level(logging.WARNING, logger="tessera.node.runtime"):
+    with caplog.at_level(logging.WARNING, logger="tessera._node.runtime"):
         paying.node.settle_now()
     assert t.address("alice") in caplog.text and str(alice_paid) in caplog.text
     health = _health(paying)
@@ -167,8 +167,8 @@ def test_the_royalty_follows_the_vote_for_the_weights_served_not_a_claim_to_the_
     the owner, and a version that loses its approval pays the treasury."""
     from gov_helpers import enact
 
-    from tessera.payments.claims import posted_bundle
-    from tessera.payments.split import OWNER, TREASURY
+    from tessera._payments.claims import posted_bundle
+    from tessera._payments.split import OWNER, TREASURY
 
     t, node = paying.t, paying.service.node_key.address
     model, digest = paying.service.config.model_id, paying.service.weights_digest

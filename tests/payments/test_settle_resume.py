@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from gov_helpers import enact
 
-from tessera.chain.settlement import FeeSplit
-from tessera.payments.ledger import BUILT, POSTED, ReceiptDB
+from tessera._chain.settlement import FeeSplit
+from tessera._payments.ledger import BUILT, POSTED, ReceiptDB
 
 
 class Crash(BaseException):

@@ -7,12 +7,12 @@ from eth_utils import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tessera.chain.settlement import BPS, FeeSplit
-from tessera.crypto.merkle import verify
-from tessera.crypto.receipt import WEIGHT_SCALE, AttributedSource, Receipt
-from tessera.payments.payouts import PayoutTree, payout_leaf
-from tessera.payments.split import CONTRIBUTOR, NODE, OWNER, TREASURY, split_receipt, totals
-from tessera.store.cid import cid_for
+from tessera._chain.settlement import BPS, FeeSplit
+from tessera._crypto.merkle import verify
+from tessera._crypto.receipt import WEIGHT_SCALE, AttributedSource, Receipt
+from tessera._payments.payouts import PayoutTree, payout_leaf
+from tessera._payments.split import CONTRIBUTOR, NODE, OWNER, TREASURY, split_receipt, totals
+from tessera._store.cid import cid_for
 
 NODE_ADDR, TREASURY_ADDR, OWNER_ADDR = (Account.from_key(keccak(text=n)).address for n in "nto")
 CONTRIBUTORS = [Account.from_key(keccak(text=f"c{i}")).address for i in range(6)]

@@ -2,8 +2,8 @@ import hashlib
 
 import pytest
 
-from tessera.errors import InputError
-from tessera.store.cid import cid_for, cid_from_digest, digest_from_cid
+from tessera._errors import InputError
+from tessera._store.cid import cid_for, cid_from_digest, digest_from_cid
 
 
 def test_cid_matches_what_ipfs_gives_for_raw_leaves():

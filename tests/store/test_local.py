@@ -1,8 +1,8 @@
 import pytest
 
-from tessera.errors import StoreError
-from tessera.store.cid import cid_for
-from tessera.store.local import LocalBlobStore
+from tessera._errors import StoreError
+from tessera._store.cid import cid_for
+from tessera._store.local import LocalBlobStore
 
 
 def test_put_then_get_returns_the_same_bytes(tmp_path):

@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
-from tessera.api import Tessera
-from tessera.errors import TesseraError
+from tessera._api import Tessera
+from tessera._errors import TesseraError
 
 
 def ask_password(confirm: bool = False) -> str | None:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from tessera.api import GovernanceSettings, Periods, ProposalState, Tessera
+from tessera._api import GovernanceSettings, Periods, ProposalState, Tessera
+from tessera._client import NodeClient
 from tessera.cli import render
-from tessera.client import NodeClient
 
 DEMO_CORPUS = Path(__file__).parent / "demo_data" / "corpus.jsonl"
 DEMO_DATANET = "demo-facts"
@@ -130,8 +130,8 @@ def run_demo(
 def _approve_model(t: Tessera, out: Console) -> None:
     """Token holders approve the served model version and name its builder as the royalty
     owner: the royalty follows a vote, so nobody can take it by naming the model first."""
-    from tessera.models.digest import weights_digest
-    from tessera.models.gguf_cache import default_gemma_dir
+    from tessera._models.digest import weights_digest
+    from tessera._models.gguf_cache import default_gemma_dir
 
     digest = weights_digest(default_gemma_dir())  # the folder the node will serve
     builder = t.address("builder")
@@ -182,8 +182,8 @@ def _serving(t: Tessera) -> Iterator[NodeClient]:
 
     import uvicorn
 
-    from tessera.node.config import NodeConfig
-    from tessera.node.runtime import build_node
+    from tessera._node.config import NodeConfig
+    from tessera._node.runtime import build_node
 
     port = _free_port()
     config = NodeConfig(datanets=(DEMO_DATANET,), port=port, settle_check_s=None)

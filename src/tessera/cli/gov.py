@@ -6,12 +6,12 @@ from dataclasses import replace
 
 import click
 
-from tessera.api import Action, FeeSplit, Periods, Tessera
+from tessera._api import Action, FeeSplit, Periods, Tessera
+from tessera._errors import InputError
+from tessera._payments.units import parse_tsr
 from tessera.cli import gov_view
 from tessera.cli.common import friendly, open_home
 from tessera.cli.money import AS_OPTION
-from tessera.errors import InputError
-from tessera.payments.units import parse_tsr
 
 DESCRIPTION = click.option(
     "-m", "--description", required=True, help="What the proposal does and why."

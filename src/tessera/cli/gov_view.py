@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 from rich.markup import escape
 from rich.table import Table
 
-from tessera.api import ProposalState
+from tessera._api import ProposalState
 from tessera.cli.render import console, tsr, when
 
 if TYPE_CHECKING:
-    from tessera.api import NetworkParameters, ProposalStatus
+    from tessera._api import NetworkParameters, ProposalStatus
 
 __all__ = ["console", "parameters", "proposal_list", "proposed", "status", "tsr", "when"]
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import click
 
-from tessera.api import DEFAULT_GOVERNANCE, DEFAULT_PERIODS, Periods, Tessera
+from tessera._api import DEFAULT_GOVERNANCE, DEFAULT_PERIODS, Periods, Tessera
+from tessera._home import DEFAULT_ANVIL_PORT, TesseraHome
 from tessera.cli import gov, money, render
 from tessera.cli.common import ask_password, friendly, open_home
-from tessera.home import DEFAULT_ANVIL_PORT, TesseraHome
 
 
 @click.group()
@@ -100,7 +100,7 @@ def chain() -> None:
 
 
 def _anvil(ctx: click.Context) -> Any:
-    from tessera.chain.anvil import AnvilProcess
+    from tessera._chain.anvil import AnvilProcess
 
     home = TesseraHome(ctx.obj["home"])
     config = home.load()
@@ -302,8 +302,8 @@ def node_start(
     each epoch on chain as it falls due."""
     import uvicorn
 
-    from tessera.node.config import NodeConfig
-    from tessera.node.runtime import build_node
+    from tessera._node.config import NodeConfig
+    from tessera._node.runtime import build_node
 
     t = open_home(ctx, password=True)
     config = NodeConfig(
@@ -335,7 +335,7 @@ def ask(
     receipt was saved."""
     import json
 
-    from tessera.client import NodeClient
+    from tessera._client import NodeClient
 
     t = open_home(ctx, password=True)
     result = NodeClient(node_url, payer=t.payer(account_)).ask(question, model)
@@ -363,8 +363,8 @@ def receipt_verify(ctx: click.Context, path: Path, offline: bool) -> None:
     """Check a receipt's signature, hashes, and (unless --offline) its claims against the chain."""
     import json
 
-    from tessera.crypto.receipt import Receipt
-    from tessera.errors import InputError
+    from tessera._crypto.receipt import Receipt
+    from tessera._errors import InputError
 
     try:
         body = json.loads(path.read_text())
@@ -414,7 +414,7 @@ def eval_attribution(
     """Ingest, serve, answer and attribute a planted-fact benchmark; report the figures."""
     import json
 
-    from tessera.evaluation.attribution_eval import EvalConfig, evaluate
+    from tessera._evaluation.attribution_eval import EvalConfig, evaluate
 
     config = EvalConfig(limit, not no_contextcite, contextcite_limit, model_path)
     result = evaluate(corpus, questions, config, lambda line: render.err_console.print(line))
@@ -439,7 +439,7 @@ def demo(ctx: click.Context, chain_url: str | None, corpus: Path | None) -> None
 
     t = run_demo(ctx.obj["home"], chain_url, corpus or DEMO_CORPUS, render.console)
     if t.config.chain_kind == "anvil":
-        from tessera.chain.anvil import AnvilProcess
+        from tessera._chain.anvil import AnvilProcess
 
         AnvilProcess(t.home.anvil_dir, t.config.anvil_port).stop()
 

@@ -6,9 +6,9 @@ import sys
 
 import click
 
+from tessera._payments.units import format_tsr, parse_tsr
 from tessera.cli import render
 from tessera.cli.common import friendly, open_home
-from tessera.payments.units import format_tsr, parse_tsr
 
 AS_OPTION = click.option("--as", "account_", help="Local account to act as (default: default).")
 

@@ -11,23 +11,23 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from tessera.payments.units import format_tsr
+from tessera._payments.units import format_tsr
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from tessera.api import Tessera, Wallet
-    from tessera.chain.registry import DatanetRecord
-    from tessera.client import AskResult
-    from tessera.crypto.keys import AccountInfo
-    from tessera.crypto.receipt import Receipt
-    from tessera.data.datanets import ContributionProof, DatanetDetail
-    from tessera.data.ingest import IngestReport
-    from tessera.data.ingest import Progress as ProgressFn
-    from tessera.payments.audit import AuditReport
-    from tessera.payments.claims import ClaimResult
-    from tessera.payments.earnings import Earnings
-    from tessera.payments.epochs import SettlementStatus, SettleResult
+    from tessera._api import Tessera, Wallet
+    from tessera._chain.registry import DatanetRecord
+    from tessera._client import AskResult
+    from tessera._crypto.keys import AccountInfo
+    from tessera._crypto.receipt import Receipt
+    from tessera._data.datanets import ContributionProof, DatanetDetail
+    from tessera._data.ingest import IngestReport
+    from tessera._data.ingest import Progress as ProgressFn
+    from tessera._payments.audit import AuditReport
+    from tessera._payments.claims import ClaimResult
+    from tessera._payments.earnings import Earnings
+    from tessera._payments.epochs import SettlementStatus, SettleResult
 
 # piped output keeps whole CIDs and addresses instead of folding them to a guessed 80 columns
 console = Console(highlight=False, width=None if Console().is_terminal else 200)

@@ -1,0 +1,405 @@
+"""`Tessera`: the facade that the CLI, the node and users' own code all call."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from tessera._chain.client import IN_PROCESS, Chain
+from tessera._chain.deploy import DEFAULT_PERIODS, check_deployment, deploy_contracts
+from tessera._chain.governance import (
+    DEFAULT_GOVERNANCE,
+    Action,
+    GovernanceSettings,
+    PolicyClient,
+    ProposalState,
+)
+from tessera._chain.registry import DatanetRecord, RegistryClient
+from tessera._chain.settlement import FeeSplit, Periods, SettlementClient, Withdrawal
+from tessera._crypto.eip712 import Domain
+from tessera._crypto.keys import DEFAULT_SCRYPT_N, AccountInfo, Keystore
+from tessera._crypto.receipt import Receipt
+from tessera._crypto.voucher import Voucher
+from tessera._data import datanets as datanet_ops
+from tessera._data.index import ContributionIndex
+from tessera._data.ingest import DEFAULT_BATCH_SIZE, IngestContext, IngestReport, Progress
+from tessera._data.ingest import contribute as ingest
+from tessera._errors import AccountError, ChainError, ConfigError, InputError, SignatureError
+from tessera._govern.governance import Governance, NetworkParameters, ProposalStatus
+from tessera._home import DEFAULT_ANVIL_PORT, HomeConfig, TesseraHome
+from tessera._parts import NodeParts
+from tessera._payments.audit import AuditReport, audit_epoch
+from tessera._payments.claims import ClaimResult, claim_all
+from tessera._payments.earnings import Earnings, earnings
+from tessera._payments.payer import Payer
+from tessera._payments.units import format_tsr
+from tessera._store.local import LocalBlobStore
+
+if TYPE_CHECKING:
+    from tessera._payments.epochs import EpochSettler, SettlementStatus, SettleResult
+
+__all__ = [
+    "DEFAULT_GOVERNANCE",
+    "DEFAULT_PERIODS",
+    "Action",
+    "FeeSplit",
+    "GovernanceSettings",
+    "NetworkParameters",
+    "Periods",
+    "ProposalState",
+    "ProposalStatus",
+    "Tessera",
+    "Wallet",
+]
+
+DEV_FUNDING_WEI = 100 * 10**18  # gas money for new accounts on local dev chains
+
+
+def _password(password: str | None) -> str:
+    password = password if password is not None else os.environ.get("TESSERA_PASSWORD")
+    if not password:
+        raise AccountError("no keystore password: set TESSERA_PASSWORD or pass password=...")
+    return password
+
+
+def _connect(config: HomeConfig, home: TesseraHome) -> Chain:
+    if config.chain_kind == "inprocess":
+        raise ConfigError(
+            f"{home.path} was set up with an in-process chain, which lived only inside the "
+            "process that created it: run `tessera init --force` for a persistent local chain"
+        )
+    if config.chain_kind == "anvil":
+        from tessera._chain.anvil import AnvilProcess
+
+        anvil = AnvilProcess(home.anvil_dir, config.anvil_port)
+        if not anvil.is_running():
+            anvil.start()
+    return Chain.connect(config.chain_url)
+
+
+@dataclass(frozen=True)
+class Wallet:
+    address: str
+    tokens: int  # held, in the smallest unit
+    escrow: int  # deposited for paying nodes
+    withdrawal: Withdrawal  # a pending withdrawal (amount 0: none)
+
+
+class Tessera:
+    """One Tessera home on one chain. Open it with `Tessera.open()` or make it with `init`."""
+
+    def __init__(
+        self, home: TesseraHome, config: HomeConfig, chain: Chain, password: str | None = None
+    ) -> None:
+        check_deployment(chain, config.deployment)
+        self.home = home
+        self.config = config
+        self.chain = chain
+        self._password = password
+        self.registry = RegistryClient(chain, config.deployment.registry)
+        self.settlement = SettlementClient(chain, config.deployment.settlement)
+        self.store = LocalBlobStore(home.store_dir)
+        self.index = ContributionIndex(home.index_path(config.deployment))
+        self.keystore = Keystore(home.keystore_dir, config.scrypt_n)
+        self.domain = Domain(config.deployment.chain_id, config.deployment.registry)
+        self.gov = Governance(chain, config.deployment, self.settlement, self.signer, self.address)
+
+    # lifecycle ------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, home: Path | None = None, password: str | None = None) -> Tessera:
+        th = TesseraHome(home)
+        config = th.load()
+        return cls(th, config, _connect(config, th), password)
+
+    @classmethod
+    def init(
+        cls,
+        home: Path | None = None,
+        chain: str | None = None,
+        password: str | None = None,
+        force: bool = False,
+        anvil_port: int = DEFAULT_ANVIL_PORT,
+        scrypt_n: int = DEFAULT_SCRYPT_N,
+        periods: Periods = DEFAULT_PERIODS,
+        governance: GovernanceSettings = DEFAULT_GOVERNANCE,
+    ) -> Tessera:
+        """Create accounts, connect a chain (managed anvil unless `chain` is given), deploy.
+        `periods` sets the settlement's epoch, challenge and withdrawal periods (seconds),
+        `governance` the voting delay and period, timelock delay, threshold and quorum."""
+        th = TesseraHome(home)
+        if th.exists() and not force:
+            raise ConfigError(
+                f"{th.path} is already a Tessera home: use it, or pass --force to redeploy"
+            )
+        secret = _password(password)
+        keystore = Keystore(th.keystore_dir, scrypt_n)
+        names = {a.name for a in keystore.list()}
+        info = (
+            keystore.find("default") if "default" in names else keystore.create("default", secret)
+        )
+        deployer = keystore.unlock(info.name, secret)
+        if chain is None:
+            from tessera._chain.anvil import AnvilProcess
+
+            anvil = AnvilProcess(th.anvil_dir, anvil_port)
+            if not anvil.is_running():
+                anvil.start()
+            kind, url = "anvil", anvil.url
+        else:
+            kind, url = ("inprocess", IN_PROCESS) if chain == IN_PROCESS else ("rpc", chain)
+        connection = Chain.connect(url)
+        for kept in keystore.list():  # accounts kept by --force need gas on a fresh chain too
+            _ensure_gas(connection, kept.address)
+        deployment = deploy_contracts(connection, deployer, periods, governance)
+        config = HomeConfig(kind, url, deployment, info.name, anvil_port, scrypt_n)
+        # a fresh deployment can reuse an old one's addresses (same deployer, fresh chain):
+        # caches named after them describe another chain's state
+        node_dbs = th.path / "node" / th.node_db_prefix(deployment)
+        for stale in (th.index_path(deployment), node_dbs):
+            for path in stale.parent.glob(stale.name + "*"):
+                path.unlink()
+        th.save(config)
+        return cls(th, config, connection, secret)
+
+    def close(self) -> None:
+        self.index.close()
+
+    # accounts -------------------------------------------------------------------------------
+
+    def accounts(self) -> list[AccountInfo]:
+        return self.keystore.list()
+
+    def new_account(self, name: str) -> AccountInfo:
+        info = self.keystore.create(name, _password(self._password))
+        _ensure_gas(self.chain, info.address)
+        return info
+
+    def signer(self, account: str | None = None) -> LocalAccount:
+        return self.keystore.unlock(
+            account or self.config.default_account, _password(self._password)
+        )
+
+    def address(self, account: str | None = None) -> str:
+        """The address of a local account's name, or `account` itself if it is an address."""
+        if account and Web3.is_address(account):
+            return Web3.to_checksum_address(account)
+        return self.keystore.find(account or self.config.default_account).address
+
+    # datanets and contributions ---------------------------------------------------------------
+
+    def create_datanet(
+        self, name: str, license: str, description: str = "", account: str | None = None
+    ) -> DatanetRecord:
+        return datanet_ops.create_datanet(
+            self.registry, self.store, self.signer(account), name, license, description
+        )
+
+    def datanets(self) -> list[DatanetRecord]:
+        return datanet_ops.list_datanets(self.registry)
+
+    def datanet(self, name: str) -> datanet_ops.DatanetDetail:
+        return datanet_ops.show_datanet(self.registry, self.store, self.index, name)
+
+    def contribute(
+        self,
+        datanet: str,
+        paths: Sequence[Path],
+        account: str | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        ctx = IngestContext(self.registry, self.store, self.index, self.domain)
+        return ingest(
+            ctx, datanet, [Path(p) for p in paths], self.signer(account), batch_size, progress
+        )
+
+    def prove(self, cid: str) -> datanet_ops.ContributionProof:
+        return datanet_ops.prove_contribution(self.registry, self.store, self.index, cid)
+
+    def content(self, cid: str) -> bytes:
+        """The bytes of a contribution, checked against its CID."""
+        return self.store.get(cid)
+
+    # models ----------------------------------------------------------------------------------
+
+    def model_owner(self, model_id: str, weights_digest: str) -> str | None:
+        """Whom the royalty of this exact model version is paid to: the owner governance named
+        when it approved it (`gov.actions.approve_model`); None: the treasury."""
+        raw = weights_digest.lower().removeprefix("0x")
+        if len(raw) != 64 or any(c not in "0123456789abcdef" for c in raw):
+            raise InputError(
+                f"{weights_digest!r} is not a weights digest: give the 64-hex-digit sha256 a "
+                "node shows in /v1/models (`weights_digest`)"
+            )
+        return self.gov.policy.model_owner(model_id, "0x" + raw)
+
+    # money -----------------------------------------------------------------------------------
+
+    def wallet(self, account: str | None = None) -> Wallet:
+        address = self.address(account)
+        return Wallet(
+            address,
+            self.settlement.token.balance_of(address),
+            self.settlement.balance(address),
+            self.settlement.withdrawal(address),
+        )
+
+    def transfer(self, amount: int, to: str, account: str | None = None) -> None:
+        self.settlement.token.transfer(self.signer(account), self.address(to), amount)
+
+    def deposit(self, amount: int, account: str | None = None) -> Wallet:
+        """Move tokens into escrow, from which nodes redeem the vouchers this account signs."""
+        signer = self.signer(account)
+        held = self.settlement.token.balance_of(signer.address)
+        if held < amount:
+            raise InputError(
+                f"{signer.address} holds {format_tsr(held)} TSR, less than the "
+                f"{format_tsr(amount)} to deposit: have tokens sent to it first "
+                "(`tessera transfer AMOUNT ACCOUNT` from an account that holds some)"
+            )
+        self.settlement.deposit(signer, amount)
+        return self.wallet(account)
+
+    def request_withdrawal(self, amount: int, account: str | None = None) -> Withdrawal:
+        """Start the withdrawal delay; nodes can still redeem signed vouchers meanwhile."""
+        return self.settlement.request_withdrawal(self.signer(account), amount)
+
+    def withdraw(self, account: str | None = None) -> int:
+        return self.settlement.withdraw(self.signer(account))
+
+    def payer(self, account: str | None = None) -> Payer:
+        """Signs this account's vouchers for `NodeClient(url, payer=...)`."""
+        signer = self.signer(account)
+        return Payer(
+            signer,
+            self.chain.chain_id,
+            self.settlement.address,
+            self.home.path / "channels.json",
+        )
+
+    def sign_voucher(self, node: str, amount: int, account: str | None = None) -> Voucher:
+        """A voucher letting `node` redeem up to `amount` (cumulative) from this account's
+        escrow: a budget to send as the X-Tessera-Voucher header from any HTTP client."""
+        signer = self.signer(account)
+        unsigned = Voucher(
+            signer.address, self.address(node), amount, self.chain.chain_id, self.settlement.address
+        )
+        return unsigned.signed_by(signer)
+
+    def settle_epoch(self, account: str | None = None) -> SettleResult | None:
+        """Settle this home's node's next epoch (the node does it on its own when running).
+        Receipts that cannot be redeemed now are kept: `node_status` names them."""
+        with self._settler(account) as settler:
+            return settler.settle()
+
+    def node_status(self, account: str | None = None) -> SettlementStatus:
+        """What the node of `account` is owed and has settled, and what it cannot collect."""
+        with self._settler(account) as settler:
+            return settler.status()
+
+    def node_parts(self, account: str | None = None) -> NodeParts:
+        """The parts a node of `account` is built from (`tessera.build_node(parts, config)`)."""
+        return NodeParts(
+            self.home,
+            self.config.deployment,
+            self.chain,
+            self.registry,
+            self.settlement,
+            PolicyClient(self.chain, self.config.deployment.policy),
+            self.store,
+            self.signer(account),
+        )
+
+    @contextmanager
+    def _settler(self, account: str | None) -> Iterator[EpochSettler]:
+        from tessera._payments.epochs import EpochSettler
+        from tessera._payments.ledger import open_node_db
+
+        signer = self.signer(account)
+        db = open_node_db(self.home, self.config.deployment, signer.address)
+        try:
+            yield EpochSettler(
+                self.settlement,
+                self.gov.policy,
+                self.store,
+                db,
+                signer,
+                self.home.settle_lock_path(signer.address),
+            )
+        finally:
+            db.close()
+
+    def claim(self, account: str | None = None) -> list[ClaimResult]:
+        """Claim what every node owes this account through its latest claimable epoch."""
+        return claim_all(self.settlement, self.store, self.signer(account))
+
+    def earnings(self, account: str | None = None) -> Earnings:
+        return earnings(self.settlement, self.store, self.address(account))
+
+    def audit_epoch(self, epoch: int, node: str | None = None) -> AuditReport:
+        """Re-verify a posted epoch from its bundle and the chain (default node: the only one
+        that posted, or this home's default account)."""
+        if node is None:
+            nodes = self.settlement.nodes_with_epochs()
+            node = nodes[0] if len(nodes) == 1 else self.address()
+        return audit_epoch(self.settlement, self.gov.policy, self.store, self.address(node), epoch)
+
+    # receipts --------------------------------------------------------------------------------
+
+    def verify_receipt(self, receipt: Receipt) -> None:
+        """Check a node's receipt: its signature and hashes, then against this chain, that
+        every datanet snapshot it names is real and every attributed contribution is a signed
+        contribution of that contributor to that datanet. Raises SignatureError on a mismatch."""
+        receipt.verify()
+        if receipt.chain_id != self.chain.chain_id:
+            raise SignatureError(
+                f"the receipt is for chain {receipt.chain_id}, this home is on "
+                f"chain {self.chain.chain_id}: verify it from a home on that chain"
+            )
+        for snap in receipt.datanets:
+            root = datanet_ops.chain_snapshot_root(self.registry, snap.datanet, snap.batches)
+            if root != snap.root:
+                raise SignatureError(
+                    f"the receipt's snapshot of datanet #{snap.datanet} "
+                    f"({snap.batches} batches) does not match the chain"
+                )
+        self.index.sync(self.registry, self.store)
+        served = {snap.datanet for snap in receipt.datanets}
+        for source in receipt.attribution:
+            found = [
+                c
+                for c in self.index.find(source.cid)
+                if c.datanet == source.datanet and c.signature_ok
+            ]
+            if (
+                source.datanet not in served
+                or not found
+                or found[0].contributor.lower() != source.contributor.lower()
+            ):
+                raise SignatureError(
+                    f"the receipt credits {source.contributor} for {source.cid} "
+                    f"in datanet #{source.datanet}, which the chain does not show"
+                )
+
+
+def _ensure_gas(chain: Chain, address: str) -> None:
+    """Local dev chains fund new accounts; elsewhere the user must have funded them."""
+    address = Web3.to_checksum_address(address)
+    if chain.w3.eth.get_balance(address) >= DEV_FUNDING_WEI // 10:
+        return
+    try:
+        chain.fund(address, DEV_FUNDING_WEI)
+    except ChainError:
+        if chain.w3.eth.get_balance(address) == 0:
+            raise ChainError(
+                f"account {address} has no ETH for gas on chain {chain.chain_id} and the chain "
+                "has no dev account to fund it: send it some ETH, then run the command again"
+            ) from None

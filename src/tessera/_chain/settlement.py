@@ -1,0 +1,283 @@
+"""Typed client of settlement.vy: escrow, vouchers redeemed per epoch, payout roots, claims."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from tessera._chain.client import Chain
+from tessera._chain.token import TokenClient
+from tessera._errors import ContractRevert
+
+BPS = 10_000
+
+
+@dataclass(frozen=True)
+class FeeSplit:
+    """How each answer's price is divided, in basis points of 10,000, and who the treasury is."""
+
+    node_bps: int
+    owner_bps: int
+    contributors_bps: int
+    treasury_bps: int
+    treasury: str
+
+    def as_abi(self) -> tuple[int, int, int, int, str]:
+        return (
+            self.node_bps,
+            self.owner_bps,
+            self.contributors_bps,
+            self.treasury_bps,
+            Web3.to_checksum_address(self.treasury),
+        )
+
+    @classmethod
+    def from_abi(cls, fields: Any) -> FeeSplit:
+        node, owner, contributors, treasury_bps, treasury = fields
+        return cls(int(node), int(owner), int(contributors), int(treasury_bps), str(treasury))
+
+
+@dataclass(frozen=True)
+class Periods:
+    epoch_length: int  # seconds a node waits between two of its epochs
+    challenge_period: int  # seconds after posting before claims open
+    withdrawal_delay: int  # seconds a client's withdrawal waits; above epoch_length
+
+
+@dataclass(frozen=True)
+class Redemption:
+    """One client's voucher as redeemed: signed for `signed_amount`, taken up to `amount`
+    (both cumulative over the channel's life)."""
+
+    client: str
+    signed_amount: int
+    amount: int
+    signature: str  # 0x-hex, 65 bytes
+
+    def as_abi(self) -> tuple[str, int, int, bytes]:
+        return (
+            Web3.to_checksum_address(self.client),
+            self.signed_amount,
+            self.amount,
+            bytes.fromhex(self.signature.removeprefix("0x")),
+        )
+
+    def to_json(self) -> dict[str, str]:
+        # amounts as strings: JSON readers lose integers above 2**53
+        return {
+            "client": self.client,
+            "signed_amount": str(self.signed_amount),
+            "amount": str(self.amount),
+            "signature": self.signature,
+        }
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Redemption:
+        return cls(
+            str(body["client"]), int(body["signed_amount"]), int(body["amount"]), body["signature"]
+        )
+
+
+@dataclass(frozen=True)
+class PostedEpoch:
+    node: str
+    epoch: int
+    root: bytes
+    total: int
+    bundle_cid: str
+    receipt_count: int
+    redeemed: int
+    posted_at: int
+    split: FeeSplit
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    amount: int
+    available_at: int
+
+
+class SettlementClient:
+    def __init__(self, chain: Chain, address: str) -> None:
+        self.chain = chain
+        self.address = Web3.to_checksum_address(address)
+        self.contract = chain.contract("settlement", address)
+        self._token: TokenClient | None = None
+
+    @property
+    def token(self) -> TokenClient:
+        if self._token is None:
+            self._token = TokenClient(self.chain, self.chain.call(self.contract.functions.token()))
+        return self._token
+
+    # escrow ---------------------------------------------------------------------------------
+
+    def deposit(self, sender: LocalAccount, amount: int) -> None:
+        if self.token.allowance(sender.address, self.address) < amount:
+            self.token.approve(sender, self.address, amount)
+        self.chain.transact(self.contract.functions.deposit(amount), sender)
+
+    def request_withdrawal(self, sender: LocalAccount, amount: int) -> Withdrawal:
+        self.chain.transact(self.contract.functions.request_withdrawal(amount), sender)
+        return self.withdrawal(sender.address)
+
+    def withdraw(self, sender: LocalAccount) -> int:
+        self.chain.catch_up_clock()
+        before = self.token.balance_of(sender.address)
+        self.chain.transact(self.contract.functions.withdraw(), sender)
+        return self.token.balance_of(sender.address) - before
+
+    def balance(self, client: str) -> int:
+        fn = self.contract.functions.balances(Web3.to_checksum_address(client))
+        return int(self.chain.call(fn))
+
+    def withdrawal(self, client: str) -> Withdrawal:
+        client = Web3.to_checksum_address(client)
+        amount, _, _ = self.chain.call(self.contract.functions.withdrawals(client))
+        available_at = self.chain.call(self.contract.functions.withdrawal_available_at(client))
+        return Withdrawal(int(amount), int(available_at))
+
+    def withdrawing(self, client: str) -> int:
+        """The amount of the client's pending withdrawal (0: none); one call, for hot paths."""
+        fn = self.contract.functions.withdrawals(Web3.to_checksum_address(client))
+        return int(self.chain.call(fn)[0])
+
+    def redeemed(self, client: str, node: str) -> int:
+        fn = self.contract.functions.redeemed(
+            Web3.to_checksum_address(client), Web3.to_checksum_address(node)
+        )
+        return int(self.chain.call(fn))
+
+    def voucher_signer(self, client: str, node: str, amount: int, signature: str) -> str | None:
+        """Whom the contract's own redemption check takes a voucher to be signed by; None
+        when it refuses the signature outright (a malleable or invalid form)."""
+        fn = self.contract.functions.voucher_signer(
+            Web3.to_checksum_address(client),
+            Web3.to_checksum_address(node),
+            amount,
+            bytes.fromhex(signature.removeprefix("0x")),
+        )
+        try:
+            return str(Web3.to_checksum_address(self.chain.call(fn)))
+        except ContractRevert:
+            return None
+
+    # epochs ---------------------------------------------------------------------------------
+
+    def post_epoch(
+        self,
+        sender: LocalAccount,
+        epoch: int,
+        root: bytes,
+        total: int,
+        bundle_cid: str,
+        receipt_count: int,
+        split: FeeSplit,
+        redemptions: list[Redemption],
+    ) -> int:
+        """Post one epoch; returns the gas it used."""
+        self.chain.catch_up_clock()
+        fn = self.contract.functions.post_epoch(
+            epoch,
+            root,
+            total,
+            bundle_cid,
+            receipt_count,
+            split.as_abi(),
+            [r.as_abi() for r in redemptions],
+        )
+        return int(self.chain.transact(fn, sender)["gasUsed"])
+
+    def epoch_count(self, node: str) -> int:
+        fn = self.contract.functions.epoch_count(Web3.to_checksum_address(node))
+        return int(self.chain.call(fn))
+
+    def epoch(self, node: str, epoch: int) -> PostedEpoch:
+        fn = self.contract.functions.epochs(Web3.to_checksum_address(node), epoch)
+        root, total, cid, count, redeemed, posted_at, split, _, _ = self.chain.call(fn)
+        return PostedEpoch(
+            Web3.to_checksum_address(node),
+            epoch,
+            bytes(root),
+            int(total),
+            str(cid),
+            int(count),
+            int(redeemed),
+            int(posted_at),
+            FeeSplit.from_abi(split),
+        )
+
+    def next_epoch_at(self, node: str) -> int:
+        fn = self.contract.functions.next_epoch_at(Web3.to_checksum_address(node))
+        return int(self.chain.call(fn))
+
+    def claimable_at(self, node: str, epoch: int) -> int:
+        fn = self.contract.functions.claimable_at(Web3.to_checksum_address(node), epoch)
+        return int(self.chain.call(fn))
+
+    def nodes_with_epochs(self, from_block: int = 0) -> list[str]:
+        """Every node that has posted an epoch, in order of first post."""
+        logs = self.contract.events.EpochPosted.get_logs(from_block=from_block)
+        return list(dict.fromkeys(Web3.to_checksum_address(log.args.node) for log in logs))
+
+    def epoch_posted_block(self, node: str, epoch: int, from_block: int = 0) -> int | None:
+        """The block in which a node's epoch was posted (None if it was not)."""
+        node = Web3.to_checksum_address(node)
+        logs = self.contract.events.EpochPosted.get_logs(
+            from_block=from_block, argument_filters={"node": node}
+        )
+        blocks = [int(log.blockNumber) for log in logs if int(log.args.epoch) == epoch]
+        return blocks[0] if blocks else None
+
+    def node_redeemed(self, node: str) -> int:
+        fn = self.contract.functions.node_redeemed(Web3.to_checksum_address(node))
+        return int(self.chain.call(fn))
+
+    def node_paid(self, node: str) -> int:
+        fn = self.contract.functions.node_paid(Web3.to_checksum_address(node))
+        return int(self.chain.call(fn))
+
+    # claims ---------------------------------------------------------------------------------
+
+    def claim(
+        self, sender: LocalAccount, node: str, epoch: int, cumulative: int, proof: list[bytes]
+    ) -> int:
+        """Claim through `epoch`; returns the gas it used."""
+        self.chain.catch_up_clock()
+        fn = self.contract.functions.claim(Web3.to_checksum_address(node), epoch, cumulative, proof)
+        return int(self.chain.transact(fn, sender)["gasUsed"])
+
+    def claimed(self, node: str, recipient: str) -> int:
+        fn = self.contract.functions.claimed(
+            Web3.to_checksum_address(node), Web3.to_checksum_address(recipient)
+        )
+        return int(self.chain.call(fn))
+
+    def leaf(self, node: str, recipient: str, cumulative: int) -> bytes:
+        fn = self.contract.functions.leaf(
+            Web3.to_checksum_address(node), Web3.to_checksum_address(recipient), cumulative
+        )
+        return bytes(self.chain.call(fn))
+
+    # parameters -----------------------------------------------------------------------------
+
+    def fee_split(self) -> FeeSplit:
+        return FeeSplit.from_abi(self.chain.call(self.contract.functions.fee_split()))
+
+    def periods(self) -> Periods:
+        f = self.contract.functions
+        return Periods(
+            int(self.chain.call(f.epoch_length())),
+            int(self.chain.call(f.challenge_period())),
+            int(self.chain.call(f.withdrawal_delay())),
+        )
+
+    def owner(self) -> str:
+        return str(self.chain.call(self.contract.functions.owner()))
+
+    def now(self) -> int:
+        """Chain time, which every period is measured on (see `Chain.now`)."""
+        return self.chain.now()

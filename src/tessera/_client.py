@@ -1,0 +1,105 @@
+"""A small client for a Tessera node: ask a question, get the answer, its sources and receipt."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from tessera._crypto.receipt import Receipt
+from tessera._crypto.voucher import VOUCHER_HEADER
+from tessera._errors import NodeError
+from tessera._payments.payer import Payer
+
+DEFAULT_NODE_URL = "http://127.0.0.1:8000"
+
+
+@dataclass(frozen=True)
+class AskResult:
+    text: str
+    sources: list[dict[str, Any]]  # every retrieved contribution with its weight
+    receipt: Receipt | None
+    body: dict[str, Any]
+
+    @property
+    def withheld(self) -> list[str]:
+        """CIDs that matched but were not used: blocked by the network's content policy."""
+        return list(self.body.get("content_policy", {}).get("withheld", []))
+
+
+class NodeClient:
+    """Ask a node. With a `payer` (`Tessera.payer()`), every request carries a voucher."""
+
+    def __init__(
+        self, base_url: str = DEFAULT_NODE_URL, timeout: float = 600, payer: Payer | None = None
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.http = httpx.Client(base_url=self.base_url, timeout=timeout)
+        self.payer = payer
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise NodeError(
+                f"cannot reach the node at {self.base_url} ({type(exc).__name__}): "
+                "start one with `tessera node start` or pass --node URL"
+            ) from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if response.status_code >= 400:
+            error = body.get("error", {}) if isinstance(body, dict) else {}
+            raise NodeError(
+                f"the node answered {response.status_code}: "
+                f"{error.get('message') or response.text[:200]}",
+                status=response.status_code,
+                code=error.get("code"),
+                param=error.get("param"),
+                details=error.get("tessera"),
+            )
+        return body
+
+    def models(self) -> list[dict[str, Any]]:
+        return list(self._request("GET", "/v1/models")["data"])
+
+    def ask(
+        self, question: str, model: str | None = None, max_tokens: int | None = None
+    ) -> AskResult:
+        models = self.models()
+        info = next((m for m in models if m["id"] == model), models[0]) if model else models[0]
+        payload: dict[str, Any] = {
+            "model": info["id"],
+            "messages": [{"role": "user", "content": question}],
+        }
+        if max_tokens:
+            payload["max_tokens"] = max_tokens
+        tessera = info.get("tessera") or {}
+        if not (self.payer and tessera.get("payments")):
+            return self._ask(payload, {})
+        # the most this request can cost: a full context window in, max_tokens out
+        pricing = info["pricing"]
+        out_tokens = max_tokens or int(tessera["default_max_tokens"])
+        up_to = int(info["context_window"]) * int(pricing["input_token"]) + out_tokens * int(
+            pricing["output_token"]
+        )
+        node = tessera["node"]
+        voucher = self.payer.authorise(node, up_to)
+        result = None
+        try:
+            result = self._ask(payload, {VOUCHER_HEADER: voucher.to_header()})
+        finally:
+            self.payer.settle(node, up_to, result.receipt if result else None)
+        return result
+
+    def _ask(self, payload: dict[str, Any], headers: dict[str, str]) -> AskResult:
+        body = self._request("POST", "/v1/chat/completions", json=payload, headers=headers)
+        receipt = Receipt.from_json(body["receipt"]) if body.get("receipt") else None
+        return AskResult(
+            body["choices"][0]["message"]["content"], body.get("attribution", []), receipt, body
+        )
+
+    def close(self) -> None:
+        self.http.close()

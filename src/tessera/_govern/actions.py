@@ -1,0 +1,206 @@
+"""The changes token holders can propose, as timelock calls, and how to read one back.
+
+Each builder returns the `Action`s of one change; a proposal may combine up to ten.
+"""
+
+from __future__ import annotations
+
+from dataclasses import astuple
+
+from eth_abi.exceptions import DecodingError
+from web3 import Web3
+
+from tessera._chain.client import Chain
+from tessera._chain.deploy import Deployment
+from tessera._chain.governance import (
+    MAX_ACTIONS,
+    Action,
+    GovernanceSettings,
+    PolicyClient,
+    PolicySnapshot,
+    encode_call,
+)
+from tessera._chain.registry import RegistryClient
+from tessera._chain.settlement import BPS, FeeSplit, Periods
+from tessera._chain.token import TokenClient
+from tessera._errors import InputError, NotFoundError
+
+MAX_SETTLEMENT_PERIOD = 10 * 365 * 86_400  # settlement.vy's bound
+
+# the contracts a proposal may call; each is a `Deployment` field of the same name
+GOVERNED = ("settlement", "policy", "governor", "timelock", "token")
+
+
+class ActionBuilder:
+    """Builds actions against one deployment's contracts, checking inputs before the chain."""
+
+    def __init__(self, chain: Chain, deployment: Deployment) -> None:
+        self.chain = chain
+        self.deployment = deployment
+
+    def _call(self, contract: str, function: str, *args: object) -> Action:
+        return encode_call(
+            self.chain, contract, getattr(self.deployment, contract), function, *args
+        )
+
+    def fee_split(self, split: FeeSplit) -> list[Action]:
+        parts = (split.node_bps, split.owner_bps, split.contributors_bps, split.treasury_bps)
+        if min(parts) < 0 or sum(parts) != BPS:
+            raise InputError(
+                f"the fee split {'/'.join(map(str, parts))} must be four non-negative basis "
+                f"points that add up to {BPS:,} (node/owner/contributors/treasury)"
+            )
+        if not Web3.is_address(split.treasury) or int(split.treasury, 16) == 0:
+            raise InputError(f"the treasury {split.treasury!r} is not a non-zero address")
+        return [self._call("settlement", "set_fee_split", split.as_abi())]
+
+    def periods(self, periods: Periods) -> list[Action]:
+        if min(astuple(periods)) <= 0 or max(astuple(periods)) > MAX_SETTLEMENT_PERIOD:
+            raise InputError(
+                "epoch length, challenge period and withdrawal delay must be between 1 s and "
+                f"{MAX_SETTLEMENT_PERIOD:,} s (ten years)"
+            )
+        if periods.withdrawal_delay <= periods.epoch_length:
+            raise InputError(
+                f"the withdrawal delay ({periods.withdrawal_delay} s) must exceed the epoch "
+                f"length ({periods.epoch_length} s), so nodes can redeem before clients leave"
+            )
+        return [self._call("settlement", "set_periods", *astuple(periods))]
+
+    # policy changes are checked against the policy in force: a call the contract would
+    # refuse at execution would leave the whole proposal unrunnable after its vote
+
+    def approve_model(
+        self, model_id: str, weights_digest: str, owner: str | None = None
+    ) -> list[Action]:
+        """Approve a model version and name its royalty owner (None: the treasury)."""
+        digest = _digest(weights_digest)
+        if self._policy().model_approved(_model_id(model_id), "0x" + digest.hex()):
+            raise InputError(f"{model_id} with weights {weights_digest} is already approved")
+        if owner is not None and not Web3.is_address(owner):
+            raise InputError(f"{owner!r} is not an address: name the model's builder")
+        paid = Web3.to_checksum_address(owner) if owner else "0x" + "00" * 20
+        return [self._call("policy", "approve_model", model_id, digest, paid)]
+
+    def revoke_model(self, model_id: str, weights_digest: str) -> list[Action]:
+        digest = _digest(weights_digest)
+        if not self._policy().model_approved(_model_id(model_id), "0x" + digest.hex()):
+            raise InputError(f"{model_id} with weights {weights_digest} is not approved")
+        return [self._call("policy", "revoke_model", model_id, digest)]
+
+    def block_content(self, cids: list[str]) -> list[Action]:
+        wanted = _distinct(cids)
+        already = sorted(set(wanted) & self._policy().blocked_cids)
+        if already:
+            raise InputError(f"already blocked: {', '.join(already)}")
+        return [self._call("policy", "block_content", c) for c in wanted]
+
+    def unblock_content(self, cids: list[str]) -> list[Action]:
+        wanted = _distinct(cids)
+        free = sorted(set(wanted) - self._policy().blocked_cids)
+        if free:
+            raise InputError(f"not blocked: {', '.join(free)}")
+        return [self._call("policy", "unblock_content", c) for c in wanted]
+
+    def block_datanet(self, name: str) -> list[Action]:
+        datanet_id = self._datanet_id(name)
+        if datanet_id in self._policy().blocked_datanets:
+            raise InputError(f"datanet {name} is already blocked")
+        return [self._call("policy", "block_datanet", datanet_id)]
+
+    def unblock_datanet(self, name: str) -> list[Action]:
+        datanet_id = self._datanet_id(name)
+        if datanet_id not in self._policy().blocked_datanets:
+            raise InputError(f"datanet {name} is not blocked")
+        return [self._call("policy", "unblock_datanet", datanet_id)]
+
+    def _policy(self) -> PolicySnapshot:
+        return PolicyClient(self.chain, self.deployment.policy).snapshot()
+
+    def _datanet_id(self, name: str) -> int:
+        datanet_id = RegistryClient(self.chain, self.deployment.registry).datanet_id(name)
+        if datanet_id == 0:
+            raise NotFoundError(f"there is no datanet named {name!r}: `tessera datanet list`")
+        return datanet_id
+
+    def settings(self, current: GovernanceSettings, new: GovernanceSettings) -> list[Action]:
+        """One call per setting that differs from `current`."""
+        new.check(TokenClient(self.chain, self.deployment.token).total_supply())
+        actions = []
+        for name in (
+            "voting_delay",
+            "voting_period",
+            "proposal_threshold",
+            "quorum_bps",
+            "grace_period",
+        ):
+            if getattr(new, name) != getattr(current, name):
+                actions.append(self._call("governor", f"set_{name}", getattr(new, name)))
+        if new.timelock_delay != current.timelock_delay:
+            actions.append(self._call("timelock", "update_delay", new.timelock_delay))
+        if not actions:
+            raise InputError("these settings are the ones in force: nothing to propose")
+        return actions
+
+
+def check_count(actions: list[Action]) -> None:
+    if not actions:
+        raise InputError("a proposal needs at least one change")
+    if len(actions) > MAX_ACTIONS:
+        raise InputError(
+            f"a proposal makes at most {MAX_ACTIONS} calls, this one {len(actions)}: split it"
+        )
+
+
+def describe(chain: Chain, deployment: Deployment, action: Action) -> str:
+    """`settlement.set_fee_split(...)`-style text for an action, decoded by its target."""
+    for contract in GOVERNED:
+        if getattr(deployment, contract).lower() == action.target.lower():
+            handle = chain.contract(contract, action.target)
+            try:
+                fn, args = handle.decode_function_input(action.payload)
+            except (ValueError, DecodingError):  # a payload sent by hand, not by this tool
+                break
+            shown = ", ".join(f"{k}={_show(v)}" for k, v in args.items())
+            return f"{contract}.{fn.fn_name}({shown})"
+    return f"call {action.target} with 0x{action.payload.hex()}"
+
+
+def _show(value: object) -> str:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, dict):
+        return "(" + ", ".join(f"{k}={_show(v)}" for k, v in value.items()) + ")"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_show(v) for v in value) + ")"
+    return str(value)
+
+
+def _digest(text: str) -> bytes:
+    raw = text.lower().removeprefix("0x")
+    if len(raw) != 64 or any(c not in "0123456789abcdef" for c in raw):
+        raise InputError(
+            f"{text!r} is not a weights digest: give the 64-hex-digit sha256 a node shows "
+            "in /v1/models (`weights_digest`)"
+        )
+    if int(raw, 16) == 0:
+        raise InputError("a weights digest of zero approves nothing: give the model's digest")
+    return bytes.fromhex(raw)
+
+
+def _cid(text: str) -> str:
+    cid = text.strip()
+    if not cid or len(cid.encode()) > 128:
+        raise InputError(f"{text!r} is not a contribution CID (1 to 128 characters)")
+    return cid
+
+
+def _distinct(cids: list[str]) -> list[str]:
+    """The CIDs in order, each once: a repeat would fail at execution."""
+    return list(dict.fromkeys(_cid(c) for c in cids))
+
+
+def _model_id(text: str) -> str:
+    if not text or len(text.encode()) > 128:
+        raise InputError(f"{text!r} is not a model id (1 to 128 bytes)")
+    return text

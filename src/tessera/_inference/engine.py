@@ -1,0 +1,345 @@
+"""The engine: one thread that owns the model, batches every request's work into one forward
+pass per step, decodes greedily, streams text as it comes, and measures each answer's
+dependence on each document.
+
+Why one thread: torch already uses every core inside one forward pass, and a single owner of
+the model keeps greedy decoding deterministic and the batching simple. Requests that arrive
+while others decode join at the next step (continuous batching), and each step packs prompts
+being prefilled, one new token per decoding answer, and the ablations of every finished answer
+into one pass (inference/packed.py).
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from tessera._inference.packed import ColumnStore, PackedModel, Stream
+from tessera._inference.prompt import Prompt
+from tessera._models.generator import target_logprobs
+
+TokenCallback = Callable[[str], None]
+PREFILL_TOKENS = 4096  # prompt tokens admitted per step beyond the first prompt: bounds a step
+
+
+@dataclass
+class Job:
+    prompt: Prompt
+    max_new_tokens: int = 32
+    stop: tuple[str, ...] = ("\n",)
+    attribute: bool = True
+    on_text: TokenCallback | None = None  # called on the engine thread with each new piece
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    future: Future[Completion] = field(default_factory=Future)
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    answer_ids: list[int]
+    finish_reason: str  # "stop", "length" or "cancelled"
+    prompt_tokens: int
+    effects: list[float] | None  # per document: log p(answer) lost when it is hidden
+    answer_logprob: float | None
+    generate_seconds: float
+    attribute_seconds: float
+
+    @classmethod
+    def cancelled(cls, job: Job, text: str, seconds: float) -> Completion:
+        """The client left: no answer to attribute, nothing to receipt."""
+        return cls(text, [], "cancelled", len(job.prompt.ids), None, None, seconds, 0.0)
+
+
+@dataclass
+class _Row:
+    job: Job
+    id: int
+    ids: list[int] = field(default_factory=list)  # generated so far
+    logprobs: list[float] = field(default_factory=list)  # log p of each generated token
+    sent: int = 0  # characters already streamed
+    done: str = ""  # finish reason once finished
+    answer_len: int = 0  # generated tokens that belong to the answer (before any stop string)
+    text: str = ""
+    started: float = 0.0
+    generated: float = 0.0  # when decoding ended
+
+    @property
+    def answer(self) -> list[int]:
+        return self.ids[: self.answer_len]
+
+    def feed(self) -> Stream:
+        """The stream that continues this row: its prompt, or its latest token."""
+        prompt = self.job.prompt.ids
+        if not self.ids:
+            return Stream(self.id, prompt, 0)
+        return Stream(self.id, self.ids[-1:], len(prompt) + len(self.ids) - 1)
+
+
+class Engine:
+    def __init__(self, model: Any, tokenizer: Any, max_batch: int = 8) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.max_batch = max_batch
+        self.packed = PackedModel(model)
+        eos = model.generation_config.eos_token_id
+        self.eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+        if tokenizer.eos_token_id is not None:
+            self.eos_ids.add(tokenizer.eos_token_id)
+        self.max_positions = getattr(model.config, "max_position_embeddings", 1 << 30)
+        self.batches_run = 0  # steps that admitted new requests
+        # Held around every forward pass. Anything else that runs torch in this process (the
+        # query embedder) takes it too: two thread pools on the same cores slow both badly.
+        self.lock = threading.Lock()
+        self._ids = itertools.count()
+        self._store = ColumnStore()
+        self._decoding: list[_Row] = []
+        self._scoring: list[_Row] = []  # finished answers whose ablations run next step
+        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._loop, name="tessera-engine", daemon=True)
+        self._thread.start()
+
+    # public --------------------------------------------------------------------------------
+
+    def submit(self, job: Job) -> Future[Completion]:
+        self._queue.put(job)
+        return job.future
+
+    def run(self, job: Job) -> Completion:
+        return self.submit(job).result()
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+
+    # the engine thread ----------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        waiting: list[Job] = []  # taken from the queue, not yet admitted
+        while True:
+            idle = not (self._decoding or self._scoring or waiting)
+            if not self._take(waiting, block=idle):
+                return  # closed
+            self._admit(waiting)
+            if not (self._decoding or self._scoring):
+                continue
+            try:
+                with self.lock:
+                    self._step()
+            except Exception as exc:  # a failure must not kill the engine or hang callers
+                for row in self._decoding + self._scoring:
+                    if not row.job.future.done():
+                        row.job.future.set_exception(exc)
+                self._decoding, self._scoring = [], []
+                self._store.clear()
+
+    def _take(self, waiting: list[Job], block: bool) -> bool:
+        """Move queued jobs to `waiting`; False once close() was called."""
+        while True:
+            try:
+                job = self._queue.get() if block else self._queue.get_nowait()
+            except queue.Empty:
+                return True
+            block = False
+            if job is None:
+                return False
+            if not job.future.set_running_or_notify_cancel():
+                continue  # the caller cancelled the future itself
+            if job.cancelled.is_set():  # the client left while the job waited
+                job.future.set_result(Completion.cancelled(job, "", 0.0))
+                continue
+            waiting.append(job)
+
+    def _admit(self, waiting: list[Job]) -> None:
+        """Start as many waiting jobs as the batch and the step's prompt budget allow.
+
+        Continuous batching: a request joins at the next step instead of waiting for the
+        whole batch to finish, so one long answer never holds the others back.
+        """
+        admitted, tokens = 0, 0
+        while waiting and len(self._decoding) + len(self._scoring) < self.max_batch:
+            size = len(waiting[0].prompt.ids)
+            if admitted and tokens + size > PREFILL_TOKENS:
+                break
+            job = waiting.pop(0)
+            self._decoding.append(_Row(job, next(self._ids), started=time.perf_counter()))
+            admitted, tokens = admitted + 1, tokens + size
+        if admitted:
+            self.batches_run += 1
+
+    @torch.inference_mode()
+    def _step(self) -> None:
+        """One pass: feed every decoding row, score every finished row's ablations."""
+        scoring, self._scoring = self._scoring, []
+        streams = [row.feed() for row in self._decoding]
+        ablations = [self._ablations(row) for row in scoring]
+        results = self.packed.step(self._store, streams + [s for a in ablations for s in a])
+        fed, scored = results[: len(streams)], results[len(streams) :]
+        finished: set[int] = set()
+        at = 0
+        for row, variants in zip(scoring, ablations, strict=True):
+            logprobs = [lp for _, lp in scored[at : at + len(variants)]]
+            at += len(variants)
+            finished.add(row.id)
+            self._settle(row, logprobs)
+        keep = []
+        for row, ([token], [logprob]) in zip(self._decoding, fed, strict=True):
+            row.logprobs.append(logprob)
+            self._advance(row, token)
+            if not row.done:
+                keep.append(row)
+            elif row.done == "cancelled" or not self._attributes(row):
+                finished.add(row.id)
+                self._settle(row, None)
+            else:
+                self._scoring.append(row)  # its cached prompt serves the ablations next step
+        self._decoding = keep
+        self._store.drop(finished)
+
+    def _settle(self, row: _Row, scored: list[list[float]] | None) -> None:
+        """Complete a finished row; `scored`: its ablations' log-probabilities, if attributed."""
+        job = row.job
+        if not row.generated:
+            row.generated = time.perf_counter()
+        generate_seconds = row.generated - row.started
+        if row.done == "cancelled" or job.cancelled.is_set():
+            job.future.set_result(Completion.cancelled(job, row.text, generate_seconds))
+            return
+        try:
+            found, logprob = self._effects(row, scored) if scored is not None else (None, None)
+        except Exception as exc:  # e.g. attribution failed: this request fails alone
+            job.future.set_exception(exc)
+            return
+        self._stream(row, final=True)
+        job.future.set_result(
+            Completion(
+                row.text,
+                row.answer,
+                row.done,
+                len(job.prompt.ids),
+                found,
+                logprob,
+                generate_seconds,
+                time.perf_counter() - row.generated if found is not None else 0.0,
+            )
+        )
+
+    def _attributes(self, row: _Row) -> bool:
+        return row.job.attribute and bool(row.job.prompt.doc_spans) and bool(row.answer)
+
+    def _advance(self, row: _Row, token: int) -> None:
+        job = row.job
+        if job.cancelled.is_set():
+            row.done = "cancelled"
+            return
+        if token in self.eos_ids:
+            row.done, row.answer_len = "stop", len(row.ids)
+            return
+        row.ids.append(token)
+        text = self.tokenizer.decode(row.ids, skip_special_tokens=True).lstrip()
+        cut = min((text.find(s) for s in job.stop if s in text), default=-1)
+        if cut >= 0:
+            row.text, row.done, row.answer_len = text[:cut], "stop", len(row.ids) - 1
+        else:
+            row.text, row.answer_len = text, len(row.ids)
+            if (
+                len(row.ids) >= job.max_new_tokens
+                or len(job.prompt.ids) + len(row.ids) >= self.max_positions
+            ):
+                row.done = "length"
+        self._stream(row, final=bool(row.done))
+
+    def _stream(self, row: _Row, final: bool) -> None:
+        if row.job.on_text is None:
+            return
+        text = row.text
+        if not final:  # hold back what could still turn into a stop string or a split character
+            hold = max((len(s) - 1 for s in row.job.stop), default=0)
+            text = text[: max(row.sent, len(text) - hold)]
+            if text.endswith("\ufffd"):
+                text = text[:-1]
+        if len(text) > row.sent:
+            row.job.on_text(text[row.sent :])
+            row.sent = len(text)
+
+    # attribution ------------------------------------------------------------------------------
+
+    def _ablations(self, row: _Row) -> list[Stream]:
+        """One stream per hidden document and one with every document hidden: the question
+        and the answer again, reading the documents' cached keys and values."""
+        prompt, answer = row.job.prompt, row.answer
+        tokens = prompt.suffix_ids + answer[:-1]  # the last answer token predicts nothing needed
+        spans = prompt.doc_spans
+        return [
+            Stream(row.id, tokens, prompt.prefix_len, False, prompt.prefix_len, hidden, answer)
+            for hidden in [*((span,) for span in spans), spans]
+        ]
+
+    def _effects(self, row: _Row, scored: list[list[float]]) -> tuple[list[float], float]:
+        full = torch.tensor(row.logprobs[: row.answer_len])  # scored while decoding
+        per_token = torch.tensor(scored)  # (documents + 1, n): each hidden, then all hidden
+        return document_effects(full, per_token[:-1], per_token[-1]), float(full.sum())
+
+    @torch.inference_mode()
+    def ablation_effects(
+        self, prompt: Prompt, answer: list[int], cap_by_context: bool = True
+    ) -> tuple[list[float], float]:
+        """The reference the engine's cached ablations are checked against: every variant of
+        the whole prompt recomputed from scratch, in one forward pass.
+
+        Returns what the answer owed to each document, in nats, and log p(answer | all
+        documents). Hiding masks the document's tokens from everything after it, so later
+        documents are re-read without it (the engine's cached path reuses them as they were).
+        """
+        k = len(prompt.doc_spans)
+        if not answer:
+            return [0.0] * k, 0.0
+        rows = k + 2  # full context, each document hidden, all hidden
+        tokens = prompt.ids + answer
+        mask = torch.ones(rows, len(tokens), dtype=torch.long)
+        for i, (a, b) in enumerate(prompt.doc_spans, start=1):
+            mask[i, a:b] = 0
+            mask[rows - 1, a:b] = 0
+        n = len(answer)
+        logits = (
+            self.model(  # no packing plan is active: plain attention
+                input_ids=torch.tensor([tokens] * rows),
+                attention_mask=mask,
+                logits_to_keep=n + 1,
+                use_cache=False,
+            )
+            .logits[:, :-1]
+            .float()
+        )  # (rows, n, vocab)
+        per_token = target_logprobs(logits, answer)  # (rows, n)
+        full = per_token[0]
+        effects = document_effects(full, per_token[1:-1], per_token[-1], cap_by_context)
+        return effects, float(full.sum())
+
+
+def document_effects(
+    full: torch.Tensor, hidden: torch.Tensor, none: torch.Tensor, cap_by_context: bool = True
+) -> list[float]:
+    """What the answer owed to each document, in nats.
+
+    full (n,): log p of each answer token with every document; hidden (k, n): with document i
+    hidden; none (n,): with every document hidden. For document i and token t,
+    d(i, t) = full(t) - hidden(i, t): how much hiding document i costs that token. With
+    `cap_by_context` a token can credit a document with at most what the documents together
+    gave it, c(t) = full(t) - none(t), and never less than 0: a restatement of the question
+    ("The Mirmo Mill is known for...") owes the documents nothing, whichever one primed its
+    wording, while the fact that follows owes them everything. effect(i) = sum over t of
+    min(max(d(i, t), 0), max(c(t), 0)); without the cap, the plain sum of d(i, t).
+    """
+    drop = full.unsqueeze(0) - hidden  # (k, n)
+    if cap_by_context:
+        context = (full - none).clamp(min=0)  # (n,)
+        drop = torch.minimum(drop.clamp(min=0), context.unsqueeze(0))
+    return [float(x) for x in drop.sum(-1)]

@@ -1,0 +1,28 @@
+"""What a running node says of its money in `/health`, kept current by its settling loop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tessera._payments.epochs import SettlementStatus
+
+
+@dataclass
+class SettlementHealth:
+    """What `/health` says of the node's money: the last settlement error, and receipts that
+    cannot be redeemed (by client and amount). Either one makes the node `degraded`."""
+
+    error: str | None = None
+    status: SettlementStatus | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and (self.status is None or self.status.ok)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "error": self.error,
+            **(self.status.to_json() if self.status else {}),
+        }

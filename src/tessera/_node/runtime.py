@@ -1,0 +1,207 @@
+"""Assemble a node from explicit parts: models, engine, follower, receipts, HTTP app.
+
+tessera node start --datanet wiki --port 8000
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import threading
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import IO, Any
+
+from tessera._errors import AccountError
+from tessera._inference.engine import Engine
+from tessera._inference.prompt import PromptBuilder
+from tessera._models.digest import weights_digest
+from tessera._node.config import NodeConfig
+from tessera._node.follower import Follower
+from tessera._node.health import SettlementHealth
+from tessera._node.payments import PaymentGate
+from tessera._node.policy import PolicyWatch
+from tessera._node.service import NodeService
+from tessera._parts import NodeParts
+from tessera._payments.epochs import EpochSettler
+from tessera._payments.ledger import open_node_db
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Node:
+    service: NodeService
+    app: Any
+    follower: Follower
+    engine: Engine
+    settler: EpochSettler
+    serving_lock: IO[str] | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def health(self) -> SettlementHealth:
+        return self.service.settlement_health
+
+    def start_settling(self, every_s: float) -> None:
+        """Settle each epoch as soon as it is due, in the background."""
+        threading.Thread(target=self._settle_loop, args=(every_s,), daemon=True).start()
+
+    def settle_now(self) -> None:
+        """One turn of the settling loop: settle if due, then re-check what is owed."""
+        health = self.health
+        try:
+            if self.settler.due():
+                result = self.settler.settle()
+                if result is not None:
+                    log.info("settled epoch %d: %d receipts", result.epoch, result.receipts)
+            status = self.settler.status()
+            if health.error is not None:
+                log.info("settlement works again")
+            health.error = None
+        except Exception as exc:  # keep serving; /health, `tessera node status` and the log say
+            if health.error != f"{type(exc).__name__}: {exc}":
+                log.error("settlement failed (the node keeps serving): %s", exc, exc_info=exc)
+            health.error = f"{type(exc).__name__}: {exc}"
+            return
+        before = {u.client: u.owed for u in health.status.uncollectable} if health.status else {}
+        for u in status.uncollectable:
+            if before.get(u.client) != u.owed:
+                log.warning(
+                    "cannot redeem %d receipts (%d owed) of client %s: %s (%s)",
+                    u.receipts,
+                    u.owed,
+                    u.client,
+                    u.reason,
+                    u.detail,
+                )
+        health.status = status
+
+    def _settle_loop(self, every_s: float) -> None:
+        while not self._stop.wait(every_s):
+            self.settle_now()
+
+    def close(self) -> None:
+        self._stop.set()
+        self.follower.stop()
+        self.engine.close()
+        self.service.receipts.close()
+        self.service.vectors.close()
+        if self.serving_lock is not None:
+            self.serving_lock.close()  # releases the flock
+
+
+def _hold_serving_lock(path: Path, node: str) -> IO[str]:
+    """Refuse a second running node of the same account on one home: they would share and
+    double-spend one channel's vouchers."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    handle = open(path, "w")  # noqa: SIM115 - held for the node's lifetime
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise AccountError(
+            f"a node of account {node} is already running on this home ({path}): stop it, "
+            "or start this one as another account (--as NAME)"
+        ) from None
+    return handle
+
+
+def build_node(
+    parts: NodeParts, config: NodeConfig, generator: Any = None, embedder: Any = None
+) -> Node:
+    """Load (or take) the models, index the served datanets once, and wire the service."""
+    node_key = parts.node_key  # first: a second node of this account fails before loading
+    serving = _hold_serving_lock(parts.home.serving_lock_path(node_key.address), node_key.address)
+    try:
+        return _assemble(parts, config, serving, generator, embedder)
+    except BaseException:
+        serving.close()
+        raise
+
+
+def _assemble(
+    t: NodeParts,
+    config: NodeConfig,
+    serving: IO[str],
+    generator: Any,
+    embedder: Any,
+) -> Node:
+    from tessera._data.vectors import VectorIndex
+    from tessera._models import load_embedder, load_generator
+    from tessera._node.app import create_app
+
+    generator = generator or load_generator(config.model_path)
+    embedder = embedder or load_embedder()
+    if config.model_path and config.model_id == NodeConfig.model_id:
+        config = replace(config, model_id=f"local/{generator.folder.name}")
+    node_dir, deployment, node_key = t.home.path / "node", t.deployment, t.node_key
+    embedder_id = hashlib.sha256(str(embedder.folder).encode()).hexdigest()[:12]
+    vectors = VectorIndex(
+        node_dir / f"vectors-{deployment.chain_id}-{deployment.registry.lower()}-{embedder_id}"
+        ".sqlite",
+        embedder.dim,
+    )
+    engine = Engine(generator.model, generator.tokenizer, config.max_batch)
+
+    def embed(texts: list[str]) -> Any:
+        with engine.lock:  # one torch user at a time (see Engine.lock)
+            return embedder.embed(texts)
+
+    follower = Follower(
+        t.registry, t.store, t.home.index_path(deployment), vectors, embed, config.datanets
+    )
+    try:
+        follower.sync_once()  # fail fast on an unknown datanet; serve what exists from the start
+    except BaseException:
+        engine.close()
+        raise
+    policy = PolicyWatch(t.policy)
+    try:
+        policy.load()
+    except BaseException:
+        engine.close()
+        raise
+    receipts = open_node_db(t.home, deployment, node_key.address)
+    payments = (
+        PaymentGate(
+            t.settlement,
+            receipts,
+            node_key.address,
+            deployment.chain_id,
+            config.max_voucher_bytes,
+        )
+        if config.payments
+        else None
+    )
+    service = NodeService(
+        config,
+        engine,
+        PromptBuilder(generator.tokenizer),
+        embed,
+        vectors,
+        follower,
+        t.store,
+        receipts,
+        node_key,
+        deployment.chain_id,
+        deployment.registry,
+        payments,
+        policy,
+        weights_digest(generator.folder),
+    )
+    receipts.set_model_digest(config.model_id, service.weights_digest)
+    settler = EpochSettler(
+        t.settlement,
+        policy.client,
+        t.store,
+        receipts,
+        node_key,
+        t.home.settle_lock_path(node_key.address),
+    )
+    follower.start(config.follow_interval_s)
+    node = Node(service, create_app(service), follower, engine, settler, serving)
+    if config.payments and config.settle_check_s:
+        node.start_settling(config.settle_check_s)
+    return node

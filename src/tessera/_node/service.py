@@ -1,0 +1,314 @@
+"""One attributed answer: retrieve, generate, attribute, sign a receipt, save it, respond.
+
+The HTTP layer (app.py) only translates between OpenAI's wire format and `answer()`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+
+from tessera._attribution.weights import to_ppm, weights_from_effects
+from tessera._chain.governance import PolicySnapshot
+from tessera._crypto.receipt import AttributedSource, DatanetSnapshot, Receipt
+from tessera._data.vectors import Hit, VectorIndex
+from tessera._errors import ChainError, NodeError
+from tessera._inference.engine import Completion, Engine, Job
+from tessera._inference.prompt import Prompt, PromptBuilder
+from tessera._node.config import NodeConfig
+from tessera._node.follower import Follower
+from tessera._node.health import SettlementHealth
+from tessera._node.payments import FREE, PaymentGate, Reservation
+from tessera._node.policy import NO_POLICY, PolicyWatch
+from tessera._payments.ledger import ReceiptDB
+from tessera._store.base import BlobStore
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str  # what retrieval searches for and the prompt asks
+    request: dict[str, Any]  # the body as received, for the receipt's request hash
+    max_tokens: int
+    stop: tuple[str, ...]
+    voucher: str | None = None  # the X-Tessera-Voucher header, if any
+    on_text: Callable[[str], None] | None = None
+    cancelled: Any = None  # threading.Event set when the client went away
+
+
+@dataclass(frozen=True)
+class PolicyNote:
+    """What the content policy kept out of one answer, to tell the client."""
+
+    version: int = 0
+    withheld: tuple[str, ...] = ()  # blocked CIDs that would have ranked among the hits
+    blocked_datanets: tuple[str, ...] = ()  # served datanets that were not searched
+    stale: bool = False  # the chain could not be read: the last policy read was applied
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    hits: list[Hit]
+    policy: PolicyNote
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A question queued for generation, with what was retrieved and what is reserved."""
+
+    future: Any
+    retrieved: Retrieved
+    retrieval_seconds: float
+    reservation: Reservation
+
+    @property
+    def hits(self) -> list[Hit]:
+        return self.retrieved.hits
+
+
+@dataclass(frozen=True)
+class Source:
+    cid: str
+    contributor: str
+    datanet: int
+    datanet_name: str
+    similarity: float
+    effect: float
+    weight: float
+    weight_ppm: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    id: str
+    text: str
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+    sources: list[Source]  # every retrieved document, best first, weight 0 if it did not matter
+    receipt: Receipt | None
+    timings: dict[str, float] = field(default_factory=dict)
+    policy: PolicyNote = PolicyNote()  # what governance kept out: neither used nor paid
+
+    @property
+    def attribution(self) -> list[Source]:
+        return [s for s in self.sources if s.weight_ppm > 0]
+
+
+class NodeService:
+    def __init__(
+        self,
+        config: NodeConfig,
+        engine: Engine,
+        prompts: PromptBuilder,
+        embed: Callable[[list[str]], Any],
+        vectors: VectorIndex,
+        follower: Follower,
+        store: BlobStore,
+        receipts: ReceiptDB,
+        node_key: LocalAccount,
+        chain_id: int,
+        verifying_contract: str,
+        payments: PaymentGate | None = None,
+        policy: PolicyWatch | None = None,
+        weights_digest: str = "",
+    ) -> None:
+        self.config = config
+        self.engine = engine
+        self.prompts = prompts
+        self.embed = embed
+        self.vectors = vectors
+        self.follower = follower
+        self.store = store
+        self.receipts = receipts
+        self.node_key = node_key
+        self.chain_id = chain_id
+        self.verifying_contract = verifying_contract
+        self.payments = payments  # None: a free node, whose receipts carry price 0
+        self.policy = policy  # None: no governance to honour (tests of the bare node)
+        self.weights_digest = weights_digest  # the model version governance approves
+        self.settlement_health = SettlementHealth()  # kept current by the node's settling loop
+
+    # retrieval ------------------------------------------------------------------------------
+
+    def content_policy(self) -> PolicySnapshot:
+        return self.policy.current() if self.policy is not None else NO_POLICY
+
+    def retrieve(self, text: str) -> Retrieved:
+        """Top-k contributions of the served datanets, leaving out what governance blocked."""
+        policy = self.content_policy()
+        served = self.follower.snapshots
+        if not any(s.contributions for s in served.values()):
+            names = ", ".join(s.name for s in served.values()) or "none"
+            raise NodeError(
+                f"the datanets this node serves ({names}) have no contributions yet: "
+                "contribute with `tessera contribute NAME FILE` and ask again",
+                status=422,
+                code="datanet_empty",
+            )
+        allowed = [d for d in served if d not in policy.blocked_datanets]
+        blocked = tuple(sorted(s.name for d, s in served.items() if d not in allowed))
+        if not allowed:
+            names = ", ".join(s.name for s in served.values())
+            raise NodeError(
+                f"every datanet this node serves ({names}) is blocked by the network's content "
+                "policy (a passed governance proposal): `tessera gov status` shows it",
+                status=451,
+                code="content_blocked",
+            )
+        query, k, excluded = self.embed([text])[0], self.config.top_k, policy.blocked_cids
+        kept = self.vectors.search(query, k, allowed, exclude=excluded)
+        withheld: tuple[str, ...] = ()
+        if excluded:  # name the blocked ones that would have ranked: one more search
+            ranked = self.vectors.search(query, k, allowed)
+            withheld = tuple(dict.fromkeys(h.cid for h in ranked if h.cid in excluded))
+        stale = self.policy is not None and self.policy.error is not None
+        return Retrieved(kept, PolicyNote(policy.version, withheld, blocked, stale))
+
+    def build_prompt(self, question: Question, hits: list[Hit]) -> Prompt:
+        documents = [self.store.get(h.cid).decode("utf-8") for h in hits]
+        prompt = self.prompts.build(documents, question.text)
+        limit = self.config.max_prompt_tokens
+        if len(prompt.ids) + question.max_tokens > limit:
+            raise NodeError(
+                f"this request needs {len(prompt.ids)} prompt tokens plus up to "
+                f"{question.max_tokens} new ones, over this node's context window of {limit} "
+                "tokens: shorten the messages or lower max_tokens",
+                status=400,
+                code="context_length_exceeded",
+                param="messages",
+            )
+        return prompt
+
+    # answering ------------------------------------------------------------------------------
+
+    def submit(self, question: Question, attribute: bool = True) -> Pending:
+        """Check payment for the most the answer can cost, then retrieve and queue generation.
+        Payment comes first so an unpaid request costs no retrieval and no tokenisation. The
+        caller releases the reservation (`release`) once the receipt is saved or dropped."""
+        began = time.perf_counter()
+        # prompt and answer must fit the context window, so this bounds any prompt's price
+        window = self.config.max_prompt_tokens
+        worst = self.price(max(window - question.max_tokens, 0), question.max_tokens)
+        reservation = self.reserve(question, worst)
+        try:
+            retrieved = self.retrieve(question.text)
+            prompt = self.build_prompt(question, retrieved.hits)
+            exact = self.price(len(prompt.ids), question.max_tokens)
+            if self.payments is not None:
+                reservation = self.payments.shrink(reservation, exact)
+            job = Job(prompt, question.max_tokens, question.stop, attribute, question.on_text)
+            if question.cancelled is not None:
+                job.cancelled = question.cancelled
+            future = self.engine.submit(job)
+        except BaseException:
+            if self.payments is not None:
+                self.payments.release(reservation)
+            raise
+        return Pending(future, retrieved, time.perf_counter() - began, reservation)
+
+    def reserve(self, question: Question, max_price: int) -> Reservation:
+        if self.payments is None:
+            return FREE
+        try:
+            return self.payments.reserve(question.voucher, max_price)
+        except ChainError as exc:  # a revert included: the chain is not what the node expects
+            raise NodeError(
+                f"this node cannot check payment now: {exc}. Retry later",
+                status=503,
+                code="chain_unavailable",
+            ) from None
+
+    def release(self, pending: Pending) -> None:
+        if self.payments is not None:
+            self.payments.release(pending.reservation)
+
+    def complete(self, question: Question, completion: Completion, pending: Pending) -> Answer:
+        """Turn a finished generation into an attributed answer with a signed receipt."""
+        hits = pending.hits
+        answer_id = "chatcmpl-" + secrets.token_hex(12)
+        effects = completion.effects or [0.0] * len(hits)
+        weights = weights_from_effects(effects, self.config.min_effect)
+        ppm = to_ppm(weights)
+        names = {s.datanet: s.name for s in self.follower.snapshots.values()}
+        sources = [
+            Source(h.cid, h.contributor, h.datanet, names.get(h.datanet, ""), h.score, e, w, p)
+            for h, e, w, p in zip(hits, effects, weights, ppm, strict=True)
+        ]
+        sources.sort(key=lambda s: (-s.weight_ppm, -s.similarity))
+        timings = {
+            "retrieval": pending.retrieval_seconds,
+            "generate": completion.generate_seconds,
+            "attribute": completion.attribute_seconds,
+        }
+        receipt = None
+        if completion.finish_reason != "cancelled":
+            client = pending.reservation.client
+            receipt = self._receipt(answer_id, question, client, completion, sources)
+        return Answer(
+            answer_id,
+            completion.text,
+            completion.finish_reason,
+            completion.prompt_tokens,
+            len(completion.answer_ids),
+            sources,
+            receipt,
+            timings,
+            pending.retrieved.policy,
+        )
+
+    def answer(self, question: Question, attribute: bool = True) -> Answer:
+        """Answer in this thread and save the receipt as delivered."""
+        pending = self.submit(question, attribute)
+        try:
+            answer = self.complete(question, pending.future.result(), pending)
+            if answer.receipt is not None:
+                self.receipts.save(answer.receipt)
+            return answer
+        finally:
+            self.release(pending)
+
+    def price(self, prompt_tokens: int, completion_tokens: int) -> int:
+        if self.payments is None:
+            return 0
+        return (
+            prompt_tokens * self.config.price_per_input_token
+            + completion_tokens * self.config.price_per_output_token
+        )
+
+    def _receipt(
+        self,
+        answer_id: str,
+        question: Question,
+        client: str,
+        completion: Completion,
+        sources: list[Source],
+    ) -> Receipt:
+        snapshots = tuple(
+            DatanetSnapshot(s.datanet, s.root, s.batches)
+            for s in sorted(self.follower.snapshots.values(), key=lambda s: s.datanet)
+        )
+        attribution = tuple(
+            AttributedSource(s.cid, s.contributor, s.datanet, s.weight_ppm)
+            for s in sources
+            if s.weight_ppm > 0
+        )
+        unsigned = Receipt(
+            id=answer_id,
+            node=self.node_key.address,
+            chain_id=self.chain_id,
+            verifying_contract=self.verifying_contract,
+            request=question.request,
+            response_text=completion.text,
+            model=self.config.model_id,
+            datanets=snapshots,
+            attribution=attribution,
+            price=self.price(completion.prompt_tokens, len(completion.answer_ids)),
+            client=client,
+            timestamp=int(time.time()),
+        )
+        return unsigned.signed_by(self.node_key)

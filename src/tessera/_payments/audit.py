@@ -1,0 +1,141 @@
+"""Anyone's audit of a posted epoch: fetch its bundle, re-verify, recompute, compare.
+
+tessera audit epoch 3 --node 0xNODE
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from eth_utils import to_checksum_address
+
+from tessera._chain.governance import PolicyClient
+from tessera._chain.settlement import SettlementClient
+from tessera._crypto.voucher import Voucher
+from tessera._errors import NotFoundError, SignatureError, TesseraError
+from tessera._payments.bundle import EpochBundle, load_bundle
+from tessera._payments.payouts import PayoutTree
+from tessera._payments.split import add, totals
+from tessera._store.base import BlobStore
+
+
+@dataclass
+class AuditReport:
+    node: str
+    epoch: int
+    bundle_cid: str
+    receipts: int = 0
+    redeemed: int = 0
+    root_on_chain: str = ""
+    root_recomputed: str = ""
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def audit_epoch(
+    settlement: SettlementClient,
+    policy: PolicyClient,
+    store: BlobStore,
+    node: str,
+    epoch: int,
+) -> AuditReport:
+    node = to_checksum_address(node)
+    count = settlement.epoch_count(node)
+    if not 0 <= epoch < count:
+        raise NotFoundError(
+            f"node {node} has posted {count} epochs (0 to {count - 1}), not epoch {epoch}"
+        )
+    posted = settlement.epoch(node, epoch)
+    report = AuditReport(node, epoch, posted.bundle_cid, root_on_chain="0x" + posted.root.hex())
+    try:
+        bundle = load_bundle(store, posted.bundle_cid)
+        history = [load_bundle(store, settlement.epoch(node, e).bundle_cid) for e in range(epoch)]
+    except TesseraError as exc:
+        report.problems.append(f"cannot fetch the bundles: {exc}")
+        return report
+    report.receipts, problems = len(bundle.receipts), report.problems
+
+    expected = (node, settlement.chain.chain_id, settlement.address, epoch)
+    if (bundle.node, bundle.chain_id, bundle.settlement, bundle.epoch) != expected:
+        problems.append("the bundle names another node, chain, contract or epoch")
+    if bundle.split != posted.split:
+        problems.append(f"the bundle's fee split {bundle.split} is not the posted {posted.split}")
+    # the owner in force when the epoch was built: approvals may change later
+    posted_block = settlement.epoch_posted_block(node, epoch)
+    at = None if posted_block is None else posted_block - 1
+    for model, owner in bundle.model_owners.items():
+        digest = bundle.model_digests.get(model)
+        approved = policy.model_owner(model, digest, at) if digest else None
+        if owner != approved:
+            problems.append(
+                f"model {model!r}: the bundle pays its royalty to {owner}, but governance "
+                f"names {approved} for the weights served ({digest or 'not recorded'})"
+            )
+    problems += _check_receipts(bundle, history, node)
+    problems += _check_redemptions(bundle, history, node, posted.redeemed)
+    if len(bundle.receipts) != posted.receipt_count:
+        problems.append(f"{len(bundle.receipts)} receipts, but {posted.receipt_count} posted")
+
+    previous = history[-1].cumulative if history else {}
+    if history and history[-1].root != "0x" + settlement.epoch(node, epoch - 1).root.hex():
+        problems.append("the previous epoch's bundle does not match its root on chain")
+    tree = PayoutTree(node, add(previous, totals(bundle.credits())))
+    report.root_recomputed = "0x" + tree.root.hex()
+    if report.root_recomputed != report.root_on_chain:
+        problems.append("the recomputed payout root differs from the root on chain")
+    if tree.total != posted.total:
+        problems.append(f"the recomputed total {tree.total} differs from the posted {posted.total}")
+    report.redeemed = posted.redeemed
+    return report
+
+
+def _check_receipts(bundle: EpochBundle, history: list[EpochBundle], node: str) -> list[str]:
+    problems = []
+    seen = {r.id for old in history for r in old.receipts}
+    for receipt in bundle.receipts:
+        try:
+            receipt.verify()
+        except SignatureError as exc:
+            problems.append(f"receipt {receipt.id}: {exc}")
+        if to_checksum_address(receipt.node) != node:
+            problems.append(f"receipt {receipt.id} was signed for node {receipt.node}")
+        if receipt.id in seen:
+            problems.append(f"receipt {receipt.id} is settled twice")
+        seen.add(receipt.id)
+    return problems
+
+
+def _check_redemptions(
+    bundle: EpochBundle, history: list[EpochBundle], node: str, posted_redeemed: int
+) -> list[str]:
+    """Each client pays exactly its receipts, under a voucher it signed."""
+    problems = []
+    before: dict[str, int] = {}
+    for old in history:
+        before.update({r.client: r.amount for r in old.redemptions})
+    owed: dict[str, int] = defaultdict(int)
+    for receipt in bundle.receipts:
+        owed[str(to_checksum_address(receipt.client))] += receipt.price
+    fresh = 0
+    for r in bundle.redemptions:
+        client = str(to_checksum_address(r.client))
+        voucher = Voucher(
+            client, node, r.signed_amount, bundle.chain_id, bundle.settlement, r.signature
+        )
+        try:
+            voucher.verify()
+        except SignatureError as exc:
+            problems.append(f"voucher of {client}: {exc}")
+        taken = r.amount - before.get(client, 0)
+        fresh += taken
+        if taken != owed.pop(client, 0):
+            problems.append(f"{client} is charged {taken}, not the sum of its receipts")
+    for client, amount in owed.items():
+        problems.append(f"{client} owes {amount} for receipts, but no voucher of it is redeemed")
+    if fresh != posted_redeemed:
+        problems.append(f"the vouchers redeem {fresh}, the chain recorded {posted_redeemed}")
+    return problems

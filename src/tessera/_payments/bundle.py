@@ -1,0 +1,137 @@
+"""An epoch's bundle: every receipt it settles, the vouchers it redeems, and the payouts.
+
+The bundle is stored content-addressed and its CID posted on chain with the payout root, so
+anyone can fetch it, re-verify every receipt and recompute the root (see `audit.py`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from eth_utils import to_checksum_address
+
+from tessera._chain.settlement import FeeSplit, Redemption
+from tessera._crypto.receipt import Receipt
+from tessera._errors import InputError
+from tessera._payments.payouts import PayoutTree
+from tessera._payments.split import Credit, add, split_receipt, totals
+from tessera._store.base import BlobStore
+
+BUNDLE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class EpochBundle:
+    node: str
+    chain_id: int
+    settlement: str
+    epoch: int
+    split: FeeSplit
+    model_owners: dict[str, str | None]  # model id -> royalty owner (None: the treasury)
+    receipts: tuple[Receipt, ...]
+    redemptions: tuple[Redemption, ...]
+    previous: dict[str, int]  # cumulative payouts through the previous epoch
+    cumulative: dict[str, int]  # cumulative payouts through this epoch
+    root: str  # 0x-hex
+    total: int
+    # model id -> the weights digest the node served: governance names the owner per digest
+    model_digests: dict[str, str] = field(default_factory=dict)
+
+    def credits(self) -> list[Credit]:
+        """This epoch's credits, recomputed from its receipts."""
+        return [
+            c
+            for r in self.receipts
+            for c in split_receipt(r, self.split, self.model_owners.get(r.model))
+        ]
+
+    def tree(self) -> PayoutTree:
+        return PayoutTree(self.node, self.cumulative)
+
+    def to_bytes(self) -> bytes:
+        body = {
+            "version": BUNDLE_VERSION,
+            "node": self.node,
+            "chain_id": self.chain_id,
+            "settlement": self.settlement,
+            "epoch": self.epoch,
+            "split": asdict(self.split),
+            "model_owners": self.model_owners,
+            "model_digests": self.model_digests,
+            "receipts": [r.to_json() for r in self.receipts],
+            "redemptions": [r.to_json() for r in self.redemptions],
+            "previous": {k: str(v) for k, v in self.previous.items()},
+            "cumulative": {k: str(v) for k, v in self.cumulative.items()},
+            "root": self.root,
+            "total": str(self.total),
+        }
+        return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> EpochBundle:
+        try:
+            body = json.loads(data)
+            if body.get("version") != BUNDLE_VERSION:
+                raise ValueError(f"unknown bundle version {body.get('version')!r}")
+            return cls(
+                node=body["node"],
+                chain_id=int(body["chain_id"]),
+                settlement=body["settlement"],
+                epoch=int(body["epoch"]),
+                split=FeeSplit(**body["split"]),
+                model_owners=dict(body["model_owners"]),
+                receipts=tuple(Receipt.from_json(r) for r in body["receipts"]),
+                redemptions=tuple(Redemption.from_json(r) for r in body["redemptions"]),
+                previous={k: int(v) for k, v in body["previous"].items()},
+                cumulative={k: int(v) for k, v in body["cumulative"].items()},
+                root=body["root"],
+                total=int(body["total"]),
+                model_digests=dict(body.get("model_digests", {})),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise InputError(f"not an epoch bundle ({type(exc).__name__}: {exc})") from None
+
+
+def build_bundle(
+    node: str,
+    chain_id: int,
+    settlement: str,
+    epoch: int,
+    split: FeeSplit,
+    model_owners: dict[str, str | None],
+    receipts: list[Receipt],
+    redemptions: list[Redemption],
+    previous: dict[str, int],
+    model_digests: dict[str, str] | None = None,
+) -> EpochBundle:
+    """Split every receipt, add the epoch to the previous cumulative payouts, build the root."""
+    draft = EpochBundle(
+        to_checksum_address(node),
+        chain_id,
+        to_checksum_address(settlement),
+        epoch,
+        split,
+        model_owners,
+        tuple(receipts),
+        tuple(redemptions),
+        dict(previous),
+        {},
+        "",
+        0,
+        dict(model_digests or {}),
+    )
+    cumulative = add(previous, totals(draft.credits()))
+    tree = PayoutTree(node, cumulative)
+    return EpochBundle(
+        **{
+            **draft.__dict__,
+            "cumulative": tree.amounts,
+            "root": "0x" + tree.root.hex(),
+            "total": tree.total,
+        }
+    )
+
+
+def load_bundle(store: BlobStore, cid: str) -> EpochBundle:
+    return EpochBundle.from_bytes(store.get(cid))

@@ -1,0 +1,97 @@
+"""What an account earned, per node and epoch, and why: by role, datanet and model."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from eth_utils import to_checksum_address
+
+from tessera._chain.settlement import SettlementClient
+from tessera._payments.claims import posted_bundle
+from tessera._store.base import BlobStore
+
+K = TypeVar("K")
+CLAIMED, CLAIMABLE, CHALLENGE = "claimed", "claimable", "in challenge window"
+
+
+@dataclass(frozen=True)
+class EpochEarning:
+    node: str
+    epoch: int
+    amount: int  # earned in this epoch
+    cumulative: int  # earned from this node through this epoch
+    status: str  # claimed, claimable, or in challenge window
+    claimable_at: int  # chain time
+    answers: int  # receipts of the epoch that paid this account
+    by_role: dict[str, int] = field(default_factory=dict)
+    by_datanet: dict[int, int] = field(default_factory=dict)
+    by_model: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Earnings:
+    account: str
+    epochs: list[EpochEarning]
+
+    def total(self, status: str | None = None) -> int:
+        return sum(e.amount for e in self.epochs if status is None or e.status == status)
+
+    def by_datanet(self) -> dict[int, int]:
+        return _merge(e.by_datanet for e in self.epochs)
+
+    def by_model(self) -> dict[str, int]:
+        return _merge(e.by_model for e in self.epochs)
+
+    def by_role(self) -> dict[str, int]:
+        return _merge(e.by_role for e in self.epochs)
+
+
+def earnings(settlement: SettlementClient, store: BlobStore, account: str) -> Earnings:
+    account = to_checksum_address(account)
+    now = settlement.now()
+    rows = []
+    for node in settlement.nodes_with_epochs():
+        claimed = settlement.claimed(node, account)
+        for epoch in range(settlement.epoch_count(node)):
+            posted = settlement.epoch(node, epoch)
+            bundle = posted_bundle(store, posted)
+            mine = [c for c in bundle.credits() if c.recipient == account]
+            if not mine:
+                continue
+            by_role: dict[str, int] = defaultdict(int)
+            by_datanet: dict[int, int] = defaultdict(int)
+            by_model: dict[str, int] = defaultdict(int)
+            for c in mine:
+                by_role[c.role] += c.amount
+                by_model[c.model] += c.amount
+                if c.datanet is not None:
+                    by_datanet[c.datanet] += c.amount
+            cumulative = bundle.cumulative.get(account, 0)
+            opens = settlement.claimable_at(node, epoch)
+            status = CLAIMED if cumulative <= claimed else CLAIMABLE if opens <= now else CHALLENGE
+            rows.append(
+                EpochEarning(
+                    node,
+                    epoch,
+                    sum(c.amount for c in mine),
+                    cumulative,
+                    status,
+                    opens,
+                    len({c.receipt for c in mine}),
+                    dict(by_role),
+                    dict(by_datanet),
+                    dict(by_model),
+                )
+            )
+    return Earnings(account, rows)
+
+
+def _merge(parts: Iterable[Mapping[K, int]]) -> dict[K, int]:
+    out: dict[K, int] = defaultdict(int)
+    for part in parts:
+        for key, amount in part.items():
+            out[key] += amount
+    return dict(out)

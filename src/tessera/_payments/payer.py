@@ -1,0 +1,75 @@
+"""The client's side of a payment channel: sign a voucher for every request.
+
+A voucher authorises the cumulative amount spent with that node so far, plus what requests in
+flight may cost. What was spent is learned from the signed receipts and kept in a small JSON
+ledger, so a new process continues the channel where the last one stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
+
+from tessera._crypto.receipt import Receipt
+from tessera._crypto.voucher import Voucher
+from tessera._errors import SignatureError
+
+
+class Payer:
+    def __init__(
+        self, account: LocalAccount, chain_id: int, settlement: str, ledger_path: Path
+    ) -> None:
+        self.account = account
+        self.chain_id = chain_id
+        self.settlement = to_checksum_address(settlement)
+        self.ledger_path = ledger_path
+        self._lock = threading.Lock()
+        self._in_flight: dict[str, int] = {}
+
+    @property
+    def address(self) -> str:
+        return self.account.address
+
+    def spent(self, node: str) -> int:
+        return int(self._ledger().get(self._key(node), 0))
+
+    def authorise(self, node: str, up_to: int) -> Voucher:
+        """Sign a voucher that also covers a new request costing at most `up_to`."""
+        node = to_checksum_address(node)
+        with self._lock:
+            self._in_flight[node] = self._in_flight.get(node, 0) + up_to
+            amount = self.spent(node) + self._in_flight[node]
+        unsigned = Voucher(self.address, node, amount, self.chain_id, self.settlement)
+        return unsigned.signed_by(self.account)
+
+    def settle(self, node: str, up_to: int, receipt: Receipt | None) -> None:
+        """Close a request: record the receipt's price as spent and drop its reservation."""
+        node = to_checksum_address(node)
+        if receipt is not None and to_checksum_address(receipt.client) != self.address:
+            raise SignatureError(f"the receipt bills {receipt.client}, not this client")
+        with self._lock:
+            self._in_flight[node] = max(0, self._in_flight.get(node, 0) - up_to)
+            if receipt is not None and receipt.price:
+                ledger = self._ledger()
+                key = self._key(node)
+                ledger[key] = str(int(ledger.get(key, 0)) + receipt.price)
+                self._write(ledger)
+
+    def _key(self, node: str) -> str:
+        return f"{self.chain_id}:{self.settlement}:{self.address}:{to_checksum_address(node)}"
+
+    def _ledger(self) -> dict[str, str]:
+        if not self.ledger_path.exists():
+            return {}
+        return dict(json.loads(self.ledger_path.read_text()))
+
+    def _write(self, ledger: dict[str, str]) -> None:
+        self.ledger_path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.ledger_path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(ledger, indent=1, sort_keys=True))
+        os.replace(temporary, self.ledger_path)  # atomic: a crash leaves the old or the new

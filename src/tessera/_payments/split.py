@@ -1,0 +1,80 @@
+"""Split one answer's price between node, model owner, contributors and treasury.
+
+Integer arithmetic only. Each cut is floored; the remainder of the four-way split goes to
+the node, the remainder of the contributors' pool to the contributor with the highest weight
+(the first listed on a tie). An answer that used no contribution pays the contributors' pool
+to the treasury, and an unregistered model's royalty too. The parts always sum to the price.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from eth_utils import to_checksum_address
+
+from tessera._chain.settlement import BPS, FeeSplit
+from tessera._crypto.receipt import Receipt
+
+NODE, OWNER, CONTRIBUTOR, TREASURY = "node", "model owner", "contributor", "treasury"
+
+
+@dataclass(frozen=True)
+class Credit:
+    recipient: str  # checksum address
+    role: str
+    amount: int
+    receipt: str  # the receipt id it comes from
+    model: str
+    datanet: int | None = None  # the contribution's datanet, for contributors
+
+
+def split_receipt(receipt: Receipt, split: FeeSplit, model_owner: str | None) -> list[Credit]:
+    """The credits one receipt's price pays, summing exactly to the price (zeros omitted)."""
+    price = receipt.price
+    pool = price * split.contributors_bps // BPS
+    royalty = price * split.owner_bps // BPS
+    treasury_cut = price * split.treasury_bps // BPS
+    node_cut = price - pool - royalty - treasury_cut  # the split's rounding remainder
+
+    def credit(recipient: str, role: str, amount: int, datanet: int | None = None) -> Credit:
+        return Credit(
+            to_checksum_address(recipient), role, amount, receipt.id, receipt.model, datanet
+        )
+
+    credits = [credit(receipt.node, NODE, node_cut)]
+    credits.append(
+        credit(model_owner or split.treasury, OWNER if model_owner else TREASURY, royalty)
+    )
+    credits.append(credit(split.treasury, TREASURY, treasury_cut))
+    sources = [s for s in receipt.attribution if s.weight_ppm > 0]
+    if not sources:
+        credits.append(credit(split.treasury, TREASURY, pool))
+    else:
+        total_weight = sum(s.weight_ppm for s in sources)
+        shares = [pool * s.weight_ppm // total_weight for s in sources]
+        top = max(range(len(sources)), key=lambda i: (sources[i].weight_ppm, -i))
+        shares[top] += pool - sum(shares)  # the pool's rounding remainder
+        credits += [
+            credit(s.contributor, CONTRIBUTOR, share, s.datanet)
+            for s, share in zip(sources, shares, strict=True)
+        ]
+    kept = [c for c in credits if c.amount > 0]
+    assert sum(c.amount for c in kept) == price, "a split must pay exactly the price"
+    return kept
+
+
+def totals(credits: Iterable[Credit]) -> dict[str, int]:
+    """Amount per recipient."""
+    out: dict[str, int] = defaultdict(int)
+    for c in credits:
+        out[c.recipient] += c.amount
+    return dict(out)
+
+
+def add(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    out = dict(a)
+    for recipient, amount in b.items():
+        out[recipient] = out.get(recipient, 0) + amount
+    return out
