@@ -7,6 +7,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import pytest
+from chain_helpers import deploy_contract
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_tester.exceptions import TransactionFailed
@@ -14,8 +15,6 @@ from eth_utils import keccak
 from web3 import EthereumTesterProvider, Web3
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError
-
-from tessera._chain.compiler import load_artifact
 
 
 @pytest.fixture
@@ -38,12 +37,7 @@ def signers() -> list[LocalAccount]:
 @pytest.fixture
 def deploy(w3: Web3, accounts: list[str]) -> Callable[..., Contract]:
     def _deploy(name: str, *args: Any) -> Contract:
-        artifact = load_artifact(name)
-        factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-        tx_hash = factory.constructor(*args).transact({"from": accounts[0]})
-        address = w3.eth.wait_for_transaction_receipt(tx_hash)["contractAddress"]
-        assert address is not None
-        return w3.eth.contract(address=address, abi=artifact.abi)
+        return deploy_contract(w3, name, *args, sender=accounts[0])
 
     return _deploy
 

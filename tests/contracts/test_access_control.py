@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from chain_helpers import back_to, calldata, deploy_contract, run_ahead_of_wall_clock
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
@@ -180,12 +181,9 @@ class World:
         found = getattr(self, who)
         return found.address if isinstance(found, Contract) else found
 
-    def payload(self, contract: Contract, function: str, *args: Any) -> bytes:
-        return bytes.fromhex(contract.encode_abi(function, args=list(args))[2:])
-
     def operation(self, salt: str) -> tuple:
         """A timelock operation, less its delay: the timelock approves `spare` for a token."""
-        approve = self.payload(self.token, "approve", self.spare, 1)
+        approve = calldata(self.token, "approve", self.spare, 1)
         return self.token.address, 0, approve, ZERO32, keccak(text=salt)
 
     def batch(self, salt: str) -> tuple:
@@ -211,7 +209,7 @@ class World:
 
     def as_timelock(self, contract: Contract, function: str, *args: Any) -> None:
         """Has the timelock make a call: scheduled by the proposer, run by the executor."""
-        operation = (contract.address, 0, self.payload(contract, function, *args), ZERO32, ZERO32)
+        operation = (contract.address, 0, calldata(contract, function, *args), ZERO32, ZERO32)
         self.timelock.functions.schedule(*operation, MIN_DELAY).transact({"from": self.proposer})
         self.wait(MIN_DELAY)
         self.timelock.functions.execute(*operation).transact({"from": self.executor})
@@ -222,14 +220,9 @@ def build_world(w3: Web3) -> World:
     owner, holder, curator, proposer, executor, stranger, spare = accounts[:7]
 
     def deploy(name: str, *args: Any) -> Contract:
-        artifact = load_artifact(name)
-        factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-        tx_hash = factory.constructor(*args).transact({"from": owner})
-        address = w3.eth.wait_for_transaction_receipt(tx_hash)["contractAddress"]
-        return w3.eth.contract(address=address, abi=artifact.abi)
+        return deploy_contract(w3, name, *args, sender=owner)
 
-    # ahead of the wall clock each block is stamped one second after the last: exact timestamps
-    w3.provider.ethereum_tester.time_travel(w3.eth.get_block("latest")["timestamp"] + 10**6)
+    run_ahead_of_wall_clock(w3)
     token = deploy("token", "Tessera", "TSR", SUPPLY, holder)
     token.functions.delegate(holder).transact({"from": holder})
     registry = deploy("registry")
@@ -275,7 +268,7 @@ def build_world(w3: Web3) -> World:
     lock = timelock.functions
     lock.schedule(*world.operation("ready"), MIN_DELAY).transact({"from": proposer})
     lock.schedule_batch(*world.batch("ready"), MIN_DELAY).transact({"from": proposer})
-    approve = world.payload(token, "approve", spare, 1)
+    approve = calldata(token, "approve", spare, 1)
     governor.functions.propose([token.address], [approve], "proposal 1").transact({"from": holder})
     world.wait(MIN_DELAY)  # both operations are ready, proposal 1 is active
     return world
@@ -292,8 +285,7 @@ def built() -> tuple[World, Any]:
 def w3(built) -> Web3:
     """Overrides conftest's: every test starts from the built world's snapshot."""
     world, snapshot = built
-    world.w3.provider.ethereum_tester.revert_to_snapshot(snapshot)
-    return world.w3
+    return back_to(world.w3, snapshot)
 
 
 @pytest.fixture
@@ -373,7 +365,7 @@ GATES = [
         "propose",
         "holder",
         "governor: proposer votes below threshold",
-        lambda w: ([w.token.address], [w.payload(w.token, "approve", w.spare, 2)], "proposal 2"),
+        lambda w: ([w.token.address], [calldata(w.token, "approve", w.spare, 2)], "proposal 2"),
     ),
     Gate("governor", "cast_vote", "holder", NO_VOTES, lambda w: (1, FOR)),
     Gate("governor", "cast_vote_with_reason", "holder", NO_VOTES, lambda w: (1, FOR, "yes")),

@@ -6,13 +6,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from chain_helpers import (
+    back_to,
+    block_time,
+    calldata,
+    deploy_contract,
+    events,
+    latest_block_at,
+    latest_time,
+    next_block_at,
+    run_ahead_of_wall_clock,
+)
 from eth_abi import encode
 from eth_utils import keccak
 from web3 import EthereumTesterProvider, Web3
 from web3.contract import Contract
-from web3.logs import DISCARD
-
-from tessera._chain.compiler import load_artifact
 
 ZERO = "0x" + "00" * 20
 ZERO32 = b"\x00" * 32
@@ -69,41 +77,8 @@ class Governance:
 # helpers ------------------------------------------------------------------------------------
 
 
-def now(w3) -> int:
-    """The latest block's timestamp, which calls run against."""
-    return int(w3.eth.get_block("latest").timestamp)
-
-
-def travel(w3, timestamp: int) -> None:
-    """Makes `timestamp` the next block's (so the next transaction's) timestamp."""
-    if timestamp > now(w3) + 1:
-        w3.provider.ethereum_tester.time_travel(timestamp)
-    assert now(w3) + 1 == timestamp
-
-
-def at(w3, timestamp: int) -> None:
-    """Makes `timestamp` the latest block's (calls see it); the next transaction is a second on."""
-    travel(w3, timestamp)
-    w3.provider.ethereum_tester.mine_blocks(1)
-    assert now(w3) == timestamp
-
-
-def block_time(w3, tx_hash) -> int:
-    receipt = w3.eth.get_transaction_receipt(tx_hash)
-    return int(w3.eth.get_block(receipt["blockNumber"]).timestamp)
-
-
-def events(contract, name: str, tx_hash) -> list:
-    receipt = contract.w3.eth.get_transaction_receipt(tx_hash)
-    return list(getattr(contract.events, name)().process_receipt(receipt, errors=DISCARD))
-
-
-def payload(contract, fn: str, *args: Any) -> bytes:
-    return bytes.fromhex(contract.encode_abi(fn, args=list(args))[2:])
-
-
 def action(contract, fn: str, *args: Any) -> tuple[str, bytes]:
-    return contract.address, payload(contract, fn, *args)
+    return contract.address, calldata(contract, fn, *args)
 
 
 def propose(g: Governance, actions, description: str = "", sender: str | None = None):
@@ -130,12 +105,12 @@ def vote(g: Governance, pid: int, voter: str, support: int):
 
 def open_voting(g: Governance, pid: int) -> None:
     """The next transaction lands in the first second of voting."""
-    travel(g.w3, info(g, pid)["snapshot"] + 1)
+    next_block_at(g.w3, info(g, pid)["snapshot"] + 1)
 
 
 def close_voting(g: Governance, pid: int) -> None:
     """The latest block is the first second after the deadline."""
-    at(g.w3, info(g, pid)["deadline"] + 1)
+    latest_block_at(g.w3, info(g, pid)["deadline"] + 1)
 
 
 def passed(g: Governance, actions, description: str = "", votes=None) -> int:
@@ -170,7 +145,7 @@ def queued(g: Governance, actions, description: str = "") -> tuple[int, int]:
 def enact(g: Governance, actions, description: str = "") -> int:
     """Runs `actions` through the whole lifecycle."""
     pid, eta = queued(g, actions, description)
-    travel(g.w3, eta)
+    next_block_at(g.w3, eta)
     execute(g, pid)
     assert state(g, pid) == EXECUTED
     return pid
@@ -187,14 +162,6 @@ def salt(g: Governance, pid: int, index: int = 0) -> bytes:
 # fixtures -----------------------------------------------------------------------------------
 
 
-def _deploy(w3, name: str, *args: Any) -> Contract:
-    artifact = load_artifact(name)
-    factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-    tx_hash = factory.constructor(*args).transact({"from": w3.eth.accounts[0]})
-    address = w3.eth.wait_for_transaction_receipt(tx_hash)["contractAddress"]
-    return w3.eth.contract(address=address, abi=artifact.abi)
-
-
 @pytest.fixture(scope="module")
 def wired() -> tuple[Governance, int]:
     """The production wiring, once per module: the timelock owns everything, the governor alone
@@ -202,9 +169,9 @@ def wired() -> tuple[Governance, int]:
     w3 = Web3(EthereumTesterProvider())
     accounts = list(w3.eth.accounts)
     deployer, holder, alice, bob, carol = accounts[:5]
-    token = _deploy(w3, "token", "Tessera", "TSR", SUPPLY, holder)
-    timelock = _deploy(w3, "timelock", MIN_DELAY, [], [], deployer)
-    governor = _deploy(
+    token = deploy_contract(w3, "token", "Tessera", "TSR", SUPPLY, holder)
+    timelock = deploy_contract(w3, "timelock", MIN_DELAY, [], [], deployer)
+    governor = deploy_contract(
         w3,
         "governor",
         token.address,
@@ -219,16 +186,15 @@ def wired() -> tuple[Governance, int]:
     for role in (roles.PROPOSER_ROLE(), roles.CANCELLER_ROLE(), roles.EXECUTOR_ROLE()):
         roles.grantRole(role.call(), governor.address).transact({"from": deployer})
     roles.renounceRole(roles.DEFAULT_ADMIN_ROLE().call(), deployer).transact({"from": deployer})
-    policy = _deploy(w3, "policy")
+    policy = deploy_contract(w3, "policy")
     split = (3000, 2000, 4000, 1000, accounts[9])
-    settlement = _deploy(w3, "settlement", token.address, split, EPOCH, CHALLENGE, DELAY)
+    settlement = deploy_contract(w3, "settlement", token.address, split, EPOCH, CHALLENGE, DELAY)
     for owned in (policy, settlement, token):
         owned.functions.transfer_ownership(timelock.address).transact({"from": deployer})
     for voter, amount in ((alice, ALICE_TOKENS), (bob, BOB_TOKENS), (carol, CAROL_TOKENS)):
         token.functions.transfer(voter, amount).transact({"from": holder})
         token.functions.delegate(voter).transact({"from": voter})
-    # ahead of the wall clock each block is stamped one second after the last: exact timestamps
-    w3.provider.ethereum_tester.time_travel(now(w3) + 1 + 10**6)
+    run_ahead_of_wall_clock(w3)
     w3.provider.ethereum_tester.mine_blocks(1)
     governance = Governance(
         w3=w3,
@@ -253,8 +219,7 @@ def wired() -> tuple[Governance, int]:
 def w3(wired) -> Web3:
     """Overrides conftest's: every test starts from the wired chain's snapshot."""
     governance, snapshot = wired
-    governance.w3.provider.ethereum_tester.revert_to_snapshot(snapshot)
-    return governance.w3
+    return back_to(governance.w3, snapshot)
 
 
 @pytest.fixture
@@ -300,10 +265,10 @@ def test_constructor_sets_the_parameters(governance):
 def test_constructor_logs_every_setting(w3, deploy, governance, accounts):
     # distinct values, to tell the settings apart
     governor = deploy("governor", governance.token.address, accounts[5], 1, 2, 3, 4, 5)
-    receipt = w3.eth.get_transaction_receipt(w3.eth.get_block("latest").transactions[0])
+    tx = w3.eth.get_block("latest").transactions[0]
     logged = [
         (e.args.setting, e.args.old_value, e.args.new_value)
-        for e in governor.events.SettingChanged().process_receipt(receipt, errors=DISCARD)
+        for e in events(governor, "SettingChanged", tx)
     ]
     assert logged == [
         ("voting_delay", 0, 1),
@@ -514,7 +479,7 @@ def test_propose_with_several_actions(governance, reverts):
         vote(g, pid, voter, FOR)
     close_voting(g, pid)
     queue(g, pid)
-    travel(g.w3, info(g, pid)["eta"])
+    next_block_at(g.w3, info(g, pid)["eta"])
     execute(g, pid)
     assert all(g.timelock.functions.is_operation_done(op).call() for op in ids)
     targets, payloads = g.governor.functions.actions(pid).call()
@@ -584,7 +549,7 @@ def test_full_lifecycle(governance):
     proposed_at = block_time(g.w3, tx)
     snapshot, deadline = proposed_at + VOTING_DELAY, proposed_at + VOTING_DELAY + VOTING_PERIOD
     assert state(g, pid) == PENDING
-    at(g.w3, snapshot)
+    latest_block_at(g.w3, snapshot)
     assert state(g, pid) == PENDING  # the snapshot second itself is still pending
 
     # voting: the first second after the snapshot
@@ -620,7 +585,7 @@ def test_full_lifecycle(governance):
     for voter in (g.alice, g.bob, g.carol):
         assert g.governor.functions.has_voted(pid, voter).call()
     assert not g.governor.functions.has_voted(pid, g.holder).call()
-    at(g.w3, deadline)
+    latest_block_at(g.w3, deadline)
     assert state(g, pid) == ACTIVE  # the deadline is the last second of voting
     g.w3.provider.ethereum_tester.mine_blocks(1)
     # 30,000 for + 10,000 abstain reach the 40,000 quorum; 30,000 for beat 20,000 against
@@ -649,7 +614,7 @@ def test_full_lifecycle(governance):
     assert not g.policy.functions.is_content_blocked(CID).call()
 
     # execute: anyone, once the delay is over
-    travel(g.w3, eta)
+    next_block_at(g.w3, eta)
     tx = execute(g, pid, sender=g.stranger)
     (event,) = events(g.governor, "ProposalExecuted", tx)
     assert dict(event.args) == {"proposal_id": pid}
@@ -666,11 +631,11 @@ def test_state_moves_at_exact_seconds(governance):
     g = governance
     pid, tx = propose(g, block_cid(g))
     snapshot = block_time(g.w3, tx) + VOTING_DELAY
-    at(g.w3, snapshot)
+    latest_block_at(g.w3, snapshot)
     assert state(g, pid) == PENDING
     g.w3.provider.ethereum_tester.mine_blocks(1)
     assert state(g, pid) == ACTIVE
-    at(g.w3, snapshot + VOTING_PERIOD)
+    latest_block_at(g.w3, snapshot + VOTING_PERIOD)
     assert state(g, pid) == ACTIVE
     g.w3.provider.ethereum_tester.mine_blocks(1)
     assert state(g, pid) == DEFEATED  # nobody voted
@@ -685,10 +650,10 @@ def test_proposal_quorum_before_the_snapshot_is_a_future_lookup(governance, reve
 
 def test_quorum_view_uses_the_current_bps_and_past_supply(governance, reverts):
     g = governance
-    past = now(g.w3) - 1
+    past = latest_time(g.w3) - 1
     assert g.governor.functions.quorum(past).call() == QUORUM
     with reverts("votes: future lookup"):
-        g.governor.functions.quorum(now(g.w3)).call()
+        g.governor.functions.quorum(latest_time(g.w3)).call()
 
 
 # voting -------------------------------------------------------------------------------------
@@ -699,7 +664,7 @@ def test_voting_before_the_snapshot_is_refused(governance, reverts):
     pid, tx = propose(g, block_cid(g))
     with reverts("governor: voting has not started"):
         vote(g, pid, g.alice, FOR)
-    travel(g.w3, block_time(g.w3, tx) + VOTING_DELAY)  # the snapshot second
+    next_block_at(g.w3, block_time(g.w3, tx) + VOTING_DELAY)  # the snapshot second
     with reverts("governor: voting has not started"):
         vote(g, pid, g.alice, FOR)
     g.w3.provider.ethereum_tester.mine_blocks(1)
@@ -711,7 +676,7 @@ def test_voting_after_the_deadline_is_refused(governance, reverts):
     g = governance
     pid, _ = propose(g, block_cid(g))
     deadline = info(g, pid)["deadline"]
-    travel(g.w3, deadline)
+    next_block_at(g.w3, deadline)
     vote(g, pid, g.alice, FOR)  # the last second counts
     with reverts("governor: voting is closed"):
         vote(g, pid, g.bob, FOR)
@@ -787,7 +752,7 @@ def test_the_snapshot_second_counts_the_one_after_does_not(governance, reverts):
     late = g.stranger
     for account in (g.buyer, late):
         g.token.functions.transfer(account, 5_000 * TOKEN).transact({"from": g.holder})
-    travel(g.w3, snapshot)
+    next_block_at(g.w3, snapshot)
     g.token.functions.delegate(g.buyer).transact({"from": g.buyer})  # at the snapshot
     g.token.functions.delegate(late).transact({"from": late})  # a second later
     vote(g, pid, g.buyer, FOR)
@@ -884,7 +849,7 @@ def test_quorum_is_read_from_the_supply_at_the_snapshot(governance):
     vote(g, pid, g.alice, FOR)
     close_voting(g, pid)
     assert g.governor.functions.proposal_quorum(pid).call() == QUORUM
-    assert g.governor.functions.quorum(now(g.w3) - 1).call() == QUORUM // 2
+    assert g.governor.functions.quorum(latest_time(g.w3) - 1).call() == QUORUM // 2
     assert state(g, pid) == DEFEATED  # 30,000 < 40,000, not 20,000
 
 
@@ -900,7 +865,7 @@ def test_quorum_change_goes_through_a_proposal_and_spares_earlier_proposals(gove
     close_voting(g, earlier)
     assert state(g, change) == state(g, earlier) == SUCCEEDED
     tx = queue(g, change)
-    travel(g.w3, block_time(g.w3, tx) + MIN_DELAY)
+    next_block_at(g.w3, block_time(g.w3, tx) + MIN_DELAY)
     tx = execute(g, change)
     (event,) = events(g.governor, "SettingChanged", tx)
     assert (event.args.setting, event.args.old_value, event.args.new_value) == (
@@ -909,13 +874,13 @@ def test_quorum_change_goes_through_a_proposal_and_spares_earlier_proposals(gove
         5_000,
     )
     assert g.governor.functions.quorum_bps().call() == 5_000
-    assert g.governor.functions.quorum(now(g.w3) - 1).call() == 500_000 * TOKEN
+    assert g.governor.functions.quorum(latest_time(g.w3) - 1).call() == 500_000 * TOKEN
     # the earlier proposal keeps the 4% it was made under
     assert info(g, earlier)["quorum_bps"] == QUORUM_BPS
     assert g.governor.functions.proposal_quorum(earlier).call() == QUORUM
     assert state(g, earlier) == SUCCEEDED
     tx = queue(g, earlier)
-    travel(g.w3, block_time(g.w3, tx) + MIN_DELAY)
+    next_block_at(g.w3, block_time(g.w3, tx) + MIN_DELAY)
     execute(g, earlier)
     assert g.policy.functions.is_content_blocked(CID).call()
     # a new proposal with the same votes now falls short of 50%
@@ -974,7 +939,7 @@ def test_execute_waits_for_the_timelock_delay(governance, reverts):
     pid, eta = queued(g, block_cid(g))
     with reverts("governor: timelock delay not over"):
         execute(g, pid)
-    travel(g.w3, eta - 1)
+    next_block_at(g.w3, eta - 1)
     with reverts("governor: timelock delay not over"):
         execute(g, pid)
     g.w3.provider.ethereum_tester.mine_blocks(1)
@@ -994,7 +959,7 @@ def test_execute_twice_is_refused(governance, reverts):
 def test_queued_proposal_expires_after_the_grace_period(governance, reverts):
     g = governance
     pid, eta = queued(g, block_cid(g))
-    at(g.w3, eta + GRACE)
+    latest_block_at(g.w3, eta + GRACE)
     assert state(g, pid) == QUEUED  # the last second of grace
     g.w3.provider.ethereum_tester.mine_blocks(1)
     assert state(g, pid) == EXPIRED
@@ -1014,7 +979,7 @@ def test_queued_proposal_expires_after_the_grace_period(governance, reverts):
 def test_execute_in_the_last_second_of_grace(governance):
     g = governance
     pid, eta = queued(g, block_cid(g))
-    travel(g.w3, eta + GRACE)
+    next_block_at(g.w3, eta + GRACE)
     execute(g, pid)
     assert state(g, pid) == EXECUTED
 
@@ -1038,7 +1003,7 @@ def test_passed_proposal_changes_the_settlement_fee_split_and_periods(governance
     ]
     pid, eta = queued(g, actions, "new fees and periods")
     assert g.settlement.functions.fee_split().call() == g.split  # not before it runs
-    travel(g.w3, eta)
+    next_block_at(g.w3, eta)
     tx = execute(g, pid)
     s = g.settlement.functions
     assert s.fee_split().call() == new_split
@@ -1062,7 +1027,7 @@ def test_a_reverting_call_reverts_execute_with_its_reason(governance, reverts):
     actions = [*block_cid(g), action(g.settlement, "set_fee_split", bad_split)]
     pid, eta = queued(g, actions)
     op = g.governor.functions.operation_id(pid, 0).call()
-    travel(g.w3, eta)
+    next_block_at(g.w3, eta)
     with reverts("settlement: split must sum to 10000"):
         execute(g, pid)
     # nothing happened: the batch is atomic and the proposal stays queued until it expires
@@ -1071,14 +1036,14 @@ def test_a_reverting_call_reverts_execute_with_its_reason(governance, reverts):
     assert g.timelock.functions.is_operation_pending(op).call()
     assert not g.policy.functions.is_content_blocked(CID).call()
     assert g.settlement.functions.fee_split().call() == g.split
-    at(g.w3, eta + GRACE + 1)
+    latest_block_at(g.w3, eta + GRACE + 1)
     assert state(g, pid) == EXPIRED
 
 
 def test_a_governor_setter_out_of_bounds_reverts_execute(governance, reverts):
     g = governance
     pid, eta = queued(g, [action(g.governor, "set_voting_period", 0)])
-    travel(g.w3, eta)
+    next_block_at(g.w3, eta)
     with reverts("governor: voting period is zero"):
         execute(g, pid)
     assert state(g, pid) == QUEUED
@@ -1095,7 +1060,7 @@ def test_governance_sets_every_governor_setting(governance):
         ("set_grace_period", 400),
     ]
     pid, eta = queued(g, [action(g.governor, name, value) for name, value in changes])
-    travel(g.w3, eta)
+    next_block_at(g.w3, eta)
     tx = execute(g, pid)
     f = g.governor.functions
     assert (f.voting_delay().call(), f.voting_period().call()) == (20, 200)
@@ -1197,7 +1162,7 @@ def test_cancelling_a_queued_proposal_cancels_its_timelock_operation(governance,
     _cancelled(g, pid, tx)
     assert [e.args.id for e in events(g.timelock, "Cancelled", tx)] == ops
     assert not any(g.timelock.functions.is_operation(op).call() for op in ops)
-    travel(g.w3, eta)
+    next_block_at(g.w3, eta)
     with reverts("governor: proposal not queued"):
         execute(g, pid)
     assert not g.policy.functions.is_content_blocked(CID).call()
@@ -1206,7 +1171,7 @@ def test_cancelling_a_queued_proposal_cancels_its_timelock_operation(governance,
 def test_proposer_cancels_a_queued_proposal_after_its_eta(governance):
     g = governance
     pid, eta = queued(g, block_cid(g))
-    travel(g.w3, eta + 1)
+    next_block_at(g.w3, eta + 1)
     _cancelled(g, pid, cancel(g, pid))
 
 

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from chain_helpers import events
 from eth_utils import keccak
 from web3 import Web3
-from web3.logs import DISCARD
 
 ZERO = "0x" + "00" * 20
 NOT_OWNER = "ownable: caller is not the owner"
 DIGEST = keccak(text="weights v1")
 OTHER_DIGEST = keccak(text="weights v2")
-
-
-def events(contract, name: str, tx_hash) -> list:
-    receipt = contract.w3.eth.get_transaction_receipt(tx_hash)
-    return list(getattr(contract.events, name)().process_receipt(receipt, errors=DISCARD))
 
 
 def version(policy) -> int:

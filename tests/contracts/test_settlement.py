@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from chain_helpers import block_time, events, next_block_at, run_ahead_of_wall_clock
 from eth_abi import encode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak
-from web3.logs import DISCARD
 
 from tessera._crypto.merkle import MerkleTree
 from tessera._crypto.voucher import Voucher
@@ -22,23 +22,6 @@ STRANGER = Account.from_key(keccak(text="tessera stranger"))
 
 
 # helpers ------------------------------------------------------------------------------------
-
-
-def next_timestamp(w3) -> int:
-    # the chain runs ahead of the wall clock (see `settlement`), so blocks are one second apart
-    return w3.eth.get_block("latest").timestamp + 1
-
-
-def travel(w3, timestamp: int) -> None:
-    """Makes `timestamp` the next block's timestamp."""
-    if timestamp > next_timestamp(w3):
-        w3.provider.ethereum_tester.time_travel(timestamp)
-    assert next_timestamp(w3) == timestamp
-
-
-def block_time(w3, tx_hash) -> int:
-    receipt = w3.eth.get_transaction_receipt(tx_hash)
-    return int(w3.eth.get_block(receipt["blockNumber"]).timestamp)
 
 
 def leaf(node: str, recipient: str, cumulative: int) -> bytes:
@@ -77,12 +60,6 @@ def withdraw(settlement, client):
     return settlement.functions.withdraw().transact({"from": client.address})
 
 
-def events(contract, name: str, tx_hash) -> list:
-    """`contract`'s `name` events in the receipt of `tx_hash` (the token's own logs dropped)."""
-    receipt = contract.w3.eth.get_transaction_receipt(tx_hash)
-    return list(getattr(contract.events, name)().process_receipt(receipt, errors=DISCARD))
-
-
 def balance(settlement, client) -> int:
     return settlement.functions.balances(client.address).call()
 
@@ -102,8 +79,7 @@ def split(accounts):
 @pytest.fixture
 def settlement(w3, deploy, token, split):
     contract = deploy("settlement", token.address, split, EPOCH, CHALLENGE, DELAY)
-    # ahead of the wall clock each block is stamped one second after the last: exact timestamps
-    w3.provider.ethereum_tester.time_travel(next_timestamp(w3) + 10**6)
+    run_ahead_of_wall_clock(w3)
     return contract
 
 
@@ -167,7 +143,7 @@ def settled(w3, settlement, clients, node, recipients, voucher, post):
     deposit(settlement, clients[0], 100)
     root, proofs = payouts(node, {recipients[0]: 60, recipients[1]: 40})
     posted_at = block_time(w3, post(0, 100, [voucher(clients[0], 100)], root=root))
-    travel(w3, posted_at + CHALLENGE)
+    next_block_at(w3, posted_at + CHALLENGE)
     return proofs
 
 
@@ -330,7 +306,7 @@ def test_withdraw_waits_exactly_the_delay(w3, settlement, token, clients, revert
     deposit(settlement, client, 50)
     tx = settlement.functions.request_withdrawal(20).transact({"from": client.address})
     available_at = block_time(w3, tx) + DELAY
-    travel(w3, available_at - 1)
+    next_block_at(w3, available_at - 1)
     with reverts("escrow: withdrawal delay not over"):
         settlement.functions.withdraw().transact({"from": client.address})
     mine()
@@ -348,7 +324,7 @@ def test_withdraw_clears_the_request(w3, settlement, clients, reverts):
     client = clients[0]
     deposit(settlement, client, 50)
     tx = settlement.functions.request_withdrawal(50).transact({"from": client.address})
-    travel(w3, block_time(w3, tx) + DELAY)
+    next_block_at(w3, block_time(w3, tx) + DELAY)
     settlement.functions.withdraw().transact({"from": client.address})
     with reverts("escrow: no withdrawal requested"):
         settlement.functions.withdraw().transact({"from": client.address})
@@ -360,15 +336,15 @@ def test_a_new_request_replaces_the_old_and_restarts_the_delay(w3, settlement, c
     first = block_time(
         w3, settlement.functions.request_withdrawal(10).transact({"from": client.address})
     )
-    travel(w3, first + DELAY // 2)
+    next_block_at(w3, first + DELAY // 2)
     second = block_time(
         w3, settlement.functions.request_withdrawal(40).transact({"from": client.address})
     )
     assert settlement.functions.withdrawals(client.address).call() == (40, second + DELAY, second)
-    travel(w3, first + DELAY)
+    next_block_at(w3, first + DELAY)
     with reverts("escrow: withdrawal delay not over"):
         settlement.functions.withdraw().transact({"from": client.address})
-    travel(w3, second + DELAY)
+    next_block_at(w3, second + DELAY)
     settlement.functions.withdraw().transact({"from": client.address})
     assert balance(settlement, client) == 10
 
@@ -378,7 +354,7 @@ def test_deposits_after_a_request_do_not_grow_it(w3, settlement, clients):
     deposit(settlement, client, 50)
     tx = settlement.functions.request_withdrawal(50).transact({"from": client.address})
     deposit(settlement, client, 25)
-    travel(w3, block_time(w3, tx) + DELAY)
+    next_block_at(w3, block_time(w3, tx) + DELAY)
     settlement.functions.withdraw().transact({"from": client.address})
     assert balance(settlement, client) == 25
 
@@ -390,7 +366,7 @@ def test_redemption_during_the_delay_reduces_the_withdrawal(
     deposit(settlement, client, 100)
     tx = settlement.functions.request_withdrawal(100).transact({"from": client.address})
     post(0, 60, [voucher(client, 60)])  # the node redeems before the funds can leave
-    travel(w3, block_time(w3, tx) + DELAY)
+    next_block_at(w3, block_time(w3, tx) + DELAY)
     (event,) = events(settlement, "Withdrawn", withdraw(settlement, client))
     assert event.args.amount == 40
     assert balance(settlement, client) == 0
@@ -405,7 +381,7 @@ def test_withdrawal_fully_redeemed_during_the_delay_pays_nothing(
     deposit(settlement, client, 100)
     tx = settlement.functions.request_withdrawal(30).transact({"from": client.address})
     post(0, 100, [voucher(client, 100)])
-    travel(w3, block_time(w3, tx) + DELAY)
+    next_block_at(w3, block_time(w3, tx) + DELAY)
     (event,) = events(settlement, "Withdrawn", withdraw(settlement, client))
     assert event.args.amount == 0
     assert settlement.functions.withdrawals(client.address).call() == (0, 0, 0)
@@ -419,10 +395,10 @@ def test_node_can_always_redeem_before_a_withdrawal_matures(w3, settlement, clie
     # the client asks for everything right after the node's epoch, while using more service
     tx = settlement.functions.request_withdrawal(100).transact({"from": client.address})
     available_at = block_time(w3, tx) + DELAY
-    travel(w3, posted_at + EPOCH)  # the node's next epoch opens before the funds are free
+    next_block_at(w3, posted_at + EPOCH)  # the node's next epoch opens before the funds are free
     assert posted_at + EPOCH < available_at
     post(1, 80, [voucher(client, 80)])
-    travel(w3, available_at)
+    next_block_at(w3, available_at)
     (event,) = events(settlement, "Withdrawn", withdraw(settlement, client))
     assert event.args.amount == 20
 
@@ -509,7 +485,7 @@ def test_a_later_voucher_redeems_only_the_difference(w3, settlement, clients, no
     client = clients[0]
     deposit(settlement, client, 100)
     posted_at = block_time(w3, post(0, 40, [voucher(client, 40)]))
-    travel(w3, posted_at + EPOCH)
+    next_block_at(w3, posted_at + EPOCH)
     tx = post(1, 65, [voucher(client, 65)])
     assert balance(settlement, client) == 35
     assert settlement.functions.redeemed(client.address, node).call() == 65
@@ -524,7 +500,7 @@ def test_a_voucher_can_be_redeemed_in_parts(w3, settlement, clients, node, vouch
     deposit(settlement, client, 100)
     signed = voucher(client, 90, 50)
     posted_at = block_time(w3, post(0, 50, [signed]))
-    travel(w3, posted_at + EPOCH)
+    next_block_at(w3, posted_at + EPOCH)
     post(1, 90, [(*signed[:2], 90, signed[3])])  # the same signature, the rest of its amount
     assert settlement.functions.redeemed(client.address, node).call() == 90
     assert balance(settlement, client) == 10
@@ -563,7 +539,7 @@ def test_epoch_already_posted(settlement, post, reverts):
 def test_epoch_out_of_order(w3, settlement, post, reverts):
     with reverts("settlement: epoch out of order"):
         post(1, 0)
-    travel(w3, block_time(w3, post(0, 0)) + EPOCH)
+    next_block_at(w3, block_time(w3, post(0, 0)) + EPOCH)
     with reverts("settlement: epoch out of order"):
         post(2, 0)
     post(1, 0)
@@ -573,7 +549,7 @@ def test_epoch_not_over_until_exactly_epoch_length(w3, settlement, node, post, r
     posted_at = block_time(w3, post(0, 0))
     with reverts("settlement: epoch not over"):
         post(1, 0)
-    travel(w3, posted_at + EPOCH - 1)
+    next_block_at(w3, posted_at + EPOCH - 1)
     with reverts("settlement: epoch not over"):
         post(1, 0)
     mine()
@@ -625,7 +601,7 @@ def test_post_follows_a_governance_change_of_split(settlement, accounts, split, 
 def test_total_decreased(w3, settlement, clients, voucher, post, reverts):
     deposit(settlement, clients[0], 100)
     posted_at = block_time(w3, post(0, 50, [voucher(clients[0], 100)]))
-    travel(w3, posted_at + EPOCH)
+    next_block_at(w3, posted_at + EPOCH)
     with reverts("settlement: total decreased"):
         post(1, 49)
     post(1, 50)
@@ -638,7 +614,7 @@ def test_payouts_exceed_redeemed(w3, settlement, clients, voucher, post, reverts
     with reverts("settlement: payouts exceed redeemed"):
         post(0, 61, [voucher(clients[0], 60)])
     posted_at = block_time(w3, post(0, 60, [voucher(clients[0], 60)]))
-    travel(w3, posted_at + EPOCH)
+    next_block_at(w3, posted_at + EPOCH)
     with reverts("settlement: payouts exceed redeemed"):
         post(1, 81, [voucher(clients[0], 80)])  # cumulative: 60 + 20 fresh
     post(1, 80, [voucher(clients[0], 80)])
@@ -663,7 +639,7 @@ def test_voucher_already_redeemed(w3, settlement, clients, voucher, post, revert
     with reverts("escrow: voucher already redeemed"):
         post(0, 0, [voucher(client, 50), voucher(client, 60, 40)])  # lower than already
     posted_at = block_time(w3, post(0, 50, [voucher(client, 50)]))
-    travel(w3, posted_at + EPOCH)
+    next_block_at(w3, posted_at + EPOCH)
     with reverts("escrow: voucher already redeemed"):
         post(1, 50, [voucher(client, 50)])
     with reverts("escrow: voucher already redeemed"):
@@ -840,7 +816,7 @@ def test_claim_with_a_single_leaf_and_an_empty_proof(
 ):
     deposit(settlement, clients[0], 10)
     root = leaf(node, recipients[0], 10)
-    travel(w3, block_time(w3, post(0, 10, [voucher(clients[0], 10)], root=root)) + CHALLENGE)
+    next_block_at(w3, block_time(w3, post(0, 10, [voucher(clients[0], 10)], root=root)) + CHALLENGE)
     claim(settlement, recipients[0], node, 0, 10, [])
     assert token.functions.balanceOf(recipients[0]).call() == 10
 
@@ -859,7 +835,7 @@ def test_challenge_window_open_until_exactly_the_period(
     posted_at = block_time(w3, post(0, 60, [voucher(clients[0], 60)], root=root))
     with reverts("settlement: challenge window open"):
         claim(settlement, recipients[0], node, 0, 60, proofs[recipients[0]])
-    travel(w3, posted_at + CHALLENGE - 1)
+    next_block_at(w3, posted_at + CHALLENGE - 1)
     with reverts("settlement: challenge window open"):
         claim(settlement, recipients[0], node, 0, 60, proofs[recipients[0]])
     mine()
@@ -895,10 +871,10 @@ def test_invalid_proof_against_another_epochs_root(
     deposit(settlement, clients[0], 100)
     root0, proofs0 = payouts(node, {r0: 30, recipients[1]: 10})
     posted_at = block_time(w3, post(0, 40, [voucher(clients[0], 40)], root=root0))
-    travel(w3, posted_at + EPOCH)
+    next_block_at(w3, posted_at + EPOCH)
     root1, proofs1 = payouts(node, {r0: 70, recipients[1]: 30})
     posted_at = block_time(w3, post(1, 100, [voucher(clients[0], 100)], root=root1))
-    travel(w3, posted_at + CHALLENGE)
+    next_block_at(w3, posted_at + CHALLENGE)
     with reverts("settlement: invalid proof"):
         claim(settlement, r0, node, 0, 70, proofs1[r0])
     with reverts("settlement: invalid proof"):
@@ -917,7 +893,7 @@ def test_nothing_to_claim_for_a_zero_leaf(
 ):
     deposit(settlement, clients[0], 10)
     root, proofs = payouts(node, {recipients[0]: 0, recipients[1]: 10})
-    travel(w3, block_time(w3, post(0, 10, [voucher(clients[0], 10)], root=root)) + CHALLENGE)
+    next_block_at(w3, block_time(w3, post(0, 10, [voucher(clients[0], 10)], root=root)) + CHALLENGE)
     with reverts("settlement: nothing to claim"):
         claim(settlement, recipients[0], node, 0, 0, proofs[recipients[0]])
 
@@ -929,13 +905,13 @@ def test_cumulative_claims_across_epochs_pay_the_difference(
     deposit(settlement, clients[0], 200)
     root0, proofs0 = payouts(node, {r0: 60, r1: 40})
     posted_at = block_time(w3, post(0, 100, [voucher(clients[0], 100)], root=root0))
-    travel(w3, posted_at + CHALLENGE)
+    next_block_at(w3, posted_at + CHALLENGE)
     claim(settlement, r0, node, 0, 60, proofs0[r0])
 
-    travel(w3, posted_at + EPOCH)
+    next_block_at(w3, posted_at + EPOCH)
     root1, proofs1 = payouts(node, {r0: 150, r1: 50})
     posted_at = block_time(w3, post(1, 200, [voucher(clients[0], 200)], root=root1))
-    travel(w3, posted_at + CHALLENGE)
+    next_block_at(w3, posted_at + CHALLENGE)
     tx = claim(settlement, r0, node, 1, 150, proofs1[r0])
     assert token.functions.balanceOf(r0).call() == 150
     (event,) = events(settlement, "Claimed", tx)
@@ -958,7 +934,7 @@ def test_an_older_epoch_still_pays_if_the_newer_window_is_open(
     deposit(settlement, clients[0], 200)
     root0, proofs0 = payouts(node, {r0: 60})
     posted_at = block_time(w3, post(0, 60, [voucher(clients[0], 60)], root=root0))
-    travel(w3, posted_at + EPOCH)
+    next_block_at(w3, posted_at + EPOCH)
     root1, proofs1 = payouts(node, {r0: 150})
     post(1, 150, [voucher(clients[0], 150)], root=root1)
     with reverts("settlement: challenge window open"):
@@ -974,7 +950,9 @@ def test_exceeds_redeemed_caps_a_root_above_its_total(
     deposit(settlement, clients[0], 100)
     # total is honest (100 = redeemed) but the leaves add up to 200
     root, proofs = payouts(node, {r0: 100, r1: 100})
-    travel(w3, block_time(w3, post(0, 100, [voucher(clients[0], 100)], root=root)) + CHALLENGE)
+    next_block_at(
+        w3, block_time(w3, post(0, 100, [voucher(clients[0], 100)], root=root)) + CHALLENGE
+    )
     claim(settlement, r0, node, 0, 100, proofs[r0])
     with reverts("settlement: exceeds redeemed"):
         claim(settlement, r1, node, 0, 100, proofs[r1])
@@ -990,7 +968,9 @@ def test_exceeds_redeemed_by_a_single_unit(
     deposit(settlement, clients[0], 100)
     deposit(settlement, clients[1], 500)  # escrow of another client must stay out of reach
     root, proofs = payouts(node, {r0: 60, r1: 41})
-    travel(w3, block_time(w3, post(0, 100, [voucher(clients[0], 100)], root=root)) + CHALLENGE)
+    next_block_at(
+        w3, block_time(w3, post(0, 100, [voucher(clients[0], 100)], root=root)) + CHALLENGE
+    )
     claim(settlement, r0, node, 0, 60, proofs[r0])
     with reverts("settlement: exceeds redeemed"):
         claim(settlement, r1, node, 0, 41, proofs[r1])
@@ -1004,7 +984,7 @@ def test_claims_of_one_node_never_touch_another_nodes_funds(
     deposit(settlement, clients[0], 100)
     post(0, 80, [voucher(clients[0], 80, for_node=other_node)], sender=other_node)
     root, proofs = payouts(node, {r0: 50})
-    travel(w3, block_time(w3, post(0, 0, root=root)) + CHALLENGE)
+    next_block_at(w3, block_time(w3, post(0, 0, root=root)) + CHALLENGE)
     with reverts("settlement: exceeds redeemed"):
         claim(settlement, r0, node, 0, 50, proofs[r0])
 
@@ -1095,10 +1075,10 @@ def test_a_challenge_window_can_be_extended_but_never_cut(
         claim(settlement, recipients[0], node, 0, 60, proofs[recipients[0]])
     settlement.functions.set_periods(EPOCH, CHALLENGE * 2, DELAY).transact({"from": accounts[0]})
     assert settlement.functions.claimable_at(node, 0).call() == posted_at + CHALLENGE * 2
-    travel(w3, posted_at + CHALLENGE)
+    next_block_at(w3, posted_at + CHALLENGE)
     with reverts("settlement: challenge window open"):  # the longer window applies
         claim(settlement, recipients[0], node, 0, 60, proofs[recipients[0]])
-    travel(w3, posted_at + CHALLENGE * 2)
+    next_block_at(w3, posted_at + CHALLENGE * 2)
     claim(settlement, recipients[0], node, 0, 60, proofs[recipients[0]])
     with reverts("settlement: unknown epoch"):
         settlement.functions.claimable_at(node, 1).call()
@@ -1140,9 +1120,9 @@ def test_an_older_root_stays_claimable_after_a_newer_one_lowers_a_leaf(
     deposit(settlement, clients[0], 100)
     root0, proofs0 = payouts(node, {r0: 100})  # the mistake
     posted_at = block_time(w3, post(0, 100, [voucher(clients[0], 100)], root=root0))
-    travel(w3, posted_at + EPOCH)
+    next_block_at(w3, posted_at + EPOCH)
     root1, proofs1 = payouts(node, {r0: 40, r1: 60})  # the correction, same total
-    travel(w3, block_time(w3, post(1, 100, root=root1)) + CHALLENGE)
+    next_block_at(w3, block_time(w3, post(1, 100, root=root1)) + CHALLENGE)
     claim(settlement, r0, node, 0, 100, proofs0[r0])
     assert token.functions.balanceOf(r0).call() == 100
     with reverts("settlement: exceeds redeemed"):
@@ -1157,7 +1137,7 @@ def test_one_unfunded_voucher_sinks_the_whole_post(
     deposit(settlement, a, 100)
     deposit(settlement, b, 100)
     tx = settlement.functions.request_withdrawal(100).transact({"from": a.address})
-    travel(w3, block_time(w3, tx) + DELAY)
+    next_block_at(w3, block_time(w3, tx) + DELAY)
     withdraw(settlement, a)
     with reverts("escrow: balance too low"):
         post(0, 0, [voucher(b, 50), voucher(a, 80)])
@@ -1184,7 +1164,7 @@ def test_a_longer_epoch_keeps_the_node_ahead_of_pending_withdrawals(
     settlement.functions.set_periods(EPOCH * 4, CHALLENGE, DELAY * 4).transact(
         {"from": accounts[0]}
     )
-    travel(w3, available_at - 1)
+    next_block_at(w3, available_at - 1)
     post(1, 80, [signed])  # the epoch length of the last post still applies to the next one
     assert settlement.functions.redeemed(client.address, node).call() == 80
     with reverts("escrow: withdrawal delay not over"):  # and the longer delay now applies
@@ -1203,6 +1183,6 @@ def test_a_shorter_delay_never_cuts_a_pending_withdrawal(
     assert settlement.functions.withdrawal_available_at(client.address).call() == (
         requested_at + DELAY
     )
-    travel(w3, requested_at + DELAY - 1)
+    next_block_at(w3, requested_at + DELAY - 1)
     with reverts("escrow: withdrawal delay not over"):
         settlement.functions.withdraw().transact({"from": client.address})

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
+from chain_helpers import next_block_not_before, run_ahead_of_wall_clock
 from eth_abi import decode, encode
 from eth_account import Account
 from eth_tester.exceptions import TransactionFailed
@@ -139,11 +140,6 @@ class World:
         """The next block's timestamp: ahead of the wall clock, blocks come a second apart."""
         return int(self.w3.eth.get_block("latest").timestamp) + 1
 
-    def travel(self, timestamp: int) -> None:
-        """Makes the next block's timestamp at least `timestamp`."""
-        if timestamp > self.now():
-            self.w3.provider.ethereum_tester.time_travel(timestamp)
-
     def send(self, fn, sender: str) -> str | None:
         """Runs `fn` from `sender`: None if it succeeded, else its revert reason, after also
         mining the refused transaction so that "a failure changes nothing" is tested on chain."""
@@ -160,7 +156,7 @@ class World:
     def apply(self, op) -> str | None:
         kind, *args = op
         if kind == "wait":
-            self.travel(self.now() + args[0])
+            next_block_not_before(self.w3, self.now() + args[0])
             return None
         return getattr(self, f"_{kind}")(*args)
 
@@ -238,7 +234,7 @@ class World:
         node, m = self.nodes[which], self.model
         posted = m.epochs.setdefault(node, [])
         if posted and fault != "impatient":
-            self.travel(posted[-1].posted_at + EPOCH)
+            next_block_not_before(self.w3, posted[-1].posted_at + EPOCH)
         now = self.now()
         shift = {"already posted": -1, "out of order": 1}.get(fault or "", 0)
         epoch = max(0, len(posted) + shift)
@@ -342,7 +338,7 @@ class World:
             if fault == "epoch" and len(posted) == 1:
                 proof = [b"\x02" * 32]
             if fault != "impatient":
-                self.travel(posted[epoch].posted_at + CHALLENGE)
+                next_block_not_before(self.w3, posted[epoch].posted_at + CHALLENGE)
         now = self.now()
 
         expected: str | None = None
@@ -448,8 +444,7 @@ def settlement(w3, accounts, signers, token, deploy, split):
         token.functions.transfer(signer.address, FUNDS).transact({"from": accounts[1]})
         token.functions.approve(contract.address, MAX_UINT256).transact({"from": signer.address})
         contract.functions.deposit(ESCROWED).transact({"from": signer.address})
-    # ahead of the wall clock each block is stamped one second after the last: exact timestamps
-    tester.time_travel(w3.eth.get_block("latest").timestamp + 10**6)
+    run_ahead_of_wall_clock(w3)
     return contract
 
 
