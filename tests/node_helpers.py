@@ -11,7 +11,7 @@ from backends import free_port
 
 from tessera import Tessera
 from tessera._node.config import NodeConfig
-from tessera._node.runtime import build_node
+from tessera._node.runtime import Node, build_node
 
 FACTS = [
     "The Ulora Brewery was founded by Radul Thothosa.",
@@ -44,12 +44,19 @@ class LiveNode:
         self.node.close()
 
 
-def start_node(
+def start_node(tmp_path, generator, embedder, **options) -> LiveNode:
+    """`build_test_node`'s node, served over HTTP on a free loopback port."""
+    port = free_port()
+    t, node = build_test_node(tmp_path, generator, embedder, port=port, **options)
+    return LiveNode(t, node, port)
+
+
+def build_test_node(
     tmp_path, generator, embedder, facts=FACTS, account=None, authors=(), before=None, **config
-) -> LiveNode:
-    """A node serving datanet `facts`. `account`: a new account that signs as the node;
-    `authors`: new accounts that contribute the facts in turn (default: the default account);
-    `before(t)`: runs on the home just before the node is built."""
+) -> tuple[Tessera, Node]:
+    """A node serving datanet `facts`, not yet listening. `account`: a new account that signs
+    as the node; `authors`: new accounts that contribute the facts in turn (default: the
+    default account); `before(t)`: runs on the home just before the node is built."""
     t = Tessera.init(tmp_path / "home", chain="inprocess", password="pw", scrypt_n=2**4)
     t.create_datanet("facts", "CC-BY-4.0")
     for name in {account, *authors} - {None}:
@@ -60,12 +67,8 @@ def start_node(
             source = tmp_path / f"facts-{i}.jsonl"
             source.write_text("".join(f'{{"text": "{f}"}}\n' for f in mine))
             t.contribute("facts", [source], account=author)
-    port = free_port()
-    base = NodeConfig(
-        datanets=("facts",), port=port, follow_interval_s=0.2, top_k=3, payments=False
-    )
+    base = NodeConfig(datanets=("facts",), follow_interval_s=0.2, top_k=3, payments=False)
     settings = replace(base, **config)  # free unless a test turns payments on
     if before is not None:
         before(t)
-    node = build_node(t.node_parts(account), settings, generator, embedder)
-    return LiveNode(t, node, port)
+    return t, build_node(t.node_parts(account), settings, generator, embedder)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
+from tessera._data.vectors import VectorIndex
 from tessera._errors import AccountError
 from tessera._inference.engine import Engine
 from tessera._inference.prompt import PromptBuilder
@@ -22,7 +23,7 @@ from tessera._node.follower import Follower
 from tessera._node.health import SettlementHealth
 from tessera._node.payments import PaymentGate
 from tessera._node.policy import PolicyWatch
-from tessera._node.service import NodeService
+from tessera._node.service import ChainAndStorage, NodeService, ServedModel
 from tessera._parts import NodeParts
 from tessera._payments.epochs import EpochSettler
 from tessera._payments.ledger import open_node_db
@@ -128,7 +129,6 @@ def _assemble(
     generator: Any,
     embedder: Any,
 ) -> Node:
-    from tessera._data.vectors import VectorIndex
     from tessera._models import load_embedder, load_generator
     from tessera._node.app import create_app
 
@@ -136,72 +136,73 @@ def _assemble(
     embedder = embedder or load_embedder()
     if config.model_path and config.model_id == NodeConfig.model_id:
         config = replace(config, model_id=f"local/{generator.folder.name}")
-    node_dir, deployment, node_key = t.home.path / "node", t.deployment, t.node_key
-    embedder_id = hashlib.sha256(str(embedder.folder).encode()).hexdigest()[:12]
-    vectors = VectorIndex(
-        node_dir / f"vectors-{deployment.chain_id}-{deployment.registry.lower()}-{embedder_id}"
-        ".sqlite",
-        embedder.dim,
+    model = _served_model(config, generator, embedder)
+    try:
+        world = _chain_and_storage(t, config, _open_vectors(t, embedder), model.embed)
+    except BaseException:
+        model.engine.close()
+        raise
+    service = NodeService(config, model, world)
+    world.receipts.set_model_digest(config.model_id, service.weights_digest)
+    settler = EpochSettler(
+        t.settlement,
+        t.policy,
+        t.store,
+        world.receipts,
+        t.node_key,
+        t.home.settle_lock_path(t.node_key.address),
     )
+    world.follower.start(config.follow_interval_s)
+    node = Node(service, create_app(service), world.follower, model.engine, settler, serving)
+    if config.payments and config.settle_check_s:
+        node.start_settling(config.settle_check_s)
+    return node
+
+
+def _served_model(config: NodeConfig, generator: Any, embedder: Any) -> ServedModel:
+    digest = weights_digest(generator.folder)
     engine = Engine(generator.model, generator.tokenizer, config.max_batch)
 
     def embed(texts: list[str]) -> Any:
         with engine.lock:  # one torch user at a time (see Engine.lock)
             return embedder.embed(texts)
 
+    return ServedModel(engine, PromptBuilder(generator.tokenizer), embed, digest)
+
+
+def _open_vectors(t: NodeParts, embedder: Any) -> VectorIndex:
+    """The served datanets' vectors, one index per chain, registry and embedder."""
+    deployment = t.deployment
+    embedder_id = hashlib.sha256(str(embedder.folder).encode()).hexdigest()[:12]
+    name = f"vectors-{deployment.chain_id}-{deployment.registry.lower()}-{embedder_id}.sqlite"
+    return VectorIndex(t.home.path / "node" / name, embedder.dim)
+
+
+def _chain_and_storage(
+    t: NodeParts, config: NodeConfig, vectors: VectorIndex, embed: Any
+) -> ChainAndStorage:
+    """Index the served datanets once (an unknown one fails here), read the content policy,
+    and open the node's receipts."""
+    deployment, node = t.deployment, t.node_key.address
     follower = Follower(
         t.registry, t.store, t.home.index_path(deployment), vectors, embed, config.datanets
     )
-    try:
-        follower.sync_once()  # fail fast on an unknown datanet; serve what exists from the start
-    except BaseException:
-        engine.close()
-        raise
+    follower.sync_once()  # fail fast on an unknown datanet; serve what exists from the start
     policy = PolicyWatch(t.policy)
-    try:
-        policy.load()
-    except BaseException:
-        engine.close()
-        raise
-    receipts = open_node_db(t.home, deployment, node_key.address)
-    payments = (
-        PaymentGate(
-            t.settlement,
-            receipts,
-            node_key.address,
-            deployment.chain_id,
-            config.max_voucher_bytes,
-        )
-        if config.payments
-        else None
-    )
-    service = NodeService(
-        config,
-        engine,
-        PromptBuilder(generator.tokenizer),
-        embed,
-        vectors,
+    policy.load()
+    receipts = open_node_db(t.home, deployment, node)
+    payments = None
+    if config.payments:
+        gate = (t.settlement, receipts, node, deployment.chain_id, config.max_voucher_bytes)
+        payments = PaymentGate(*gate)
+    return ChainAndStorage(
         follower,
+        vectors,
         t.store,
         receipts,
-        node_key,
+        t.node_key,
         deployment.chain_id,
         deployment.registry,
         payments,
         policy,
-        weights_digest(generator.folder),
     )
-    receipts.set_model_digest(config.model_id, service.weights_digest)
-    settler = EpochSettler(
-        t.settlement,
-        policy.client,
-        t.store,
-        receipts,
-        node_key,
-        t.home.settle_lock_path(node_key.address),
-    )
-    follower.start(config.follow_interval_s)
-    node = Node(service, create_app(service), follower, engine, settler, serving)
-    if config.payments and config.settle_check_s:
-        node.start_settling(config.settle_check_s)
-    return node

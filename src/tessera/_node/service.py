@@ -1,6 +1,7 @@
 """One attributed answer: retrieve, generate, attribute, sign a receipt, save it, respond.
 
-The HTTP layer (app.py) only translates between OpenAI's wire format and `answer()`.
+The HTTP routes only translate between OpenAI's wire format and this service; delivery.py
+takes an answer to its client, whole or streamed, and settles its receipt's status.
 """
 
 from __future__ import annotations
@@ -99,38 +100,40 @@ class Answer:
         return [s for s in self.sources if s.weight_ppm > 0]
 
 
+@dataclass(frozen=True)
+class ServedModel:
+    """What answers: the engine and prompt builder over one model, and the query embedder."""
+
+    engine: Engine
+    prompts: PromptBuilder
+    embed: Callable[[list[str]], Any]  # texts -> (n, dim) vectors, under the engine's lock
+    weights_digest: str = ""  # the model version governance approves
+
+
+@dataclass(frozen=True)
+class ChainAndStorage:
+    """What the service reads and writes outside itself: the chain and the node's storage."""
+
+    follower: Follower  # the served datanets' snapshots, kept current from the chain
+    vectors: VectorIndex
+    store: BlobStore
+    receipts: ReceiptDB
+    node_key: LocalAccount  # signs receipts
+    chain_id: int
+    verifying_contract: str  # the registry: the receipts' EIP-712 domain
+    payments: PaymentGate | None = None  # None: a free node, whose receipts carry price 0
+    policy: PolicyWatch | None = None  # None: no governance to honour (tests of the bare node)
+
+
 class NodeService:
-    def __init__(
-        self,
-        config: NodeConfig,
-        engine: Engine,
-        prompts: PromptBuilder,
-        embed: Callable[[list[str]], Any],
-        vectors: VectorIndex,
-        follower: Follower,
-        store: BlobStore,
-        receipts: ReceiptDB,
-        node_key: LocalAccount,
-        chain_id: int,
-        verifying_contract: str,
-        payments: PaymentGate | None = None,
-        policy: PolicyWatch | None = None,
-        weights_digest: str = "",
-    ) -> None:
+    def __init__(self, config: NodeConfig, model: ServedModel, world: ChainAndStorage) -> None:
         self.config = config
-        self.engine = engine
-        self.prompts = prompts
-        self.embed = embed
-        self.vectors = vectors
-        self.follower = follower
-        self.store = store
-        self.receipts = receipts
-        self.node_key = node_key
-        self.chain_id = chain_id
-        self.verifying_contract = verifying_contract
-        self.payments = payments  # None: a free node, whose receipts carry price 0
-        self.policy = policy  # None: no governance to honour (tests of the bare node)
-        self.weights_digest = weights_digest  # the model version governance approves
+        self.engine, self.prompts, self.embed = model.engine, model.prompts, model.embed
+        self.weights_digest = model.weights_digest
+        self.follower, self.vectors, self.store = world.follower, world.vectors, world.store
+        self.receipts, self.node_key = world.receipts, world.node_key
+        self.chain_id, self.verifying_contract = world.chain_id, world.verifying_contract
+        self.payments, self.policy = world.payments, world.policy
         self.settlement_health = SettlementHealth()  # kept current by the node's settling loop
 
     # retrieval ------------------------------------------------------------------------------
