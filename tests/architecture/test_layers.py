@@ -25,9 +25,9 @@ LAYERS = {
     "_govern": 4,
     "_payments": 4,
     "_parts": 4,
-    "_inference": 5,
+    "_attribution": 5,
     "_client": 5,
-    "_attribution": 6,
+    "_inference": 6,
     "_api": 7,  # the facade: the library's one public door
     "_node": 7,  # the daemon: built from parts, never from the facade
     "_evaluation": 8,

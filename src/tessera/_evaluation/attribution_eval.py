@@ -17,14 +17,18 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tessera._api import Tessera
+from tessera._attribution.contextcite import ContextCite
 from tessera._attribution.weights import weights_from_scores
 from tessera._data.chunking import split_text
-from tessera._errors import InputError
+from tessera._errors import InputError, ModelError
 from tessera._evaluation.metrics import QuestionOutcome, score_method
 from tessera._store.cid import cid_for
+
+if TYPE_CHECKING:
+    from tessera._inference.engine import Engine
 
 Log = Callable[[str], None]
 
@@ -33,7 +37,7 @@ Log = Callable[[str], None]
 class EvalConfig:
     limit: int | None = None
     contextcite: bool = True
-    contextcite_limit: int | None = None  # ContextCite costs 64 forward passes per answer
+    contextcite_limit: int | None = None  # ContextCite scores 64 ablations of every answer
     model_path: str | None = None
 
 
@@ -84,6 +88,7 @@ def evaluate(
 ) -> dict[str, Any]:
     import os
 
+    from tessera._inference.engine import Engine
     from tessera._node.config import NodeConfig
     from tessera._node.runtime import build_node
 
@@ -100,6 +105,8 @@ def evaluate(
             datanets=("eval",), model_path=config.model_path, follow_interval_s=3600, payments=False
         )
         node = build_node(t.node_parts(), settings)
+        # the baseline runs through an engine of its own, on the node's model and prompts
+        citer = Engine(node.engine.model, node.engine.tokenizer, 1, ContextCite())
         try:
             for i, q in enumerate(questions):
                 outcome = _answer(node, q, doc_of, attribution_first=i % 2 == 0)
@@ -107,7 +114,7 @@ def evaluate(
                     config.contextcite_limit is None or i < config.contextcite_limit
                 )
                 if cite:
-                    _contextcite(node, q, outcome)
+                    _contextcite(node, citer, q, outcome)
                 outcomes.append(outcome)
                 log(
                     f"[{i + 1}/{len(questions)}] {q['qid']} {'ok ' if outcome.correct else 'bad'}"
@@ -115,6 +122,7 @@ def evaluate(
                     f"support={outcome.support}"
                 )
         finally:
+            citer.close()
             node.close()
             t.close()
     return report(outcomes)
@@ -144,15 +152,26 @@ def _answer(
     return outcome
 
 
-def _contextcite(node: Any, q: dict[str, Any], outcome: QuestionOutcome) -> None:
-    from tessera._attribution.contextcite_baseline import contextcite_scores
+def _contextcite(node: Any, citer: Engine, q: dict[str, Any], outcome: QuestionOutcome) -> None:
+    """ContextCite on the node's prompt and the node's answer (greedy decoding gives the same
+    tokens again); its seconds are its attribution step alone, as ours are inside "with"."""
+    from tessera._inference.engine import Job
 
-    documents = [node.service.store.get(s.cid).decode() for s in outcome.sources]
-    result = contextcite_scores(
-        node.engine.model, node.engine.tokenizer, documents, q["question"], outcome.answer
-    )
-    outcome.scores["contextcite"] = result.weights
-    outcome.seconds["contextcite"] = result.seconds
+    service = node.service
+    hits = service.retrieve(q["question"]).hits  # the node's documents, in its prompt's order
+    documents = [service.store.get(h.cid).decode() for h in hits]
+    prompt = service.prompts.build(documents, q["question"])
+    done = citer.run(Job(prompt, service.config.default_max_tokens, service.config.stop))
+    if done.text != outcome.answer:
+        raise ModelError(
+            f"{q['qid']}: the ContextCite engine answered {done.text!r}, the node "
+            f"{outcome.answer!r}: both must decode the same prompt greedily"
+        )
+    scores = done.effects or [0.0] * len(hits)  # None: an empty answer, nothing to cite
+    by_cid = dict(zip((h.cid for h in hits), scores, strict=True))
+    weights = citer.attributor.weights([by_cid[s.cid] for s in outcome.sources])
+    outcome.scores["contextcite"] = weights
+    outcome.seconds["contextcite"] = done.attribute_seconds
 
 
 def report(outcomes: list[QuestionOutcome]) -> dict[str, Any]:

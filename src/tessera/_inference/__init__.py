@@ -1,2 +1,2 @@
 """Inference: prompts built from retrieved documents, and a batching engine that generates
-greedily and measures, per document, what the answer owed to it."""
+greedily and runs its attribution method's probes, per answer, in the same packed steps."""

@@ -5,8 +5,9 @@ dependence on each document.
 Why one thread: torch already uses every core inside one forward pass, and a single owner of
 the model keeps greedy decoding deterministic and the batching simple. Requests that arrive
 while others decode join at the next step (continuous batching), and each step packs prompts
-being prefilled, one new token per decoding answer, and the ablations of every finished answer
-into one pass (inference/packed.py).
+being prefilled, one new token per decoding answer, and the attribution probes of every
+finished answer into one pass (inference/packed.py). What the probes are and what their
+log-probabilities mean is the attribution method's (attribution/base.py): the engine runs them.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from typing import Any
 
 import torch
 
+from tessera._attribution.base import Answered, Attributor, Probe
+from tessera._attribution.masked_ablation import MaskedAblation
+from tessera._attribution.reference import effects_from_scratch
 from tessera._inference.packed import ColumnStore, PackedModel, Stream
 from tessera._inference.prompt import Prompt
-from tessera._models.generator import target_logprobs
 
 TokenCallback = Callable[[str], None]
 PREFILL_TOKENS = 4096  # prompt tokens admitted per step beyond the first prompt: bounds a step
@@ -47,7 +50,7 @@ class Completion:
     answer_ids: list[int]
     finish_reason: str  # "stop", "length" or "cancelled"
     prompt_tokens: int
-    effects: list[float] | None  # per document: log p(answer) lost when it is hidden
+    effects: list[float] | None  # per document, as the engine's attributor measures it
     answer_logprob: float | None
     generate_seconds: float
     attribute_seconds: float
@@ -82,12 +85,31 @@ class _Row:
             return Stream(self.id, prompt, 0)
         return Stream(self.id, self.ids[-1:], len(prompt) + len(self.ids) - 1)
 
+    def answered(self) -> Answered:
+        prompt = self.job.prompt
+        logprobs = self.logprobs[: self.answer_len]  # scored while decoding
+        return Answered(prompt.ids, prompt.prefix_len, prompt.doc_spans, self.answer, logprobs)
+
+    def stream(self, probe: Probe) -> Stream:
+        """A probe as a packed stream: it sees this row's cached columns below its start,
+        minus the hidden ones, and its columns are dropped after the pass."""
+        return Stream(
+            self.id, probe.tokens, probe.start, False, probe.start, probe.hidden, probe.targets
+        )
+
 
 class Engine:
-    def __init__(self, model: Any, tokenizer: Any, max_batch: int = 8) -> None:
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        max_batch: int = 8,
+        attributor: Attributor | None = None,
+    ) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.max_batch = max_batch
+        self.attributor = attributor or MaskedAblation()
         self.packed = PackedModel(model)
         eos = model.generation_config.eos_token_id
         self.eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
@@ -101,7 +123,7 @@ class Engine:
         self._ids = itertools.count()
         self._store = ColumnStore()
         self._decoding: list[_Row] = []
-        self._scoring: list[_Row] = []  # finished answers whose ablations run next step
+        self._scoring: list[_Row] = []  # finished answers whose probes run next step
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._thread = threading.Thread(target=self._loop, name="tessera-engine", daemon=True)
         self._thread.start()
@@ -176,18 +198,18 @@ class Engine:
 
     @torch.inference_mode()
     def _step(self) -> None:
-        """One pass: feed every decoding row, score every finished row's ablations."""
-        scoring, self._scoring = self._scoring, []
+        """One pass: feed every decoding row, run every finished row's attribution probes."""
+        scoring = [(row, probes) for row in self._scoring if (probes := self._probes(row))]
+        finished = {row.id for row in self._scoring}
         streams = [row.feed() for row in self._decoding]
-        ablations = [self._ablations(row) for row in scoring]
-        results = self.packed.step(self._store, streams + [s for a in ablations for s in a])
+        probed = [row.stream(p) for row, probes in scoring for p in probes]
+        results = self.packed.step(self._store, streams + probed) if streams or probed else []
+        self._scoring = []  # only now: should the pass fail, _loop fails these rows too
         fed, scored = results[: len(streams)], results[len(streams) :]
-        finished: set[int] = set()
         at = 0
-        for row, variants in zip(scoring, ablations, strict=True):
-            logprobs = [lp for _, lp in scored[at : at + len(variants)]]
-            at += len(variants)
-            finished.add(row.id)
+        for row, probes in scoring:
+            logprobs = [lp for _, lp in scored[at : at + len(probes)]]
+            at += len(probes)
             self._settle(row, logprobs)
         keep = []
         for row, ([token], [logprob]) in zip(self._decoding, fed, strict=True):
@@ -199,12 +221,23 @@ class Engine:
                 finished.add(row.id)
                 self._settle(row, None)
             else:
-                self._scoring.append(row)  # its cached prompt serves the ablations next step
+                self._scoring.append(row)  # its cached prompt serves the probes next step
         self._decoding = keep
         self._store.drop(finished)
 
+    def _probes(self, row: _Row) -> list[Probe]:
+        """The attributor's probes for a finished row; none if it failed, failing the row."""
+        try:
+            probes = self.attributor.probes(row.answered())
+        except Exception as exc:  # a method's failure fails its request alone
+            row.job.future.set_exception(exc)
+            return []
+        if not probes:
+            self._settle(row, [])
+        return probes
+
     def _settle(self, row: _Row, scored: list[list[float]] | None) -> None:
-        """Complete a finished row; `scored`: its ablations' log-probabilities, if attributed."""
+        """Complete a finished row; `scored`: its probes' log-probabilities, if attributed."""
         job = row.job
         if not row.generated:
             row.generated = time.perf_counter()
@@ -271,75 +304,22 @@ class Engine:
 
     # attribution ------------------------------------------------------------------------------
 
-    def _ablations(self, row: _Row) -> list[Stream]:
-        """One stream per hidden document and one with every document hidden: the question
-        and the answer again, reading the documents' cached keys and values."""
-        prompt, answer = row.job.prompt, row.answer
-        tokens = prompt.suffix_ids + answer[:-1]  # the last answer token predicts nothing needed
-        spans = prompt.doc_spans
-        return [
-            Stream(row.id, tokens, prompt.prefix_len, False, prompt.prefix_len, hidden, answer)
-            for hidden in [*((span,) for span in spans), spans]
-        ]
-
     def _effects(self, row: _Row, scored: list[list[float]]) -> tuple[list[float], float]:
-        full = torch.tensor(row.logprobs[: row.answer_len])  # scored while decoding
-        per_token = torch.tensor(scored)  # (documents + 1, n): each hidden, then all hidden
-        return document_effects(full, per_token[:-1], per_token[-1]), float(full.sum())
+        answered = row.answered()
+        full = float(torch.tensor(answered.answer_logprobs).sum())
+        return self.attributor.effects(answered, scored), full
 
-    @torch.inference_mode()
     def ablation_effects(
         self, prompt: Prompt, answer: list[int], cap_by_context: bool = True
     ) -> tuple[list[float], float]:
-        """The reference the engine's cached ablations are checked against: every variant of
-        the whole prompt recomputed from scratch, in one forward pass.
+        """The reference the engine's cached ablations are checked against: the masked
+        ablation's probes recomputed from scratch (attribution/reference.py).
 
         Returns what the answer owed to each document, in nats, and log p(answer | all
         documents). Hiding masks the document's tokens from everything after it, so later
         documents are re-read without it (the engine's cached path reuses them as they were).
         """
-        k = len(prompt.doc_spans)
-        if not answer:
-            return [0.0] * k, 0.0
-        rows = k + 2  # full context, each document hidden, all hidden
-        tokens = prompt.ids + answer
-        mask = torch.ones(rows, len(tokens), dtype=torch.long)
-        for i, (a, b) in enumerate(prompt.doc_spans, start=1):
-            mask[i, a:b] = 0
-            mask[rows - 1, a:b] = 0
-        n = len(answer)
-        logits = (
-            self.model(  # no packing plan is active: plain attention
-                input_ids=torch.tensor([tokens] * rows),
-                attention_mask=mask,
-                logits_to_keep=n + 1,
-                use_cache=False,
-            )
-            .logits[:, :-1]
-            .float()
-        )  # (rows, n, vocab)
-        per_token = target_logprobs(logits, answer)  # (rows, n)
-        full = per_token[0]
-        effects = document_effects(full, per_token[1:-1], per_token[-1], cap_by_context)
-        return effects, float(full.sum())
-
-
-def document_effects(
-    full: torch.Tensor, hidden: torch.Tensor, none: torch.Tensor, cap_by_context: bool = True
-) -> list[float]:
-    """What the answer owed to each document, in nats.
-
-    full (n,): log p of each answer token with every document; hidden (k, n): with document i
-    hidden; none (n,): with every document hidden. For document i and token t,
-    d(i, t) = full(t) - hidden(i, t): how much hiding document i costs that token. With
-    `cap_by_context` a token can credit a document with at most what the documents together
-    gave it, c(t) = full(t) - none(t), and never less than 0: a restatement of the question
-    ("The Mirmo Mill is known for...") owes the documents nothing, whichever one primed its
-    wording, while the fact that follows owes them everything. effect(i) = sum over t of
-    min(max(d(i, t), 0), max(c(t), 0)); without the cap, the plain sum of d(i, t).
-    """
-    drop = full.unsqueeze(0) - hidden  # (k, n)
-    if cap_by_context:
-        context = (full - none).clamp(min=0)  # (n,)
-        drop = torch.minimum(drop.clamp(min=0), context.unsqueeze(0))
-    return [float(x) for x in drop.sum(-1)]
+        method = MaskedAblation(cap_by_context=cap_by_context)
+        return effects_from_scratch(
+            self.model, method, prompt.ids, prompt.prefix_len, prompt.doc_spans, answer
+        )

@@ -1,6 +1,6 @@
-"""ContextCite, the baseline our attribution is measured against, run on an answer we already have.
+"""ContextCite as MadryLab's library runs it, on an answer we already have: the reference.
 
-    from tessera._attribution.contextcite_baseline import contextcite_scores
+    from tessera._attribution.contextcite_reference import contextcite_scores
     result = contextcite_scores(generator.model, generator.tokenizer, docs, question, answer)
     result.scores   # one raw ContextCite score per document, in the order of `docs`
     result.weights  # the positive scores, normalised to sum to 1
@@ -25,11 +25,14 @@ import contextlib
 import io
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from tessera._attribution.base import Answered
+from tessera._attribution.weights import weights_from_scores
 from tessera._errors import InputError, ModelError
 
 try:
@@ -74,12 +77,7 @@ def contextcite_scores(
     `context` and `query`) None is ContextCite's; `chat_template` False puts the filled template
     after the BOS token as plain text, for prompts that a base model reads without chat turns.
     """
-    if not documents:
-        raise InputError("contextcite_scores needs at least one document to attribute to")
-    if not answer.strip():
-        raise InputError("contextcite_scores needs a non-empty answer to attribute")
-    if num_ablations is not None and num_ablations < 1:
-        raise InputError(f"num_ablations must be at least 1, not {num_ablations}")
+    _check(documents, answer, num_ablations)
     options: dict[str, Any] = {}
     if num_ablations is not None:
         options["num_ablations"] = num_ablations
@@ -100,6 +98,49 @@ def contextcite_scores(
             "the answer's first characters merge with the end of the prompt into one token: "
             "strip the answer's leading whitespace or end the prompt template differently"
         )
+    raw, calls = _counting_calls(model, lambda: citer.get_attributions(verbose=False))
+    seconds = time.perf_counter() - start
+    scores = [float(s) for s in raw]  # (num_documents,)
+    return ContextCiteResult(
+        scores, weights_from_scores(scores), seconds, calls, citer.num_ablations
+    )
+
+
+def contextcite_token_scores(
+    model: Any, tokenizer: Any, answered: Answered, num_ablations: int = 64
+) -> list[float]:
+    """The library's ContextCite over our own tokens: each ablation is `answered`'s prompt
+    with the dropped documents' token spans cut out, followed by its answer tokens.
+
+    The oracle for contextcite.py: the library samples the masks, runs one forward pass per
+    ablation, aggregates the log-odds and fits the Lasso; only the prompt is ours.
+    """
+    partitioner = _DocumentPartitioner([""] * len(answered.doc_spans), "{number}")
+    citer = _TokenCiter(
+        model,
+        tokenizer,
+        partitioner.context,
+        "",
+        partitioner=partitioner,
+        num_ablations=num_ablations,
+    )
+    citer.answered = answered
+    n = len(answered.answer_ids)
+    raw, _ = _counting_calls(model, lambda: citer._get_attributions_for_ids_range(0, n)[0])
+    return [float(s) for s in raw]
+
+
+def _check(documents: list[str], answer: str, num_ablations: int | None) -> None:
+    if not documents:
+        raise InputError("contextcite_scores needs at least one document to attribute to")
+    if not answer.strip():
+        raise InputError("contextcite_scores needs a non-empty answer to attribute")
+    if num_ablations is not None and num_ablations < 1:
+        raise InputError(f"num_ablations must be at least 1, not {num_ablations}")
+
+
+def _counting_calls(model: Any, attribute: Callable[[], Any]) -> tuple[Any, int]:
+    """What `attribute()` returns, and how many forward passes of `model` it made."""
     calls: list[int] = []
     hook = model.register_forward_pre_hook(lambda _module, _args: calls.append(1))
     try:
@@ -107,16 +148,9 @@ def contextcite_scores(
             # ContextCite's forward passes run under CUDA autocast, which warns and is off on CPU.
             warnings.filterwarnings("ignore", message=r"`torch\.cuda\.amp\.autocast")
             warnings.filterwarnings("ignore", message="CUDA is not available")
-            raw = citer.get_attributions(verbose=False)  # (num_documents,)
+            return attribute(), len(calls)
     finally:
         hook.remove()
-    seconds = time.perf_counter() - start
-
-    scores = [float(s) for s in raw]
-    positive = [s if s > 0 else 0.0 for s in scores]
-    total = sum(positive)
-    weights = [p / total for p in positive] if total > 0 else [0.0] * len(scores)
-    return ContextCiteResult(scores, weights, seconds, len(calls), citer.num_ablations)
 
 
 class _DocumentPartitioner(BaseContextPartitioner):
@@ -156,3 +190,25 @@ class _AnswerCiter(ContextCiter):
         )
         ids = self.tokenizer.encode(prompt, add_special_tokens=False)
         return (ids, prompt) if return_prompt else ids
+
+
+class _TokenCiter(ContextCiter):
+    """ContextCiter whose prompts are token spans cut from an Answered, and whose response is
+    its answer's tokens."""
+
+    answered: Answered
+
+    def _get_prompt_ids(self, mask: np.ndarray | None = None, return_prompt: bool = False) -> Any:
+        spans = self.answered.doc_spans
+        keep = np.ones(len(spans), dtype=bool) if mask is None else mask
+        dropped = [span for span, kept in zip(spans, keep, strict=True) if not kept]
+        ids = [
+            t
+            for i, t in enumerate(self.answered.prompt_ids)
+            if not any(a <= i < b for a, b in dropped)
+        ]
+        return (ids, "") if return_prompt else ids
+
+    @property
+    def _response_ids(self) -> list[int]:
+        return list(self.answered.answer_ids)

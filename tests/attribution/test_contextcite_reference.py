@@ -1,4 +1,5 @@
-"""The ContextCite baseline: shapes and contract on a tiny random model, accuracy on Gemma."""
+"""The ContextCite reference, MadryLab's library itself: shapes and contract on a tiny random
+model, accuracy on Gemma."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import torch
 
 pytest.importorskip("context_cite")
 
-from tessera._attribution.contextcite_baseline import (
+from tessera._attribution.contextcite_reference import (
     _DocumentPartitioner,
     contextcite_scores,
 )
