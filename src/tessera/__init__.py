@@ -1,8 +1,30 @@
-"""Tessera: an open AI network in which every answer pays the people whose work it used."""
+"""Tessera: an open AI network in which every answer pays the people whose work it used.
 
-from tessera._api import Tessera
-from tessera._chain.governance import GovernanceSettings, ProposalState
-from tessera._chain.settlement import FeeSplit, Periods
+The one public door: the `Tessera` facade, the types its methods return, the errors, token
+units, a client for nodes, and serving a node. The node daemon, the models and the attribution
+benchmark load on first use (PEP 562), so `import tessera` stays quick.
+"""
+
+from __future__ import annotations
+
+import importlib
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from tessera._api import AnvilProcess, Tessera, Wallet
+from tessera._chain.deploy import DEFAULT_PERIODS
+from tessera._chain.governance import DEFAULT_GOVERNANCE, Action, GovernanceSettings, ProposalState
+from tessera._chain.registry import DatanetRecord
+from tessera._chain.settlement import FeeSplit, Periods, Withdrawal
+from tessera._client import DEFAULT_NODE_URL, AskResult, NodeClient
+from tessera._crypto.keys import AccountInfo
+from tessera._crypto.receipt import Receipt
+from tessera._crypto.voucher import Voucher
+from tessera._data.datanets import ContributionProof, DatanetDetail
+from tessera._data.ingest import IngestReport, Progress
 from tessera._errors import (
     AccountError,
     ChainError,
@@ -18,24 +40,140 @@ from tessera._errors import (
     StoreError,
     TesseraError,
 )
+from tessera._govern.governance import NetworkParameters, ProposalStatus
+from tessera._home import DEFAULT_ANVIL_PORT
+from tessera._payments.audit import AuditReport
+from tessera._payments.claims import ClaimResult
+from tessera._payments.earnings import Earnings
+from tessera._payments.epochs import SettlementStatus, SettleResult
+from tessera._payments.units import format_tsr, parse_tsr
+
+if TYPE_CHECKING:
+    from tessera._evaluation.attribution_eval import EvalConfig
+    from tessera._evaluation.attribution_eval import evaluate as evaluate_attribution
+    from tessera._models.digest import weights_digest
+    from tessera._models.gguf_cache import default_gemma_dir as default_model_dir
+    from tessera._node.config import NodeConfig
+    from tessera._node.runtime import Node, build_node
 
 __all__ = [
+    "DEFAULT_ANVIL_PORT",
+    "DEFAULT_GOVERNANCE",
+    "DEFAULT_NODE_URL",
+    "DEFAULT_PERIODS",
     "AccountError",
+    "AccountInfo",
+    "Action",
+    "AnvilProcess",
+    "AskResult",
+    "AuditReport",
     "ChainError",
     "ChainUnavailable",
+    "ClaimResult",
     "ConfigError",
     "ContractRevert",
+    "ContributionProof",
+    "DatanetDetail",
+    "DatanetRecord",
+    "Earnings",
+    "EvalConfig",
     "FeeSplit",
     "GovernanceSettings",
+    "IngestReport",
     "InputError",
     "ModelError",
+    "NetworkParameters",
+    "Node",
+    "NodeClient",
+    "NodeConfig",
     "NodeError",
     "NotDue",
     "NotFoundError",
     "Periods",
+    "Progress",
     "ProposalState",
+    "ProposalStatus",
+    "Receipt",
+    "SettleResult",
+    "SettlementStatus",
     "SignatureError",
     "StoreError",
     "Tessera",
     "TesseraError",
+    "Voucher",
+    "Wallet",
+    "Withdrawal",
+    "build_node",
+    "default_model_dir",
+    "evaluate_attribution",
+    "format_tsr",
+    "parse_tsr",
+    "serve_node",
+    "serving",
+    "weights_digest",
 ]
+
+# name -> (module, attribute): torch, transformers and the daemon load only when asked for
+_LAZY = {
+    "EvalConfig": ("tessera._evaluation.attribution_eval", "EvalConfig"),
+    "evaluate_attribution": ("tessera._evaluation.attribution_eval", "evaluate"),
+    "weights_digest": ("tessera._models.digest", "weights_digest"),
+    "default_model_dir": ("tessera._models.gguf_cache", "default_gemma_dir"),
+    "NodeConfig": ("tessera._node.config", "NodeConfig"),
+    "Node": ("tessera._node.runtime", "Node"),
+    "build_node": ("tessera._node.runtime", "build_node"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'tessera' has no attribute {name!r}")
+    module, attribute = _LAZY[name]
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value  # once loaded, a plain module attribute
+    return value
+
+
+def serve_node(node: Node) -> None:
+    """Serve a node built by `build_node(t.node_parts(account), NodeConfig(...))` on its
+    config's host and port until interrupted, then close it."""
+    import uvicorn
+
+    config = node.service.config
+    try:
+        uvicorn.run(node.app, host=config.host, port=config.port, log_level="warning")
+    finally:
+        node.close()
+
+
+@contextmanager
+def serving(node: Node) -> Iterator[str]:
+    """Serve a built node in a background thread while the block runs; yields its URL. The
+    node is closed afterwards, as `serve_node` closes it."""
+    import uvicorn
+
+    config = node.service.config
+    listener = socket.socket()
+    try:
+        listener.bind((config.host, config.port))  # here, so a taken port is an error here
+    except OSError as exc:
+        listener.close()
+        node.close()
+        raise NodeError(
+            f"the node could not serve on {config.host}:{config.port} ({exc.strerror}): "
+            "give it a free port"
+        ) from None
+    server = uvicorn.Server(uvicorn.Config(node.app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    try:
+        while not server.started and thread.is_alive():
+            thread.join(0.05)
+        if not server.started:
+            raise NodeError(f"the node at {config.host}:{config.port} did not start: see its log")
+        yield f"http://{config.host}:{config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        listener.close()
+        node.close()

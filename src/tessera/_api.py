@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from tessera._chain.anvil import AnvilProcess
 from tessera._chain.client import IN_PROCESS, Chain
 from tessera._chain.deploy import DEFAULT_PERIODS, check_deployment, deploy_contracts
 from tessera._chain.governance import (
@@ -23,6 +26,7 @@ from tessera._chain.governance import (
 )
 from tessera._chain.registry import DatanetRecord, RegistryClient
 from tessera._chain.settlement import FeeSplit, Periods, SettlementClient, Withdrawal
+from tessera._client import DEFAULT_NODE_URL, AskResult, NodeClient
 from tessera._crypto.eip712 import Domain
 from tessera._crypto.keys import DEFAULT_SCRYPT_N, AccountInfo, Keystore
 from tessera._crypto.receipt import Receipt
@@ -49,6 +53,7 @@ __all__ = [
     "DEFAULT_GOVERNANCE",
     "DEFAULT_PERIODS",
     "Action",
+    "AnvilProcess",
     "FeeSplit",
     "GovernanceSettings",
     "NetworkParameters",
@@ -60,6 +65,8 @@ __all__ = [
 ]
 
 DEV_FUNDING_WEI = 100 * 10**18  # gas money for new accounts on local dev chains
+# a receipt's id is not signed: only a plain name may become a file name in the home
+_RECEIPT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 
 
 def _password(password: str | None) -> str:
@@ -76,8 +83,6 @@ def _connect(config: HomeConfig, home: TesseraHome) -> Chain:
             "process that created it: run `tessera init --force` for a persistent local chain"
         )
     if config.chain_kind == "anvil":
-        from tessera._chain.anvil import AnvilProcess
-
         anvil = AnvilProcess(home.anvil_dir, config.anvil_port)
         if not anvil.is_running():
             anvil.start()
@@ -147,8 +152,6 @@ class Tessera:
         )
         deployer = keystore.unlock(info.name, secret)
         if chain is None:
-            from tessera._chain.anvil import AnvilProcess
-
             anvil = AnvilProcess(th.anvil_dir, anvil_port)
             if not anvil.is_running():
                 anvil.start()
@@ -171,6 +174,20 @@ class Tessera:
 
     def close(self) -> None:
         self.index.close()
+
+    @staticmethod
+    def local_chain(home: Path | None = None) -> AnvilProcess:
+        """The local chain (anvil) that `init` set up for a home, to start, stop or look at
+        without opening the home (opening it starts the chain). Its state is saved under the
+        home, so `stop()` then `start()` keeps every block."""
+        th = TesseraHome(home)
+        config = th.load()
+        if config.chain_kind != "anvil":
+            raise ConfigError(
+                f"this home uses the chain at {config.chain_url}, not a local anvil: start and "
+                "stop that chain where it runs"
+            )
+        return AnvilProcess(th.anvil_dir, config.anvil_port)
 
     # accounts -------------------------------------------------------------------------------
 
@@ -352,7 +369,59 @@ class Tessera:
             node = nodes[0] if len(nodes) == 1 else self.address()
         return audit_epoch(self.settlement, self.gov.policy, self.store, self.address(node), epoch)
 
-    # receipts --------------------------------------------------------------------------------
+    # asking and receipts ---------------------------------------------------------------------
+
+    def ask(
+        self,
+        question: str,
+        node_url: str = DEFAULT_NODE_URL,
+        model: str | None = None,
+        account: str | None = None,
+    ) -> AskResult:
+        """Ask the node at `node_url`, paying with vouchers `account` signs (model: the node's
+        first). The receipt is checked (signature and hashes) and saved under the home's
+        receipts folder: `result.saved` says where. One that does not check out raises
+        SignatureError and is not kept."""
+        client = NodeClient(node_url, payer=self.payer(account))
+        try:
+            result = client.ask(question, model)
+        finally:
+            client.close()
+        if result.receipt is None:
+            return result
+        return replace(result, saved=self.save_receipt(result.receipt))
+
+    def save_receipt(self, receipt: Receipt) -> Path:
+        """Check a receipt's signature and hashes, then keep it as receipts/ID.json in the
+        home; one that does not check out raises SignatureError and is not written."""
+        receipt.verify()
+        if not _RECEIPT_ID.fullmatch(receipt.id):
+            raise InputError(
+                f"the receipt's id {receipt.id[:80]!r} is not a plain name (letters, digits, "
+                "- and _): it is not saved; ask the node's operator why it sends such ids"
+            )
+        folder = self.home.path / "receipts"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{receipt.id}.json"
+        path.write_text(json.dumps(receipt.to_json(), indent=2) + "\n")
+        return path
+
+    @staticmethod
+    def load_receipt(path: Path) -> Receipt:
+        """Read a receipt file (as `ask` saves them); check it with `receipt.verify()` (offline)
+        or `verify_receipt` (against this chain too)."""
+        try:
+            body = json.loads(Path(path).read_text())
+        except OSError as exc:
+            raise InputError(
+                f"cannot read {path} ({exc.strerror or exc}): pass a receipt file saved by "
+                "`tessera ask`"
+            ) from None
+        except ValueError:
+            raise InputError(
+                f"{path} is not JSON: pass a receipt file saved by `tessera ask`"
+            ) from None
+        return Receipt.from_json(body)
 
     def verify_receipt(self, receipt: Receipt) -> None:
         """Check a node's receipt: its signature and hashes, then against this chain, that

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,6 +22,7 @@ class AskResult:
     sources: list[dict[str, Any]]  # every retrieved contribution with its weight
     receipt: Receipt | None
     body: dict[str, Any]
+    saved: Path | None = None  # where `Tessera.ask` kept the receipt, once it checked out
 
     @property
     def withheld(self) -> list[str]:
