@@ -10,8 +10,7 @@ from typing import Any
 
 import click
 
-from tessera._api import Tessera
-from tessera._errors import TesseraError
+import tessera
 
 
 def ask_password(confirm: bool = False) -> str | None:
@@ -31,12 +30,12 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except TesseraError as exc:
+        except tessera.TesseraError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
 
     return wrapper
 
 
-def open_home(ctx: click.Context, password: bool = False) -> Tessera:
-    return Tessera.open(ctx.obj["home"], password=ask_password() if password else None)
+def open_home(ctx: click.Context, password: bool = False) -> tessera.Tessera:
+    return tessera.Tessera.open(ctx.obj["home"], password=ask_password() if password else None)

@@ -12,16 +12,15 @@ from pathlib import Path
 
 from rich.console import Console
 
-from tessera._api import GovernanceSettings, Periods, ProposalState, Tessera
-from tessera._client import NodeClient
+import tessera
 from tessera.cli import render
 
 DEMO_CORPUS = Path(__file__).parent / "demo_data" / "corpus.jsonl"
 DEMO_DATANET = "demo-facts"
 # short periods, so the whole loop (answer, settle, challenge window, claim) fits in a minute
-DEMO_PERIODS = Periods(epoch_length=30, challenge_period=5, withdrawal_delay=60)
+DEMO_PERIODS = tessera.Periods(epoch_length=30, challenge_period=5, withdrawal_delay=60)
 # and a governance quick enough to watch: seconds, not the days a public network would use
-DEMO_GOVERNANCE = GovernanceSettings(voting_delay=1, voting_period=4, timelock_delay=2)
+DEMO_GOVERNANCE = tessera.GovernanceSettings(voting_delay=1, voting_period=4, timelock_delay=2)
 TSR = 10**18
 
 
@@ -38,7 +37,7 @@ def run_demo(
     chain: str | None = None,
     corpus: Path = DEMO_CORPUS,
     console: Console | None = None,
-) -> Tessera:
+) -> tessera.Tessera:
     """The whole loop: contributors sign and register documents, a node answers a paying
     client's questions with attribution, the epoch is settled and audited, and everyone
     claims what the answers earned them."""
@@ -46,7 +45,7 @@ def run_demo(
     os.environ.setdefault("TESSERA_PASSWORD", "demo")
     home = home or Path(tempfile.mkdtemp(prefix="tessera-demo-"))
     out.rule("1. a Tessera home, a chain and the contracts")
-    t = Tessera.init(
+    t = tessera.Tessera.init(
         home,
         chain=chain,
         anvil_port=_free_port(),
@@ -55,12 +54,39 @@ def run_demo(
         governance=DEMO_GOVERNANCE,
     )
     render.init_summary(t)
+    by_contributor = _documents_by_contributor(corpus)
+    out.rule(f"2. {len(by_contributor)} contributors, one local account each")
+    accounts = _contributor_accounts(t, out, by_contributor)
+    out.rule(f"3. datanet {DEMO_DATANET}: each contributor signs and registers a batch")
+    _contribute(t, corpus, by_contributor, accounts)
+    out.rule("4. proofs, checked by the registry contract itself")
+    _prove_one_per_contributor(t, shown=3)
+    out.rule("5. a model builder, a node operator and a paying client")
+    for name in ("builder", "operator", "client"):
+        if name not in {a.name for a in t.accounts()}:
+            t.new_account(name)
+    _approve_model(t, out)
+    t.transfer(100 * TSR, "client")  # from the treasury, which holds the initial supply
+    render.wallet(t.deposit(10 * TSR, "client"))
+    questions = _questions(corpus)
+    if questions:
+        _answer_settle_claim_govern(t, out, questions)
+        out.print(f"\nexplore it: TESSERA_HOME={home} tessera earnings contributor-01")
+    return t
 
+
+def _documents_by_contributor(corpus: Path) -> dict[str, list[dict[str, str]]]:
     records = [json.loads(line) for line in corpus.read_text().splitlines() if line.strip()]
     by_contributor: dict[str, list[dict[str, str]]] = defaultdict(list)
     for record in records:
         by_contributor[record["contributor"]].append(record)
-    out.rule(f"2. {len(by_contributor)} contributors, one local account each")
+    return by_contributor
+
+
+def _contributor_accounts(
+    t: tessera.Tessera, out: Console, by_contributor: dict[str, list[dict[str, str]]]
+) -> dict[str, str]:
+    """A local account for each contributor of the corpus: contributor -> account name."""
     accounts = {}
     for i, contributor in enumerate(sorted(by_contributor), start=1):
         name = f"contributor-{i:02d}"
@@ -70,8 +96,15 @@ def run_demo(
             f"{accounts[contributor]} stands for {contributor} "
             f"({len(by_contributor[contributor])} documents)"
         )
+    return accounts
 
-    out.rule(f"3. datanet {DEMO_DATANET}: each contributor signs and registers a batch")
+
+def _contribute(
+    t: tessera.Tessera,
+    corpus: Path,
+    by_contributor: dict[str, list[dict[str, str]]],
+    accounts: dict[str, str],
+) -> None:
     if DEMO_DATANET not in {d.name for d in t.datanets()}:
         t.create_datanet(DEMO_DATANET, "CC-BY-4.0", f"fictional facts from {corpus.name}")
     with tempfile.TemporaryDirectory() as folder:
@@ -82,32 +115,28 @@ def run_demo(
             render.ingest_report(report)
     render.datanet_detail(t.datanet(DEMO_DATANET))
 
-    out.rule("4. proofs, checked by the registry contract itself")
-    detail = t.datanet(DEMO_DATANET)
-    shown = set()
-    for item in detail.contributions:
-        if item.contributor in shown:
-            continue
-        shown.add(item.contributor)
-        render.proof(t.prove(item.cid))
-        if len(shown) == 3:
-            break
-    out.rule("5. a model builder, a node operator and a paying client")
-    for name in ("builder", "operator", "client"):
-        if name not in {a.name for a in t.accounts()}:
-            t.new_account(name)
-    _approve_model(t, out)
-    t.transfer(100 * TSR, "client")  # from the treasury, which holds the initial supply
-    render.wallet(t.deposit(10 * TSR, "client"))
 
-    questions_file = corpus.parent / "questions.jsonl"
-    questions = (
-        [json.loads(line)["question"] for line in questions_file.read_text().splitlines()[:3]]
-        if questions_file.exists()
-        else []
-    )
-    if not questions:
-        return t
+def _prove_one_per_contributor(t: tessera.Tessera, shown: int) -> None:
+    """Prove one contribution of each of the first `shown` contributors."""
+    proven: set[str] = set()
+    for item in t.datanet(DEMO_DATANET).contributions:
+        if item.contributor in proven:
+            continue
+        proven.add(item.contributor)
+        render.proof(t.prove(item.cid))
+        if len(proven) == shown:
+            break
+
+
+def _questions(corpus: Path) -> list[str]:
+    """The first three questions of the questions.jsonl beside the corpus (none: no file)."""
+    path = corpus.parent / "questions.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line)["question"] for line in path.read_text().splitlines()[:3]]
+
+
+def _answer_settle_claim_govern(t: tessera.Tessera, out: Console, questions: list[str]) -> None:
     with _serving(t) as client:
         out.rule("6. the node answers; each request carries a voucher, each answer a receipt")
         top_sources = [_ask(t, out, client, q) for q in questions]
@@ -123,23 +152,18 @@ def run_demo(
 
         out.rule("10. token holders block a contribution; from the next block the node drops it")
         _govern(t, out, client, questions[0], top_sources[0])
-    out.print(f"\nexplore it: TESSERA_HOME={home} tessera earnings contributor-01")
-    return t
 
 
-def _approve_model(t: Tessera, out: Console) -> None:
+def _approve_model(t: tessera.Tessera, out: Console) -> None:
     """Token holders approve the served model version and name its builder as the royalty
     owner: the royalty follows a vote, so nobody can take it by naming the model first."""
-    from tessera._models.digest import weights_digest
-    from tessera._models.gguf_cache import default_gemma_dir
-
-    digest = weights_digest(default_gemma_dir())  # the folder the node will serve
+    digest = tessera.weights_digest(tessera.default_model_dir())  # the folder the node serves
     builder = t.address("builder")
     actions = t.gov.actions.approve_model("gemma-3-270m", digest, builder)
     proposal = t.gov.propose(actions, f"Approve gemma-3-270m at {digest}; royalty to {builder}")
-    t.gov.wait_for(proposal, ProposalState.ACTIVE)
+    t.gov.wait_for(proposal, tessera.ProposalState.ACTIVE)
     t.gov.vote(proposal, "for")
-    t.gov.wait_for(proposal, ProposalState.SUCCEEDED)
+    t.gov.wait_for(proposal, tessera.ProposalState.SUCCEEDED)
     t.gov.queue(proposal)
     t.gov.execute(proposal, wait=True)
     out.print(
@@ -148,7 +172,9 @@ def _approve_model(t: Tessera, out: Console) -> None:
     )
 
 
-def _govern(t: Tessera, out: Console, client: NodeClient, question: str, used: str) -> None:
+def _govern(
+    t: tessera.Tessera, out: Console, client: tessera.NodeClient, question: str, used: str
+) -> None:
     """The treasury (holder of the supply, delegated to itself) proposes to block the
     contribution the first answer used; the proposal runs its whole lifecycle."""
     from tessera.cli import gov_view
@@ -156,10 +182,10 @@ def _govern(t: Tessera, out: Console, client: NodeClient, question: str, used: s
     description = f"Block {used}: its contributor withdrew consent"
     proposal = t.gov.propose(t.gov.actions.block_content([used]), description)
     gov_view.proposed(t.gov.status(proposal))
-    t.gov.wait_for(proposal, ProposalState.ACTIVE)
+    t.gov.wait_for(proposal, tessera.ProposalState.ACTIVE)
     weight = t.gov.vote(proposal, "for", "consent withdrawn")
     out.print(f"the treasury votes for with {render.tsr(weight)}")
-    gov_view.status(t.gov.wait_for(proposal, ProposalState.SUCCEEDED))
+    gov_view.status(t.gov.wait_for(proposal, tessera.ProposalState.SUCCEEDED))
     t.gov.queue(proposal)
     t.gov.execute(proposal, wait=True)
     out.print(f"proposal {proposal} executed after the timelock delay")
@@ -176,36 +202,16 @@ def _govern(t: Tessera, out: Console, client: NodeClient, question: str, used: s
 
 
 @contextmanager
-def _serving(t: Tessera) -> Iterator[NodeClient]:
+def _serving(t: tessera.Tessera) -> Iterator[tessera.NodeClient]:
     """Serve the demo datanet on loopback; ask through the HTTP API, as any client would."""
-    import threading
-
-    import uvicorn
-
-    from tessera._node.config import NodeConfig
-    from tessera._node.runtime import build_node
-
-    port = _free_port()
-    config = NodeConfig(datanets=(DEMO_DATANET,), port=port, settle_check_s=None)
-    node = build_node(t.node_parts("operator"), config)
-    server = uvicorn.Server(
-        uvicorn.Config(node.app, host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            thread.join(0.05)
-        client = NodeClient(f"http://127.0.0.1:{port}", payer=t.payer("client"))
+    config = tessera.NodeConfig(datanets=(DEMO_DATANET,), port=_free_port(), settle_check_s=None)
+    with tessera.serving(tessera.build_node(t.node_parts("operator"), config)) as url:
+        client = tessera.NodeClient(url, payer=t.payer("client"))
         yield client
         client.close()
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        node.close()
 
 
-def _ask(t: Tessera, out: Console, client: NodeClient, question: str) -> str:
+def _ask(t: tessera.Tessera, out: Console, client: tessera.NodeClient, question: str) -> str:
     """Ask, verify the receipt, print the answer with its paid sources; returns the CID of
     the contribution the answer depended on most."""
     result = client.ask(question)
@@ -222,14 +228,14 @@ def _ask(t: Tessera, out: Console, client: NodeClient, question: str) -> str:
     return str(result.sources[0]["cid"])
 
 
-def _wait_for_claims(t: Tessera, out: Console) -> None:
+def _wait_for_claims(t: tessera.Tessera, out: Console) -> None:
     node = t.address("operator")
     opens = t.settlement.claimable_at(node, 0)
     out.print(f"waiting for the challenge window to close at chain time {opens}")
     t.chain.wait_until(opens)
 
 
-def _who_earned_what(t: Tessera, out: Console) -> None:
+def _who_earned_what(t: tessera.Tessera, out: Console) -> None:
     from rich.table import Table
 
     table = Table("account", "why", "answers", "claimed", title="who earned what, and why")

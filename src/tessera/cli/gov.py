@@ -6,9 +6,7 @@ from dataclasses import replace
 
 import click
 
-from tessera._api import Action, FeeSplit, Periods, Tessera
-from tessera._errors import InputError
-from tessera._payments.units import parse_tsr
+import tessera
 from tessera.cli import gov_view
 from tessera.cli.common import friendly, open_home
 from tessera.cli.money import AS_OPTION
@@ -43,7 +41,9 @@ def propose() -> None:
     """Propose a change; prints the proposal's id."""
 
 
-def _propose(t: Tessera, actions: list[Action], description: str, account: str | None) -> None:
+def _propose(
+    t: tessera.Tessera, actions: list[tessera.Action], description: str, account: str | None
+) -> None:
     proposal = t.gov.propose(actions, description, account)
     gov_view.proposed(t.gov.status(proposal))
 
@@ -78,7 +78,7 @@ def propose_fee_split(
     """Split each answer's price NODE/OWNER/CONTRIBUTORS/TREASURY (basis points, sum 10000)."""
     t = open_home(ctx, password=True)
     address = t.address(treasury) if treasury else t.settlement.fee_split().treasury
-    split = FeeSplit(node_bps, owner_bps, contributors_bps, treasury_bps, address)
+    split = tessera.FeeSplit(node_bps, owner_bps, contributors_bps, treasury_bps, address)
     _propose(t, t.gov.actions.fee_split(split), description, account_)
 
 
@@ -101,13 +101,13 @@ def propose_periods(
     """Change the settlement's periods; those not given stay as they are."""
     t = open_home(ctx, password=True)
     now = t.settlement.periods()
-    periods = Periods(
+    periods = tessera.Periods(
         now.epoch_length if epoch_length is None else epoch_length,
         now.challenge_period if challenge_period is None else challenge_period,
         now.withdrawal_delay if withdrawal_delay is None else withdrawal_delay,
     )
     if periods == now:
-        raise InputError("these periods are the ones in force: give one that changes")
+        raise tessera.InputError("these periods are the ones in force: give one that changes")
     _propose(t, t.gov.actions.periods(periods), description, account_)
 
 
@@ -222,7 +222,7 @@ def propose_settings(
         "voting_period": voting_period,
         "timelock_delay": timelock_delay,
         "grace_period": grace_period,
-        "proposal_threshold": parse_tsr(threshold, allow_zero=True) if threshold else None,
+        "proposal_threshold": tessera.parse_tsr(threshold, allow_zero=True) if threshold else None,
         "quorum_bps": quorum_bps,
     }
     new = replace(current, **{k: v for k, v in given.items() if v is not None})

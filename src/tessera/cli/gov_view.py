@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.markup import escape
 from rich.table import Table
 
-from tessera._api import ProposalState
+import tessera
 from tessera.cli.render import console, tsr, when
-
-if TYPE_CHECKING:
-    from tessera._api import NetworkParameters, ProposalStatus
 
 __all__ = ["console", "parameters", "proposal_list", "proposed", "status", "tsr", "when"]
 
 
-def proposed(s: ProposalStatus) -> None:
+def proposed(s: tessera.ProposalStatus) -> None:
     # descriptions and calls are anyone's text on chain: never read them as markup
     console.print(f"proposal {s.id} created: {escape(s.record.description)}")
     for change in s.changes:
@@ -27,20 +22,20 @@ def proposed(s: ProposalStatus) -> None:
     )
 
 
-def _next_step(s: ProposalStatus) -> str:
+def _next_step(s: tessera.ProposalStatus) -> str:
     r = s.record
     match s.state:
-        case ProposalState.PENDING:
+        case tessera.ProposalState.PENDING:
             return f"voting opens after {when(r.snapshot)}"
-        case ProposalState.ACTIVE:
+        case tessera.ProposalState.ACTIVE:
             return f"voting closes at {when(r.deadline)}: `tessera gov vote {s.id} for|against`"
-        case ProposalState.SUCCEEDED:
+        case tessera.ProposalState.SUCCEEDED:
             return f"passed: `tessera gov queue {s.id}`"
-        case ProposalState.QUEUED if s.now < r.eta:
+        case tessera.ProposalState.QUEUED if s.now < r.eta:
             return f"runs from {when(r.eta)}: `tessera gov execute {s.id} --wait`"
-        case ProposalState.QUEUED:
+        case tessera.ProposalState.QUEUED:
             return f"ready until {when(r.expires_at)}: `tessera gov execute {s.id}`"
-        case ProposalState.DEFEATED:
+        case tessera.ProposalState.DEFEATED:
             reasons = []
             if r.for_votes + r.abstain_votes < (r.quorum or 0):
                 reasons.append("for and abstain votes below quorum")
@@ -51,7 +46,7 @@ def _next_step(s: ProposalStatus) -> str:
             return s.state.label
 
 
-def status(s: ProposalStatus) -> None:
+def status(s: tessera.ProposalStatus) -> None:
     r = s.record
     console.print(f"proposal {s.id}: {s.state.label.upper()}  by {r.proposer}")
     console.print(f"  {escape(r.description)}")
@@ -68,7 +63,7 @@ def status(s: ProposalStatus) -> None:
     console.print(f"  next: {_next_step(s)}")
 
 
-def proposal_list(statuses: list[ProposalStatus]) -> None:
+def proposal_list(statuses: list[tessera.ProposalStatus]) -> None:
     if not statuses:
         console.print("no proposals yet: `tessera gov propose --help`")
         return
@@ -86,7 +81,7 @@ def proposal_list(statuses: list[ProposalStatus]) -> None:
     console.print(table)
 
 
-def parameters(p: NetworkParameters) -> None:
+def parameters(p: tessera.NetworkParameters) -> None:
     f, per, g, pol = p.fee_split, p.periods, p.settings, p.policy
     console.print(
         f"fee split     node {f.node_bps}  model owner {f.owner_bps}  contributors "

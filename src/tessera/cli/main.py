@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import click
 
-from tessera._api import DEFAULT_GOVERNANCE, DEFAULT_PERIODS, Periods, Tessera
-from tessera._home import DEFAULT_ANVIL_PORT, TesseraHome
+import tessera
 from tessera.cli import gov, money, render
 from tessera.cli.common import ask_password, friendly, open_home
 
@@ -32,32 +31,37 @@ def main(ctx: click.Context, home: Path | None) -> None:
 
 @main.command()
 @click.option("--chain", "chain_url", help="An EVM JSON-RPC URL to use instead of a local anvil.")
-@click.option("--port", default=DEFAULT_ANVIL_PORT, show_default=True, help="Local anvil port.")
+@click.option(
+    "--port", default=tessera.DEFAULT_ANVIL_PORT, show_default=True, help="Local anvil port."
+)
 @click.option("--force", is_flag=True, help="Redeploy over an existing home (keeps accounts).")
 @click.option(
-    "--epoch-length", default=DEFAULT_PERIODS.epoch_length, show_default=True, help="Seconds."
+    "--epoch-length",
+    default=tessera.DEFAULT_PERIODS.epoch_length,
+    show_default=True,
+    help="Seconds.",
 )
 @click.option(
     "--challenge-period",
-    default=DEFAULT_PERIODS.challenge_period,
+    default=tessera.DEFAULT_PERIODS.challenge_period,
     show_default=True,
     help="Seconds after an epoch is posted before claims open.",
 )
 @click.option(
     "--voting-delay",
-    default=DEFAULT_GOVERNANCE.voting_delay,
+    default=tessera.DEFAULT_GOVERNANCE.voting_delay,
     show_default=True,
     help="Seconds from a proposal to its snapshot of voting power.",
 )
 @click.option(
     "--voting-period",
-    default=DEFAULT_GOVERNANCE.voting_period,
+    default=tessera.DEFAULT_GOVERNANCE.voting_period,
     show_default=True,
     help="Seconds a proposal is open for votes.",
 )
 @click.option(
     "--timelock-delay",
-    default=DEFAULT_GOVERNANCE.timelock_delay,
+    default=tessera.DEFAULT_GOVERNANCE.timelock_delay,
     show_default=True,
     help="Seconds a passed proposal waits before it can run.",
 )
@@ -76,8 +80,8 @@ def init(
 ) -> None:
     """Create a Tessera home: accounts, a chain, and the contracts deployed on it."""
     # withdrawals wait two epochs, so a node always has a whole epoch to redeem
-    periods = Periods(epoch_length, challenge_period, 2 * epoch_length)
-    t = Tessera.init(
+    periods = tessera.Periods(epoch_length, challenge_period, 2 * epoch_length)
+    t = tessera.Tessera.init(
         ctx.obj["home"],
         chain=chain_url,
         password=ask_password(confirm=True),
@@ -85,7 +89,7 @@ def init(
         anvil_port=port,
         periods=periods,
         governance=replace(
-            DEFAULT_GOVERNANCE,
+            tessera.DEFAULT_GOVERNANCE,
             voting_delay=voting_delay,
             voting_period=voting_period,
             timelock_delay=timelock_delay,
@@ -99,14 +103,8 @@ def chain() -> None:
     """Start, stop or inspect the local chain (anvil) that `tessera init` set up."""
 
 
-def _anvil(ctx: click.Context) -> Any:
-    from tessera._chain.anvil import AnvilProcess
-
-    home = TesseraHome(ctx.obj["home"])
-    config = home.load()
-    if config.chain_kind != "anvil":
-        raise click.UsageError(f"this home uses the chain at {config.chain_url}, not a local anvil")
-    return AnvilProcess(home.anvil_dir, config.anvil_port)
+def _local_chain(ctx: click.Context) -> tessera.AnvilProcess:
+    return tessera.Tessera.local_chain(ctx.obj["home"])
 
 
 @chain.command("start")
@@ -114,9 +112,8 @@ def _anvil(ctx: click.Context) -> Any:
 @friendly
 def chain_start(ctx: click.Context) -> None:
     """Start the local chain with its saved state."""
-    anvil = _anvil(ctx)
-    if not anvil.is_running():
-        anvil.start()
+    anvil = _local_chain(ctx)
+    anvil.start()
     click.echo(f"chain running at {anvil.url}")
 
 
@@ -125,7 +122,7 @@ def chain_start(ctx: click.Context) -> None:
 @friendly
 def chain_stop(ctx: click.Context) -> None:
     """Stop the local chain; its state is saved under the home."""
-    _anvil(ctx).stop()
+    _local_chain(ctx).stop()
     click.echo("chain stopped; state saved")
 
 
@@ -134,7 +131,7 @@ def chain_stop(ctx: click.Context) -> None:
 @friendly
 def chain_status(ctx: click.Context) -> None:
     """Say whether the local chain is running."""
-    anvil = _anvil(ctx)
+    anvil = _local_chain(ctx)
     click.echo(f"chain {'running' if anvil.is_running() else 'stopped'} ({anvil.url})")
 
 
@@ -149,7 +146,8 @@ def account() -> None:
 @friendly
 def account_new(ctx: click.Context, name: str) -> None:
     """Create a new account NAME (funded with gas on a local chain)."""
-    info = Tessera.open(ctx.obj["home"], password=ask_password(confirm=True)).new_account(name)
+    t = tessera.Tessera.open(ctx.obj["home"], password=ask_password(confirm=True))
+    info = t.new_account(name)
     click.echo(f"{info.name} {info.address}")
 
 
@@ -300,30 +298,18 @@ def node_start(
 ) -> None:
     """Serve OpenAI-compatible, attributed, paid answers from the chosen datanets; settle
     each epoch on chain as it falls due."""
-    import uvicorn
-
-    from tessera._node.config import NodeConfig
-    from tessera._node.runtime import build_node
-
     t = open_home(ctx, password=True)
-    config = NodeConfig(
+    config = tessera.NodeConfig(
         datanets=datanets, model_path=model_path, host=host, port=port, payments=not free
     )
-    built = build_node(t.node_parts(account_), config)
-    render.console.print(
-        f"node {built.service.node_key.address} serving "
-        f"{built.service.config.model_id} at http://{host}:{port}/v1 "
-        f"({len(built.service.vectors)} contributions indexed)"
-    )
-    try:
-        uvicorn.run(built.app, host=host, port=port, log_level="warning")
-    finally:
-        built.close()
+    built = tessera.build_node(t.node_parts(account_), config)
+    render.node_serving(built)
+    tessera.serve_node(built)
 
 
 @main.command()
 @click.argument("question")
-@click.option("--node", "node_url", default="http://127.0.0.1:8000", show_default=True)
+@click.option("--node", "node_url", default=tessera.DEFAULT_NODE_URL, show_default=True)
 @click.option("--model", help="Model id (default: the node's first).")
 @click.option("--as", "account_", help="Account that pays (default: default).")
 @click.pass_context
@@ -333,20 +319,7 @@ def ask(
 ) -> None:
     """Ask a node, paying with a signed voucher; print the answer, its sources and where the
     receipt was saved."""
-    import json
-
-    from tessera._client import NodeClient
-
-    t = open_home(ctx, password=True)
-    result = NodeClient(node_url, payer=t.payer(account_)).ask(question, model)
-    folder = t.home.path / "receipts"
-    saved = None
-    if result.receipt is not None:
-        result.receipt.verify()  # a receipt that does not check out is not worth keeping
-        folder.mkdir(parents=True, exist_ok=True)
-        saved = folder / f"{result.receipt.id}.json"
-        saved.write_text(json.dumps(result.receipt.to_json(), indent=2) + "\n")
-    render.answer(result, saved)
+    render.answer(open_home(ctx, password=True).ask(question, node_url, model, account_))
 
 
 @main.group()
@@ -361,18 +334,7 @@ def receipt() -> None:
 @friendly
 def receipt_verify(ctx: click.Context, path: Path, offline: bool) -> None:
     """Check a receipt's signature, hashes, and (unless --offline) its claims against the chain."""
-    import json
-
-    from tessera._crypto.receipt import Receipt
-    from tessera._errors import InputError
-
-    try:
-        body = json.loads(path.read_text())
-    except ValueError:
-        raise InputError(
-            f"{path} is not JSON: pass a receipt file saved by `tessera ask`"
-        ) from None
-    parsed = Receipt.from_json(body)
+    parsed = tessera.Tessera.load_receipt(path)
     if offline:
         parsed.verify()
     else:
@@ -412,12 +374,10 @@ def eval_attribution(
     out: Path | None,
 ) -> None:
     """Ingest, serve, answer and attribute a planted-fact benchmark; report the figures."""
-    import json
-
-    from tessera._evaluation.attribution_eval import EvalConfig, evaluate
-
-    config = EvalConfig(limit, not no_contextcite, contextcite_limit, model_path)
-    result = evaluate(corpus, questions, config, lambda line: render.err_console.print(line))
+    config = tessera.EvalConfig(limit, not no_contextcite, contextcite_limit, model_path)
+    result = tessera.evaluate_attribution(
+        corpus, questions, config, lambda line: render.err_console.print(line)
+    )
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result, indent=2) + "\n")
@@ -439,9 +399,7 @@ def demo(ctx: click.Context, chain_url: str | None, corpus: Path | None) -> None
 
     t = run_demo(ctx.obj["home"], chain_url, corpus or DEMO_CORPUS, render.console)
     if t.config.chain_kind == "anvil":
-        from tessera._chain.anvil import AnvilProcess
-
-        AnvilProcess(t.home.anvil_dir, t.config.anvil_port).stop()
+        tessera.Tessera.local_chain(t.home.path).stop()
 
 
 for command in money.COMMANDS:

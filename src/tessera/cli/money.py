@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from tessera._payments.units import format_tsr, parse_tsr
+import tessera
 from tessera.cli import render
 from tessera.cli.common import friendly, open_home
 
@@ -20,7 +20,7 @@ AS_OPTION = click.option("--as", "account_", help="Local account to act as (defa
 @friendly
 def deposit(ctx: click.Context, amount: str, account_: str | None) -> None:
     """Deposit AMOUNT TSR into escrow, to pay nodes with signed vouchers."""
-    wallet = open_home(ctx, password=True).deposit(parse_tsr(amount), account_)
+    wallet = open_home(ctx, password=True).deposit(tessera.parse_tsr(amount), account_)
     render.wallet(wallet)
 
 
@@ -37,13 +37,13 @@ def withdraw(ctx: click.Context, amount: str | None, finish: bool, account_: str
         raise click.UsageError("give an AMOUNT to start a withdrawal, or --finish to complete one")
     if finish:
         paid = t.withdraw(account_)
-        render.console.print(f"withdrew {format_tsr(paid)} TSR")
+        render.console.print(f"withdrew {tessera.format_tsr(paid)} TSR")
     else:
         assert amount is not None
-        request = t.request_withdrawal(parse_tsr(amount), account_)
+        request = t.request_withdrawal(tessera.parse_tsr(amount), account_)
         render.console.print(
-            f"withdrawal of {format_tsr(request.amount)} TSR can be finished from chain time "
-            f"{request.available_at} ({render.when(request.available_at)}); nodes may still "
+            f"withdrawal of {tessera.format_tsr(request.amount)} TSR can be finished from chain "
+            f"time {request.available_at} ({render.when(request.available_at)}); nodes may still "
             "redeem vouchers you signed until then: `tessera withdraw --finish`"
         )
     render.wallet(t.wallet(account_))
@@ -67,7 +67,7 @@ def wallet(ctx: click.Context, account: str | None) -> None:
 def transfer(ctx: click.Context, amount: str, to: str, account_: str | None) -> None:
     """Send AMOUNT TSR to TO (an account name or address)."""
     t = open_home(ctx, password=True)
-    t.transfer(parse_tsr(amount), to, account_)
+    t.transfer(tessera.parse_tsr(amount), to, account_)
     render.console.print(f"sent {amount} TSR to {t.address(to)}")
 
 
@@ -81,7 +81,9 @@ def voucher(ctx: click.Context, node: str, amount: str, account_: str | None) ->
     """Print a voucher letting NODE (address) take up to AMOUNT TSR in total, for any HTTP
     client: send it as the X-Tessera-Voucher header (e.g. openai's default_headers)."""
     click.echo(
-        open_home(ctx, password=True).sign_voucher(node, parse_tsr(amount), account_).to_header()
+        open_home(ctx, password=True)
+        .sign_voucher(node, tessera.parse_tsr(amount), account_)
+        .to_header()
     )
 
 

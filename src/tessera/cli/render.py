@@ -5,36 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from tessera._payments.units import format_tsr
-
-if TYPE_CHECKING:
-    from pathlib import Path
-
-    from tessera._api import Tessera, Wallet
-    from tessera._chain.registry import DatanetRecord
-    from tessera._client import AskResult
-    from tessera._crypto.keys import AccountInfo
-    from tessera._crypto.receipt import Receipt
-    from tessera._data.datanets import ContributionProof, DatanetDetail
-    from tessera._data.ingest import IngestReport
-    from tessera._data.ingest import Progress as ProgressFn
-    from tessera._payments.audit import AuditReport
-    from tessera._payments.claims import ClaimResult
-    from tessera._payments.earnings import Earnings
-    from tessera._payments.epochs import SettlementStatus, SettleResult
+import tessera
 
 # piped output keeps whole CIDs and addresses instead of folding them to a guessed 80 columns
 console = Console(highlight=False, width=None if Console().is_terminal else 200)
 err_console = Console(stderr=True, highlight=False)
 
 
-def init_summary(t: Tessera) -> None:
+def init_summary(t: tessera.Tessera) -> None:
     d = t.config.deployment
     console.print(f"Tessera home {t.home.path}")
     console.print(f"chain   {t.config.chain_kind} {t.config.chain_url} (id {d.chain_id})")
@@ -44,14 +28,14 @@ def init_summary(t: Tessera) -> None:
         console.print(f"account {info.name} {info.address}")
 
 
-def accounts(infos: list[AccountInfo]) -> None:
+def accounts(infos: list[tessera.AccountInfo]) -> None:
     table = Table("name", "address")
     for info in infos:
         table.add_row(info.name, info.address)
     console.print(table)
 
 
-def datanets(records: list[DatanetRecord]) -> None:
+def datanets(records: list[tessera.DatanetRecord]) -> None:
     table = Table("id", "name", "license", "owner", "batches", "contributions")
     for r in records:
         table.add_row(
@@ -62,7 +46,7 @@ def datanets(records: list[DatanetRecord]) -> None:
     )
 
 
-def datanet_detail(d: DatanetDetail, with_cids: bool = False) -> None:
+def datanet_detail(d: tessera.DatanetDetail, with_cids: bool = False) -> None:
     r = d.record
     console.print(f"datanet {r.name} (#{r.id})  license {r.license}  owner {r.owner}")
     if d.metadata.get("description"):
@@ -95,7 +79,7 @@ def datanet_detail(d: DatanetDetail, with_cids: bool = False) -> None:
         console.print(f"  manifests not in the local store for batches {d.unavailable_batches}")
 
 
-def ingest_report(r: IngestReport) -> None:
+def ingest_report(r: tessera.IngestReport) -> None:
     console.print(
         f"{r.registered} new contributions registered to {r.datanet} in "
         f"{len(r.batches)} batch(es) {r.batches} ({r.gas_used} gas)"
@@ -106,7 +90,7 @@ def ingest_report(r: IngestReport) -> None:
         console.print(f"{r.repeated_in_input} chunk(s) repeated in the input: registered once")
 
 
-def proof(p: ContributionProof) -> None:
+def proof(p: tessera.ContributionProof) -> None:
     status = "VERIFIED by the registry contract" if p.verified_on_chain else "NOT VERIFIED"
     console.print(f"contribution {p.cid}: {status}")
     console.print(f"  contributor {p.contributor}")
@@ -119,7 +103,16 @@ def proof(p: ContributionProof) -> None:
     console.print(f"  proof       {len(p.proof)} sibling hashes")
 
 
-def answer(result: AskResult, saved: Path | None) -> None:
+def node_serving(node: tessera.Node) -> None:
+    service = node.service
+    console.print(
+        f"node {service.node_key.address} serving {service.config.model_id} at "
+        f"http://{service.config.host}:{service.config.port}/v1 "
+        f"({len(service.vectors)} contributions indexed)"
+    )
+
+
+def answer(result: tessera.AskResult) -> None:
     console.print(result.text)
     table = Table("weight", "contributor", "datanet", "contribution")
     for s in result.sources:
@@ -127,11 +120,11 @@ def answer(result: AskResult, saved: Path | None) -> None:
     console.print(table)
     for cid in result.withheld:
         console.print(f"withheld {cid}: blocked by the network's content policy (governance)")
-    if saved:
-        console.print(f"receipt {saved} (verified signature)")
+    if result.saved:
+        console.print(f"receipt {result.saved} (verified signature)")
 
 
-def receipt_ok(r: Receipt, offline: bool) -> None:
+def receipt_ok(r: tessera.Receipt, offline: bool) -> None:
     where = "signature and hashes" if offline else "signature, hashes and chain state"
     console.print(f"receipt {r.id}: VALID ({where})")
     console.print(
@@ -177,14 +170,14 @@ def eval_table(result: dict[str, Any]) -> None:
 
 
 def tsr(units: int) -> str:
-    return f"{format_tsr(units)} TSR"
+    return f"{tessera.format_tsr(units)} TSR"
 
 
 def when(timestamp: int) -> str:
     return _time(timestamp) + " UTC"
 
 
-def wallet(w: Wallet) -> None:
+def wallet(w: tessera.Wallet) -> None:
     console.print(f"{w.address}: {tsr(w.tokens)} held, {tsr(w.escrow)} in escrow")
     if w.withdrawal.amount:
         console.print(
@@ -192,7 +185,7 @@ def wallet(w: Wallet) -> None:
         )
 
 
-def settled(r: SettleResult | None) -> None:
+def settled(r: tessera.SettleResult | None) -> None:
     if r is None:
         console.print("nothing to settle: no delivered, paid answers since the last epoch")
         return
@@ -203,7 +196,7 @@ def settled(r: SettleResult | None) -> None:
     )
 
 
-def uncollectable(status: SettlementStatus) -> None:
+def uncollectable(status: tessera.SettlementStatus) -> None:
     total = sum(u.owed for u in status.uncollectable)
     err_console.print(
         f"[bold red]{len(status.uncollectable)} client(s) owe {tsr(total)} that this node "
@@ -215,7 +208,7 @@ def uncollectable(status: SettlementStatus) -> None:
         )
 
 
-def settlement_status(s: SettlementStatus) -> None:
+def settlement_status(s: tessera.SettlementStatus) -> None:
     console.print(
         f"node {s.node}\n  database {s.database}\n  epochs posted {s.epochs_posted}"
         + (f", {s.epochs_built} built and waiting to post" if s.epochs_built else "")
@@ -228,19 +221,21 @@ def settlement_status(s: SettlementStatus) -> None:
         uncollectable(s)
 
 
-def claims(results: list[ClaimResult]) -> None:
+def claims(results: list[tessera.ClaimResult]) -> None:
     if not results:
         console.print("nothing to claim now (see `tessera earnings` for what is pending)")
     for c in results:
         console.print(f"claimed {tsr(c.amount)} from node {c.node} through epoch {c.epoch}")
 
 
-def earnings(e: Earnings, datanet_names: dict[int, str]) -> None:
+def earnings(e: tessera.Earnings, datanet_names: dict[int, str]) -> None:
     table = Table(
         "node", "epoch", "answers", "earned", "as", "status", title=f"earnings of {e.account}"
     )
     for row in e.epochs:
-        roles = ", ".join(f"{role} {format_tsr(a)}" for role, a in sorted(row.by_role.items()))
+        roles = ", ".join(
+            f"{role} {tessera.format_tsr(a)}" for role, a in sorted(row.by_role.items())
+        )
         status = (
             row.status
             if row.status != "in challenge window"
@@ -258,7 +253,7 @@ def earnings(e: Earnings, datanet_names: dict[int, str]) -> None:
     )
 
 
-def audit(r: AuditReport) -> None:
+def audit(r: tessera.AuditReport) -> None:
     verdict = "OK" if r.ok else "MISMATCH"
     console.print(
         f"epoch {r.epoch} of node {r.node}: {verdict}\n  {r.receipts} receipts re-verified, "
@@ -278,7 +273,7 @@ def _time(timestamp: int) -> str:
 
 
 @contextmanager
-def progress_bar() -> Iterator[ProgressFn]:
+def progress_bar() -> Iterator[tessera.Progress]:
     """A progress bar on stderr, only drawn on a terminal, so pipes stay clean."""
     bar = Progress(
         "contributing",
