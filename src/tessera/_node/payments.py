@@ -131,6 +131,11 @@ class PaymentGate:
             else:
                 self._in_flight.pop(reservation.client, None)
 
+    def in_flight(self, client: str) -> int:
+        """What the client's requests being answered hold: the most they may still cost."""
+        with self._lock:
+            return self._in_flight.get(client, 0)
+
     def _parse(self, header: str | None) -> Voucher:
         if not header:
             raise NodeError(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import secrets
 import time
 from typing import Annotated, Any, Literal
 
@@ -218,3 +220,35 @@ def completion_chunk(
 
 def final_extras(answer: Answer) -> dict[str, Any]:
     return {"usage": usage(answer), **_extras(answer)}
+
+
+def sse(payload: dict[str, Any] | str) -> str:
+    """One server-sent event: a JSON chunk, or the closing `[DONE]`."""
+    data = payload if isinstance(payload, str) else json.dumps(payload)
+    return f"data: {data}\n\n"
+
+
+class SseChunks:
+    """The events of one streamed answer as OpenAI sends them: chunks, then `[DONE]`."""
+
+    def __init__(self, model: str, chat: bool) -> None:
+        self.model, self.chat = model, chat
+        self.id = ("chatcmpl-" if chat else "cmpl-") + secrets.token_hex(12)
+
+    def opening(self) -> list[str]:
+        if not self.chat:
+            return []
+        return [sse(chat_chunk(self.id, self.model, {"role": "assistant", "content": ""}))]
+
+    def piece(self, text: str) -> str:
+        if self.chat:
+            return sse(chat_chunk(self.id, self.model, {"content": text}))
+        return sse(completion_chunk(self.id, self.model, text))
+
+    def closing(self, answer: Answer) -> list[str]:
+        last = (
+            chat_chunk(self.id, self.model, {}, answer.finish_reason)
+            if self.chat
+            else completion_chunk(self.id, self.model, "", answer.finish_reason)
+        )
+        return [sse({**last, **final_extras(answer)}), sse("[DONE]")]

@@ -1,0 +1,69 @@
+"""A request in OpenAI's wire format becomes the service's `Question`, after every cheap check.
+
+The way back, an `Answer` as a body or as a stream's events, is wire.py's.
+"""
+
+from __future__ import annotations
+
+from tessera._errors import NodeError
+from tessera._node import request_checks as checks
+from tessera._node import wire
+from tessera._node.config import NodeConfig
+from tessera._node.service import Question
+
+
+def from_chat(body: wire.ChatRequest, vouchers: list[str], config: NodeConfig) -> Question:
+    """The question is the last user message; `vouchers`: every voucher header sent."""
+    users = [m for m in body.messages if m.role == "user"]
+    if not users:
+        raise NodeError(
+            "messages hold no user message: add one with the question",
+            status=400,
+            code="empty_prompt",
+            param="messages",
+        )
+    return _question(body, users[-1].text(), vouchers, config)
+
+
+def from_completion(
+    body: wire.CompletionRequest, vouchers: list[str], config: NodeConfig
+) -> Question:
+    prompts = [body.prompt] if isinstance(body.prompt, str) else body.prompt
+    if len(prompts) != 1:
+        raise NodeError(
+            f"send exactly one prompt per request, not {len(prompts)}",
+            status=400,
+            code="invalid_prompt",
+            param="prompt",
+        )
+    return _question(body, prompts[0], vouchers, config)
+
+
+def _question(
+    body: wire.ChatRequest | wire.CompletionRequest,
+    text: str,
+    vouchers: list[str],
+    config: NodeConfig,
+) -> Question:
+    """Check everything cheap about a request before any work is done for it."""
+    kept = body.model_dump(mode="json", exclude_unset=True)  # what the receipt commits to
+    checks.valid_unicode(kept)
+    if body.model != config.model_id:
+        raise NodeError(
+            f"this node does not serve model {body.model!r}: "
+            f"it serves {config.model_id!r} (see /v1/models)",
+            status=404,
+            code="model_not_found",
+            param="model",
+        )
+    checks.prompt_size(text, body, config)
+    wanted = getattr(body, "max_completion_tokens", None) or body.max_tokens
+    max_tokens = min(wanted or config.default_max_tokens, config.max_tokens_limit)
+    stops = checks.stop_strings(body.stop, config.max_stops)
+    return Question(
+        text,
+        kept,
+        max_tokens,
+        tuple(dict.fromkeys([*config.stop, *stops])),
+        voucher=checks.one_voucher(vouchers),
+    )
