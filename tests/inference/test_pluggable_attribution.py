@@ -13,6 +13,7 @@ import pytest
 from tessera._attribution.base import Answered, Attributor, Probe
 from tessera._attribution.masked_ablation import MaskedAblation
 from tessera._attribution.reference import effects_from_scratch, score_from_scratch
+from tessera._errors import ModelError
 from tessera._inference.engine import Engine, Job
 from tessera._inference.prompt import PromptBuilder
 
@@ -55,6 +56,13 @@ class Broken(MaskedAblation):
         if len(answered.doc_spans) == 1:
             raise ValueError("broken: one document")
         return super().probes(answered)
+
+
+class Overreaching(LastDocumentOut):
+    """Asks to score more targets than it feeds: it would read another stream's rows."""
+
+    def probes(self, answered: Answered) -> list[Probe]:
+        return [Probe([1], answered.prefix_len, (), [*answered.answer_ids, 1])]
 
 
 class Silent(LastDocumentOut):
@@ -160,3 +168,8 @@ def test_a_failing_method_fails_its_request_alone(generator):
 def test_a_method_without_probes_is_settled_from_the_decoding_side(generator):
     [done] = run(generator, Silent(), jobs_for(generator, (QUESTION,)))
     assert done.effects == pytest.approx([done.answer_logprob] * len(DOCS), abs=1e-5)
+
+
+def test_a_probe_that_scores_more_than_it_feeds_is_refused(generator):
+    (failed,) = run(generator, Overreaching(), jobs_for(generator, (QUESTION,)))
+    assert isinstance(failed, ModelError) and "no more than it feeds" in str(failed)

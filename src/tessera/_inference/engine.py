@@ -26,6 +26,7 @@ import torch
 from tessera._attribution.base import Answered, Attributor, Probe
 from tessera._attribution.masked_ablation import MaskedAblation
 from tessera._attribution.reference import effects_from_scratch
+from tessera._errors import ModelError
 from tessera._inference.packed import ColumnStore, PackedModel, Stream
 from tessera._inference.prompt import Prompt
 
@@ -229,6 +230,8 @@ class Engine:
         """The attributor's probes for a finished row; none if it failed, failing the row."""
         try:
             probes = self.attributor.probes(row.answered())
+            for probe in probes:
+                _check(probe, len(row.job.prompt.ids))
         except Exception as exc:  # a method's failure fails its request alone
             row.job.future.set_exception(exc)
             return []
@@ -322,4 +325,15 @@ class Engine:
         method = MaskedAblation(cap_by_context=cap_by_context)
         return effects_from_scratch(
             self.model, method, prompt.ids, prompt.prefix_len, prompt.doc_spans, answer
+        )
+
+
+def _check(probe: Probe, prompt_len: int) -> None:
+    """A probe reads only the prompt's cache, and scores only its own positions."""
+    if not 0 <= probe.start <= prompt_len:
+        raise ModelError(f"a probe starts at {probe.start}, outside the prompt of {prompt_len}")
+    if not 1 <= len(probe.targets) <= len(probe.tokens):
+        raise ModelError(
+            f"a probe scores {len(probe.targets)} targets over {len(probe.tokens)} tokens: "
+            "it must score at least one, and no more than it feeds"
         )
