@@ -31,8 +31,8 @@ LAYERS = {
     "_api": 7,  # the facade: the library's one public door
     "_node": 7,  # the daemon: built from parts, never from the facade
     "_evaluation": 8,
-    "cli": 9,  # the person-facing surface
-    "__init__": 10,  # the package's exports
+    "__init__": 9,  # the package's exports: the one public door every surface goes through
+    "cli": 10,  # the person-facing surface (later the web app and the validator)
 }
 
 
@@ -41,17 +41,25 @@ def _package(path: Path) -> str:
     return relative.parts[0].removesuffix(".py")
 
 
+def _is_module(name: str) -> bool:
+    return (SRC / name).is_dir() or (SRC / f"{name}.py").exists()
+
+
 def _imported_packages(path: Path) -> set[str]:
+    """The top-level packages a module imports; `tessera` itself (and names taken from it
+    that are not submodules) count as the package's exports, `__init__`."""
     tree = ast.parse(path.read_text())
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module:
             names.add(node.module)
             if node.module == "tessera":
-                names.update(f"tessera.{alias.name}" for alias in node.names)
+                names.update(f"tessera.{a.name}" for a in node.names if _is_module(a.name))
         elif isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
-    return {n.split(".")[1] for n in names if n.startswith("tessera.")}
+    return {
+        n.split(".")[1] if "." in n else "__init__" for n in names if n.split(".")[0] == "tessera"
+    }
 
 
 MODULES = sorted(SRC.rglob("*.py"))
