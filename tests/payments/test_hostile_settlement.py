@@ -143,10 +143,11 @@ def test_one_escrow_promised_to_two_nodes_is_reported_by_the_one_that_loses(two_
     assert _health(first)["status"] == "ok"
 
     # the CLI says so, and fails: exit code 3, the client and the amount on stderr
-    from tessera.cli import common
+    import tessera
     from tessera.cli.main import main
 
-    monkeypatch.setattr(common.Tessera, "open", classmethod(lambda cls, *a, **k: t))
+    # the CLI opens this test's home (its accounts and password are the test's own)
+    monkeypatch.setattr(tessera.Tessera, "open", classmethod(lambda cls, *a, **k: t))
     runner = CliRunner()
     for command in (
         ["epoch", "settle", "--as", "operator2"],

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
+from tessera._attribution.masked_ablation import MaskedAblation
 from tessera._data.vectors import VectorIndex
 from tessera._errors import AccountError
 from tessera._inference.engine import Engine
@@ -161,7 +162,8 @@ def _assemble(
 
 def _served_model(config: NodeConfig, generator: Any, embedder: Any) -> ServedModel:
     digest = weights_digest(generator.folder)
-    engine = Engine(generator.model, generator.tokenizer, config.max_batch)
+    attributor = MaskedAblation(config.min_effect)  # the method the node pays by
+    engine = Engine(generator.model, generator.tokenizer, config.max_batch, attributor)
 
     def embed(texts: list[str]) -> Any:
         with engine.lock:  # one torch user at a time (see Engine.lock)

@@ -14,7 +14,7 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from tessera._attribution.weights import to_ppm, weights_from_effects
+from tessera._attribution.weights import to_ppm
 from tessera._chain.governance import PolicySnapshot
 from tessera._crypto.receipt import AttributedSource, DatanetSnapshot, Receipt
 from tessera._data.vectors import Hit, VectorIndex
@@ -235,7 +235,7 @@ class NodeService:
         hits = pending.hits
         answer_id = "chatcmpl-" + secrets.token_hex(12)
         effects = completion.effects or [0.0] * len(hits)
-        weights = weights_from_effects(effects, self.config.min_effect)
+        weights = self.engine.attributor.weights(effects)  # the method's own rule
         ppm = to_ppm(weights)
         names = {s.datanet: s.name for s in self.follower.snapshots.values()}
         sources = [
