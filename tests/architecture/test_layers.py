@@ -78,3 +78,20 @@ def test_no_import_runs_upward_or_sideways(module):
         if LAYERS.get(imported, 99) >= LAYERS[own]
     }
     assert not wrong, f"{own} (layer {LAYERS[own]}) imports {sorted(wrong)}"
+
+
+def _documented_layers() -> dict[str, int]:
+    """The `| layer | package | ...` rows of docs/ARCHITECTURE.md's layer table."""
+    doc = SRC.parents[1] / "docs" / "ARCHITECTURE.md"
+    table = doc.read_text().split("## Layers (bottom-up)")[1].split("\n## ")[0]
+    rows: dict[str, int] = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 4 and cells[0].isdigit():
+            name = cells[1].split("`")[1]
+            rows["__init__" if name == "tessera" else name] = int(cells[0])
+    return rows
+
+
+def test_the_map_matches_the_enforced_layers():
+    assert _documented_layers() == LAYERS
