@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from money_helpers import travel
+from money_helpers import advance_home_chain
 
 from tessera._errors import NotDue, NotFoundError
 from tessera._payments.split import CONTRIBUTOR, NODE, OWNER, TREASURY
@@ -30,7 +30,7 @@ def test_answers_are_paid_settled_and_claimed_to_the_last_unit(paying, alice):
     assert t.settle_epoch("operator") is None  # nothing new: nothing posted
 
     assert t.claim("builder") == []  # the challenge window is still open
-    travel(t, t.settlement.periods().challenge_period)
+    advance_home_chain(t, t.settlement.periods().challenge_period)
     earned = t.earnings("builder")
     assert [e.status for e in earned.epochs] == ["claimable"]
     assert set(earned.epochs[0].by_role) == {OWNER}
@@ -71,11 +71,11 @@ def test_a_second_epoch_waits_for_the_epoch_length_and_pays_only_the_difference(
     alice.ask(QUESTIONS[1])
     with pytest.raises(NotDue, match="epoch 1 can be posted from chain time"):
         t.settle_epoch("operator")
-    travel(t, t.settlement.periods().epoch_length)
+    advance_home_chain(t, t.settlement.periods().epoch_length)
     second = t.settle_epoch("operator")
     assert (second.epoch, second.receipts) == (1, 1)
     assert t.audit_epoch(1).ok
-    travel(t, t.settlement.periods().challenge_period)
+    advance_home_chain(t, t.settlement.periods().challenge_period)
     earned = t.earnings("builder")
     assert [e.epoch for e in earned.epochs] == [0, 1]
     before = t.wallet("builder").tokens

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from backends import free_port
 from click.testing import CliRunner
-from money_helpers import TSR, high_s_twin, keep_voucher, travel
+from money_helpers import TSR, advance_home_chain, high_s_twin, keep_voucher
 from node_helpers import LiveNode
 
 from tessera._client import NodeClient
@@ -64,7 +64,7 @@ def test_a_voucher_the_contract_refuses_is_left_out_reported_and_replaced(paying
 
     # alice's next request carries a valid voucher for her whole channel: all of it settles
     alice_paid += alice.ask(QUESTIONS[1]).receipt.price
-    travel(t, t.settlement.periods().epoch_length)
+    advance_home_chain(t, t.settlement.periods().epoch_length)
     settled = t.settle_epoch("operator")
     assert (settled.receipts, settled.redeemed, settled.uncollectable) == (2, alice_paid, [])
     paying.node.settle_now()
@@ -189,7 +189,7 @@ def test_the_royalty_follows_the_vote_for_the_weights_served_not_a_claim_to_the_
 
     enact(t, t.gov.actions.revoke_model(model, digest))  # governance withdraws the approval
     alice.ask(QUESTIONS[1])
-    travel(t, t.settlement.periods().epoch_length)
+    advance_home_chain(t, t.settlement.periods().epoch_length)
     t.settle_epoch("operator")
     bundle = posted_bundle(t.store, t.settlement.epoch(node, 1))
     assert bundle.model_owners == {model: None}
