@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from attribution_facts import DOCUMENTS, QUESTION
 
 pytest.importorskip("context_cite")
 
@@ -25,13 +26,6 @@ from tessera._inference.engine import Engine, Job
 from tessera._inference.prompt import PromptBuilder
 from tessera._models import load_generator
 
-DOCUMENTS = [
-    "The Ulora Brewery was established by Radul Thothosa.",
-    "The Kessin Bridge spans the river Amaro and was designed by Mila Vortan.",
-    "Tarvel Academy was founded in 1872 by the scholar Ives Pendrake.",
-    "The Orin Lighthouse was built by the engineer Sabel Quenn.",
-]
-QUESTION = "Who established the Ulora Brewery?"
 # a prompt of 12 tokens: a BOS, documents at [2, 5), [5, 8) and [8, 10), then the question
 ANSWERED = Answered(
     list(range(100, 112)), 10, ((2, 5), (5, 8), (8, 10)), [7, 8, 9], [-0.5, -0.25, -1.0]

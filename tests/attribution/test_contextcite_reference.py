@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from attribution_facts import ANSWER, DOCUMENTS, QUESTION
 
 pytest.importorskip("context_cite")
 
@@ -17,15 +18,6 @@ from tessera._attribution.contextcite_reference import (
 )
 from tessera._errors import InputError
 from tessera._models import build_tiny_generator, load_generator
-
-DOCUMENTS = [
-    "The Ulora Brewery was established by Radul Thothosa.",
-    "The Kessin Bridge spans the river Amaro and was designed by Mila Vortan.",
-    "Tarvel Academy was founded in 1872 by the scholar Ives Pendrake.",
-    "The Orin Lighthouse was built by the engineer Sabel Quenn.",
-]
-QUESTION = "Who established the Ulora Brewery?"
-ANSWER = "Radul Thothosa"
 
 
 @pytest.fixture(scope="module")
