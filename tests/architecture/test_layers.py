@@ -6,12 +6,10 @@ count too), so no import can run upward or sideways without this test failing.
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
-
-SRC = Path(__file__).resolve().parents[2] / "src" / "tessera"
+from import_graph import SRC, imported_modules
 
 # lower number, lower layer; a package may import only packages with a lower number
 LAYERS = {
@@ -41,25 +39,11 @@ def _package(path: Path) -> str:
     return relative.parts[0].removesuffix(".py")
 
 
-def _is_module(name: str) -> bool:
-    return (SRC / name).is_dir() or (SRC / f"{name}.py").exists()
-
-
 def _imported_packages(path: Path) -> set[str]:
-    """The top-level packages a module imports; `tessera` itself (and names taken from it
-    that are not submodules) count as the package's exports, `__init__`."""
-    tree = ast.parse(path.read_text())
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-            if node.module == "tessera":
-                names.update(f"tessera.{a.name}" for a in node.names if _is_module(a.name))
-        elif isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-    return {
-        n.split(".")[1] if "." in n else "__init__" for n in names if n.split(".")[0] == "tessera"
-    }
+    """The top-level packages a module imports; `tessera` itself (and the names it exports)
+    count as the package's exports, `__init__`."""
+    names = {n for n in imported_modules(path) if n.split(".")[0] == "tessera"}
+    return {n.split(".")[1] if "." in n else "__init__" for n in names}
 
 
 MODULES = sorted(SRC.rglob("*.py"))

@@ -6,12 +6,12 @@ A new export is a decision: add it to EXPECTED in the same change."""
 
 from __future__ import annotations
 
-import ast
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from import_graph import imported_modules
 
 import tessera
 
@@ -118,29 +118,11 @@ def test_import_tessera_loads_neither_the_daemon_nor_the_models():
     assert done.stdout.strip() == "[]"
 
 
-def _imported_modules(path: Path) -> set[str]:
-    """Every module a file imports, anywhere in it (functions and TYPE_CHECKING included);
-    `from tessera import x` names tessera.x when x is a submodule rather than an export."""
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:  # relative to tessera.cli
-                parent = "tessera.cli".rsplit(".", node.level - 1)[0]
-                base = f"{parent}.{base}" if base else parent
-            found.add(base)
-            if base == "tessera":
-                found.update(f"tessera.{a.name}" for a in node.names if a.name not in EXPECTED)
-    return found
-
-
 @pytest.mark.parametrize("module", sorted(CLI.glob("*.py")), ids=lambda m: m.name)
 def test_the_cli_imports_only_the_public_door(module):
     wrong = {
         name
-        for name in _imported_modules(module)
+        for name in imported_modules(module)
         if name.split(".")[0] == "tessera"
         and name != "tessera"
         and not (name == "tessera.cli" or name.startswith("tessera.cli."))
@@ -156,5 +138,7 @@ def test_the_import_check_sees_what_it_must(tmp_path):
         "def f():\n    from tessera import _node\n    from .. import _home\n"
         "from tessera import Tessera\nfrom tessera.cli import render\n"
     )
-    assert {"tessera._api", "tessera._node", "tessera._home"} <= _imported_modules(probe)
-    assert "tessera.Tessera" not in _imported_modules(probe)
+    assert {"tessera._api", "tessera._node", "tessera._home"} <= imported_modules(
+        probe, "tessera.cli.probe"
+    )
+    assert "tessera.Tessera" not in imported_modules(probe, "tessera.cli.probe")
