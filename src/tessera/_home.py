@@ -7,13 +7,25 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from tessera._chain.deploy import Deployment
 from tessera._crypto.keys import DEFAULT_SCRYPT_N
-from tessera._errors import ConfigError
+from tessera._errors import ConfigError, InputError
 
 CONFIG_VERSION = 1
 DEFAULT_ANVIL_PORT = 8545
+
+
+def check_gateway(url: str) -> str:
+    """An IPFS gateway's base URL (http or https, no path), or InputError saying so."""
+    parsed = urlsplit(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.path not in ("", "/"):
+        raise InputError(
+            f"{url!r} is not a gateway URL: pass its base, such as http://127.0.0.1:8080 "
+            "(kubo's gateway), without a path"
+        )
+    return url.rstrip("/")
 
 
 def default_home() -> Path:
@@ -28,6 +40,8 @@ class HomeConfig:
     default_account: str = "default"
     anvil_port: int = DEFAULT_ANVIL_PORT
     scrypt_n: int = DEFAULT_SCRYPT_N
+    joined: bool = False  # True: the contracts were deployed by someone else (`--join`)
+    gateways: tuple[str, ...] = ()  # IPFS gateways to fetch from besides registered nodes
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -40,6 +54,8 @@ class HomeConfig:
             "contracts": self.deployment.to_json(),
             "default_account": self.default_account,
             "scrypt_n": self.scrypt_n,
+            "joined": self.joined,
+            "gateways": list(self.gateways),
         }
 
     @classmethod
@@ -52,6 +68,8 @@ class HomeConfig:
             data.get("default_account", "default"),
             int(chain.get("anvil_port", DEFAULT_ANVIL_PORT)),
             int(data.get("scrypt_n", DEFAULT_SCRYPT_N)),
+            bool(data.get("joined", False)),
+            tuple(str(url) for url in data.get("gateways", ())),
         )
 
 

@@ -6,6 +6,7 @@ import pytest
 from eth_account import Account
 from eth_utils import keccak
 
+from tessera._chain.registry import LinkedDeployment
 from tessera._crypto import eip712
 from tessera._crypto.merkle import MerkleTree
 
@@ -248,3 +249,39 @@ def test_verification_refuses_unknown_batches_and_malformed_signatures(
     assert not registry.verify_contribution(
         batch_id, cid(0), owner.address, b"\x01" * 10, tree.proof(0)
     )
+
+
+# link_deployment: what a joining home reads --------------------------------------------------
+
+
+def _linked(seed: int, block: int = 7) -> LinkedDeployment:
+    addresses = [Account.from_key(keccak(text=f"contract {seed} {i}")).address for i in range(6)]
+    return LinkedDeployment(*addresses, block)
+
+
+def test_nothing_is_linked_until_the_deployer_links(registry):
+    assert registry.linked_deployment() is None
+
+
+def test_the_deployer_links_the_deployment_once(registry, owner, refused):
+    first = _linked(1)
+    registry.link_deployment(owner, first)
+    assert registry.linked_deployment() == first
+    with refused("registry: deployment already linked"):
+        registry.link_deployment(owner, _linked(2))
+    assert registry.linked_deployment() == first
+
+
+def test_only_the_deployer_links(registry, funded, refused):
+    with refused("registry: caller is not the deployer"):
+        registry.link_deployment(funded(), _linked(1))
+    assert registry.linked_deployment() is None
+
+
+@pytest.mark.parametrize("field", range(6))
+def test_a_zero_address_is_never_linked(registry, owner, refused, field):
+    values = list(_linked(1).as_abi())
+    values[field] = ZERO
+    with refused("registry: zero address in deployment"):
+        registry.link_deployment(owner, LinkedDeployment(*values))
+    assert registry.linked_deployment() is None

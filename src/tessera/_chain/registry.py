@@ -36,6 +36,31 @@ class BatchRecord:
     timestamp: int
 
 
+@dataclass(frozen=True)
+class LinkedDeployment:
+    """What `registry.link_deployment` records: enough for a new home to join from the
+    registry's address alone."""
+
+    token: str
+    settlement: str
+    staking: str
+    timelock: str
+    governor: str
+    policy: str
+    block: int
+
+    def as_abi(self) -> tuple[str, str, str, str, str, str, int]:
+        return (
+            self.token,
+            self.settlement,
+            self.staking,
+            self.timelock,
+            self.governor,
+            self.policy,
+            self.block,
+        )
+
+
 class RegistryClient:
     def __init__(self, chain: Chain, address: str) -> None:
         self.chain = chain
@@ -69,7 +94,17 @@ class RegistryClient:
             raise ChainError(f"batch {root.hex()} was mined but the registry does not know it")
         return batch_id, int(receipt["gasUsed"])
 
+    def link_deployment(self, sender: LocalAccount, addresses: LinkedDeployment) -> None:
+        """Name, once, the contracts deployed beside this registry (only its deployer may)."""
+        self.chain.transact(self.contract.functions.link_deployment(addresses.as_abi()), sender)
+
     # reads ----------------------------------------------------------------------------------
+
+    def linked_deployment(self) -> LinkedDeployment | None:
+        """The contracts deployed beside this registry, or None while none are linked."""
+        fields = self.chain.call(self.contract.functions.deployment())
+        linked = LinkedDeployment(*fields)
+        return None if int(linked.token, 16) == 0 else linked
 
     def datanet_count(self) -> int:
         return int(self.chain.call(self.contract.functions.datanet_count()))

@@ -38,6 +38,16 @@ struct Datanet:
     contribution_count: uint256
 
 
+struct Deployment:
+    token: address
+    settlement: address
+    staking: address
+    timelock: address
+    governor: address
+    policy: address
+    block: uint256  # where the deployment began: a joining home indexes from here
+
+
 struct Batch:
     datanet: uint256
     root: bytes32
@@ -50,6 +60,8 @@ struct Batch:
     timestamp: uint256
 
 
+deployer: public(immutable(address))
+deployment: public(Deployment)
 datanet_count: public(uint256)
 datanets: public(HashMap[uint256, Datanet])
 datanet_id_by_name: public(HashMap[String[64], uint256])
@@ -78,6 +90,16 @@ event DatanetOwnershipTransferred:
     new_owner: indexed(address)
 
 
+event DeploymentLinked:
+    token: address
+    settlement: address
+    staking: address
+    timelock: address
+    governor: address
+    policy: address
+    block: uint256
+
+
 event BatchRegistered:
     datanet: indexed(uint256)
     batch: indexed(uint256)
@@ -95,6 +117,39 @@ def __init__():
     @dev Fixes the EIP-712 domain that contributors sign under.
     """
     eip712_domain_separator.__init__("Tessera Registry", "1")
+    deployer = msg.sender
+
+
+@external
+def link_deployment(deployment: Deployment):
+    """
+    @notice Names, once, the contracts deployed beside this registry, so
+            that a new home can join the deployment from this address alone
+            (`tessera init --join REGISTRY`).
+    @dev Only the deployer, only once: afterwards the record is fixed.
+    @param deployment The token, settlement, staking, timelock, governor
+           and policy addresses and the deployment's first block.
+    """
+    assert msg.sender == deployer, "registry: caller is not the deployer"
+    assert self.deployment.token == empty(address), "registry: deployment already linked"
+    assert (
+        deployment.token != empty(address)
+        and deployment.settlement != empty(address)
+        and deployment.staking != empty(address)
+        and deployment.timelock != empty(address)
+        and deployment.governor != empty(address)
+        and deployment.policy != empty(address)
+    ), "registry: zero address in deployment"
+    self.deployment = deployment
+    log DeploymentLinked(
+        token=deployment.token,
+        settlement=deployment.settlement,
+        staking=deployment.staking,
+        timelock=deployment.timelock,
+        governor=deployment.governor,
+        policy=deployment.policy,
+        block=deployment.block,
+    )
 
 
 @external
