@@ -26,6 +26,7 @@ from tessera._chain.governance import (
 )
 from tessera._chain.registry import DatanetRecord, RegistryClient
 from tessera._chain.settlement import FeeSplit, Periods, SettlementClient, Withdrawal
+from tessera._chain.staking import StakingClient
 from tessera._client import DEFAULT_NODE_URL, AskResult, NodeClient
 from tessera._crypto.eip712 import Domain
 from tessera._crypto.keys import DEFAULT_SCRYPT_N, AccountInfo, Keystore
@@ -110,6 +111,7 @@ class Tessera:
         self._password = password
         self.registry = RegistryClient(chain, config.deployment.registry)
         self.settlement = SettlementClient(chain, config.deployment.settlement)
+        self.staking = StakingClient(chain, config.deployment.staking)
         self.store = LocalBlobStore(home.store_dir)
         self.index = ContributionIndex(home.index_path(config.deployment))
         self.keystore = Keystore(home.keystore_dir, config.scrypt_n)
@@ -331,6 +333,7 @@ class Tessera:
             self.registry,
             self.settlement,
             PolicyClient(self.chain, self.config.deployment.policy),
+            self.staking,
             self.store,
             self.signer(account),
         )

@@ -15,6 +15,7 @@ from tessera._chain.deploy import Deployment
 from tessera._chain.governance import PolicyClient
 from tessera._chain.registry import RegistryClient
 from tessera._chain.settlement import SettlementClient
+from tessera._chain.staking import StakingClient
 from tessera._home import TesseraHome
 from tessera._store.base import BlobStore
 
@@ -27,6 +28,7 @@ class NodeParts:
     registry: RegistryClient
     settlement: SettlementClient
     policy: PolicyClient
+    staking: StakingClient
     store: BlobStore
     node_key: LocalAccount  # signs receipts, posts epochs
 

@@ -20,6 +20,16 @@ INITIAL_SUPPLY = 1_000_000_000 * 10**TOKEN_DECIMALS  # minted to the deployer (t
 # of every answer's price: node 30%, model owner 20%, contributors 40%, treasury 10%
 DEFAULT_SPLIT_BPS = (3_000, 2_000, 4_000, 1_000)
 DEFAULT_PERIODS = Periods(epoch_length=3_600, challenge_period=3_600, withdrawal_delay=7_200)
+DEFAULT_MIN_STAKE = 1_000 * 10**TOKEN_DECIMALS  # the least bonded stake of an eligible node
+
+
+def default_unbonding_delay(periods: Periods) -> int:
+    """An hour longer than an epoch plus its challenge window: stake cannot leave ahead of a
+    challenge to the last epoch its node posted."""
+    return periods.epoch_length + periods.challenge_period + 3_600
+
+
+DEFAULT_UNBONDING_DELAY = default_unbonding_delay(DEFAULT_PERIODS)
 
 
 @dataclass(frozen=True)
@@ -28,6 +38,7 @@ class Deployment:
     registry: str
     token: str
     settlement: str
+    staking: str
     timelock: str
     governor: str
     policy: str
@@ -38,7 +49,11 @@ class Deployment:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Deployment:
-        for name, feature in (("settlement", "payments"), ("governor", "governance")):
+        for name, feature in (
+            ("settlement", "payments"),
+            ("governor", "governance"),
+            ("staking", "the node network"),
+        ):
             if name not in data:
                 raise ChainError(
                     f"this home's contracts predate {feature} (no {name} contract): "
@@ -49,6 +64,7 @@ class Deployment:
             data["registry"],
             data["token"],
             data["settlement"],
+            data["staking"],
             data["timelock"],
             data["governor"],
             data["policy"],
@@ -62,9 +78,11 @@ def deploy_contracts(
     periods: Periods = DEFAULT_PERIODS,
     governance: GovernanceSettings = DEFAULT_GOVERNANCE,
 ) -> Deployment:
-    """Deploy registry, token, settlement and governance. The deployer holds the supply (and
-    delegates its votes to itself) and is the treasury; the timelock owns the settlement's
-    parameters, the policy and the token's minting, so only passed proposals change them."""
+    """Deploy registry, token, settlement, staking and governance. The deployer holds the
+    supply (and delegates its votes to itself) and is the treasury; the timelock owns the
+    settlement's and the staking's parameters, the policy and the token's minting, so only
+    passed proposals change them. Staking starts with `DEFAULT_MIN_STAKE`, an unbonding delay
+    an hour above the epoch plus challenge window, and no slasher."""
     governance.check(INITIAL_SUPPLY)  # before any gas is spent
     start = chain.block_number()
     registry = chain.deploy("registry", deployer)
@@ -81,11 +99,19 @@ def deploy_contracts(
         periods.challenge_period,
         periods.withdrawal_delay,
     )
-    owned = [("settlement", settlement), ("token", token)]
+    staking = chain.deploy(
+        "staking",
+        deployer,
+        token,
+        settlement,
+        DEFAULT_MIN_STAKE,
+        default_unbonding_delay(periods),
+    )
+    owned = [("settlement", settlement), ("staking", staking), ("token", token)]
     timelock, governor, policy = deploy_governance(chain, deployer, token, owned, governance)
     TokenClient(chain, token).delegate(deployer, deployer.address)
     return Deployment(
-        chain.chain_id, registry, token, settlement, timelock, governor, policy, start
+        chain.chain_id, registry, token, settlement, staking, timelock, governor, policy, start
     )
 
 
@@ -100,6 +126,7 @@ def check_deployment(chain: Chain, deployment: Deployment) -> None:
         ("registry", deployment.registry),
         ("token", deployment.token),
         ("settlement", deployment.settlement),
+        ("staking", deployment.staking),
         ("governor", deployment.governor),
         ("timelock", deployment.timelock),
         ("policy", deployment.policy),
