@@ -10,10 +10,11 @@ import httpx
 
 from tessera._crypto.receipt import Receipt
 from tessera._crypto.voucher import VOUCHER_HEADER
-from tessera._errors import NodeError
+from tessera._errors import NodeError, SignatureError
 from tessera._payments.payer import Payer
 
 DEFAULT_NODE_URL = "http://127.0.0.1:8000"
+CONNECT_TIMEOUT_S = 2.0  # a node that does not accept within this is down, as far as we care
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,16 @@ class NodeClient:
     """Ask a node. With a `payer` (`Tessera.payer()`), every request carries a voucher."""
 
     def __init__(
-        self, base_url: str = DEFAULT_NODE_URL, timeout: float = 600, payer: Payer | None = None
+        self,
+        base_url: str = DEFAULT_NODE_URL,
+        timeout: float = 600,
+        payer: Payer | None = None,
+        connect_timeout: float = CONNECT_TIMEOUT_S,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.http = httpx.Client(base_url=self.base_url, timeout=timeout)
+        # the node sends its answer whole once done: the read timeout bounds the whole answer
+        bounds = httpx.Timeout(timeout, connect=min(connect_timeout, timeout))
+        self.http = httpx.Client(base_url=self.base_url, timeout=bounds)
         self.payer = payer
 
     def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
@@ -70,6 +77,18 @@ class NodeClient:
     def ask(
         self, question: str, model: str | None = None, max_tokens: int | None = None
     ) -> AskResult:
+        try:
+            return self._ask_paid(question, model, max_tokens)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+            # a peer's malformed body is the peer's fault: the caller may ask another node
+            raise NodeError(
+                f"the node at {self.base_url} sent a body that is not a Tessera answer: "
+                "ask another node",
+                status=502,
+                code="bad_node_answer",
+            ) from None
+
+    def _ask_paid(self, question: str, model: str | None, max_tokens: int | None) -> AskResult:
         models = self.models()
         info = next((m for m in models if m["id"] == model), models[0]) if model else models[0]
         payload: dict[str, Any] = {
@@ -93,7 +112,7 @@ class NodeClient:
         try:
             result = self._ask(payload, {VOUCHER_HEADER: voucher.to_header()})
         finally:
-            self.payer.settle(node, up_to, result.receipt if result else None)
+            _settle(self.payer, node, up_to, result.receipt if result else None)
         return result
 
     def _ask(self, payload: dict[str, Any], headers: dict[str, str]) -> AskResult:
@@ -105,3 +124,13 @@ class NodeClient:
 
     def close(self) -> None:
         self.http.close()
+
+
+def _settle(payer: Payer, node: str, up_to: int, receipt: Receipt | None) -> None:
+    """Close a request's reservation on every path: a receipt the payer refuses (it bills
+    someone else) still drops it, so an undelivered request leaves no debt behind."""
+    try:
+        payer.settle(node, up_to, receipt)
+    except SignatureError:
+        payer.settle(node, up_to, None)
+        raise

@@ -26,6 +26,7 @@ LAYERS = {
     "_attribution": 5,
     "_client": 5,
     "_inference": 6,
+    "_network": 6,  # the network as clients and operators see it
     "_api": 7,  # the facade: the library's one public door
     "_node": 7,  # the daemon: built from parts, never from the facade
     "_evaluation": 8,
