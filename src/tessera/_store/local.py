@@ -1,4 +1,4 @@
-"""Blobs in a local folder, one file per CID, written atomically."""
+"""Blocks in a local folder, one file per CID, written atomically, checked on every read."""
 
 from __future__ import annotations
 
@@ -8,25 +8,31 @@ from pathlib import Path
 
 from tessera._errors import StoreError
 from tessera._store.base import BlobStore
-from tessera._store.cid import cid_for, digest_from_cid
+from tessera._store.cid import DAG_PB, Cid, decode_cid
+from tessera._store.dagpb import MAX_BLOCK, decode_node
+from tessera._store.layout import CHUNK_SIZE
 
 
 class LocalBlobStore(BlobStore):
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, chunk_size: int = CHUNK_SIZE) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self.chunk_size = chunk_size
 
     def _path(self, cid: str) -> Path:
-        digest_from_cid(cid)  # rejects malformed ids before they touch the file system
-        return self.root / cid[-2:] / cid
+        # parsing first rejects malformed ids before they touch the file system; a CIDv0 and
+        # its v1 name one block, kept once under the canonical v1 text
+        name = str(decode_cid(cid).v1())
+        return self.root / name[-2:] / name
 
-    def put(self, data: bytes) -> str:
-        cid = cid_for(data)
+    def put_block(self, cid: str, data: bytes) -> None:
+        parsed = decode_cid(cid)
+        check_block(parsed, data)
         path = self._path(cid)
         if path.exists():
-            return cid
+            return
         path.parent.mkdir(parents=True, exist_ok=True)
-        # temp file + rename: a crash never leaves a truncated blob under a valid CID
+        # temp file + rename: a crash never leaves a truncated block under a valid CID
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as handle:
@@ -37,9 +43,8 @@ class LocalBlobStore(BlobStore):
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        return cid
 
-    def get(self, cid: str) -> bytes:
+    def get_block(self, cid: str) -> bytes:
         path = self._path(cid)
         try:
             data = path.read_bytes()
@@ -48,12 +53,23 @@ class LocalBlobStore(BlobStore):
                 f"blob {cid} is not in the local store at {self.root}: "
                 "it was never stored on this machine or was deleted"
             ) from None
-        if cid_for(data) != cid:
+        if not decode_cid(cid).matches(data):
             raise StoreError(
                 f"blob {cid} in {self.root} is corrupted (its content no longer matches its CID): "
                 "delete the file and fetch or contribute it again"
             )
         return data
 
-    def has(self, cid: str) -> bool:
+    def has_block(self, cid: str) -> bool:
         return self._path(cid).exists()
+
+
+def check_block(cid: Cid, data: bytes) -> None:
+    """StoreError unless `data` is the block `cid` names: its hash, at most 1 MiB, a well-formed
+    node when it is dag-pb."""
+    if len(data) > MAX_BLOCK:
+        raise StoreError(f"block {cid} has {len(data)} bytes, over the 1 MiB block limit")
+    if not cid.matches(data):
+        raise StoreError(f"block {cid} does not match its CID: refused, nothing stored")
+    if cid.codec == DAG_PB:
+        decode_node(data)
