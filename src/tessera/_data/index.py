@@ -141,6 +141,14 @@ class ContributionIndex:
         rows = self.db.execute("SELECT root FROM batches WHERE datanet = ? ORDER BY id", (datanet,))
         return [bytes(row[0]) for row in rows]
 
+    def manifests(self, datanet: int) -> list[tuple[int, str]]:
+        """(batch id, manifest CID) of the datanet's batches whose manifest checked out."""
+        rows = self.db.execute(
+            "SELECT id, content_uri FROM batches WHERE datanet = ? AND manifest_ok = 1 ORDER BY id",
+            (datanet,),
+        )
+        return [(row[0], row[1]) for row in rows]
+
     def unavailable_batches(self, datanet: int) -> list[int]:
         rows = self.db.execute(
             "SELECT id FROM batches WHERE datanet = ? AND manifest_ok = 0 ORDER BY id", (datanet,)

@@ -140,6 +140,8 @@ def _register(ctx: IngestContext, manifest: BatchManifest, sender: LocalAccount)
     """Register the batch unless the chain already holds it; returns (batch id, gas used)."""
     # the manifest is stored before the transaction, so the chain never names a blob we lack
     content_uri = ctx.store.put(manifest.to_bytes())
+    # the batch's contributions as one DAG, so a peer fetches them in one CAR request
+    ctx.store.put_collection([leaf.cid for leaf in manifest.leaves])
     root = manifest.tree.root
     existing = ctx.registry.batch_id_by_root(manifest.datanet, root)
     if existing:
