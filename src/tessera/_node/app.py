@@ -11,6 +11,7 @@ import time
 from fastapi import FastAPI
 
 from tessera._node import answer_routes, http_errors, info_routes
+from tessera._node.gateway_routes import gateway_routes
 from tessera._node.limits import BodyLimits
 from tessera._node.service import NodeService
 
@@ -31,5 +32,6 @@ def create_app(service: NodeService) -> FastAPI:
     http_errors.install(app)
     app.include_router(info_routes.router)
     app.include_router(answer_routes.router)
+    app.include_router(gateway_routes(service.store))  # content by CID, for peers
     app.state.started = time.time()
     return app
