@@ -17,6 +17,8 @@ from web3 import Web3
 from tessera._chain.anvil import AnvilProcess
 from tessera._chain.client import IN_PROCESS, Chain
 from tessera._chain.deploy import DEFAULT_PERIODS, check_deployment, deploy_contracts
+from tessera._chain.join import joined_deployment
+from tessera._chain.join import link as link_deployment
 from tessera._chain.governance import (
     DEFAULT_GOVERNANCE,
     Action,
@@ -25,9 +27,9 @@ from tessera._chain.governance import (
     ProposalState,
 )
 from tessera._chain.registry import DatanetRecord, RegistryClient
-from tessera._chain.settlement import FeeSplit, Periods, SettlementClient, Withdrawal
-from tessera._chain.staking import StakingClient
-from tessera._client import DEFAULT_NODE_URL, AskResult, NodeClient
+from tessera._chain.settlement import Channel, FeeSplit, Periods, SettlementClient, Withdrawal
+from tessera._chain.staking import NodeRecord, StakingClient
+from tessera._client import AskResult
 from tessera._crypto.eip712 import Domain
 from tessera._crypto.keys import DEFAULT_SCRYPT_N, AccountInfo, Keystore
 from tessera._crypto.receipt import Receipt
@@ -38,14 +40,21 @@ from tessera._data.ingest import DEFAULT_BATCH_SIZE, IngestContext, IngestReport
 from tessera._data.ingest import contribute as ingest
 from tessera._errors import AccountError, ChainError, ConfigError, InputError, SignatureError
 from tessera._govern.governance import Governance, NetworkParameters, ProposalStatus
-from tessera._home import DEFAULT_ANVIL_PORT, HomeConfig, TesseraHome
+from tessera._home import DEFAULT_ANVIL_PORT, HomeConfig, TesseraHome, check_gateway
+from tessera._network import registration
+from tessera._network.asking import ask_network
+from tessera._network.directory import NodeDirectory
+from tessera._network.records import NetworkNode
+from tessera._network.content_peers import RegisteredPeers
 from tessera._parts import NodeParts
 from tessera._payments.audit import AuditReport, audit_epoch
 from tessera._payments.claims import ClaimResult, claim_all
 from tessera._payments.earnings import Earnings, earnings
 from tessera._payments.payer import Payer
 from tessera._payments.units import format_tsr
+from tessera._store.fetching import FetchingBlobStore
 from tessera._store.local import LocalBlobStore
+from tessera._store.peers import PeerFetcher
 
 if TYPE_CHECKING:
     from tessera._payments.epochs import EpochSettler, SettlementStatus, SettleResult
@@ -94,8 +103,17 @@ def _connect(config: HomeConfig, home: TesseraHome) -> Chain:
 class Wallet:
     address: str
     tokens: int  # held, in the smallest unit
-    escrow: int  # deposited for paying nodes
-    withdrawal: Withdrawal  # a pending withdrawal (amount 0: none)
+    channels: tuple[Channel, ...]  # escrow committed per node, in order of first deposit
+
+    @property
+    def escrow(self) -> int:
+        """Everything in escrow, over every channel."""
+        return sum(c.balance for c in self.channels)
+
+    def channel(self, node: str) -> Channel | None:
+        """The channel to `node` (an address), if the account ever funded one."""
+        node = Web3.to_checksum_address(node)
+        return next((c for c in self.channels if c.node == node), None)
 
 
 class Tessera:
@@ -112,9 +130,13 @@ class Tessera:
         self.registry = RegistryClient(chain, config.deployment.registry)
         self.settlement = SettlementClient(chain, config.deployment.settlement)
         self.staking = StakingClient(chain, config.deployment.staking)
-        self.store = LocalBlobStore(home.store_dir)
-        self.index = ContributionIndex(home.index_path(config.deployment))
         self.keystore = Keystore(home.keystore_dir, config.scrypt_n)
+        self.peers = RegisteredPeers(
+            self.staking, lambda: [a.address for a in self.keystore.list()], config.gateways
+        )
+        # blobs this home lacks come from the network, each checked against its CID
+        self.store = FetchingBlobStore(LocalBlobStore(home.store_dir), PeerFetcher(self.peers))
+        self.index = ContributionIndex(home.index_path(config.deployment))
         self.domain = Domain(config.deployment.chain_id, config.deployment.registry)
         self.gov = Governance(chain, config.deployment, self.settlement, self.signer, self.address)
 
@@ -137,11 +159,20 @@ class Tessera:
         scrypt_n: int = DEFAULT_SCRYPT_N,
         periods: Periods = DEFAULT_PERIODS,
         governance: GovernanceSettings = DEFAULT_GOVERNANCE,
+        join: str | None = None,
+        gateways: Sequence[str] = (),
     ) -> Tessera:
         """Create accounts, connect a chain (managed anvil unless `chain` is given), deploy.
         `periods` sets the settlement's epoch, challenge and withdrawal periods (seconds),
-        `governance` the voting delay and period, timelock delay, threshold and quorum."""
+        `governance` the voting delay and period, timelock delay, threshold and quorum.
+        `join` (a registry address or a deployment file) joins an existing deployment on
+        `chain` instead of deploying; `gateways` are IPFS gateways to fetch content from."""
         th = TesseraHome(home)
+        if join is not None and chain in (None, IN_PROCESS):
+            raise ConfigError(
+                "--join needs --chain URL: the JSON-RPC URL of the chain the deployment lives on"
+            )
+        gateways = tuple(check_gateway(url) for url in gateways)
         if th.exists() and not force:
             raise ConfigError(
                 f"{th.path} is already a Tessera home: use it, or pass --force to redeploy"
@@ -163,8 +194,14 @@ class Tessera:
         connection = Chain.connect(url)
         for kept in keystore.list():  # accounts kept by --force need gas on a fresh chain too
             _ensure_gas(connection, kept.address)
-        deployment = deploy_contracts(connection, deployer, periods, governance)
-        config = HomeConfig(kind, url, deployment, info.name, anvil_port, scrypt_n)
+        if join is None:
+            deployment = deploy_contracts(connection, deployer, periods, governance)
+            link_deployment(connection, deployer, deployment)
+        else:
+            deployment = joined_deployment(connection, join)
+        config = HomeConfig(
+            kind, url, deployment, info.name, anvil_port, scrypt_n, join is not None, gateways
+        )
         # a fresh deployment can reuse an old one's addresses (same deployer, fresh chain):
         # caches named after them describe another chain's state
         node_dbs = th.path / "node" / th.node_db_prefix(deployment)
@@ -176,6 +213,7 @@ class Tessera:
 
     def close(self) -> None:
         self.index.close()
+        self.store.fetcher.close()
 
     @staticmethod
     def local_chain(home: Path | None = None) -> AnvilProcess:
@@ -263,19 +301,21 @@ class Tessera:
     # money -----------------------------------------------------------------------------------
 
     def wallet(self, account: str | None = None) -> Wallet:
+        """An account's tokens and each of its escrow channels (node, balance, withdrawal)."""
         address = self.address(account)
         return Wallet(
             address,
             self.settlement.token.balance_of(address),
-            self.settlement.balance(address),
-            self.settlement.withdrawal(address),
+            tuple(self.settlement.channels(address)),
         )
 
     def transfer(self, amount: int, to: str, account: str | None = None) -> None:
         self.settlement.token.transfer(self.signer(account), self.address(to), amount)
 
-    def deposit(self, amount: int, account: str | None = None) -> Wallet:
-        """Move tokens into escrow, from which nodes redeem the vouchers this account signs."""
+    def deposit(self, amount: int, node: str, account: str | None = None) -> Wallet:
+        """Commit tokens to this account's channel to `node` (an address or a local account's
+        name), from which that node alone redeems the vouchers this account signs it."""
+        node = self._node_address(node)
         signer = self.signer(account)
         held = self.settlement.token.balance_of(signer.address)
         if held < amount:
@@ -284,15 +324,37 @@ class Tessera:
                 f"{format_tsr(amount)} to deposit: have tokens sent to it first "
                 "(`tessera transfer AMOUNT ACCOUNT` from an account that holds some)"
             )
-        self.settlement.deposit(signer, amount)
+        self.settlement.deposit(signer, node, amount)
         return self.wallet(account)
 
-    def request_withdrawal(self, amount: int, account: str | None = None) -> Withdrawal:
-        """Start the withdrawal delay; nodes can still redeem signed vouchers meanwhile."""
-        return self.settlement.request_withdrawal(self.signer(account), amount)
+    def request_withdrawal(self, amount: int, node: str, account: str | None = None) -> Withdrawal:
+        """Start the withdrawal delay of the channel to `node`; it can still redeem the
+        vouchers this account signed it meanwhile."""
+        node = self._node_address(node)
+        signer = self.signer(account)
+        held = self.settlement.balance(signer.address, node)
+        if not 0 < amount <= held:
+            raise InputError(
+                f"the channel of {signer.address} to {node} holds {format_tsr(held)} TSR: "
+                f"withdraw more than 0 and at most that (`tessera wallet` shows each channel)"
+            )
+        return self.settlement.request_withdrawal(signer, node, amount)
 
-    def withdraw(self, account: str | None = None) -> int:
-        return self.settlement.withdraw(self.signer(account))
+    def withdraw(self, node: str, account: str | None = None) -> int:
+        """Pay out the channel's withdrawal once its delay is over: what is left of it after
+        the node's redemptions meanwhile."""
+        return self.settlement.withdraw(self.signer(account), self._node_address(node))
+
+    def _node_address(self, node: str) -> str:
+        """A node's address from an address or a local account's name; one sentence if not."""
+        if Web3.is_address(node) and int(node, 16) != 0:
+            return Web3.to_checksum_address(node)
+        if node and node in {a.name for a in self.accounts()}:
+            return self.address(node)
+        raise InputError(
+            f"{node!r} is not a node: give the 0x-address of the node whose channel it is "
+            "(`tessera nodes` lists them) or a local account's name"
+        )
 
     def payer(self, account: str | None = None) -> Payer:
         """Signs this account's vouchers for `NodeClient(url, payer=...)`."""
@@ -372,24 +434,54 @@ class Tessera:
             node = nodes[0] if len(nodes) == 1 else self.address()
         return audit_epoch(self.settlement, self.gov.policy, self.store, self.address(node), epoch)
 
+    # the network -----------------------------------------------------------------------------
+
+    def nodes(self) -> list[NetworkNode]:
+        """Every registered node: stake, models (approved or not), prices, live health."""
+        return NodeDirectory(self.staking, self.gov.policy, self.chain.chain_id).nodes()
+
+    def register_node(self, endpoint: str, stake: int, account: str | None = None) -> NodeRecord:
+        """Bond `stake` and list the node at `endpoint` with the metadata it serves now. It
+        must answer as `account` and serve the metadata from this home's store; the stake
+        must meet the minimum and be held. Each is checked before any gas is spent."""
+        return registration.register(
+            self.staking, self.store, self.signer(account), endpoint, stake, self.chain.chain_id
+        )
+
+    def update_node(self, endpoint: str | None = None, account: str | None = None) -> NodeRecord:
+        """List what the node serves now (models, prices), at `endpoint` if it moved."""
+        return registration.update(
+            self.staking, self.store, self.signer(account), endpoint, self.chain.chain_id
+        )
+
+    def leave_network(self, account: str | None = None) -> NodeRecord:
+        """Unlist the node; its stake unbonds and can be withdrawn after the delay."""
+        signer = self.signer(account)
+        registration.registered(self.staking, signer.address)
+        self.staking.leave(signer)
+        return self.staking.node(signer.address)
+
+    def withdraw_stake(self, account: str | None = None) -> int:
+        """Withdraw stake whose unbonding delay is over; returns the amount paid."""
+        signer = self.signer(account)
+        return registration.withdraw(self.staking, signer)
+
     # asking and receipts ---------------------------------------------------------------------
 
     def ask(
         self,
         question: str,
-        node_url: str = DEFAULT_NODE_URL,
+        node: str | None = None,
         model: str | None = None,
         account: str | None = None,
     ) -> AskResult:
-        """Ask the node at `node_url`, paying with vouchers `account` signs (model: the node's
-        first). The receipt is checked (signature and hashes) and saved under the home's
-        receipts folder: `result.saved` says where. One that does not check out raises
-        SignatureError and is not kept."""
-        client = NodeClient(node_url, payer=self.payer(account))
-        try:
-            result = client.ask(question, model)
-        finally:
-            client.close()
+        """Ask the network, paying with vouchers `account` signs: the nodes the selection rule
+        picks, in turn, until one answers (`node`, a URL or a registered address, pins one).
+        `result.node` is the node that answered, `result.passed_over` the others and why. The
+        receipt is checked (signature and hashes) and saved under the home's receipts folder:
+        `result.saved` says where. One that does not check out raises SignatureError and is
+        not kept."""
+        result = ask_network(self.nodes, self.payer(account), question, node, model)
         if result.receipt is None:
             return result
         return replace(result, saved=self.save_receipt(result.receipt))

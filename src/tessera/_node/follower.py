@@ -13,10 +13,12 @@ from pathlib import Path
 
 from tessera._chain.registry import RegistryClient
 from tessera._data.datanets import snapshot_root
-from tessera._data.index import ContributionIndex
+from tessera._data.index import ContributionIndex, IndexedContribution
+from tessera._data.manifest import BatchManifest
 from tessera._data.vectors import Embed, VectorIndex
 from tessera._errors import TesseraError
 from tessera._store.base import BlobStore
+from tessera._store.fetching import FetchingBlobStore
 
 log = logging.getLogger("tessera._node")
 EMBED_BATCH = 64
@@ -72,6 +74,7 @@ class Follower:
                 if datanet_id == 0:
                     raise TesseraError(f"the node serves datanet {name!r}, which does not exist")
                 items = [c for c in index.contributions(datanet_id) if c.signature_ok]
+                self._fetch_missing(index, datanet_id, items)
                 embedded += self._embed_new(datanet_id, items)
                 roots = index.batch_roots(datanet_id)
                 snapshots[datanet_id] = Snapshot(
@@ -82,6 +85,19 @@ class Follower:
             return embedded
         finally:
             index.close()
+
+    def _fetch_missing(
+        self, index: ContributionIndex, datanet: int, items: list[IndexedContribution]
+    ) -> None:
+        """Fetch what this node never ingested from its peers: one CAR per batch (the batch's
+        collection DAG), every block checked against its CID before it is stored."""
+        if not isinstance(self.store, FetchingBlobStore):
+            return
+        lacking = {c.batch for c in items if not self.store.has(c.cid)}
+        for batch, manifest_cid in index.manifests(datanet):
+            if batch in lacking:
+                manifest = BatchManifest.from_bytes(self.store.get(manifest_cid))
+                self.store.fetch_collection([leaf.cid for leaf in manifest.leaves])
 
     def _embed_new(self, datanet: int, items: list) -> int:
         todo = [c for c in items if not self.vectors.has(datanet, c.cid)]

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 import tessera
-from tessera.cli import gov, money, render
+from tessera.cli import gov, money, network, render
 from tessera.cli.common import ask_password, friendly, open_home
 
 
@@ -65,6 +65,21 @@ def main(ctx: click.Context, home: Path | None) -> None:
     show_default=True,
     help="Seconds a passed proposal waits before it can run.",
 )
+@click.option(
+    "--join",
+    "join",
+    metavar="REGISTRY|FILE",
+    help="Join the deployment whose registry is at this address on --chain (or the one a "
+    "deployment file names) instead of deploying new contracts.",
+)
+@click.option(
+    "--gateway",
+    "gateways",
+    multiple=True,
+    metavar="URL",
+    help="An IPFS gateway (e.g. your kubo's http://127.0.0.1:8080) to fetch content from, "
+    "besides the registered nodes. Repeatable.",
+)
 @click.pass_context
 @friendly
 def init(
@@ -77,8 +92,11 @@ def init(
     voting_delay: int,
     voting_period: int,
     timelock_delay: int,
+    join: str | None,
+    gateways: tuple[str, ...],
 ) -> None:
-    """Create a Tessera home: accounts, a chain, and the contracts deployed on it."""
+    """Create a Tessera home: accounts, a chain, and the contracts deployed on it (or, with
+    --join, those of an existing deployment)."""
     # withdrawals wait two epochs, so a node always has a whole epoch to redeem
     periods = tessera.Periods(epoch_length, challenge_period, 2 * epoch_length)
     t = tessera.Tessera.init(
@@ -94,6 +112,8 @@ def init(
             voting_period=voting_period,
             timelock_delay=timelock_delay,
         ),
+        join=join,
+        gateways=gateways,
     )
     render.init_summary(t)
 
@@ -309,17 +329,28 @@ def node_start(
 
 @main.command()
 @click.argument("question")
-@click.option("--node", "node_url", default=tessera.DEFAULT_NODE_URL, show_default=True)
-@click.option("--model", help="Model id (default: the node's first).")
+@click.option(
+    "--node",
+    "node",
+    metavar="URL|ADDR",
+    help="Ask this node only: a URL, or a registered node's address (default: the network "
+    "picks, and fails over).",
+)
+@click.option("--model", help="Model id (default: any approved model; a pinned node's first).")
 @click.option("--as", "account_", help="Account that pays (default: default).")
 @click.pass_context
 @friendly
 def ask(
-    ctx: click.Context, question: str, node_url: str, model: str | None, account_: str | None
+    ctx: click.Context, question: str, node: str | None, model: str | None, account_: str | None
 ) -> None:
-    """Ask a node, paying with a signed voucher; print the answer, its sources and where the
-    receipt was saved."""
-    render.answer(open_home(ctx, password=True).ask(question, node_url, model, account_))
+    """Ask the network (or the node given), paying with a signed voucher; print the answer,
+    which node gave it and which were passed over, its sources and where the receipt was
+    saved."""
+    result = open_home(ctx, password=True).ask(question, node, model, account_)
+    for passed, why in result.passed_over:
+        render.err_console.print(f"skipped {passed}: {why}")
+    render.err_console.print(f"answered by {result.node}")
+    render.answer(result)
 
 
 @main.group()
@@ -404,6 +435,9 @@ def demo(ctx: click.Context, chain_url: str | None, corpus: Path | None) -> None
 
 for command in money.COMMANDS:
     main.add_command(command)
+for command in network.NODE_COMMANDS:
+    node.add_command(command)
+main.add_command(network.nodes)
 main.add_command(gov.gov)
 
 

@@ -26,6 +26,11 @@ def init_summary(t: tessera.Tessera) -> None:
     console.print(f"governor {d.governor}\ntimelock {d.timelock}\npolicy   {d.policy}")
     for info in t.accounts():
         console.print(f"account {info.name} {info.address}")
+    how = "joined" if t.config.joined else "deployed"
+    console.print(
+        f"contracts {how}; another home joins them with: tessera init --chain "
+        f"{t.config.chain_url} --join {d.registry}"
+    )
 
 
 def accounts(infos: list[tessera.AccountInfo]) -> None:
@@ -179,9 +184,10 @@ def when(timestamp: int) -> str:
 
 def wallet(w: tessera.Wallet) -> None:
     console.print(f"{w.address}: {tsr(w.tokens)} held, {tsr(w.escrow)} in escrow")
-    if w.withdrawal.amount:
+    for c in w.channels:  # one line each, so an address is never wrapped
+        pending = f", withdrawing {tsr(c.withdrawing)} from {when(c.available_at)}"
         console.print(
-            f"  withdrawing {tsr(w.withdrawal.amount)} from {when(w.withdrawal.available_at)}"
+            f"  channel to {c.node}: {tsr(c.balance)}" + (pending if c.withdrawing else "")
         )
 
 
