@@ -34,6 +34,7 @@ SIGNER = "anyone, acting only for the signer of an EIP-712 message"
 NODE = "anyone, redeeming only the vouchers signed for itself"
 RECIPIENT = "anyone, claiming only its own payout"
 OWNER = "the owner"
+SLASHER = "the slasher"
 MINTER = "a minter"
 DATANET_OWNER = "the datanet's owner"
 THRESHOLD_HOLDER = "a delegate with the proposal threshold"
@@ -79,6 +80,19 @@ ACCESS: dict[str, dict[str, str]] = {
         "set_fee_split": OWNER,
         "set_periods": OWNER,
     },
+    "staking": {
+        "transfer_ownership": OWNER,
+        "register": OWN,
+        "update": OWN,
+        "add_stake": OWN,
+        "unbond": OWN,
+        "leave": OWN,
+        "withdraw": OWN,
+        "slash": SLASHER,
+        "set_min_stake": OWNER,
+        "set_unbonding_delay": OWNER,
+        "set_slasher": OWNER,
+    },
     "governor": {
         "propose": THRESHOLD_HOLDER,
         "cast_vote": VOTER,
@@ -119,7 +133,7 @@ ACCESS: dict[str, dict[str, str]] = {
     },
 }
 # modules compile only into their host, whose ABI (their exports included) the table checks
-MODULES = {"votes": "token", "escrow": "settlement"}
+MODULES = {"votes": "token", "escrow": "settlement", "node_registry": "staking"}
 
 NOT_OWNER = "ownable: caller is not the owner"
 NOT_CURATOR = "registry: caller is not the datanet owner"
@@ -137,6 +151,7 @@ THRESHOLD, QUORUM_BPS = 1_000 * 10**18, 400
 VOTING_DELAY, VOTING_PERIOD, GRACE = 10, 86_400, 3_600
 MIN_DELAY = 60  # the timelock's
 EPOCH, CHALLENGE, DELAY = 3_600, 600, 7_200
+MIN_STAKE, UNBONDING = 1_000, 5_000
 FOR = 1
 CID = "bafyblocked"
 ROOT = b"\x01" * 32
@@ -165,6 +180,7 @@ class World:
     token: Contract
     registry: Contract
     settlement: Contract
+    staking: Contract
     policy: Contract
     timelock: Contract
     governor: Contract
@@ -174,6 +190,8 @@ class World:
     proposer: str  # the timelock's proposer and canceller, besides the governor
     executor: str  # the timelock's executor, besides the governor
     stranger: str  # no tokens, no role, nothing of its own
+    operator: str  # a registered node, MIN_STAKE bonded
+    slasher: str  # the staking contract's slasher
     spare: str  # stands in wherever a call needs some other account
     split: tuple
 
@@ -217,7 +235,7 @@ class World:
 
 def build_world(w3: Web3) -> World:
     accounts = list(w3.eth.accounts)
-    owner, holder, curator, proposer, executor, stranger, spare = accounts[:7]
+    owner, holder, curator, proposer, executor, stranger, spare, operator, slasher = accounts[:9]
 
     def deploy(name: str, *args: Any) -> Contract:
         return deploy_contract(w3, name, *args, sender=owner)
@@ -235,6 +253,11 @@ def build_world(w3: Web3) -> World:
     policy.functions.block_datanet(1).transact({"from": owner})
     split = (3000, 2000, 4000, 1000, accounts[9])
     settlement = deploy("settlement", token.address, split, EPOCH, CHALLENGE, DELAY)
+    staking = deploy("staking", token.address, settlement.address, MIN_STAKE, UNBONDING)
+    staking.functions.set_slasher(slasher).transact({"from": owner})
+    token.functions.mint(operator, MIN_STAKE).transact({"from": owner})  # the holder keeps SUPPLY
+    token.functions.approve(staking.address, MIN_STAKE).transact({"from": operator})
+    staking.functions.register(MIN_STAKE, "http://operator", "bafyop").transact({"from": operator})
     timelock = deploy("timelock", MIN_DELAY, [proposer], [executor], owner)
     governor = deploy(
         "governor",
@@ -253,6 +276,7 @@ def build_world(w3: Web3) -> World:
         token=token,
         registry=registry,
         settlement=settlement,
+        staking=staking,
         policy=policy,
         timelock=timelock,
         governor=governor,
@@ -263,6 +287,8 @@ def build_world(w3: Web3) -> World:
         executor=executor,
         stranger=stranger,
         spare=spare,
+        operator=operator,
+        slasher=slasher,
         split=split,
     )
     lock = timelock.functions
@@ -353,6 +379,17 @@ GATES = [
     Gate("settlement", "transfer_ownership", "owner", NOT_OWNER, lambda w: (w.spare,)),
     Gate("settlement", "set_fee_split", "owner", NOT_OWNER, lambda w: (w.split,)),
     Gate("settlement", "set_periods", "owner", NOT_OWNER, lambda w: (EPOCH, CHALLENGE, DELAY)),
+    Gate("staking", "transfer_ownership", "owner", NOT_OWNER, lambda w: (w.spare,)),
+    Gate("staking", "set_min_stake", "owner", NOT_OWNER, lambda w: (MIN_STAKE + 1,)),
+    Gate("staking", "set_unbonding_delay", "owner", NOT_OWNER, lambda w: (UNBONDING + 1,)),
+    Gate("staking", "set_slasher", "owner", NOT_OWNER, lambda w: (w.spare,)),
+    Gate(
+        "staking",
+        "slash",
+        "slasher",
+        "staking: caller is not the slasher",
+        lambda w: (w.operator, 1, w.spare),
+    ),
     Gate("policy", "transfer_ownership", "owner", NOT_OWNER, lambda w: (w.spare,)),
     Gate("policy", "approve_model", "owner", NOT_OWNER, lambda w: ("m", DIGEST, w.spare)),
     Gate("policy", "revoke_model", "owner", NOT_OWNER, lambda w: ("approved", DIGEST)),
@@ -466,7 +503,7 @@ def test_a_holder_moves_and_burns_only_its_own_tokens(world, reverts):
     with reverts("erc20: burn amount exceeds balance"):
         token.burn(1).transact({"from": newcomer})
     assert token.balanceOf(world.spare).call() == 4
-    assert token.totalSupply().call() == SUPPLY - 6
+    assert token.totalSupply().call() == SUPPLY + MIN_STAKE - 6  # the operator's stake minted
 
 
 @covers("token", "transferFrom", "burn_from")
@@ -600,6 +637,36 @@ def test_a_recipient_claims_only_its_own_payout(world, sign_voucher, reverts):
         settlement.claim(node, 0, 50, []).transact({"from": world.stranger})
     settlement.claim(node, 0, 50, []).transact({"from": recipient})
     assert world.token.functions.balanceOf(recipient).call() == 50
+
+
+# staking ------------------------------------------------------------------------------------
+
+
+@covers("staking", "register", "update", "add_stake", "unbond", "leave", "withdraw")
+def test_a_node_moves_only_its_own_stake_and_listing(world, reverts):
+    staking, token = world.staking.functions, world.token.functions
+    node = world.newcomer(tokens=3 * MIN_STAKE).address
+    token.approve(world.staking.address, 3 * MIN_STAKE).transact({"from": node})
+    staking.register(2 * MIN_STAKE, "http://mine", "bafymine").transact({"from": node})
+    staking.update("http://moved", "bafymoved").transact({"from": node})
+    staking.add_stake(MIN_STAKE).transact({"from": node})
+    staking.unbond(MIN_STAKE).transact({"from": node})
+    for call, reason in (
+        (staking.update("http://theirs", "bafytheirs"), "staking: not registered"),
+        (staking.add_stake(1), "staking: not registered"),
+        (staking.unbond(1), "staking: not registered"),
+        (staking.leave(), "staking: not registered"),
+        (staking.withdraw(), "staking: nothing to withdraw"),
+    ):
+        with reverts(reason):  # the stranger has no listing or stake of its own to move
+            call.transact({"from": world.stranger})
+    staking.leave().transact({"from": node})
+    world.wait(UNBONDING)
+    staking.withdraw().transact({"from": node})
+    assert token.balanceOf(node).call() == 3 * MIN_STAKE
+    _, _, stake, _, active = staking.nodes(world.operator).call()
+    assert (stake, active) == (MIN_STAKE, True)
+    assert token.balanceOf(world.stranger).call() == 0
 
 
 # governor -----------------------------------------------------------------------------------

@@ -27,6 +27,15 @@ class NodeRecord:
     eligible: bool  # active with at least the minimum stake: clients may choose it
 
 
+@dataclass(frozen=True)
+class StakingParameters:
+    """What governance sets on the staking contract."""
+
+    min_stake: int  # the least bonded stake of an eligible node, smallest unit
+    unbonding_delay: int  # seconds; the wait is never shorter than epoch + challenge + 1 s
+    slasher: str  # the one address that may slash (the zero address: nobody)
+
+
 class StakingClient:
     def __init__(self, chain: Chain, address: str) -> None:
         self.chain = chain
@@ -115,6 +124,9 @@ class StakingClient:
 
     def slasher(self) -> str:
         return Web3.to_checksum_address(self.chain.call(self.contract.functions.slasher()))
+
+    def parameters(self) -> StakingParameters:
+        return StakingParameters(self.min_stake(), self.unbonding_delay(), self.slasher())
 
     def total_staked(self) -> int:
         return int(self.chain.call(self.contract.functions.total_staked()))

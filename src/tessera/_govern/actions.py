@@ -22,13 +22,15 @@ from tessera._chain.governance import (
 )
 from tessera._chain.registry import RegistryClient
 from tessera._chain.settlement import BPS, FeeSplit, Periods
+from tessera._chain.staking import StakingClient
 from tessera._chain.token import TokenClient
 from tessera._errors import InputError, NotFoundError
 
 MAX_SETTLEMENT_PERIOD = 10 * 365 * 86_400  # settlement.vy's bound
+MAX_UNBONDING_DELAY = 10 * 365 * 86_400  # staking.vy's bound
 
 # the contracts a proposal may call; each is a `Deployment` field of the same name
-GOVERNED = ("settlement", "policy", "governor", "timelock", "token")
+GOVERNED = ("settlement", "staking", "policy", "governor", "timelock", "token")
 
 
 class ActionBuilder:
@@ -66,6 +68,45 @@ class ActionBuilder:
                 f"length ({periods.epoch_length} s), so nodes can redeem before clients leave"
             )
         return [self._call("settlement", "set_periods", *astuple(periods))]
+
+    # staking parameters: a value the contract refuses, or the one in force, is refused here
+
+    def min_stake(self, amount: int) -> list[Action]:
+        """The least bonded stake (smallest unit) of a node that clients may choose."""
+        supply = TokenClient(self.chain, self.deployment.token).total_supply()
+        if not 0 < amount <= supply:
+            raise InputError(
+                f"the minimum stake must be above 0 and at most the token's supply ({supply} "
+                "smallest units): give an amount in TSR such as 1000"
+            )
+        if amount == self._staking().min_stake():
+            raise InputError("this minimum stake is the one in force: give one that changes")
+        return [self._call("staking", "set_min_stake", amount)]
+
+    def unbonding_delay(self, seconds: int) -> list[Action]:
+        """How long unbonding stake waits at the least (never less than an epoch plus the
+        challenge window, whatever this says)."""
+        if not 0 < seconds <= MAX_UNBONDING_DELAY:
+            raise InputError(
+                f"the unbonding delay must be between 1 s and {MAX_UNBONDING_DELAY:,} s (ten years)"
+            )
+        if seconds == self._staking().unbonding_delay():
+            raise InputError("this unbonding delay is the one in force: give one that changes")
+        return [self._call("staking", "set_unbonding_delay", seconds)]
+
+    def slasher(self, address: str) -> list[Action]:
+        """Name the one address that may slash stake (the zero address: nobody may)."""
+        if not Web3.is_address(address):
+            raise InputError(
+                f"{address!r} is not an address: name the slasher (the zero address for nobody)"
+            )
+        slasher = Web3.to_checksum_address(address)
+        if slasher == self._staking().slasher():
+            raise InputError(f"{slasher} is already the slasher: nothing to propose")
+        return [self._call("staking", "set_slasher", slasher)]
+
+    def _staking(self) -> StakingClient:
+        return StakingClient(self.chain, self.deployment.staking)
 
     # policy changes are checked against the policy in force: a call the contract would
     # refuse at execution would leave the whole proposal unrunnable after its vote

@@ -24,6 +24,7 @@ from tessera._chain.governance import (
     Support,
 )
 from tessera._chain.settlement import FeeSplit, Periods, SettlementClient
+from tessera._chain.staking import StakingClient, StakingParameters
 from tessera._errors import ContractRevert, InputError
 from tessera._govern.actions import ActionBuilder, check_count, describe
 
@@ -70,6 +71,7 @@ class NetworkParameters:
     periods: Periods
     settings: GovernanceSettings
     policy: PolicySnapshot
+    staking: StakingParameters
 
 
 def parse_support(text: str | Support) -> Support:
@@ -95,6 +97,7 @@ class Governance:
         self.settlement = settlement
         self.governor = GovernorClient(chain, deployment.governor)
         self.policy = PolicyClient(chain, deployment.policy)
+        self.staking = StakingClient(chain, deployment.staking)
         self.actions = ActionBuilder(chain, deployment)
         self._signer = signer
         self._address = address
@@ -182,6 +185,7 @@ class Governance:
             self.settlement.periods(),
             self.governor.settings(),
             self.policy.snapshot(),
+            self.staking.parameters(),
         )
 
     def wait_for(self, proposal_id: int, state: ProposalState) -> ProposalStatus:

@@ -111,6 +111,37 @@ def propose_periods(
     _propose(t, t.gov.actions.periods(periods), description, account_)
 
 
+@propose.command("staking")
+@click.option("--min-stake", help="TSR a node must keep bonded to be chosen.")
+@click.option("--unbonding-delay", type=int, help="Seconds unbonding stake waits (at least).")
+@click.option("--slasher", help="Account name or address that may slash; `none` for nobody.")
+@DESCRIPTION
+@AS_OPTION
+@click.pass_context
+@friendly
+def propose_staking(
+    ctx: click.Context,
+    min_stake: str | None,
+    unbonding_delay: int | None,
+    slasher: str | None,
+    description: str,
+    account_: str | None,
+) -> None:
+    """Change the staking parameters; those not given stay as they are."""
+    t = open_home(ctx, password=True)
+    actions: list[tessera.Action] = []
+    if min_stake is not None:
+        actions += t.gov.actions.min_stake(tessera.parse_tsr(min_stake))
+    if unbonding_delay is not None:
+        actions += t.gov.actions.unbonding_delay(unbonding_delay)
+    if slasher is not None:
+        nobody = slasher.strip().lower() == "none"
+        actions += t.gov.actions.slasher("0x" + "00" * 20 if nobody else t.address(slasher))
+    if not actions:
+        raise tessera.InputError("give --min-stake, --unbonding-delay or --slasher to change")
+    _propose(t, actions, description, account_)
+
+
 def _pair_command(name: str, build: str, summary: str) -> click.Command:
     @click.argument("model_id")
     @click.argument("weights_digest")

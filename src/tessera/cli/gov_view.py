@@ -82,7 +82,7 @@ def proposal_list(statuses: list[tessera.ProposalStatus]) -> None:
 
 
 def parameters(p: tessera.NetworkParameters) -> None:
-    f, per, g, pol = p.fee_split, p.periods, p.settings, p.policy
+    f, per, g, pol, st = p.fee_split, p.periods, p.settings, p.policy, p.staking
     console.print(
         f"fee split     node {f.node_bps}  model owner {f.owner_bps}  contributors "
         f"{f.contributors_bps}  treasury {f.treasury_bps} (bps; treasury {f.treasury})"
@@ -95,6 +95,11 @@ def parameters(p: tessera.NetworkParameters) -> None:
         f"governance    voting delay {g.voting_delay} s  voting period {g.voting_period} s  "
         f"timelock {g.timelock_delay} s  grace {g.grace_period} s  threshold "
         f"{tsr(g.proposal_threshold)}  quorum {g.quorum_bps / 100:g}%"
+    )
+    slasher = "none (nobody can slash)" if int(st.slasher, 16) == 0 else st.slasher
+    console.print(
+        f"staking       min stake {tsr(st.min_stake)}  unbonding delay {st.unbonding_delay} s "
+        f"(at least epoch + challenge + 1 s)  slasher {slasher}"
     )
     models = (
         ", ".join(
