@@ -102,7 +102,8 @@ def test_a_dag_that_repeats_one_link_cannot_blow_up_a_read(tmp_path):
     store.put_block(str(empty), b"")
     child = empty
     for _ in range(6):  # 174**6 visits if walked naively
-        node = encode_node(PBNode(tuple(PBLink(child, "", 0) for _ in range(174)), encode_file(0, [])))
+        links = tuple(PBLink(child, "", 0) for _ in range(174))
+        node = encode_node(PBNode(links, encode_file(0, [])))
         child = Cid.of(DAG_PB, node)
         store.put_block(str(child), node)
     with pytest.raises(StoreError, match="far more blocks"):

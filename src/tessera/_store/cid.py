@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 
 from tessera._errors import InputError
 
@@ -32,6 +33,11 @@ class Cid:
     digest: bytes
 
     def __str__(self) -> str:
+        return self.text
+
+    @cached_property
+    def text(self) -> str:
+        """The CID's canonical text (computed once: stores name files by it)."""
         if self.version == 0:
             return _base58_encode(_MULTIHASH_PREFIX + self.digest)
         body = base64.b32encode(self.to_bytes()).decode().lower().rstrip("=")
@@ -77,6 +83,7 @@ def digest_from_cid(cid: str) -> bytes:
     return parsed.digest
 
 
+@lru_cache(maxsize=1 << 16)  # a walk parses the same CIDs again and again; a Cid is immutable
 def decode_cid(text: str) -> Cid:
     """Parse a CID's text; InputError unless it is a sha256 CIDv1 (raw, dag-pb) or CIDv0."""
     if not isinstance(text, str) or len(text) < 2 or len(text) > _MAX_TEXT:

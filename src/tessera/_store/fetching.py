@@ -35,10 +35,12 @@ class FetchingBlobStore(BlobStore):
 
     def get_block(self, cid: str) -> bytes:
         if self.local.has_block(cid):
-            return self.local.get_block(cid)
+            try:
+                return self.local.get_block(cid)
+            except StoreError:  # corrupted, e.g. a crash before an unsynced block reached disk
+                self.local.discard_block(cid)
         data = self.fetcher.fetch_block(cid)
-        self.local.put_block(cid, data)  # checks it again: nothing unverified is stored
-        self.fetched += 1
+        self._keep(cid, data)
         return data
 
     def get(self, cid: str) -> bytes:
@@ -72,11 +74,12 @@ class FetchingBlobStore(BlobStore):
                 return  # not under what we asked for: ignored, never stored
             wanted.discard(cid.v1())
             if not self.local.has_block(str(cid)):
-                self.local.put_block(str(cid), block)
-                self.fetched += 1
+                self._keep(str(cid), block)
             wanted.update(link.v1() for link in links_of(cid, block))
 
         def missing() -> str | None:
+            if not wanted:  # every block under `request` arrived: nothing to walk
+                return None
             for root in roots:
                 gap = self._first_missing(root)
                 if gap is not None:
@@ -96,6 +99,12 @@ class FetchingBlobStore(BlobStore):
                 self._fetch_dags(gap, [gap])
             if not self.local.has_block(str(gap)):
                 self.get_block(str(gap))  # the error names the block and every peer tried
+
+    def _keep(self, cid: str, data: bytes) -> None:
+        # checked again as it is stored: nothing unverified is kept; no fsync, since a block
+        # lost in a crash is found by the next read's check and fetched again
+        self.local.put_block(cid, data, sync=False)
+        self.fetched += 1
 
     def _first_missing(self, root: Cid) -> Cid | None:
         def get(cid: Cid) -> bytes:

@@ -25,7 +25,9 @@ class LocalBlobStore(BlobStore):
         name = str(decode_cid(cid).v1())
         return self.root / name[-2:] / name
 
-    def put_block(self, cid: str, data: bytes) -> None:
+    def put_block(self, cid: str, data: bytes, sync: bool = True) -> None:
+        """Store a verified block; `sync=False` skips the fsync, for blocks that can be fetched
+        again (every read verifies, so one a crash left unwritten is found and refetched)."""
         parsed = decode_cid(cid)
         check_block(parsed, data)
         path = self._path(cid)
@@ -37,8 +39,9 @@ class LocalBlobStore(BlobStore):
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
+                if sync:
+                    handle.flush()
+                    os.fsync(handle.fileno())
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -62,6 +65,10 @@ class LocalBlobStore(BlobStore):
 
     def has_block(self, cid: str) -> bool:
         return self._path(cid).exists()
+
+    def discard_block(self, cid: str) -> None:
+        """Remove a block (one found corrupted, before it is fetched again)."""
+        self._path(cid).unlink(missing_ok=True)
 
 
 def check_block(cid: Cid, data: bytes) -> None:
