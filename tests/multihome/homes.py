@@ -43,8 +43,8 @@ class Operator:
             self.live = None
 
 
-def deploying_home(path: Path, chain_url: str) -> Tessera:
-    t = Tessera.init(path, chain=chain_url, password="pw", scrypt_n=2**4)
+def deploying_home(path: Path, chain_url: str, **init: object) -> Tessera:
+    t = Tessera.init(path, chain=chain_url, password="pw", scrypt_n=2**4, **init)
     t.create_datanet("facts", "CC-BY-4.0")
     source = path.parent / f"{path.name}-facts.jsonl"
     source.write_text("".join(f'{{"text": "{fact}"}}\n' for fact in FACTS))
@@ -64,10 +64,10 @@ def joining_home(path: Path, chain_url: str, first: Tessera) -> Tessera:
 def start_operator(t: Tessera, generator, embedder, **config: object) -> Operator:
     """Serve datanet `facts` from `t`'s default account, then stake and register the node."""
     port = free_port()
-    settings = NodeConfig(
-        datanets=("facts",), port=port, follow_interval_s=0.2, payments=False, **config
-    )
-    operator = Operator(t, LiveNode(t, build_node(t.node_parts(), settings, generator, embedder), port))
+    options: dict[str, object] = {"payments": False, **config}  # free unless asked
+    settings = NodeConfig(datanets=("facts",), port=port, follow_interval_s=0.2, **options)
+    node = build_node(t.node_parts(), settings, generator, embedder)
+    operator = Operator(t, LiveNode(t, node, port))
     t.register_node(operator.url, STAKE)
     t.peers.refresh()
     return operator
