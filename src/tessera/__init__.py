@@ -18,7 +18,7 @@ from tessera._api import AnvilProcess, Tessera, Wallet
 from tessera._chain.deploy import DEFAULT_PERIODS
 from tessera._chain.governance import DEFAULT_GOVERNANCE, Action, GovernanceSettings, ProposalState
 from tessera._chain.registry import DatanetRecord
-from tessera._chain.settlement import FeeSplit, Periods, Withdrawal
+from tessera._chain.settlement import Channel, FeeSplit, Periods, Withdrawal
 from tessera._client import DEFAULT_NODE_URL, AskResult, NodeClient
 from tessera._crypto.keys import AccountInfo
 from tessera._crypto.receipt import Receipt
@@ -69,6 +69,7 @@ __all__ = [
     "AuditReport",
     "ChainError",
     "ChainUnavailable",
+    "Channel",
     "ClaimResult",
     "ConfigError",
     "ContractRevert",

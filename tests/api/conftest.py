@@ -18,6 +18,6 @@ def paying(tmp_path_factory, wide_generator, tiny_embedder):
     )
     node.t.new_account("client")
     node.t.transfer(100 * TSR, "client")
-    node.t.deposit(10 * TSR, "client")
+    node.t.deposit(10 * TSR, node.service.node_key.address, "client")
     yield node
     node.stop()

@@ -35,6 +35,7 @@ EXPECTED = {
     "SettlementStatus",
     "Voucher",
     "Withdrawal",
+    "Channel",
     # what callers hand in
     "Action",
     "FeeSplit",

@@ -52,16 +52,21 @@ def own_domain(settlement) -> dict:
     return {"name": name, "version": version, "chainId": chain_id, "verifyingContract": contract}
 
 
-def deposit(settlement, client, amount: int):
-    return settlement.functions.deposit(amount).transact({"from": client.address})
+def deposit(settlement, client, amount: int, node: str):
+    """`client` commits `amount` to its channel to `node`."""
+    return settlement.functions.deposit(node, amount).transact({"from": client.address})
 
 
-def withdraw(settlement, client):
-    return settlement.functions.withdraw().transact({"from": client.address})
+def request(settlement, client, amount: int, node: str):
+    return settlement.functions.request_withdrawal(node, amount).transact({"from": client.address})
 
 
-def balance(settlement, client) -> int:
-    return settlement.functions.balances(client.address).call()
+def withdraw(settlement, client, node: str):
+    return settlement.functions.withdraw(node).transact({"from": client.address})
+
+
+def balance(settlement, client, node: str) -> int:
+    return settlement.functions.channel_balance(client.address, node).call()
 
 
 def claim(settlement, recipient: str, node: str, epoch: int, cumulative: int, proof):
@@ -140,7 +145,7 @@ def post(settlement, node, split):
 def settled(w3, settlement, clients, node, recipients, voucher, post):
     """Epoch 0 of `node`: 100 redeemed from clients[0], 60 owed to recipients[0] and 40 to
     recipients[1], with its challenge window over; returns the proofs."""
-    deposit(settlement, clients[0], 100)
+    deposit(settlement, clients[0], 100, node)
     root, proofs = payouts(node, {recipients[0]: 60, recipients[1]: 40})
     posted_at = block_time(w3, post(0, 100, [voucher(clients[0], 100)], root=root))
     next_block_at(w3, posted_at + CHALLENGE)
@@ -217,59 +222,66 @@ def test_constructor_checks_the_token_before_the_split(deploy, accounts, reverts
 # deposit ------------------------------------------------------------------------------------
 
 
-def test_deposit_moves_tokens_into_escrow(settlement, token, clients):
+def test_deposit_moves_tokens_into_escrow(settlement, token, clients, node):
     client = clients[0]
-    deposit(settlement, client, 30)
-    deposit(settlement, client, 12)
-    assert balance(settlement, client) == 42
+    deposit(settlement, client, 30, node)
+    deposit(settlement, client, 12, node)
+    assert balance(settlement, client, node) == 42
     assert token.functions.balanceOf(client.address).call() == FUNDS - 42
     assert token.functions.balanceOf(settlement.address).call() == 42
 
 
-def test_deposit_emits_deposited_with_the_new_balance(w3, settlement, clients):
-    deposit(settlement, clients[0], 30)
-    (event,) = events(settlement, "Deposited", deposit(settlement, clients[0], 12))
-    assert (event.args.client, event.args.amount, event.args.balance) == (
+def test_deposit_emits_deposited_with_the_new_balance(w3, settlement, clients, node):
+    deposit(settlement, clients[0], 30, node)
+    (event,) = events(settlement, "Deposited", deposit(settlement, clients[0], 12, node))
+    assert (event.args.client, event.args.node, event.args.amount, event.args.balance) == (
         clients[0].address,
+        node,
         12,
         42,
     )
 
 
-def test_deposit_rejects_zero_amount(settlement, clients, reverts):
+def test_deposit_rejects_the_zero_node(settlement, token, clients, reverts):
+    with reverts("escrow: zero node"):
+        deposit(settlement, clients[0], 10, ZERO)
+    assert token.functions.balanceOf(settlement.address).call() == 0
+
+
+def test_deposit_rejects_zero_amount(settlement, clients, reverts, node):
     with reverts("escrow: zero amount"):
-        deposit(settlement, clients[0], 0)
+        deposit(settlement, clients[0], 0, node)
 
 
-def test_deposit_without_allowance_reverts_in_the_token(settlement, token, clients, reverts):
+def test_deposit_without_allowance_reverts_in_the_token(settlement, token, clients, reverts, node):
     client = clients[0]
     token.functions.approve(settlement.address, 9).transact({"from": client.address})
     with reverts("erc20: insufficient allowance"):
-        deposit(settlement, client, 10)
-    assert balance(settlement, client) == 0
+        deposit(settlement, client, 10, node)
+    assert balance(settlement, client, node) == 0
 
 
-def test_deposit_above_token_balance_reverts_in_the_token(settlement, clients, reverts):
+def test_deposit_above_token_balance_reverts_in_the_token(settlement, clients, reverts, node):
     with reverts("erc20: transfer amount exceeds balance"):
-        deposit(settlement, clients[0], FUNDS + 1)
-    assert balance(settlement, clients[0]) == 0
+        deposit(settlement, clients[0], FUNDS + 1, node)
+    assert balance(settlement, clients[0], node) == 0
 
 
 # withdrawals --------------------------------------------------------------------------------
 
 
-def test_request_withdrawal_records_amount_and_time(w3, settlement, clients):
+def test_request_withdrawal_records_amount_and_time(w3, settlement, clients, node):
     client = clients[0]
-    deposit(settlement, client, 50)
-    tx = settlement.functions.request_withdrawal(20).transact({"from": client.address})
+    deposit(settlement, client, 50, node)
+    tx = request(settlement, client, 20, node)
     requested_at = block_time(w3, tx)
     available_at = requested_at + DELAY
-    assert settlement.functions.withdrawals(client.address).call() == (
+    assert settlement.functions.withdrawals(client.address, node).call() == (
         20,
         available_at,
         requested_at,
     )
-    assert settlement.functions.withdrawal_available_at(client.address).call() == available_at
+    assert settlement.functions.withdrawal_available_at(client.address, node).call() == available_at
     (event,) = events(settlement, "WithdrawalRequested", tx)
     assert (event.args.client, event.args.amount, event.args.available_at) == (
         client.address,
@@ -282,125 +294,246 @@ def test_request_withdrawal_records_amount_and_time(w3, settlement, clients):
     ("deposited", "amount", "reason"),
     [
         (50, 0, "escrow: zero amount"),
-        (50, 51, "escrow: exceeds balance"),
-        (0, 1, "escrow: exceeds balance"),
+        (50, 51, "escrow: exceeds channel balance"),
+        (0, 1, "escrow: exceeds channel balance"),
     ],
 )
-def test_request_withdrawal_refusals(settlement, clients, reverts, deposited, amount, reason):
+def test_request_withdrawal_refusals(settlement, clients, reverts, deposited, amount, reason, node):
     client = clients[0]
     if deposited:
-        deposit(settlement, client, deposited)
+        deposit(settlement, client, deposited, node)
     with reverts(reason):
-        settlement.functions.request_withdrawal(amount).transact({"from": client.address})
-    assert settlement.functions.withdrawals(client.address).call() == (0, 0, 0)
+        request(settlement, client, amount, node)
+    assert settlement.functions.withdrawals(client.address, node).call() == (0, 0, 0)
 
 
-def test_withdraw_without_request_reverts(settlement, clients, reverts):
-    deposit(settlement, clients[0], 50)
+def test_withdraw_without_request_reverts(settlement, clients, reverts, node):
+    deposit(settlement, clients[0], 50, node)
     with reverts("escrow: no withdrawal requested"):
-        settlement.functions.withdraw().transact({"from": clients[0].address})
+        withdraw(settlement, clients[0], node)
 
 
-def test_withdraw_waits_exactly_the_delay(w3, settlement, token, clients, reverts, mine):
+def test_withdraw_waits_exactly_the_delay(w3, settlement, token, clients, reverts, mine, node):
     client = clients[0]
-    deposit(settlement, client, 50)
-    tx = settlement.functions.request_withdrawal(20).transact({"from": client.address})
+    deposit(settlement, client, 50, node)
+    tx = request(settlement, client, 20, node)
     available_at = block_time(w3, tx) + DELAY
     next_block_at(w3, available_at - 1)
     with reverts("escrow: withdrawal delay not over"):
-        settlement.functions.withdraw().transact({"from": client.address})
+        withdraw(settlement, client, node)
     mine()
-    tx = settlement.functions.withdraw().transact({"from": client.address})
+    tx = withdraw(settlement, client, node)
     assert block_time(w3, tx) == available_at
-    assert balance(settlement, client) == 30
+    assert balance(settlement, client, node) == 30
     assert token.functions.balanceOf(client.address).call() == FUNDS - 30
     assert token.functions.balanceOf(settlement.address).call() == 30
-    assert settlement.functions.withdrawals(client.address).call() == (0, 0, 0)
+    assert settlement.functions.withdrawals(client.address, node).call() == (0, 0, 0)
     (event,) = events(settlement, "Withdrawn", tx)
     assert (event.args.client, event.args.amount) == (client.address, 20)
 
 
-def test_withdraw_clears_the_request(w3, settlement, clients, reverts):
+def test_withdraw_clears_the_request(w3, settlement, clients, reverts, node):
     client = clients[0]
-    deposit(settlement, client, 50)
-    tx = settlement.functions.request_withdrawal(50).transact({"from": client.address})
+    deposit(settlement, client, 50, node)
+    tx = request(settlement, client, 50, node)
     next_block_at(w3, block_time(w3, tx) + DELAY)
-    settlement.functions.withdraw().transact({"from": client.address})
+    withdraw(settlement, client, node)
     with reverts("escrow: no withdrawal requested"):
-        settlement.functions.withdraw().transact({"from": client.address})
+        withdraw(settlement, client, node)
 
 
-def test_a_new_request_replaces_the_old_and_restarts_the_delay(w3, settlement, clients, reverts):
+def test_a_new_request_replaces_the_old_and_restarts_the_delay(
+    w3, settlement, clients, reverts, node
+):
     client = clients[0]
-    deposit(settlement, client, 50)
-    first = block_time(
-        w3, settlement.functions.request_withdrawal(10).transact({"from": client.address})
-    )
+    deposit(settlement, client, 50, node)
+    first = block_time(w3, request(settlement, client, 10, node))
     next_block_at(w3, first + DELAY // 2)
-    second = block_time(
-        w3, settlement.functions.request_withdrawal(40).transact({"from": client.address})
+    second = block_time(w3, request(settlement, client, 40, node))
+    assert settlement.functions.withdrawals(client.address, node).call() == (
+        40,
+        second + DELAY,
+        second,
     )
-    assert settlement.functions.withdrawals(client.address).call() == (40, second + DELAY, second)
     next_block_at(w3, first + DELAY)
     with reverts("escrow: withdrawal delay not over"):
-        settlement.functions.withdraw().transact({"from": client.address})
+        withdraw(settlement, client, node)
     next_block_at(w3, second + DELAY)
-    settlement.functions.withdraw().transact({"from": client.address})
-    assert balance(settlement, client) == 10
+    withdraw(settlement, client, node)
+    assert balance(settlement, client, node) == 10
 
 
-def test_deposits_after_a_request_do_not_grow_it(w3, settlement, clients):
+def test_deposits_after_a_request_do_not_grow_it(w3, settlement, clients, node):
     client = clients[0]
-    deposit(settlement, client, 50)
-    tx = settlement.functions.request_withdrawal(50).transact({"from": client.address})
-    deposit(settlement, client, 25)
+    deposit(settlement, client, 50, node)
+    tx = request(settlement, client, 50, node)
+    deposit(settlement, client, 25, node)
     next_block_at(w3, block_time(w3, tx) + DELAY)
-    settlement.functions.withdraw().transact({"from": client.address})
-    assert balance(settlement, client) == 25
+    withdraw(settlement, client, node)
+    assert balance(settlement, client, node) == 25
 
 
 def test_redemption_during_the_delay_reduces_the_withdrawal(
-    w3, settlement, token, clients, voucher, post
+    w3, settlement, token, clients, voucher, post, node
 ):
     client = clients[0]
-    deposit(settlement, client, 100)
-    tx = settlement.functions.request_withdrawal(100).transact({"from": client.address})
+    deposit(settlement, client, 100, node)
+    tx = request(settlement, client, 100, node)
     post(0, 60, [voucher(client, 60)])  # the node redeems before the funds can leave
     next_block_at(w3, block_time(w3, tx) + DELAY)
-    (event,) = events(settlement, "Withdrawn", withdraw(settlement, client))
+    (event,) = events(settlement, "Withdrawn", withdraw(settlement, client, node))
     assert event.args.amount == 40
-    assert balance(settlement, client) == 0
+    assert balance(settlement, client, node) == 0
     assert token.functions.balanceOf(client.address).call() == FUNDS - 60
     assert token.functions.balanceOf(settlement.address).call() == 60
 
 
 def test_withdrawal_fully_redeemed_during_the_delay_pays_nothing(
-    w3, settlement, token, clients, voucher, post
+    w3, settlement, token, clients, voucher, post, node
 ):
     client = clients[0]
-    deposit(settlement, client, 100)
-    tx = settlement.functions.request_withdrawal(30).transact({"from": client.address})
+    deposit(settlement, client, 100, node)
+    tx = request(settlement, client, 30, node)
     post(0, 100, [voucher(client, 100)])
     next_block_at(w3, block_time(w3, tx) + DELAY)
-    (event,) = events(settlement, "Withdrawn", withdraw(settlement, client))
+    (event,) = events(settlement, "Withdrawn", withdraw(settlement, client, node))
     assert event.args.amount == 0
-    assert settlement.functions.withdrawals(client.address).call() == (0, 0, 0)
+    assert settlement.functions.withdrawals(client.address, node).call() == (0, 0, 0)
     assert token.functions.balanceOf(client.address).call() == FUNDS - 100
 
 
-def test_node_can_always_redeem_before_a_withdrawal_matures(w3, settlement, clients, voucher, post):
+def test_node_can_always_redeem_before_a_withdrawal_matures(
+    w3, settlement, clients, voucher, post, node
+):
     client = clients[0]
-    deposit(settlement, client, 100)
+    deposit(settlement, client, 100, node)
     posted_at = block_time(w3, post(0, 0, root=ROOT))
     # the client asks for everything right after the node's epoch, while using more service
-    tx = settlement.functions.request_withdrawal(100).transact({"from": client.address})
+    tx = request(settlement, client, 100, node)
     available_at = block_time(w3, tx) + DELAY
     next_block_at(w3, posted_at + EPOCH)  # the node's next epoch opens before the funds are free
     assert posted_at + EPOCH < available_at
     post(1, 80, [voucher(client, 80)])
     next_block_at(w3, available_at)
-    (event,) = events(settlement, "Withdrawn", withdraw(settlement, client))
+    (event,) = events(settlement, "Withdrawn", withdraw(settlement, client, node))
     assert event.args.amount == 20
+
+
+# channels: one per (client, node) ----------------------------------------------------------
+
+
+def test_each_channel_keeps_its_own_balance(settlement, token, clients, node, other_node):
+    client = clients[0]
+    deposit(settlement, client, 30, node)
+    (event,) = events(settlement, "Deposited", deposit(settlement, client, 12, other_node))
+    assert (event.args.node, event.args.balance) == (other_node, 12)
+    assert (balance(settlement, client, node), balance(settlement, client, other_node)) == (30, 12)
+    assert balance(settlement, clients[1], node) == 0
+    assert token.functions.balanceOf(settlement.address).call() == 42
+
+
+def test_a_withdrawal_request_is_per_channel(w3, settlement, clients, node, other_node, reverts):
+    client = clients[0]
+    deposit(settlement, client, 50, node)
+    deposit(settlement, client, 50, other_node)
+    with reverts("escrow: exceeds channel balance"):  # 100 in escrow, 50 in this channel
+        request(settlement, client, 51, node)
+    requested_at = block_time(w3, request(settlement, client, 50, node))
+    (event,) = events(settlement, "WithdrawalRequested", request(settlement, client, 20, node))
+    assert (event.args.client, event.args.node, event.args.amount) == (client.address, node, 20)
+    assert settlement.functions.withdrawals(client.address, other_node).call() == (0, 0, 0)
+    assert settlement.functions.withdrawal_available_at(client.address, other_node).call() == 0
+    next_block_at(w3, requested_at + DELAY + 1)
+    with reverts("escrow: no withdrawal requested"):  # the other channel asked for nothing
+        withdraw(settlement, client, other_node)
+    (event,) = events(settlement, "Withdrawn", withdraw(settlement, client, node))
+    assert (event.args.node, event.args.amount) == (node, 20)
+    assert (balance(settlement, client, node), balance(settlement, client, other_node)) == (30, 50)
+
+
+def test_each_channel_waits_its_own_delay(w3, settlement, clients, node, other_node, reverts):
+    client = clients[0]
+    deposit(settlement, client, 50, node)
+    deposit(settlement, client, 50, other_node)
+    first = block_time(w3, request(settlement, client, 10, node))
+    next_block_at(w3, first + 100)
+    second = block_time(w3, request(settlement, client, 10, other_node))
+    next_block_at(w3, first + DELAY)
+    withdraw(settlement, client, node)
+    with reverts("escrow: withdrawal delay not over"):
+        withdraw(settlement, client, other_node)
+    next_block_at(w3, second + DELAY)
+    withdraw(settlement, client, other_node)
+    assert (balance(settlement, client, node), balance(settlement, client, other_node)) == (40, 40)
+
+
+def test_another_nodes_redemption_leaves_a_pending_withdrawal_whole(
+    w3, settlement, token, clients, node, other_node, voucher, post
+):
+    client = clients[0]
+    deposit(settlement, client, 100, node)
+    deposit(settlement, client, 100, other_node)
+    tx = request(settlement, client, 100, node)
+    post(0, 90, [voucher(client, 90, for_node=other_node)], sender=other_node)
+    next_block_at(w3, block_time(w3, tx) + DELAY)
+    (event,) = events(settlement, "Withdrawn", withdraw(settlement, client, node))
+    assert event.args.amount == 100  # the other channel paid its own node
+    assert token.functions.balanceOf(client.address).call() == FUNDS - 100
+    assert balance(settlement, client, other_node) == 10
+
+
+def test_move_after_the_delay_funds_another_channel(
+    w3, settlement, token, clients, node, other_node, voucher, post
+):
+    client = clients[0]
+    deposit(settlement, client, 100, node)
+    tx = request(settlement, client, 60, node)
+    post(0, 50, [voucher(client, 50)])  # the node redeems during the delay: 50 is left
+    next_block_at(w3, block_time(w3, tx) + DELAY)
+    move = settlement.functions.move(node, other_node).transact({"from": client.address})
+    (event,) = events(settlement, "Moved", move)
+    assert (event.args.client, event.args.from_node, event.args.to_node, event.args.amount) == (
+        client.address,
+        node,
+        other_node,
+        50,
+    )
+    assert (balance(settlement, client, node), balance(settlement, client, other_node)) == (0, 50)
+    assert settlement.functions.withdrawals(client.address, node).call() == (0, 0, 0)
+    assert token.functions.balanceOf(settlement.address).call() == 100  # none left escrow
+    post(0, 50, [voucher(client, 50, for_node=other_node)], sender=other_node)  # at once
+    assert balance(settlement, client, other_node) == 0
+
+
+@pytest.mark.parametrize(
+    ("case", "wait", "reason"),
+    [
+        ("to zero", True, "escrow: zero node"),
+        ("to itself", True, "escrow: same channel"),
+        ("early", False, "escrow: withdrawal delay not over"),
+        ("unrequested", True, "escrow: no withdrawal requested"),
+    ],
+)
+def test_move_refusals(w3, settlement, clients, node, other_node, reverts, case, wait, reason):
+    client = clients[0]
+    deposit(settlement, client, 100, node)
+    deposit(settlement, client, 100, other_node)
+    tx = request(settlement, client, 40, node)
+    if wait:
+        next_block_at(w3, block_time(w3, tx) + DELAY)
+    source, target = {
+        "to zero": (node, ZERO),
+        "to itself": (node, node),
+        "early": (node, other_node),
+        "unrequested": (other_node, node),
+    }[case]
+    with reverts(reason):
+        settlement.functions.move(source, target).transact({"from": client.address})
+    assert (balance(settlement, client, node), balance(settlement, client, other_node)) == (
+        100,
+        100,
+    )
+    assert settlement.functions.withdrawals(client.address, node).call()[0] == 40
 
 
 # post_epoch: the happy path -----------------------------------------------------------------
@@ -410,13 +543,13 @@ def test_post_epoch_redeems_vouchers_and_records_the_epoch(
     w3, settlement, token, clients, node, recipients, split, voucher, post
 ):
     a, b = clients[0], clients[1]
-    deposit(settlement, a, 100)
-    deposit(settlement, b, 50)
+    deposit(settlement, a, 100, node)
+    deposit(settlement, b, 50, node)
     root, _ = payouts(node, {recipients[0]: 60, recipients[1]: 45})
     tx = post(0, 105, [voucher(a, 70), voucher(b, 50, 35)], root=root, count=7)
     posted_at = block_time(w3, tx)
 
-    assert (balance(settlement, a), balance(settlement, b)) == (30, 15)
+    assert (balance(settlement, a, node), balance(settlement, b, node)) == (30, 15)
     assert settlement.functions.redeemed(a.address, node).call() == 70
     assert settlement.functions.redeemed(b.address, node).call() == 35
     assert settlement.functions.node_redeemed(node).call() == 105
@@ -461,7 +594,7 @@ def test_post_epoch_without_redemptions(settlement, node, post):
 
 
 def test_total_may_stay_below_what_was_redeemed(settlement, clients, node, voucher, post):
-    deposit(settlement, clients[0], 100)
+    deposit(settlement, clients[0], 100, node)
     post(0, 10, [voucher(clients[0], 100)])
     assert settlement.functions.node_redeemed(node).call() == 100
     assert settlement.functions.epochs(node, 0).call()[1:5] == (10, CID, 1, 100)
@@ -471,23 +604,24 @@ def test_nodes_keep_separate_epochs_and_channels(
     settlement, clients, node, other_node, voucher, post
 ):
     client = clients[0]
-    deposit(settlement, client, 100)
+    deposit(settlement, client, 100, node)
+    deposit(settlement, client, 60, other_node)
     post(0, 30, [voucher(client, 30)])
     post(0, 50, [voucher(client, 50, for_node=other_node)], sender=other_node)
     assert settlement.functions.redeemed(client.address, node).call() == 30
     assert settlement.functions.redeemed(client.address, other_node).call() == 50
     assert settlement.functions.node_redeemed(other_node).call() == 50
     assert settlement.functions.epoch_count(other_node).call() == 1
-    assert balance(settlement, client) == 20
+    assert (balance(settlement, client, node), balance(settlement, client, other_node)) == (70, 10)
 
 
 def test_a_later_voucher_redeems_only_the_difference(w3, settlement, clients, node, voucher, post):
     client = clients[0]
-    deposit(settlement, client, 100)
+    deposit(settlement, client, 100, node)
     posted_at = block_time(w3, post(0, 40, [voucher(client, 40)]))
     next_block_at(w3, posted_at + EPOCH)
     tx = post(1, 65, [voucher(client, 65)])
-    assert balance(settlement, client) == 35
+    assert balance(settlement, client, node) == 35
     assert settlement.functions.redeemed(client.address, node).call() == 65
     assert settlement.functions.node_redeemed(node).call() == 65
     assert settlement.functions.epochs(node, 1).call()[4] == 25
@@ -497,29 +631,29 @@ def test_a_later_voucher_redeems_only_the_difference(w3, settlement, clients, no
 
 def test_a_voucher_can_be_redeemed_in_parts(w3, settlement, clients, node, voucher, post):
     client = clients[0]
-    deposit(settlement, client, 100)
+    deposit(settlement, client, 100, node)
     signed = voucher(client, 90, 50)
     posted_at = block_time(w3, post(0, 50, [signed]))
     next_block_at(w3, posted_at + EPOCH)
     post(1, 90, [(*signed[:2], 90, signed[3])])  # the same signature, the rest of its amount
     assert settlement.functions.redeemed(client.address, node).call() == 90
-    assert balance(settlement, client) == 10
+    assert balance(settlement, client, node) == 10
 
 
 def test_two_rising_redemptions_of_one_client_in_one_epoch(
     settlement, clients, node, voucher, post
 ):
     client = clients[0]
-    deposit(settlement, client, 100)
+    deposit(settlement, client, 100, node)
     post(0, 70, [voucher(client, 50), voucher(client, 70)])
     assert settlement.functions.redeemed(client.address, node).call() == 70
     assert settlement.functions.node_redeemed(node).call() == 70
-    assert balance(settlement, client) == 30
+    assert balance(settlement, client, node) == 30
 
 
 def test_a_compact_eip2098_signature_redeems_too(settlement, clients, node, voucher, post):
     client = clients[0]
-    deposit(settlement, client, 100)
+    deposit(settlement, client, 100, node)
     address, signed, amount, signature = voucher(client, 40)
     r, s, v = signature[:32], int.from_bytes(signature[32:64], "big"), signature[64]
     compact = r + ((v - 27) << 255 | s).to_bytes(32, "big")
@@ -598,8 +732,8 @@ def test_post_follows_a_governance_change_of_split(settlement, accounts, split, 
     assert settlement.functions.epochs(accounts[2], 0).call()[6] == new_split
 
 
-def test_total_decreased(w3, settlement, clients, voucher, post, reverts):
-    deposit(settlement, clients[0], 100)
+def test_total_decreased(w3, settlement, clients, voucher, post, reverts, node):
+    deposit(settlement, clients[0], 100, node)
     posted_at = block_time(w3, post(0, 50, [voucher(clients[0], 100)]))
     next_block_at(w3, posted_at + EPOCH)
     with reverts("settlement: total decreased"):
@@ -607,8 +741,8 @@ def test_total_decreased(w3, settlement, clients, voucher, post, reverts):
     post(1, 50)
 
 
-def test_payouts_exceed_redeemed(w3, settlement, clients, voucher, post, reverts):
-    deposit(settlement, clients[0], 100)
+def test_payouts_exceed_redeemed(w3, settlement, clients, voucher, post, reverts, node):
+    deposit(settlement, clients[0], 100, node)
     with reverts("settlement: payouts exceed redeemed"):
         post(0, 1)
     with reverts("settlement: payouts exceed redeemed"):
@@ -623,15 +757,15 @@ def test_payouts_exceed_redeemed(w3, settlement, clients, voucher, post, reverts
 # post_epoch: vouchers -----------------------------------------------------------------------
 
 
-def test_voucher_exceeded(settlement, clients, voucher, post, reverts):
-    deposit(settlement, clients[0], 100)
+def test_voucher_exceeded(settlement, clients, voucher, post, reverts, node):
+    deposit(settlement, clients[0], 100, node)
     with reverts("escrow: voucher exceeded"):
         post(0, 0, [voucher(clients[0], 50, 51)])
 
 
-def test_voucher_already_redeemed(w3, settlement, clients, voucher, post, reverts):
+def test_voucher_already_redeemed(w3, settlement, clients, voucher, post, reverts, node):
     client = clients[0]
-    deposit(settlement, client, 100)
+    deposit(settlement, client, 100, node)
     with reverts("escrow: voucher already redeemed"):
         post(0, 0, [voucher(client, 50, 0)])  # nothing to redeem is not a redemption
     with reverts("escrow: voucher already redeemed"):
@@ -648,30 +782,32 @@ def test_voucher_already_redeemed(w3, settlement, clients, voucher, post, revert
 
 def test_bad_voucher_signature_by_another_key(settlement, clients, node, post, reverts):
     client = clients[0]
-    deposit(settlement, client, 100)
+    deposit(settlement, client, 100, node)
     forged = hand_signed(STRANGER, own_domain(settlement), client.address, node, 50)
     with reverts("escrow: bad voucher signature"):
         post(0, 0, [(client.address, 50, 50, forged)])
 
 
-def test_bad_voucher_signature_of_another_client(settlement, clients, voucher, post, reverts):
+def test_bad_voucher_signature_of_another_client(settlement, clients, voucher, post, reverts, node):
     a, b = clients[0], clients[1]
-    deposit(settlement, a, 100)
+    deposit(settlement, a, 100, node)
     _, signed, amount, signature = voucher(b, 50)  # b's own voucher, passed off as a's
     with reverts("escrow: bad voucher signature"):
         post(0, 0, [(a.address, signed, amount, signature)])
 
 
 def test_bad_voucher_signature_for_another_node(
-    settlement, clients, other_node, voucher, post, reverts
+    settlement, clients, other_node, voucher, post, reverts, node
 ):
-    deposit(settlement, clients[0], 100)
+    deposit(settlement, clients[0], 100, node)
     with reverts("escrow: bad voucher signature"):
         post(0, 0, [voucher(clients[0], 50, for_node=other_node)])
 
 
-def test_bad_voucher_signature_over_another_amount(settlement, clients, voucher, post, reverts):
-    deposit(settlement, clients[0], 100)
+def test_bad_voucher_signature_over_another_amount(
+    settlement, clients, voucher, post, reverts, node
+):
+    deposit(settlement, clients[0], 100, node)
     address, _, _, signature = voucher(clients[0], 50)
     with reverts("escrow: bad voucher signature"):
         post(0, 0, [(address, 80, 80, signature)])
@@ -692,7 +828,7 @@ def test_bad_voucher_signature_under_another_domain(
     settlement, clients, node, post, reverts, override
 ):
     client = clients[0]
-    deposit(settlement, client, 100)
+    deposit(settlement, client, 100, node)
     domain = {**own_domain(settlement), **override}
     signature = hand_signed(client, domain, client.address, node, 50)
     with reverts("escrow: bad voucher signature"):
@@ -701,7 +837,7 @@ def test_bad_voucher_signature_under_another_domain(
 
 def test_the_hand_built_domain_matches_the_contract(settlement, clients, node, sign_voucher, post):
     client = clients[0]
-    deposit(settlement, client, 100)
+    deposit(settlement, client, 100, node)
     signature = hand_signed(client, own_domain(settlement), client.address, node, 50)
     assert signature == sign_voucher(client, settlement, node, 50)
     post(0, 50, [(client.address, 50, 50, signature)])
@@ -714,8 +850,8 @@ def test_zero_client_with_an_unrecoverable_signature_is_refused(settlement, post
         post(0, 0, [(ZERO, 50, 50, b"")])
 
 
-def test_malformed_signatures_revert_in_ecdsa(settlement, clients, voucher, post, reverts):
-    deposit(settlement, clients[0], 100)
+def test_malformed_signatures_revert_in_ecdsa(settlement, clients, voucher, post, reverts, node):
+    deposit(settlement, clients[0], 100, node)
     address, signed, amount, signature = voucher(clients[0], 50)
     high_s = signature[:32] + b"\xff" * 32 + signature[64:]
     with reverts("ecdsa: invalid signature `s` value"):
@@ -736,33 +872,45 @@ def test_voucher_digest_matches_the_signed_message(settlement, clients, node, si
     assert Account._recover_hash(digest, signature=signature) == client.address
 
 
-def test_balance_too_low(settlement, clients, voucher, post, reverts):
+def test_balance_too_low(settlement, clients, voucher, post, reverts, node):
     client = clients[0]
-    deposit(settlement, client, 50)
-    with reverts("escrow: balance too low"):
+    deposit(settlement, client, 50, node)
+    with reverts("escrow: channel balance too low"):
         post(0, 0, [voucher(client, 51)])
     post(0, 50, [voucher(client, 51, 50)])  # what the balance covers can still be redeemed
-    assert balance(settlement, client) == 0
+    assert balance(settlement, client, node) == 0
 
 
 def test_balance_too_low_counts_earlier_redemptions_in_the_same_post(
+    settlement, clients, node, voucher, post, reverts
+):
+    client = clients[0]
+    deposit(settlement, client, 100, node)
+    with reverts("escrow: channel balance too low"):
+        post(0, 0, [voucher(client, 200, amount=70), voucher(client, 200, amount=101)])
+    assert balance(settlement, client, node) == 100
+
+
+def test_a_node_cannot_redeem_from_another_nodes_channel(
     settlement, clients, node, other_node, voucher, post, reverts
 ):
     client = clients[0]
-    deposit(settlement, client, 100)
-    post(0, 70, [voucher(client, 70, for_node=other_node)], sender=other_node)
-    with reverts("escrow: balance too low"):
-        post(0, 0, [voucher(client, 31)])  # the client double-signed; the first node won
+    deposit(settlement, client, 100, node)  # the client signs both nodes 70: only one is funded
+    with reverts("escrow: channel balance too low"):
+        post(0, 0, [voucher(client, 70, for_node=other_node)], sender=other_node)
+    post(0, 70, [voucher(client, 70)])
+    assert (balance(settlement, client, node), balance(settlement, client, other_node)) == (30, 0)
+    assert settlement.functions.redeemed(client.address, other_node).call() == 0
 
 
 def test_a_reverted_post_changes_nothing(w3, settlement, token, clients, node, voucher, post):
     a, b = clients[0], clients[1]
-    deposit(settlement, a, 100)
-    deposit(settlement, b, 10)
+    deposit(settlement, a, 100, node)
+    deposit(settlement, b, 10, node)
 
     def state():
         return (
-            [balance(settlement, c) for c in clients],
+            [balance(settlement, c, node) for c in clients],
             [settlement.functions.redeemed(c.address, node).call() for c in clients],
             settlement.functions.node_redeemed(node).call(),
             settlement.functions.epoch_count(node).call(),
@@ -814,7 +962,7 @@ def test_claim_pays_the_leaf_after_the_challenge_window(
 def test_claim_with_a_single_leaf_and_an_empty_proof(
     w3, settlement, token, clients, node, recipients, voucher, post
 ):
-    deposit(settlement, clients[0], 10)
+    deposit(settlement, clients[0], 10, node)
     root = leaf(node, recipients[0], 10)
     next_block_at(w3, block_time(w3, post(0, 10, [voucher(clients[0], 10)], root=root)) + CHALLENGE)
     claim(settlement, recipients[0], node, 0, 10, [])
@@ -830,7 +978,7 @@ def test_the_leaf_view_matches_the_python_leaf(settlement, node, recipients):
 def test_challenge_window_open_until_exactly_the_period(
     w3, settlement, clients, node, recipients, voucher, post, reverts, mine
 ):
-    deposit(settlement, clients[0], 100)
+    deposit(settlement, clients[0], 100, node)
     root, proofs = payouts(node, {recipients[0]: 60})
     posted_at = block_time(w3, post(0, 60, [voucher(clients[0], 60)], root=root))
     with reverts("settlement: challenge window open"):
@@ -868,7 +1016,7 @@ def test_invalid_proof_against_another_epochs_root(
     w3, settlement, clients, node, recipients, voucher, post, reverts
 ):
     r0 = recipients[0]
-    deposit(settlement, clients[0], 100)
+    deposit(settlement, clients[0], 100, node)
     root0, proofs0 = payouts(node, {r0: 30, recipients[1]: 10})
     posted_at = block_time(w3, post(0, 40, [voucher(clients[0], 40)], root=root0))
     next_block_at(w3, posted_at + EPOCH)
@@ -891,7 +1039,7 @@ def test_nothing_to_claim_twice(settlement, node, recipients, settled, reverts):
 def test_nothing_to_claim_for_a_zero_leaf(
     w3, settlement, clients, node, recipients, voucher, post, reverts
 ):
-    deposit(settlement, clients[0], 10)
+    deposit(settlement, clients[0], 10, node)
     root, proofs = payouts(node, {recipients[0]: 0, recipients[1]: 10})
     next_block_at(w3, block_time(w3, post(0, 10, [voucher(clients[0], 10)], root=root)) + CHALLENGE)
     with reverts("settlement: nothing to claim"):
@@ -902,7 +1050,7 @@ def test_cumulative_claims_across_epochs_pay_the_difference(
     w3, settlement, token, clients, node, recipients, voucher, post, reverts
 ):
     r0, r1 = recipients[0], recipients[1]
-    deposit(settlement, clients[0], 200)
+    deposit(settlement, clients[0], 200, node)
     root0, proofs0 = payouts(node, {r0: 60, r1: 40})
     posted_at = block_time(w3, post(0, 100, [voucher(clients[0], 100)], root=root0))
     next_block_at(w3, posted_at + CHALLENGE)
@@ -931,7 +1079,7 @@ def test_an_older_epoch_still_pays_if_the_newer_window_is_open(
     w3, settlement, token, clients, node, recipients, voucher, post, reverts
 ):
     r0 = recipients[0]
-    deposit(settlement, clients[0], 200)
+    deposit(settlement, clients[0], 200, node)
     root0, proofs0 = payouts(node, {r0: 60})
     posted_at = block_time(w3, post(0, 60, [voucher(clients[0], 60)], root=root0))
     next_block_at(w3, posted_at + EPOCH)
@@ -947,7 +1095,7 @@ def test_exceeds_redeemed_caps_a_root_above_its_total(
     w3, settlement, token, clients, node, recipients, voucher, post, reverts
 ):
     r0, r1 = recipients[0], recipients[1]
-    deposit(settlement, clients[0], 100)
+    deposit(settlement, clients[0], 100, node)
     # total is honest (100 = redeemed) but the leaves add up to 200
     root, proofs = payouts(node, {r0: 100, r1: 100})
     next_block_at(
@@ -965,8 +1113,8 @@ def test_exceeds_redeemed_by_a_single_unit(
     w3, settlement, token, clients, node, recipients, voucher, post, reverts
 ):
     r0, r1 = recipients[0], recipients[1]
-    deposit(settlement, clients[0], 100)
-    deposit(settlement, clients[1], 500)  # escrow of another client must stay out of reach
+    deposit(settlement, clients[0], 100, node)
+    deposit(settlement, clients[1], 500, node)  # escrow of another client must stay out of reach
     root, proofs = payouts(node, {r0: 60, r1: 41})
     next_block_at(
         w3, block_time(w3, post(0, 100, [voucher(clients[0], 100)], root=root)) + CHALLENGE
@@ -981,7 +1129,8 @@ def test_claims_of_one_node_never_touch_another_nodes_funds(
     w3, settlement, clients, node, other_node, recipients, voucher, post, reverts
 ):
     r0 = recipients[0]
-    deposit(settlement, clients[0], 100)
+    deposit(settlement, clients[0], 100, node)  # funded, never redeemed: not the node's to pay
+    deposit(settlement, clients[0], 100, other_node)
     post(0, 80, [voucher(clients[0], 80, for_node=other_node)], sender=other_node)
     root, proofs = payouts(node, {r0: 50})
     next_block_at(w3, block_time(w3, post(0, 0, root=root)) + CHALLENGE)
@@ -1056,18 +1205,21 @@ def test_set_periods_rejects_invalid_periods(settlement, accounts, reverts, peri
     assert settlement.functions.withdrawal_delay().call() == DELAY
 
 
-def test_a_new_withdrawal_delay_spares_pending_requests(w3, settlement, clients, accounts):
+def test_a_new_withdrawal_delay_spares_pending_requests(w3, settlement, clients, accounts, node):
     client = clients[0]
-    deposit(settlement, client, 50)
-    tx = settlement.functions.request_withdrawal(50).transact({"from": client.address})
+    deposit(settlement, client, 50, node)
+    tx = request(settlement, client, 50, node)
     settlement.functions.set_periods(EPOCH, CHALLENGE, DELAY * 10).transact({"from": accounts[0]})
-    assert settlement.functions.withdrawals(client.address).call()[1] == block_time(w3, tx) + DELAY
+    assert (
+        settlement.functions.withdrawals(client.address, node).call()[1]
+        == block_time(w3, tx) + DELAY
+    )
 
 
 def test_a_challenge_window_can_be_extended_but_never_cut(
     w3, settlement, accounts, clients, node, recipients, voucher, post, reverts
 ):
-    deposit(settlement, clients[0], 60)
+    deposit(settlement, clients[0], 60, node)
     root, proofs = payouts(node, {recipients[0]: 60})
     posted_at = block_time(w3, post(0, 60, [voucher(clients[0], 60)], root=root))
     settlement.functions.set_periods(EPOCH, 0, DELAY).transact({"from": accounts[0]})
@@ -1117,7 +1269,7 @@ def test_an_older_root_stays_claimable_after_a_newer_one_lowers_a_leaf(
     # no one can challenge during the "challenge window", and old roots never expire: a node
     # cannot correct a root, and a recipient may claim its highest leaf in any epoch
     r0, r1 = recipients[0], recipients[1]
-    deposit(settlement, clients[0], 100)
+    deposit(settlement, clients[0], 100, node)
     root0, proofs0 = payouts(node, {r0: 100})  # the mistake
     posted_at = block_time(w3, post(0, 100, [voucher(clients[0], 100)], root=root0))
     next_block_at(w3, posted_at + EPOCH)
@@ -1134,12 +1286,12 @@ def test_one_unfunded_voucher_sinks_the_whole_post(
 ):
     # a client whose withdrawal matured can withdraw just before the node's post lands
     a, b = clients[0], clients[1]
-    deposit(settlement, a, 100)
-    deposit(settlement, b, 100)
-    tx = settlement.functions.request_withdrawal(100).transact({"from": a.address})
+    deposit(settlement, a, 100, node)
+    deposit(settlement, b, 100, node)
+    tx = request(settlement, a, 100, node)
     next_block_at(w3, block_time(w3, tx) + DELAY)
-    withdraw(settlement, a)
-    with reverts("escrow: balance too low"):
+    withdraw(settlement, a, node)
+    with reverts("escrow: channel balance too low"):
         post(0, 0, [voucher(b, 50), voucher(a, 80)])
     assert settlement.functions.redeemed(b.address, node).call() == 0
 
@@ -1156,10 +1308,10 @@ def test_a_longer_epoch_keeps_the_node_ahead_of_pending_withdrawals(
     w3, settlement, clients, node, accounts, voucher, post, reverts
 ):
     client = clients[0]
-    deposit(settlement, client, 100)
+    deposit(settlement, client, 100, node)
     post(0, 0)
     signed = voucher(client, 80)  # the client uses the node, then asks for everything back
-    tx = settlement.functions.request_withdrawal(100).transact({"from": client.address})
+    tx = request(settlement, client, 100, node)
     available_at = block_time(w3, tx) + DELAY
     settlement.functions.set_periods(EPOCH * 4, CHALLENGE, DELAY * 4).transact(
         {"from": accounts[0]}
@@ -1168,21 +1320,19 @@ def test_a_longer_epoch_keeps_the_node_ahead_of_pending_withdrawals(
     post(1, 80, [signed])  # the epoch length of the last post still applies to the next one
     assert settlement.functions.redeemed(client.address, node).call() == 80
     with reverts("escrow: withdrawal delay not over"):  # and the longer delay now applies
-        settlement.functions.withdraw().transact({"from": client.address})
+        withdraw(settlement, client, node)
 
 
 def test_a_shorter_delay_never_cuts_a_pending_withdrawal(
-    w3, settlement, clients, accounts, reverts
+    w3, settlement, clients, accounts, reverts, node
 ):
     client = clients[0]
-    deposit(settlement, client, 100)
-    requested_at = block_time(
-        w3, settlement.functions.request_withdrawal(100).transact({"from": client.address})
-    )
+    deposit(settlement, client, 100, node)
+    requested_at = block_time(w3, request(settlement, client, 100, node))
     settlement.functions.set_periods(1, 0, 2).transact({"from": accounts[0]})
-    assert settlement.functions.withdrawal_available_at(client.address).call() == (
+    assert settlement.functions.withdrawal_available_at(client.address, node).call() == (
         requested_at + DELAY
     )
     next_block_at(w3, requested_at + DELAY - 1)
     with reverts("escrow: withdrawal delay not over"):
-        settlement.functions.withdraw().transact({"from": client.address})
+        withdraw(settlement, client, node)

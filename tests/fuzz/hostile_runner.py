@@ -34,7 +34,7 @@ def start_paying_node(folder: Path, generator: Any, embedder: Any) -> LiveNode:
     )
     node.t.new_account("client")
     node.t.transfer(100 * TSR, "client")
-    node.t.deposit(50 * TSR, "client")
+    node.t.deposit(50 * TSR, node.service.node_key.address, "client")
     return node
 
 

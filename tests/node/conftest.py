@@ -16,7 +16,7 @@ def live(tmp_path_factory, wide_generator, tiny_embedder):
     t = node.t
     t.new_account("client")
     t.transfer(100 * TSR, "client")
-    t.deposit(50 * TSR, "client")
+    t.deposit(50 * TSR, node.service.node_key.address, "client")
     yield node
     node.stop()
 

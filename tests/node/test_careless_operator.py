@@ -31,7 +31,7 @@ def paid(tmp_path, wide_generator, tiny_embedder):
     )  # fmt: skip
     node.t.new_account("client")
     node.t.transfer(10 * TSR, "client")
-    node.t.deposit(5 * TSR, "client")
+    node.t.deposit(5 * TSR, "operator", "client")
     yield node
     node.stop()
 

@@ -48,7 +48,7 @@ def node(tmp_path_factory, wide_generator, tiny_embedder):
     )
     t.new_account("client")
     t.transfer(10 * TSR, "client")
-    t.deposit(5 * TSR, "client")
+    t.deposit(5 * TSR, built.service.node_key.address, "client")
     voucher = t.sign_voucher(built.service.node_key.address, TSR, "client")
     yield Paying(built, voucher.to_header(), voucher.client)
     built.close()

@@ -30,7 +30,7 @@ def paying(tmp_path, wide_generator, tiny_embedder):
     )
     enact(t, approve, "approve the served model; its builder is paid the royalty")
     t.transfer(100 * TSR, "alice")
-    t.deposit(20 * TSR, "alice")
+    t.deposit(20 * TSR, "operator", "alice")
     yield node
     node.stop()
 

@@ -72,7 +72,23 @@ def test_a_voucher_for_another_node_chain_or_contract_is_refused(paying):
 
 def test_an_account_without_escrow_is_told_to_deposit(paying):
     voucher = paying.t.sign_voucher(_node(paying), TSR, "bob")
-    _refused(paying, voucher, "insufficient_escrow", "tessera deposit")
+    hint = f"tessera deposit AMOUNT --node {_node(paying)}"
+    _refused(paying, voucher, "insufficient_escrow", hint)
+
+
+def test_a_voucher_backed_by_another_nodes_channel_is_told_to_deposit_here(paying):
+    """Bob's escrow sits in another node's channel: it backs nothing this node serves."""
+    t = paying.t
+    t.transfer(10 * TSR, "bob")
+    t.deposit(5 * TSR, "carol", "bob")  # carol's channel: another node's
+    assert t.wallet("bob").escrow == 5 * TSR
+    voucher = t.sign_voucher(_node(paying), TSR, "bob")
+    error = _refused(paying, voucher, "insufficient_escrow", "to this node holds 0")
+    assert f"tessera deposit AMOUNT --node {_node(paying)}" in error["message"]
+    assert error["tessera"]["escrow"] == "0" and error["tessera"]["node"] == _node(paying)
+    assert paying.service.receipts.voucher(t.address("bob")) is None  # nothing kept to redeem
+    t.deposit(TSR, _node(paying), "bob")  # funded here, the same voucher is served
+    assert _post(paying, voucher).status_code == 200
 
 
 def test_too_small_a_voucher_says_how_much_is_missing(paying):
@@ -93,7 +109,7 @@ def test_a_voucher_below_what_was_redeemed_is_refused(paying, alice):
 
 def test_a_pending_withdrawal_is_not_spendable(paying):
     t = paying.t
-    t.request_withdrawal(t.wallet("alice").escrow, "alice")
+    t.request_withdrawal(t.wallet("alice").escrow, "operator", "alice")
     voucher = t.sign_voucher(_node(paying), TSR, "alice")
     _refused(paying, voucher, "insufficient_escrow", "being withdrawn")
 

@@ -33,7 +33,7 @@ def _client(node, name: str) -> NodeClient:
 def test_a_voucher_the_contract_refuses_is_left_out_reported_and_replaced(paying, alice, caplog):
     t, db = paying.t, paying.service.receipts
     t.transfer(50 * TSR, "bob")
-    t.deposit(10 * TSR, "bob")
+    t.deposit(10 * TSR, "operator", "bob")
     bob = _client(paying, "bob")
     alice_paid = alice.ask(QUESTIONS[0]).receipt.price
     bob_paid = bob.ask(QUESTIONS[1]).receipt.price
@@ -123,23 +123,41 @@ def _ask_until_refused(client: NodeClient) -> int:
     raise AssertionError("the node never ran out of escrow")
 
 
-def test_one_escrow_promised_to_two_nodes_is_reported_by_the_one_that_loses(two_nodes, monkeypatch):
+def test_a_deposit_backs_only_its_own_nodes_channel(two_nodes):
+    """No two nodes are promised the same tokens: eve's deposit into the first node's channel
+    is all the first may serve against, and the second serves her nothing on it."""
     first, second = two_nodes
     t = first.t
-    t.deposit(12 * 10**15, "eve")  # three answers' worth at most
+    t.deposit(12 * 10**15, first.service.node_key.address, "eve")  # three answers at most
     owed_first = _ask_until_refused(_client(first, "eve"))
-    owed_second = _ask_until_refused(_client(second, "eve"))
-    assert owed_first + owed_second > 12 * 10**15  # both served against the same escrow
-
+    assert 0 < owed_first <= 12 * 10**15
+    with pytest.raises(NodeError) as refused:
+        _client(second, "eve").ask(QUESTIONS[0], max_tokens=4)
+    assert refused.value.status == 402
+    assert f"tessera deposit AMOUNT --node {second.service.node_key.address}" in str(refused.value)
+    assert second.service.receipts.count() == 0
     assert t.settle_epoch("operator").redeemed == owed_first
+    assert t.settle_epoch("operator2") is None and t.node_status("operator2").ok
+
+
+def test_a_channel_withdrawn_before_its_node_settled_is_reported(two_nodes, monkeypatch):
+    """The careless node: it served eve, then let her withdrawal's delay pass unsettled."""
+    first, second = two_nodes
+    t, node = first.t, second.service.node_key.address
+    t.deposit(12 * 10**15, node, "eve")
+    owed = _ask_until_refused(_client(second, "eve"))
+    pending = t.request_withdrawal(12 * 10**15, node, "eve")
+    advance_home_chain(t, pending.available_at - t.settlement.now())
+    assert t.withdraw(node, "eve") == 12 * 10**15  # nothing was redeemed: it all leaves
+
     assert t.settle_epoch("operator2") is None  # nothing it can post: and it says why
     status = t.node_status("operator2")
-    ((client, owed, reason),) = [(u.client, u.owed, u.reason) for u in status.uncollectable]
-    assert (client, owed, reason) == (t.address("eve"), owed_second, ESCROW_SHORT)
-    assert status.unsettled_amount == owed_second  # kept, not dropped
+    ((client, owed_now, reason),) = [(u.client, u.owed, u.reason) for u in status.uncollectable]
+    assert (client, owed_now, reason) == (t.address("eve"), owed, ESCROW_SHORT)
+    assert status.unsettled_amount == owed  # kept, not dropped
 
     second.node.settle_now()
-    assert _health(second)["settlement"]["uncollectable_amount"] == str(owed_second)
+    assert _health(second)["settlement"]["uncollectable_amount"] == str(owed)
     assert _health(first)["status"] == "ok"
 
     # the CLI says so, and fails: exit code 3, the client and the amount on stderr
@@ -157,9 +175,9 @@ def test_one_escrow_promised_to_two_nodes_is_reported_by_the_one_that_loses(two_
         assert done.exit_code == 3, done.output
         assert t.address("eve") in done.output and "escrow_short" in done.output
 
-    # eve deposits what she owes: the next epoch collects it all
-    t.deposit(owed_second, "eve")
-    assert t.settle_epoch("operator2").redeemed == owed_second
+    # eve deposits what she owes into that channel: the next epoch collects it all
+    t.deposit(owed, node, "eve")
+    assert t.settle_epoch("operator2").redeemed == owed
     assert t.node_status("operator2").ok
 
 

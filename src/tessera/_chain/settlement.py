@@ -1,8 +1,9 @@
-"""Typed client of settlement.vy: escrow, vouchers redeemed per epoch, payout roots, claims."""
+"""Typed client of settlement.vy: escrow per channel (client, node), vouchers redeemed per
+epoch, payout roots, claims."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -100,6 +101,16 @@ class Withdrawal:
     available_at: int
 
 
+@dataclass(frozen=True)
+class Channel:
+    """A client's escrow committed to one node: only that node redeems from it."""
+
+    node: str
+    balance: int  # what the node can still redeem, the pending withdrawal included
+    withdrawing: int  # the pending withdrawal (0: none)
+    available_at: int  # when it can leave the channel (0: none pending)
+
+
 class SettlementClient:
     def __init__(self, chain: Chain, address: str) -> None:
         self.chain = chain
@@ -113,37 +124,76 @@ class SettlementClient:
             self._token = TokenClient(self.chain, self.chain.call(self.contract.functions.token()))
         return self._token
 
-    # escrow ---------------------------------------------------------------------------------
+    # escrow, one channel per (client, node) ----------------------------------------------------
 
-    def deposit(self, sender: LocalAccount, amount: int) -> None:
+    def deposit(self, sender: LocalAccount, node: str, amount: int) -> None:
+        """Commit `amount` of the sender's tokens to its channel to `node`."""
         if self.token.allowance(sender.address, self.address) < amount:
             self.token.approve(sender, self.address, amount)
-        self.chain.transact(self.contract.functions.deposit(amount), sender)
+        fn = self.contract.functions.deposit(Web3.to_checksum_address(node), amount)
+        self.chain.transact(fn, sender)
 
-    def request_withdrawal(self, sender: LocalAccount, amount: int) -> Withdrawal:
-        self.chain.transact(self.contract.functions.request_withdrawal(amount), sender)
-        return self.withdrawal(sender.address)
+    def request_withdrawal(self, sender: LocalAccount, node: str, amount: int) -> Withdrawal:
+        node = Web3.to_checksum_address(node)
+        self.chain.transact(self.contract.functions.request_withdrawal(node, amount), sender)
+        return self.withdrawal(sender.address, node)
 
-    def withdraw(self, sender: LocalAccount) -> int:
+    def withdraw(self, sender: LocalAccount, node: str) -> int:
         self.chain.catch_up_clock()
         before = self.token.balance_of(sender.address)
-        self.chain.transact(self.contract.functions.withdraw(), sender)
+        fn = self.contract.functions.withdraw(Web3.to_checksum_address(node))
+        self.chain.transact(fn, sender)
         return self.token.balance_of(sender.address) - before
 
-    def balance(self, client: str) -> int:
-        fn = self.contract.functions.balances(Web3.to_checksum_address(client))
+    def move(self, sender: LocalAccount, from_node: str, to_node: str) -> int:
+        """Move a channel's withdrawal, once its delay is over, into another channel."""
+        self.chain.catch_up_clock()
+        before = self.balance(sender.address, to_node)
+        fn = self.contract.functions.move(
+            Web3.to_checksum_address(from_node), Web3.to_checksum_address(to_node)
+        )
+        self.chain.transact(fn, sender)
+        return self.balance(sender.address, to_node) - before
+
+    def balance(self, client: str, node: str) -> int:
+        """What `node` can still redeem from the client's channel (a pending withdrawal too)."""
+        fn = self.contract.functions.channel_balance(
+            Web3.to_checksum_address(client), Web3.to_checksum_address(node)
+        )
         return int(self.chain.call(fn))
 
-    def withdrawal(self, client: str) -> Withdrawal:
-        client = Web3.to_checksum_address(client)
-        amount, _, _ = self.chain.call(self.contract.functions.withdrawals(client))
-        available_at = self.chain.call(self.contract.functions.withdrawal_available_at(client))
+    def withdrawal(self, client: str, node: str) -> Withdrawal:
+        client, node = Web3.to_checksum_address(client), Web3.to_checksum_address(node)
+        amount, _, _ = self.chain.call(self.contract.functions.withdrawals(client, node))
+        available_at = self.chain.call(
+            self.contract.functions.withdrawal_available_at(client, node)
+        )
         return Withdrawal(int(amount), int(available_at))
 
-    def withdrawing(self, client: str) -> int:
-        """The amount of the client's pending withdrawal (0: none); one call, for hot paths."""
-        fn = self.contract.functions.withdrawals(Web3.to_checksum_address(client))
+    def withdrawing(self, client: str, node: str) -> int:
+        """The amount of the channel's pending withdrawal (0: none); one call, for hot paths."""
+        fn = self.contract.functions.withdrawals(
+            Web3.to_checksum_address(client), Web3.to_checksum_address(node)
+        )
         return int(self.chain.call(fn)[0])
+
+    def channels(self, client: str, from_block: int = 0) -> list[Channel]:
+        """Every channel the client ever funded (by deposit or move), in order of first
+        funding, with what it holds now."""
+        client = Web3.to_checksum_address(client)
+        by_client = {"from_block": from_block, "argument_filters": {"client": client}}
+        deposits = self.contract.events.Deposited.get_logs(**by_client)
+        moves = self.contract.events.Moved.get_logs(**by_client)
+        funded = sorted(
+            [(log.blockNumber, log.logIndex, log.args.node) for log in deposits]
+            + [(log.blockNumber, log.logIndex, log.args.to_node) for log in moves]
+        )
+        nodes = dict.fromkeys(Web3.to_checksum_address(node) for _, _, node in funded)
+        found = []
+        for node in nodes:
+            pending = self.withdrawal(client, node)
+            found.append(Channel(node, self.balance(client, node), *astuple(pending)))
+        return found
 
     def redeemed(self, client: str, node: str) -> int:
         fn = self.contract.functions.redeemed(

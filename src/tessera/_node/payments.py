@@ -2,9 +2,9 @@
 
 A voucher is enough when its cumulative amount covers what the channel already redeemed on
 chain, what the client owes for answers not yet settled, what its other requests in flight
-may cost, and the most this request can cost. The client's escrow (less a pending
-withdrawal) must cover the unredeemed part. Anything short is an HTTP 402 (`NodeError`)
-that says how much.
+may cost, and the most this request can cost. The client's channel to this node (less its
+pending withdrawal) must cover the unredeemed part: what it committed to other nodes never
+counts. Anything short is an HTTP 402 (`NodeError`) that says how much.
 """
 
 from __future__ import annotations
@@ -80,27 +80,33 @@ class PaymentGate:
                         "missing": str(needed - best.amount),
                     },
                 )
-            balance = self.settlement.balance(client)
-            leaving = min(self.settlement.withdrawing(client), balance)
+            balance = self.settlement.balance(client, self.node)
+            leaving = min(self.settlement.withdrawing(client, self.node), balance)
             if balance - leaving < unredeemed:
-                raise NodeError(
-                    f"the escrow of {client} holds {balance}"
-                    + (f" ({leaving} of it being withdrawn)" if leaving else "")
-                    + f", short of the {unredeemed} this channel may need: deposit more with "
-                    "`tessera deposit AMOUNT`",
-                    status=402,
-                    code="insufficient_escrow",
-                    param="voucher",
-                    details={
-                        "escrow": str(balance),
-                        "withdrawing": str(leaving),
-                        "required": str(unredeemed),
-                    },
-                )
+                raise self._unfunded(client, balance, leaving, unredeemed)
             if voucher is best:
                 self.db.save_voucher(voucher)  # durable: it is what the node will redeem
             self._in_flight[client] = self._in_flight.get(client, 0) + max_price
         return Reservation(client, max_price)
+
+    def _unfunded(self, client: str, balance: int, leaving: int, required: int) -> NodeError:
+        """The 402 for a channel to this node that holds too little: funds committed to
+        other nodes' channels never count here."""
+        return NodeError(
+            f"the channel of {client} to this node holds {balance}"
+            + (f" ({leaving} of it being withdrawn)" if leaving else "")
+            + f", short of the {required} this channel may need: deposit into this node's "
+            f"channel with `tessera deposit AMOUNT --node {self.node}`",
+            status=402,
+            code="insufficient_escrow",
+            param="voucher",
+            details={
+                "escrow": str(balance),
+                "withdrawing": str(leaving),
+                "required": str(required),
+                "node": self.node,
+            },
+        )
 
     def _stored(self, client: str) -> Voucher | None:
         """The client's best kept voucher, unless the contract would refuse it (kept by an

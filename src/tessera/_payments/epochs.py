@@ -260,12 +260,13 @@ class EpochSettler:
                 "the settlement contract refuses its voucher's signature: it was dropped; "
                 "the receipts wait for the client's next valid voucher",
             )
-        balance = self.settlement.balance(client)
+        balance = self.settlement.balance(client, self.node)
         if balance < owed:
             return waits(
                 ESCROW_SHORT,
-                f"its escrow holds {balance}, short of the {owed} owed (paid to another node "
-                "from the same escrow, or withdrawn): the receipts wait until it deposits more",
+                f"its channel to this node holds {balance}, short of the {owed} owed (withdrawn "
+                "after the delay, before this node settled): the receipts wait until it "
+                "deposits more into this node's channel",
             )
         return Redemption(client, voucher.amount, amount, voucher.signature)
 

@@ -67,7 +67,7 @@ def run_demo(
             t.new_account(name)
     _approve_model(t, out)
     t.transfer(100 * TSR, "client")  # from the treasury, which holds the initial supply
-    render.wallet(t.deposit(10 * TSR, "client"))
+    render.wallet(t.deposit(10 * TSR, t.address("operator"), "client"))  # the node's channel
     questions = _questions(corpus)
     if questions:
         _answer_settle_claim_govern(t, out, questions)

@@ -11,40 +11,59 @@ from tessera.cli import render
 from tessera.cli.common import friendly, open_home
 
 AS_OPTION = click.option("--as", "account_", help="Local account to act as (default: default).")
+NODE_OPTION = click.option(
+    "--node", help="The node whose channel it is: its address (`tessera nodes`) or a local account."
+)
+
+
+def _node(node: str | None) -> str:
+    if not node:
+        raise click.UsageError(
+            "say whose channel with --node ADDRESS: escrow is committed per node "
+            "(`tessera nodes` lists them)"
+        )
+    return node
 
 
 @click.command()
 @click.argument("amount")
+@NODE_OPTION
 @AS_OPTION
 @click.pass_context
 @friendly
-def deposit(ctx: click.Context, amount: str, account_: str | None) -> None:
-    """Deposit AMOUNT TSR into escrow, to pay nodes with signed vouchers."""
-    wallet = open_home(ctx, password=True).deposit(tessera.parse_tsr(amount), account_)
-    render.wallet(wallet)
+def deposit(ctx: click.Context, amount: str, node: str | None, account_: str | None) -> None:
+    """Deposit AMOUNT TSR into your channel to --node, which only that node redeems the
+    vouchers you sign it from."""
+    units = tessera.parse_tsr(amount)
+    render.wallet(open_home(ctx, password=True).deposit(units, _node(node), account_))
 
 
 @click.command()
 @click.argument("amount", required=False)
 @click.option("--finish", is_flag=True, help="Pay out a withdrawal whose delay is over.")
+@NODE_OPTION
 @AS_OPTION
 @click.pass_context
 @friendly
-def withdraw(ctx: click.Context, amount: str | None, finish: bool, account_: str | None) -> None:
-    """Start withdrawing AMOUNT TSR from escrow, or --finish after the delay."""
-    t = open_home(ctx, password=True)
+def withdraw(
+    ctx: click.Context, amount: str | None, finish: bool, node: str | None, account_: str | None
+) -> None:
+    """Start withdrawing AMOUNT TSR from your channel to --node, or --finish after the delay."""
     if finish == (amount is not None):
         raise click.UsageError("give an AMOUNT to start a withdrawal, or --finish to complete one")
+    node = _node(node)
+    t = open_home(ctx, password=True)
     if finish:
-        paid = t.withdraw(account_)
+        paid = t.withdraw(node, account_)
         render.console.print(f"withdrew {tessera.format_tsr(paid)} TSR")
     else:
         assert amount is not None
-        request = t.request_withdrawal(tessera.parse_tsr(amount), account_)
+        request = t.request_withdrawal(tessera.parse_tsr(amount), node, account_)
         render.console.print(
             f"withdrawal of {tessera.format_tsr(request.amount)} TSR can be finished from chain "
-            f"time {request.available_at} ({render.when(request.available_at)}); nodes may still "
-            "redeem vouchers you signed until then: `tessera withdraw --finish`"
+            f"time {request.available_at} ({render.when(request.available_at)}); the node may "
+            f"still redeem vouchers you signed until then: `tessera withdraw --finish --node "
+            f"{node}`"
         )
     render.wallet(t.wallet(account_))
 
@@ -54,7 +73,7 @@ def withdraw(ctx: click.Context, amount: str | None, finish: bool, account_: str
 @click.pass_context
 @friendly
 def wallet(ctx: click.Context, account: str | None) -> None:
-    """Show an account's tokens, escrow and pending withdrawal."""
+    """Show an account's tokens and each escrow channel: node, balance, pending withdrawal."""
     render.wallet(open_home(ctx).wallet(account))
 
 

@@ -32,12 +32,13 @@ exports: (
     eip712_domain_separator.eip712Domain,
     escrow.token,
     escrow.withdrawal_delay,
-    escrow.balances,
     escrow.withdrawals,
     escrow.redeemed,
     escrow.deposit,
     escrow.request_withdrawal,
     escrow.withdraw,
+    escrow.move,
+    escrow.channel_balance,
     escrow.withdrawal_available_at,
     escrow.voucher_digest,
     escrow.voucher_signer,
@@ -126,7 +127,7 @@ def __init__(
     @param split The initial fee split and treasury.
     @param epoch_length Minimum seconds between a node's epochs.
     @param challenge_period Seconds after posting before claims open.
-    @param withdrawal_delay Seconds a client's withdrawal waits.
+    @param withdrawal_delay Seconds a withdrawal from a channel waits.
     """
     ownable.__init__()
     eip712_domain_separator.__init__("Tessera Settlement", "1")
