@@ -29,10 +29,6 @@ Receive = Callable[[Cid, bytes], None]  # takes one verified block; StoreError r
 Missing = Callable[[], str | None]  # after a CAR: what is still missing, or None when whole
 
 
-class _PeerFailed(Exception):
-    """One attempt at one peer failed; the reason goes into the error that names every peer."""
-
-
 class PeerFetcher:
     """GETs `/ipfs/{cid}` from the peers `peers()` names, verifying every block it returns."""
 
@@ -60,7 +56,7 @@ class PeerFetcher:
         def attempt(peer: str) -> bytes:
             body = b"".join(self._stream(peer, cid, "raw", RAW_TYPE, MAX_BLOCK))
             if not parsed.matches(body):
-                raise _PeerFailed(f"sent {len(body)} bytes that do not match the CID")
+                raise StoreError(f"sent {len(body)} bytes that do not match the CID")
             return body
 
         return self._first(cid, attempt)
@@ -77,7 +73,7 @@ class PeerFetcher:
                     receive(cid, block)
             still = missing()
             if still is not None:
-                raise _PeerFailed(f"sent an incomplete DAG ({still})")
+                raise StoreError(f"sent an incomplete DAG ({still})")
             return peer
 
         return self._first(root, attempt)
@@ -93,7 +89,8 @@ class PeerFetcher:
         for peer in peers:
             try:
                 return attempt(peer)
-            except (_PeerFailed, StoreError, httpx.HTTPError, httpx.InvalidURL) as exc:
+            except (StoreError, httpx.HTTPError, httpx.InvalidURL) as exc:
+                # the reason goes into the error that names every peer tried
                 reason = str(exc) or type(exc).__name__
                 log.warning("peer %s refused for %s: %s", peer, cid, reason)
                 said.append(f"{peer}: {reason}")
@@ -109,12 +106,12 @@ class PeerFetcher:
         url = f"{peer}/ipfs/{cid}?format={fmt}"
         with self._client.stream("GET", url, headers={"Accept": accept}) as response:
             if response.status_code != 200:
-                raise _PeerFailed(f"answered HTTP {response.status_code}")
+                raise StoreError(f"answered HTTP {response.status_code}")
             received = 0
             for chunk in response.iter_bytes():
                 received += len(chunk)
                 if received > limit:
-                    raise _PeerFailed(f"sent more than {limit} bytes")
+                    raise StoreError(f"sent more than {limit} bytes")
                 if time.monotonic() > deadline:
-                    raise _PeerFailed(f"took longer than {self.deadline_s:g} s")
+                    raise StoreError(f"took longer than {self.deadline_s:g} s")
                 yield chunk
