@@ -24,7 +24,7 @@ SIZES = [0, 1, KIB_256 - 1, KIB_256, KIB_256 + 1, 5 * 1024 * 1024 + 17, MAX_LINK
 def node_js() -> list[str]:
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
-        pytest.skip("Node.js is not installed: install Node.js 20 or later (scripts/setup needs it)")
+        pytest.skip("Node.js is not installed: install Node.js 20 or later, as scripts/setup needs")
     if not (JS / "node_modules" / "ipfs-unixfs-importer").is_dir():
         subprocess.run(
             [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=JS, check=True
