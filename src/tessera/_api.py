@@ -86,6 +86,22 @@ def _password(password: str | None) -> str:
     return password
 
 
+def _open_chain(
+    home: TesseraHome, chain: str | Chain | None, anvil_port: int
+) -> tuple[str, str, Chain]:
+    """(kind, url, connection) for a new home: a managed anvil unless `chain` names one. A
+    `Chain` object is used as it is: homes in one process can share one in-process chain."""
+    if isinstance(chain, Chain):
+        return ("inprocess" if chain.url == IN_PROCESS else "rpc"), chain.url, chain
+    if chain is None:
+        anvil = AnvilProcess(home.anvil_dir, anvil_port)
+        if not anvil.is_running():
+            anvil.start()
+        return "anvil", anvil.url, Chain.connect(anvil.url)
+    kind = "inprocess" if chain == IN_PROCESS else "rpc"
+    return kind, chain, Chain.connect(chain)
+
+
 def _connect(config: HomeConfig, home: TesseraHome) -> Chain:
     if config.chain_kind == "inprocess":
         raise ConfigError(
@@ -152,7 +168,7 @@ class Tessera:
     def init(
         cls,
         home: Path | None = None,
-        chain: str | None = None,
+        chain: str | Chain | None = None,
         password: str | None = None,
         force: bool = False,
         anvil_port: int = DEFAULT_ANVIL_PORT,
@@ -168,7 +184,7 @@ class Tessera:
         `join` (a registry address or a deployment file) joins an existing deployment on
         `chain` instead of deploying; `gateways` are IPFS gateways to fetch content from."""
         th = TesseraHome(home)
-        if join is not None and chain in (None, IN_PROCESS):
+        if join is not None and (chain is None or chain == IN_PROCESS):
             raise ConfigError(
                 "--join needs --chain URL: the JSON-RPC URL of the chain the deployment lives on"
             )
@@ -184,14 +200,7 @@ class Tessera:
             keystore.find("default") if "default" in names else keystore.create("default", secret)
         )
         deployer = keystore.unlock(info.name, secret)
-        if chain is None:
-            anvil = AnvilProcess(th.anvil_dir, anvil_port)
-            if not anvil.is_running():
-                anvil.start()
-            kind, url = "anvil", anvil.url
-        else:
-            kind, url = ("inprocess", IN_PROCESS) if chain == IN_PROCESS else ("rpc", chain)
-        connection = Chain.connect(url)
+        kind, url, connection = _open_chain(th, chain, anvil_port)
         for kept in keystore.list():  # accounts kept by --force need gas on a fresh chain too
             _ensure_gas(connection, kept.address)
         if join is None:

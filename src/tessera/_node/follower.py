@@ -17,6 +17,7 @@ from tessera._data.index import ContributionIndex, IndexedContribution
 from tessera._data.manifest import BatchManifest
 from tessera._data.vectors import Embed, VectorIndex
 from tessera._errors import TesseraError
+from tessera._node.replication import BundleKeeper
 from tessera._store.base import BlobStore
 from tessera._store.fetching import FetchingBlobStore
 
@@ -44,6 +45,7 @@ class Follower:
         vectors: VectorIndex,
         embed: Embed,
         datanet_names: tuple[str, ...],
+        bundles: BundleKeeper | None = None,
     ) -> None:
         self.registry = registry
         self.store = store
@@ -51,6 +53,7 @@ class Follower:
         self.vectors = vectors
         self.embed = embed
         self.datanet_names = datanet_names
+        self.bundles = bundles
         self.snapshots: dict[int, Snapshot] = {}
         self.error: str | None = None
         self._stop = threading.Event()
@@ -81,6 +84,8 @@ class Follower:
                     datanet_id, name, snapshot_root(roots), len(roots), len(items)
                 )
             self.snapshots = snapshots
+            if self.bundles is not None:
+                self.bundles.sync()
             self.error = None
             return embedded
         finally:

@@ -24,6 +24,7 @@ from tessera._node.follower import Follower
 from tessera._node.health import SettlementHealth
 from tessera._node.payments import PaymentGate
 from tessera._node.policy import PolicyWatch
+from tessera._node.replication import BundleKeeper
 from tessera._node.service import ChainAndStorage, NodeService, ServedModel
 from tessera._parts import NodeParts
 from tessera._payments.epochs import EpochSettler
@@ -186,8 +187,9 @@ def _chain_and_storage(
     """Index the served datanets once (an unknown one fails here), read the content policy,
     and open the node's receipts."""
     deployment, node = t.deployment, t.node_key.address
+    bundles = BundleKeeper(t.settlement, t.store, deployment.block)
     follower = Follower(
-        t.registry, t.store, t.home.index_path(deployment), vectors, embed, config.datanets
+        t.registry, t.store, t.home.index_path(deployment), vectors, embed, config.datanets, bundles
     )
     follower.sync_once()  # fail fast on an unknown datanet; serve what exists from the start
     policy = PolicyWatch(t.policy)

@@ -6,14 +6,12 @@ import json
 import os
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
 
 import tessera
-from tessera.cli import render
+from tessera.cli import demo_network, render
 
 DEMO_CORPUS = Path(__file__).parent / "demo_data" / "corpus.jsonl"
 DEMO_DATANET = "demo-facts"
@@ -67,7 +65,6 @@ def run_demo(
             t.new_account(name)
     _approve_model(t, out)
     t.transfer(100 * TSR, "client")  # from the treasury, which holds the initial supply
-    render.wallet(t.deposit(10 * TSR, t.address("operator"), "client"))  # the node's channel
     questions = _questions(corpus)
     if questions:
         _answer_settle_claim_govern(t, out, questions)
@@ -137,21 +134,47 @@ def _questions(corpus: Path) -> list[str]:
 
 
 def _answer_settle_claim_govern(t: tessera.Tessera, out: Console, questions: list[str]) -> None:
-    with _serving(t) as client:
-        out.rule("6. the node answers; each request carries a voucher, each answer a receipt")
-        top_sources = [_ask(t, out, client, q) for q in questions]
+    out.rule("6. a second operator joins; both nodes stake, register and serve")
+    second = demo_network.join_second_operator(t, out)
+    fleet = demo_network.Fleet(DEMO_DATANET)
+    try:
+        t.transfer(demo_network.STAKE, "operator")  # the first operator's stake, too
+        fleet.start("operator", t, "operator", _free_port(), demo_network.DEFAULT_PRICES)
+        demo_network.register(fleet, "operator", out)
+        fleet.start("operator-2", second, None, _free_port(), demo_network.CHEAP)
+        demo_network.register(fleet, "operator-2", out)
+        demo_network.show_network(t, fleet, "operator-2", out)
+        demo_network.fund_channels(t, fleet)
 
-        out.rule("7. the epoch is settled: one transaction redeems the vouchers, posts the root")
-        render.settled(t.settle_epoch("operator"))
-        out.rule("8. anyone can audit it: fetch the bundle, re-verify, recompute the root")
-        render.audit(t.audit_epoch(0, t.address("operator")))
+        out.rule("7. the client asks the network, not a URL: vouchers, answers, receipts")
+        results = [demo_network.ask_network(t, out, q) for q in questions]
+        top_sources = [str(r.sources[0]["cid"]) for r in results]
+        assert results[0].receipt is not None
+        chosen = fleet.name_of(results[0].receipt.node)
+        fleet.stop(chosen)
+        out.print(f"\n{chosen}'s node stops; the client fails over:")
+        demo_network.ask_network(t, out, questions[0])
+        demo_network.restart(fleet, chosen, _free_port(), out)
 
-        out.rule("9. after the challenge window, everyone claims with one Merkle proof")
-        _wait_for_claims(t, out)
-        _who_earned_what(t, out)
+        out.rule("8. each node settles its epoch: one transaction redeems, posts the root")
+        for name in fleet.addresses:
+            render.settled(fleet.homes[name].settle_epoch(fleet.accounts[name]))
+        out.rule("9. anyone can audit them: fetch each bundle, re-verify, recompute the root")
+        for address in fleet.addresses.values():
+            render.audit(t.audit_epoch(0, address))
 
-        out.rule("10. token holders block a contribution; from the next block the node drops it")
+        out.rule("10. after the challenge window, everyone claims with one Merkle proof")
+        _wait_for_claims(t, out, list(fleet.addresses.values()))
+        _who_earned_what([t, second], out)
+
+        out.rule("11. token holders block a contribution; from the next block the node drops it")
+        running = next(n for n in fleet.urls if n != chosen)
+        client = tessera.NodeClient(fleet.urls[running], payer=t.payer("client"))
         _govern(t, out, client, questions[0], top_sources[0])
+        client.close()
+    finally:
+        fleet.close()
+        second.close()
 
 
 def _approve_model(t: tessera.Tessera, out: Console) -> None:
@@ -201,52 +224,26 @@ def _govern(
     )
 
 
-@contextmanager
-def _serving(t: tessera.Tessera) -> Iterator[tessera.NodeClient]:
-    """Serve the demo datanet on loopback; ask through the HTTP API, as any client would."""
-    config = tessera.NodeConfig(datanets=(DEMO_DATANET,), port=_free_port(), settle_check_s=None)
-    with tessera.serving(tessera.build_node(t.node_parts("operator"), config)) as url:
-        client = tessera.NodeClient(url, payer=t.payer("client"))
-        yield client
-        client.close()
-
-
-def _ask(t: tessera.Tessera, out: Console, client: tessera.NodeClient, question: str) -> str:
-    """Ask, verify the receipt, print the answer with its paid sources; returns the CID of
-    the contribution the answer depended on most."""
-    result = client.ask(question)
-    assert result.receipt is not None
-    t.verify_receipt(result.receipt)  # signature, hashes and chain state
-    out.print(f"\n[bold]Q:[/bold] {question}\n[bold]A:[/bold] {result.text}")
-    for source in result.sources:
-        if source["weight"] > 0:
-            out.print(
-                f"   {source['weight']:.2f}  {source['contributor']}  "
-                f"{t.content(source['cid']).decode()}"
-            )
-    out.print(f"   paid {render.tsr(result.receipt.price)}; receipt verified on chain")
-    return str(result.sources[0]["cid"])
-
-
-def _wait_for_claims(t: tessera.Tessera, out: Console) -> None:
-    node = t.address("operator")
-    opens = t.settlement.claimable_at(node, 0)
-    out.print(f"waiting for the challenge window to close at chain time {opens}")
+def _wait_for_claims(t: tessera.Tessera, out: Console, nodes: list[str]) -> None:
+    opens = max(t.settlement.claimable_at(node, 0) for node in nodes)
+    out.print(f"waiting for the challenge windows to close at chain time {opens}")
     t.chain.wait_until(opens)
 
 
-def _who_earned_what(t: tessera.Tessera, out: Console) -> None:
+def _who_earned_what(homes: list[tessera.Tessera], out: Console) -> None:
     from rich.table import Table
 
     table = Table("account", "why", "answers", "claimed", title="who earned what, and why")
-    for info in t.accounts():
-        earned = t.earnings(info.name)
-        if not earned.epochs:
-            continue
-        claims = t.claim(info.name)
-        why = ", ".join(
-            f"{role} {render.tsr(amount)}" for role, amount in sorted(earned.by_role().items())
-        )
-        answers = sum(e.answers for e in earned.epochs)
-        table.add_row(info.name, why, str(answers), render.tsr(sum(c.amount for c in claims)))
+    for i, home in enumerate(homes):
+        for info in home.accounts():
+            earned = home.earnings(info.name)
+            if not earned.epochs:
+                continue
+            claims = home.claim(info.name)
+            why = ", ".join(
+                f"{role} {render.tsr(amount)}" for role, amount in sorted(earned.by_role().items())
+            )
+            answers = sum(e.answers for e in earned.epochs)
+            name = info.name if i == 0 else f"operator-2 ({info.name})"
+            table.add_row(name, why, str(answers), render.tsr(sum(c.amount for c in claims)))
     out.print(table)
