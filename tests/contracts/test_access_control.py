@@ -75,6 +75,7 @@ ACCESS: dict[str, dict[str, str]] = {
         "deposit": OWN,
         "request_withdrawal": OWN,
         "withdraw": OWN,
+        "move": OWN,
         "post_epoch": NODE,
         "claim": RECIPIENT,
         "set_fee_split": OWNER,
@@ -581,27 +582,35 @@ def test_anyone_creates_a_datanet_and_registers_batches(world):
 # settlement and its escrow ------------------------------------------------------------------
 
 
-def client_with_deposit(world: World, amount: int) -> LocalAccount:
+def client_with_deposit(world: World, amount: int, node: str) -> LocalAccount:
+    """A newcomer with `amount` in its channel to `node`."""
     client = world.newcomer(tokens=amount)
     world.token.functions.approve(world.settlement.address, amount).transact(
         {"from": client.address}
     )
-    world.settlement.functions.deposit(amount).transact({"from": client.address})
+    world.settlement.functions.deposit(node, amount).transact({"from": client.address})
     return client
 
 
-@covers("settlement", "deposit", "request_withdrawal", "withdraw")
+@covers("settlement", "deposit", "request_withdrawal", "withdraw", "move")
 def test_a_client_moves_only_its_own_escrow(world, reverts):
     settlement = world.settlement.functions
-    client = client_with_deposit(world, 60).address
-    with reverts("escrow: exceeds balance"):
-        settlement.request_withdrawal(1).transact({"from": world.stranger})
-    settlement.request_withdrawal(60).transact({"from": client})
+    node, other = world.newcomer().address, world.newcomer().address
+    client = client_with_deposit(world, 60, node).address
+    with reverts("escrow: exceeds channel balance"):
+        settlement.request_withdrawal(node, 1).transact({"from": world.stranger})
+    settlement.request_withdrawal(node, 40).transact({"from": client})
     world.wait(DELAY)
     with reverts("escrow: no withdrawal requested"):  # the request is the client's alone
-        settlement.withdraw().transact({"from": world.stranger})
-    settlement.withdraw().transact({"from": client})
-    assert world.token.functions.balanceOf(client).call() == 60
+        settlement.withdraw(node).transact({"from": world.stranger})
+    with reverts("escrow: no withdrawal requested"):
+        settlement.move(node, other).transact({"from": world.stranger})
+    settlement.move(node, other).transact({"from": client})
+    settlement.request_withdrawal(node, 20).transact({"from": client})
+    world.wait(DELAY)
+    settlement.withdraw(node).transact({"from": client})
+    assert settlement.channel_balance(client, other).call() == 40
+    assert world.token.functions.balanceOf(client).call() == 20
     assert world.token.functions.balanceOf(world.stranger).call() == 0
 
 
@@ -614,21 +623,21 @@ def post(world: World, node: str, total: int, redemptions: list, root: bytes = R
 
 @covers("settlement", "post_epoch")
 def test_a_node_redeems_only_the_vouchers_signed_for_it(world, sign_voucher, reverts):
-    client = client_with_deposit(world, 50)
     node = world.newcomer().address
+    client = client_with_deposit(world, 50, node)
     voucher = (client.address, 50, 50, sign_voucher(client, world.settlement, node, 50))
     with reverts("escrow: bad voucher signature"):
         post(world, world.stranger, 50, [voucher])
     post(world, node, 50, [voucher])
     assert world.settlement.functions.node_redeemed(node).call() == 50
-    assert world.settlement.functions.balances(client.address).call() == 0
+    assert world.settlement.functions.channel_balance(client.address, node).call() == 0
 
 
 @covers("settlement", "claim")
 def test_a_recipient_claims_only_its_own_payout(world, sign_voucher, reverts):
     settlement = world.settlement.functions
-    client = client_with_deposit(world, 50)
     node, recipient = world.newcomer().address, world.newcomer().address
+    client = client_with_deposit(world, 50, node)
     voucher = (client.address, 50, 50, sign_voucher(client, world.settlement, node, 50))
     root = settlement.leaf(node, recipient, 50).call()  # a one-leaf tree: no proof
     post(world, node, 50, [voucher], root=root)

@@ -1,5 +1,6 @@
-"""Property: under any history of deposits, redemptions, posts, claims and withdrawals, the
-settlement holds exactly what it owes, and every refused operation changes nothing.
+"""Property: under any history of deposits into channels (client, node), redemptions, posts,
+claims, withdrawals and moves between channels, the settlement holds exactly what it owes, no
+node ever redeems more than its channel held, and every refused operation changes nothing.
 
 A Python model predicts each operation's outcome (its exact revert reason, or success) and the
 state after it; after every step the chain must match the model and the invariants must hold.
@@ -24,7 +25,8 @@ from tessera._crypto.merkle import MerkleTree, verify
 
 MAX_UINT256 = 2**256 - 1
 EPOCH, CHALLENGE, DELAY = 3600, 600, 7200
-FUNDS, ESCROWED = 1_000, 300  # each client's tokens, and how many it deposits up front
+FUNDS, ESCROWED = 1_000, 300  # each client's tokens, and how many it puts in each channel
+ZERO = "0x" + "00" * 20
 CID = "bafybundle"
 STRANGER = Account.from_key(keccak(text="tessera stranger"))
 CLIENTS, NODES, RECIPIENTS = 3, 2, 3
@@ -83,13 +85,17 @@ kinds = {
     "post": post,
     "claim": claim,
     "wait": st.tuples(st.just("wait"), st.sampled_from([2, CHALLENGE, EPOCH, DELAY])),
-    "deposit": st.tuples(st.just("deposit"), client, st.integers(0, 1_200)),
-    "request": st.tuples(st.just("request"), client, st.integers(0, 600)),
-    "withdraw": st.tuples(st.just("withdraw"), client),
+    "deposit": st.tuples(st.just("deposit"), client, node, st.integers(0, 1_200)),
+    "request": st.tuples(st.just("request"), client, node, st.integers(0, 600)),
+    "withdraw": st.tuples(st.just("withdraw"), client, node),
+    # into the other node's channel, or (refused) into the same one or the zero node's
+    "move": st.tuples(
+        st.just("move"), client, node, st.sampled_from(["other"] * 4 + ["same", "zero", "other"])
+    ),
 }
 # posts and claims three times as often as the rest (one_of would merge repeated branches)
 operation = st.sampled_from(
-    ["post"] * 3 + ["claim"] * 3 + ["wait", "deposit", "request", "withdraw"]
+    ["post"] * 3 + ["claim"] * 3 + ["wait", "deposit", "request", "withdraw", "move"]
 ).flatmap(kinds.__getitem__)
 
 
@@ -105,13 +111,20 @@ class Posted:
     tree: MerkleTree
 
 
+Channel = tuple[str, str]  # (client, node)
+
+
 @dataclass
 class Model:
-    """What the settlement should hold; `signed`: the most each client signed for each node."""
+    """What the settlement should hold; `signed`: the most each client signed for each node;
+    `funded` / `drained`: what entered each channel (deposits, moves in) and left it other
+    than by redemption (withdrawals, moves out)."""
 
     wallet: dict[str, int]
-    balance: dict[str, int]
-    withdrawal: dict[str, tuple[int, int]]
+    balance: dict[Channel, int]
+    withdrawal: dict[Channel, tuple[int, int, int]]
+    funded: dict[Channel, int]
+    drained: dict[Channel, int] = field(default_factory=dict)
     redeemed: dict[tuple[str, str], int] = field(default_factory=dict)
     signed: dict[tuple[str, str], int] = field(default_factory=dict)
     node_redeemed: dict[str, int] = field(default_factory=dict)
@@ -128,10 +141,13 @@ class World:
         self.clients, self.nodes, self.recipients = clients, nodes, recipients
         self.sign_voucher = sign_voucher
         addresses = [c.address for c in clients]
+        self.channels = [(c, n) for c in addresses for n in nodes]
         self.model = Model(
-            wallet=dict.fromkeys(addresses, FUNDS - ESCROWED) | dict.fromkeys(recipients, 0),
-            balance=dict.fromkeys(addresses, ESCROWED),
-            withdrawal=dict.fromkeys(addresses, (0, 0, 0)),
+            wallet=dict.fromkeys(addresses, FUNDS - NODES * ESCROWED)
+            | dict.fromkeys(recipients, 0),
+            balance=dict.fromkeys(self.channels, ESCROWED),
+            withdrawal=dict.fromkeys(self.channels, (0, 0, 0)),
+            funded=dict.fromkeys(self.channels, ESCROWED),
         )
 
     # running operations ---------------------------------------------------------------------
@@ -160,48 +176,78 @@ class World:
             return None
         return getattr(self, f"_{kind}")(*args)
 
-    def _deposit(self, who: int, amount: int) -> str | None:
-        address, m = self.clients[who].address, self.model
+    def _deposit(self, who: int, which: int, amount: int) -> str | None:
+        address, node, m = self.clients[who].address, self.nodes[which], self.model
         expected = None
         if amount == 0:
             expected = "escrow: zero amount"
         elif amount > m.wallet[address]:  # the allowance is unlimited
             expected = "erc20: transfer amount exceeds balance"
-        actual = self.send(self.settlement.functions.deposit(amount), address)
+        actual = self.send(self.settlement.functions.deposit(node, amount), address)
         assert actual == expected
         if expected is None:
             m.wallet[address] -= amount
-            m.balance[address] += amount
+            m.balance[(address, node)] += amount
+            m.funded[(address, node)] += amount
         return actual
 
-    def _request(self, who: int, amount: int) -> str | None:
-        address, m, now = self.clients[who].address, self.model, self.now()
+    def _request(self, who: int, which: int, amount: int) -> str | None:
+        address, node, m, now = self.clients[who].address, self.nodes[which], self.model, self.now()
         expected = None
         if amount == 0:
             expected = "escrow: zero amount"
-        elif amount > m.balance[address]:
-            expected = "escrow: exceeds balance"
-        actual = self.send(self.settlement.functions.request_withdrawal(amount), address)
+        elif amount > m.balance[(address, node)]:
+            expected = "escrow: exceeds channel balance"
+        actual = self.send(self.settlement.functions.request_withdrawal(node, amount), address)
         assert actual == expected
         if expected is None:
-            m.withdrawal[address] = (amount, now + DELAY, now)
+            m.withdrawal[(address, node)] = (amount, now + DELAY, now)
         return actual
 
-    def _withdraw(self, who: int) -> str | None:
-        address, m, now = self.clients[who].address, self.model, self.now()
-        requested, available_at, _ = m.withdrawal[address]
-        expected = None
+    def _release(self, channel: Channel) -> str | None:
+        """Why the channel's withdrawal cannot leave it now (None: it can)."""
+        requested, available_at, _ = self.model.withdrawal[channel]
         if requested == 0:
-            expected = "escrow: no withdrawal requested"
-        elif now < available_at:
-            expected = "escrow: withdrawal delay not over"
-        actual = self.send(self.settlement.functions.withdraw(), address)
+            return "escrow: no withdrawal requested"
+        if self.now() < available_at:
+            return "escrow: withdrawal delay not over"
+        return None
+
+    def _released(self, channel: Channel) -> int:
+        """Takes what is left of the channel's withdrawal out of it, in the model."""
+        m = self.model
+        amount = min(m.withdrawal[channel][0], m.balance[channel])
+        m.withdrawal[channel] = (0, 0, 0)
+        m.balance[channel] -= amount
+        m.drained[channel] = m.drained.get(channel, 0) + amount
+        return amount
+
+    def _withdraw(self, who: int, which: int) -> str | None:
+        channel = (self.clients[who].address, self.nodes[which])
+        expected = self._release(channel)
+        actual = self.send(self.settlement.functions.withdraw(channel[1]), channel[0])
         assert actual == expected
         if expected is None:
-            paid = min(requested, m.balance[address])
-            m.withdrawal[address] = (0, 0, 0)
-            m.balance[address] -= paid
-            m.wallet[address] += paid
+            self.model.wallet[channel[0]] += self._released(channel)
+        return actual
+
+    def _move(self, who: int, which: int, to: str) -> str | None:
+        channel = (self.clients[who].address, self.nodes[which])
+        target = {"other": self.nodes[1 - which], "same": channel[1], "zero": ZERO}[to]
+        expected = None
+        if to == "zero":
+            expected = "escrow: zero node"
+        elif to == "same":
+            expected = "escrow: same channel"
+        else:
+            expected = self._release(channel)
+        fn = self.settlement.functions.move(channel[1], target)
+        actual = self.send(fn, channel[0])
+        assert actual == expected
+        if expected is None:
+            moved = self._released(channel)
+            self.model.balance[(channel[0], target)] += moved
+            self.model.funded[(channel[0], target)] += moved
         return actual
 
     def _voucher(self, node: str, who: int, already: int, rise: int, fault: str | None):
@@ -273,11 +319,11 @@ class World:
                     expected = "escrow: voucher already redeemed"
                 elif not genuine:
                     expected = "escrow: bad voucher signature"
-                elif balance[client] < amount - already:
-                    expected = "escrow: balance too low"
+                elif balance[(client, node)] < amount - already:
+                    expected = "escrow: channel balance too low"
                 if expected:
                     break
-                balance[client] -= amount - already
+                balance[(client, node)] -= amount - already
                 fresh += amount - already
                 redeemed[(client, node)] = amount
 
@@ -384,8 +430,8 @@ class World:
             "wallet": {
                 a: self.read(self.token, "balanceOf", a) for a in [*clients, *self.recipients]
             },
-            "balance": {c: self.read(s, "balances", c) for c in clients},
-            "withdrawal": {c: self.read(s, "withdrawals", c) for c in clients},
+            "balance": {(c, n): self.read(s, "channel_balance", c, n) for c, n in self.channels},
+            "withdrawal": {(c, n): self.read(s, "withdrawals", c, n) for c, n in self.channels},
             "redeemed": {
                 (c, n): self.read(s, "redeemed", c, n) for c in clients for n in self.nodes
             },
@@ -419,6 +465,15 @@ class World:
         escrowed = sum(state["balance"].values())
         owed = sum(state["node_redeemed"][n] - state["node_paid"][n] for n in self.nodes)
         assert state["held"] == escrowed + owed
+        # what clients put in, net of withdrawals (read from their wallets), is in the
+        # channels or was paid out to nodes
+        deposited = sum(FUNDS - state["wallet"][c.address] for c in self.clients)
+        assert deposited == escrowed + sum(state["node_redeemed"].values())
+        for channel in self.channels:  # no node redeems more than its channel held
+            m = self.model
+            held = m.funded[channel] - m.drained.get(channel, 0)
+            assert state["redeemed"][channel] + state["balance"][channel] == held
+            assert state["redeemed"][channel] <= held
         for n in self.nodes:
             assert state["node_paid"][n] <= state["node_redeemed"][n]
         for pair, redeemed in state["redeemed"].items():
@@ -435,7 +490,7 @@ def split(accounts):
 
 @pytest.fixture
 def settlement(w3, accounts, signers, token, deploy, split):
-    """The settlement; each client holds FUNDS tokens, ESCROWED of them deposited."""
+    """The settlement; each client holds FUNDS tokens, ESCROWED of them in each node's channel."""
     tester = w3.provider.ethereum_tester
     contract = deploy("settlement", token.address, split, EPOCH, CHALLENGE, DELAY)
     for signer in signers:
@@ -443,7 +498,8 @@ def settlement(w3, accounts, signers, token, deploy, split):
         w3.eth.send_transaction({"from": accounts[0], "to": signer.address, "value": 10**18})
         token.functions.transfer(signer.address, FUNDS).transact({"from": accounts[1]})
         token.functions.approve(contract.address, MAX_UINT256).transact({"from": signer.address})
-        contract.functions.deposit(ESCROWED).transact({"from": signer.address})
+        for node in accounts[2:4]:  # the nodes of the test
+            contract.functions.deposit(node, ESCROWED).transact({"from": signer.address})
     run_ahead_of_wall_clock(w3)
     return contract
 
@@ -451,9 +507,9 @@ def settlement(w3, accounts, signers, token, deploy, split):
 # each example runs on a snapshot of the freshly deployed chain and reverts it afterwards
 @example(  # a tour of every refusal, so that each is checked against the model on every run
     operations=[
-        ("deposit", 0, 0),
-        ("deposit", 0, 1_200),
-        ("deposit", 0, 100),
+        ("deposit", 0, 0, 0),
+        ("deposit", 0, 1, 1_200),
+        ("deposit", 0, 0, 100),
         ("post", 0, None, [(0, 100), (1, 50)], [5, 3, 2]),
         ("claim", 0, 0, 0, "impatient"),
         ("claim", 0, 0, 0, None),
@@ -479,13 +535,19 @@ def settlement(w3, accounts, signers, token, deploy, split):
         ("claim", 0, 1, 1, "epoch"),
         ("claim", 0, 0, 0, None),
         ("claim", 0, 1, 0, None),
-        ("withdraw", 1),
-        ("request", 1, 0),
-        ("request", 1, 600),
-        ("request", 1, 100),
-        ("withdraw", 1),
+        ("post", 1, None, [(0, 301)], [1, 1, 1]),  # node 1's channel holds 300 alone
+        ("withdraw", 1, 0),
+        ("move", 1, 0, "other"),
+        ("request", 1, 0, 0),
+        ("request", 1, 0, 600),
+        ("request", 1, 0, 100),
+        ("withdraw", 1, 0),
+        ("move", 1, 0, "other"),
+        ("move", 1, 0, "zero"),
+        ("move", 1, 0, "same"),
         ("wait", DELAY),
-        ("withdraw", 1),
+        ("withdraw", 1, 1),
+        ("withdraw", 1, 0),
     ]
 )
 @example(  # a capped root: its biggest leaf can never be paid in full
@@ -498,12 +560,24 @@ def settlement(w3, accounts, signers, token, deploy, split):
 )
 @example(  # a withdrawal pays what is left after the redemptions made during its delay
     operations=[
-        ("request", 0, 300),
+        ("request", 0, 0, 300),
         ("post", 0, None, [(0, 250)], [1, 1, 1]),
-        ("withdraw", 0),
+        ("withdraw", 0, 0),
         ("wait", DELAY),
-        ("withdraw", 0),
-        ("withdraw", 0),
+        ("withdraw", 0, 0),
+        ("withdraw", 0, 0),
+    ]
+)
+@example(  # what is left of a withdrawal moves to the other channel, which alone may take it
+    operations=[
+        ("request", 0, 0, 300),
+        ("post", 0, None, [(0, 250)], [1, 1, 1]),
+        ("wait", DELAY),
+        ("move", 0, 0, "other"),
+        ("post", 0, None, [(0, 1)], [1, 1, 1]),
+        ("post", 1, None, [(0, 340)], [1, 1, 1]),
+        ("post", 1, None, [(0, 11)], [1, 1, 1]),
+        ("post", 1, None, [(0, 10)], [1, 1, 1]),
     ]
 )
 @settings(
