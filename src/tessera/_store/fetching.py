@@ -73,8 +73,7 @@ class FetchingBlobStore(BlobStore):
             if cid.v1() not in wanted:
                 return  # not under what we asked for: ignored, never stored
             wanted.discard(cid.v1())
-            if not self.local.has_block(str(cid)):
-                self._keep(str(cid), block)
+            self._keep(str(cid), block)
             wanted.update(link.v1() for link in links_of(cid, block))
 
         def missing() -> str | None:
@@ -103,8 +102,8 @@ class FetchingBlobStore(BlobStore):
     def _keep(self, cid: str, data: bytes) -> None:
         # checked again as it is stored: nothing unverified is kept; no fsync, since a block
         # lost in a crash is found by the next read's check and fetched again
-        self.local.put_block(cid, data, sync=False)
-        self.fetched += 1
+        if self.local.add_block(cid, data, sync=False):
+            self.fetched += 1
 
     def _first_missing(self, root: Cid) -> Cid | None:
         def get(cid: Cid) -> bytes:

@@ -18,6 +18,7 @@ class LocalBlobStore(BlobStore):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.chunk_size = chunk_size
+        self._folders: set[Path] = set()
 
     def _path(self, cid: str) -> Path:
         # parsing first rejects malformed ids before they touch the file system; a CIDv0 and
@@ -28,12 +29,17 @@ class LocalBlobStore(BlobStore):
     def put_block(self, cid: str, data: bytes, sync: bool = True) -> None:
         """Store a verified block; `sync=False` skips the fsync, for blocks that can be fetched
         again (every read verifies, so one a crash left unwritten is found and refetched)."""
-        parsed = decode_cid(cid)
-        check_block(parsed, data)
+        self.add_block(cid, data, sync)
+
+    def add_block(self, cid: str, data: bytes, sync: bool = True) -> bool:
+        """`put_block` that says whether the block was new here."""
+        check_block(decode_cid(cid), data)
         path = self._path(cid)
         if path.exists():
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
+            return False
+        if path.parent not in self._folders:  # one mkdir per folder, not one per block
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(path.parent)
         # temp file + rename: a crash never leaves a truncated block under a valid CID
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
@@ -46,6 +52,7 @@ class LocalBlobStore(BlobStore):
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        return True
 
     def get_block(self, cid: str) -> bytes:
         path = self._path(cid)
