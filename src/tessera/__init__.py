@@ -19,6 +19,7 @@ from tessera._chain.deploy import DEFAULT_PERIODS
 from tessera._chain.governance import DEFAULT_GOVERNANCE, Action, GovernanceSettings, ProposalState
 from tessera._chain.registry import DatanetRecord
 from tessera._chain.settlement import Channel, FeeSplit, Periods, Withdrawal
+from tessera._chain.staking import NodeRecord
 from tessera._client import DEFAULT_NODE_URL, AskResult, NodeClient
 from tessera._crypto.keys import AccountInfo
 from tessera._crypto.receipt import Receipt
@@ -42,6 +43,7 @@ from tessera._errors import (
 )
 from tessera._govern.governance import NetworkParameters, ProposalStatus
 from tessera._home import DEFAULT_ANVIL_PORT
+from tessera._network.records import NetworkNode, ServedModel
 from tessera._payments.audit import AuditReport
 from tessera._payments.claims import ClaimResult
 from tessera._payments.earnings import Earnings
@@ -83,11 +85,13 @@ __all__ = [
     "IngestReport",
     "InputError",
     "ModelError",
+    "NetworkNode",
     "NetworkParameters",
     "Node",
     "NodeClient",
     "NodeConfig",
     "NodeError",
+    "NodeRecord",
     "NotDue",
     "NotFoundError",
     "Periods",
@@ -95,6 +99,7 @@ __all__ = [
     "ProposalState",
     "ProposalStatus",
     "Receipt",
+    "ServedModel",
     "SettleResult",
     "SettlementStatus",
     "SignatureError",

@@ -24,6 +24,8 @@ class AskResult:
     receipt: Receipt | None
     body: dict[str, Any]
     saved: Path | None = None  # where `Tessera.ask` kept the receipt, once it checked out
+    node: str = ""  # the URL of the node that answered (set when the network chose it)
+    passed_over: tuple[tuple[str, str], ...] = ()  # (node, why) for each node not used
 
     @property
     def withheld(self) -> list[str]:

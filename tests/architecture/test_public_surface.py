@@ -35,6 +35,9 @@ EXPECTED = {
     "SettlementStatus",
     "Voucher",
     "Withdrawal",
+    "NetworkNode",
+    "NodeRecord",
+    "ServedModel",
     "Channel",
     # what callers hand in
     "Action",

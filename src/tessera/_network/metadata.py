@@ -23,7 +23,7 @@ MAX_BYTES = 64 * 1024
 MAX_MODELS = 32
 MAX_PRICE = 2**96  # exclusive: a price per token far above any token supply
 MAX_ID_CHARS = 128
-MAX_ENDPOINT_CHARS = 2048
+MAX_ENDPOINT_CHARS = 256  # what the staking contract keeps
 MAX_TOKENS = 1 << 20
 _KEYS = {
     "version",
@@ -119,6 +119,8 @@ def check(metadata: NodeMetadata) -> None:
     check_endpoint(metadata.endpoint)
     if len(metadata.models) > MAX_MODELS:
         raise InputError(f"a node can list at most {MAX_MODELS} models in its metadata")
+    for model in metadata.models:
+        check_model(model.id, model.weights_digest)
     for name, value, bound in (
         ("input_token price", metadata.input_price, MAX_PRICE),
         ("output_token price", metadata.output_price, MAX_PRICE),
@@ -199,7 +201,11 @@ def _address(value: object, name: str) -> str:
 
 def _model(entry: object) -> ModelVersion:
     entry = _keys(entry, _MODEL_KEYS, "each model in the node metadata")
-    model_id, digest = entry["id"], entry["weights_digest"]
+    return check_model(entry["id"], entry["weights_digest"])
+
+
+def check_model(model_id: object, digest: object) -> ModelVersion:
+    """A model id (printable, bounded) and its weights digest (0x + 64 lowercase hex)."""
     if (
         not isinstance(model_id, str)
         or not 0 < len(model_id) <= MAX_ID_CHARS
