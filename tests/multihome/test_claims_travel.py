@@ -3,10 +3,25 @@ machine claims with a proof built from the epoch bundle it fetched from the netw
 
 from __future__ import annotations
 
+import time
+
 from homes import Operator, deploying_home, joining_home, start_operator
 from money_helpers import TSR
 
 from tessera import NodeClient, Periods
+
+def _kept(operator: Operator) -> bool:
+    assert operator.live is not None
+    keeper = operator.live.node.follower.bundles
+    return keeper is not None and bool(keeper.kept)
+
+
+def _wait_for(condition, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
 
 PERIODS = Periods(epoch_length=4, challenge_period=3, withdrawal_delay=8)
 
@@ -41,6 +56,15 @@ def test_a_contributor_claims_from_a_bundle_fetched_from_the_node_that_settled(
         paid = sum(c.amount for c in claims)
         assert paid > 0
         assert paid == contributors.settlement.claimed(node, contributors.address())
+
+        # the other node kept a copy of the bundle: with the settling node gone, an auditor
+        # in a fourth home still fetches it, from that copy
+        _wait_for(lambda: _kept(operators[0]))
+        operators[1].stop()
+        auditor = joining_home(tmp_path / "d", anvil_url, contributors)
+        report = auditor.audit_epoch(0, node)
+        assert report.ok, report.problems
+        assert auditor.store.local_blocks().has(bundle_cid)
     finally:
         for operator in operators:
             operator.stop()
