@@ -26,5 +26,6 @@ def test_a_store_elsewhere_fetches_a_nodes_blobs_through_its_gateway(
         # the gateway speaks IPFS, not OpenAI: it stays out of the node's OpenAPI schema
         paths = httpx.get(live.url + "/openapi.json").json()["paths"]
         assert "/health" in paths and not any(p.startswith("/ipfs") for p in paths)
+        fetcher.close()
     finally:
         live.stop()
