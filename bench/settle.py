@@ -65,6 +65,8 @@ def settle_row(t: Tessera, answers: int, row: int, names: dict[str, list[str]]) 
     t.new_account(node_name)
     node = t.signer(node_name)
     clients = [t.signer(n) for n in names["clients"]]
+    for client in names["clients"]:  # escrow is per channel: each client funds this node's
+        t.deposit(10**22, node.address, client)
     pool = [t.address(n) for n in names["contributors"]]
     receipts = receipts_for(node.address, [c.address for c in clients], pool, answers)
 
@@ -149,7 +151,6 @@ def main() -> int:
             t.new_account(name)
         for client in names["clients"]:
             t.transfer(10**24, client)
-            t.deposit(10**23, client)
         naive = naive_row(t, names)
         rows = []
         for i, size in enumerate(sizes):

@@ -53,28 +53,59 @@ def market(anvil_binary, tmp_path_factory, tiny_generator, cli_runner):
     cli.run("chain", "stop")
 
 
-def test_deposit_and_wallet(market):
+def _address(cli, name: str) -> str:
+    return cli.ok("wallet", name).split(":")[0].strip()
+
+
+def test_deposit_and_wallet_per_channel(market):
     cli, _ = market
     cli.ok("transfer", "50", "alice")
-    out = cli.ok("deposit", "10.5", "--as", "alice")
+    operator, builder = _address(cli, "operator"), _address(cli, "builder")
+    out = cli.ok("deposit", "10.5", "--node", operator, "--as", "alice")
     assert "39.5 TSR held, 10.5 TSR in escrow" in out
-    assert "10.5 TSR in escrow" in cli.ok("wallet", "alice")
+    assert f"channel to {operator}: 10.5 TSR" in out
+    cli.ok("deposit", "2", "--node", "builder", "--as", "alice")  # a local account's name too
+    cli.ok("withdraw", "1", "--node", builder, "--as", "alice")
+    wallet = cli.ok("wallet", "alice")
+    assert "37.5 TSR held, 12.5 TSR in escrow" in wallet
+    assert f"channel to {operator}: 10.5 TSR\n" in wallet  # one row per channel
+    assert f"channel to {builder}: 2 TSR, withdrawing 1 TSR from " in wallet
+    assert "withdrawal delay not over" in cli.fails(
+        "withdraw", "--finish", "--node", builder, "--as", "alice"
+    )
+
+
+def test_a_missing_or_malformed_node_is_a_sentence_and_no_transaction(market):
+    cli, _ = market
+    cli.ok("transfer", "5", "bob")
+    before = cli.ok("wallet", "bob")
+    assert "say whose channel with --node ADDRESS" in cli.fails("deposit", "1", "--as", "bob")
+    for node in ("0x123", "0x" + "00" * 20, "nobody"):
+        refused = cli.fails("deposit", "1", "--node", node, "--as", "bob")
+        assert f"{node!r} is not a node: give the 0x-address" in refused
+    assert "say whose channel" in cli.fails("withdraw", "1", "--as", "bob")
+    assert "is not a node" in cli.fails("withdraw", "--finish", "--node", "0x12", "--as", "bob")
+    assert cli.ok("wallet", "bob") == before
 
 
 def test_bad_amounts_and_withdrawals_are_refused_with_a_sentence(market):
     cli, _ = market
-    assert "not an amount" in cli.fails("deposit", "ten", "--as", "alice")
-    assert "not a positive amount" in cli.fails("deposit", "0", "--as", "alice")
-    assert "more than 18 decimals" in cli.fails("deposit", "0.0000000000000000001")
-    assert "holds 0 TSR, less than the 1 to deposit" in cli.fails("deposit", "1", "--as", "bob")
-    assert "escrow: no withdrawal requested" in cli.fails("withdraw", "--finish", "--as", "bob")
-    assert cli.run("withdraw", "--as", "bob").returncode == 2  # neither AMOUNT nor --finish
+    node = ("--node", "operator")
+    assert "not an amount" in cli.fails("deposit", "ten", *node, "--as", "alice")
+    assert "not a positive amount" in cli.fails("deposit", "0", *node, "--as", "alice")
+    assert "more than 18 decimals" in cli.fails("deposit", "0.0000000000000000001", *node)
+    assert "less than the 100 to deposit" in cli.fails("deposit", "100", *node, "--as", "bob")
+    assert "escrow: no withdrawal requested" in cli.fails(
+        "withdraw", "--finish", *node, "--as", "bob"
+    )
+    assert "holds 0 TSR: withdraw more than 0" in cli.fails("withdraw", "1", *node, "--as", "bob")
+    assert cli.run("withdraw", *node, "--as", "bob").returncode == 2  # neither AMOUNT nor --finish
 
 
 def test_a_client_without_escrow_gets_the_402_sentence(market):
     cli, url = market
     error = cli.fails("ask", "Who founded the Ulora Brewery?", "--node", url, "--as", "bob")
-    assert "402" in error and "tessera deposit" in error
+    assert "402" in error and f"tessera deposit AMOUNT --node {_address(cli, 'operator')}" in error
 
 
 def test_paid_answers_are_settled_audited_and_claimed(market):

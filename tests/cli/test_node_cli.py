@@ -21,7 +21,8 @@ def served(cli, tmp_path_factory, tiny_generator):
     )
     cli.ok("datanet", "create", "facts", "--license", "CC-BY-4.0")
     cli.ok("contribute", "facts", str(folder))
-    cli.ok("deposit", "5")  # `tessera ask` pays with vouchers from the default account
+    # `tessera ask` pays with vouchers from the default account, which also runs the node
+    cli.ok("deposit", "5", "--node", "default")
     port = free_port()
     args = (
         "node",

@@ -18,8 +18,8 @@ NODE_OPTION = click.option(
 
 def _node(node: str | None) -> str:
     if not node:
-        raise click.UsageError(
-            "say whose channel with --node ADDRESS: escrow is committed per node "
+        raise tessera.InputError(
+            "say whose channel with --node ADDRESS: escrow is committed to one node at a time "
             "(`tessera nodes` lists them)"
         )
     return node
