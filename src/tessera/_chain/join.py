@@ -84,8 +84,8 @@ def _from_file(source: str) -> Deployment:
         body = json.loads(path.read_text())
         contracts = body.get("contracts", body)
         return Deployment.from_json(contracts)
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, ChainError) as exc:
         raise ConfigError(
-            f"{path} is not a deployment file ({type(exc).__name__}: {exc}): pass a home's "
-            "config.json or `tessera deployment show --json` output"
+            f"{path} is not a deployment file ({type(exc).__name__}: {exc}): pass the "
+            "config.json of a home on that deployment, or its registry's address"
         ) from None
