@@ -50,7 +50,9 @@ class NodeDirectory:
         except TesseraError as exc:
             metadata, error = None, str(exc)
         health = probe_health(client, record.endpoint, record.address)
-        return _node(record, metadata, policy, health.ok, health.latency_ms, error or health.error)
+        # a node that does not answer at all is down: say that, not that its metadata is missing
+        reason = health.error if not health.ok else error
+        return _node(record, metadata, policy, health.ok, health.latency_ms, reason)
 
 
 def _node(

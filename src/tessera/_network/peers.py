@@ -60,7 +60,7 @@ def fetch_metadata(
     except httpx.HTTPError as exc:
         raise StoreError(
             f"cannot fetch metadata {cid} from {endpoint} ({type(exc).__name__}): the node "
-            "must be running and serve /ipfs/{cid}"
+            f"must be running and serve /ipfs/{cid}"
         ) from None
     if status != 200:
         raise StoreError(f"{endpoint} answered {status} for its metadata {cid}: it must serve it")
