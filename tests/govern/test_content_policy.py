@@ -9,6 +9,7 @@ from gov_helpers import enact
 from node_helpers import start_node
 
 from tessera._client import NodeClient
+from tessera._store.car import CarReader
 
 QUESTION = "Who founded the Ulora Brewery?"
 
@@ -145,3 +146,21 @@ def test_when_the_policy_cannot_be_read_the_last_one_read_stays_in_force(node, c
     assert answer.body["content_policy"]["stale"] is True
     assert answer.withheld == [top] and top not in {s["cid"] for s in answer.sources}
     assert httpx.get(f"{node.url}/health").json()["policy_error"].startswith("cannot read")
+
+
+def test_the_gateway_does_not_hand_on_a_blocked_contribution(node):
+    """Peers fetch content from a node's /ipfs gateway: blocked content is not served there
+    either (451), and a CAR of its batch leaves it out."""
+    facts = node.t.datanet("facts")
+    blocked, kept = facts.contributions[0].cid, facts.contributions[1].cid
+    raw = {"format": "raw"}
+    assert httpx.get(f"{node.url}/ipfs/{blocked}", params=raw).status_code == 200
+    batch = node.t.store.put_collection([c.cid for c in facts.contributions])
+
+    enact(node.t, node.t.gov.actions.block_content([blocked]), "withdraw consent")
+    refused = httpx.get(f"{node.url}/ipfs/{blocked}", params=raw)
+    assert refused.status_code == 451 and "content policy" in refused.text
+    assert httpx.get(f"{node.url}/ipfs/{kept}", params=raw).status_code == 200
+    car = httpx.get(f"{node.url}/ipfs/{batch}", params={"format": "car"})
+    served = {str(cid) for cid, _ in CarReader([car.content]).blocks()}
+    assert kept in served and blocked not in served

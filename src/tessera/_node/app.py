@@ -32,6 +32,7 @@ def create_app(service: NodeService) -> FastAPI:
     http_errors.install(app)
     app.include_router(info_routes.router)
     app.include_router(answer_routes.router)
-    app.include_router(gateway_routes(service.store))  # content by CID, for peers
+    # content by CID, for peers; what governance blocked is not handed on
+    app.include_router(gateway_routes(service.store, service.blocked_cids))
     app.state.started = time.time()
     return app

@@ -16,7 +16,7 @@ from tessera._data.datanets import snapshot_root
 from tessera._data.index import ContributionIndex, IndexedContribution
 from tessera._data.manifest import BatchManifest
 from tessera._data.vectors import Embed, VectorIndex
-from tessera._errors import TesseraError
+from tessera._errors import StoreError, TesseraError
 from tessera._node.replication import BundleKeeper
 from tessera._store.base import BlobStore
 from tessera._store.fetching import FetchingBlobStore
@@ -54,6 +54,7 @@ class Follower:
         self.embed = embed
         self.datanet_names = datanet_names
         self.bundles = bundles
+        self.missing: dict[int, int] = {}  # datanet -> contributions whose content is not here
         self.snapshots: dict[int, Snapshot] = {}
         self.error: str | None = None
         self._stop = threading.Event()
@@ -101,11 +102,19 @@ class Follower:
         lacking = {c.batch for c in items if not self.store.has(c.cid)}
         for batch, manifest_cid in index.manifests(datanet):
             if batch in lacking:
-                manifest = BatchManifest.from_bytes(self.store.get(manifest_cid))
-                self.store.fetch_collection([leaf.cid for leaf in manifest.leaves])
+                try:
+                    manifest = BatchManifest.from_bytes(self.store.get(manifest_cid))
+                    self.store.fetch_collection([leaf.cid for leaf in manifest.leaves])
+                except StoreError as exc:  # no peer has (all of) it now: retried next sync
+                    log.warning("batch %d: content not fetched yet: %s", batch, exc)
 
     def _embed_new(self, datanet: int, items: list) -> int:
-        todo = [c for c in items if not self.vectors.has(datanet, c.cid)]
+        """Embed what is new and held here; what no peer could give (blocked by governance,
+        or not served by anyone now) is counted in `missing` and retried next sync."""
+        held = self.store.local_blocks()
+        new = [c for c in items if not self.vectors.has(datanet, c.cid)]
+        todo = [c for c in new if held.has(c.cid)]
+        self.missing[datanet] = len(new) - len(todo)
         for start in range(0, len(todo), EMBED_BATCH):
             chunk = todo[start : start + EMBED_BATCH]
             texts = [self.store.get(c.cid).decode("utf-8") for c in chunk]

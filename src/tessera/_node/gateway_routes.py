@@ -11,7 +11,7 @@ they speak the IPFS protocol (plain-text errors, as kubo's), not the OpenAI one.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse, StreamingResponse
@@ -31,8 +31,12 @@ _PROBE_BYTES = bytes([0x01, 0x55, 0x00, 0x00])
 _SCOPES = {"all", "entity", "block"}  # entity: for a file, every block of it, as all
 
 
-def gateway_routes(store: BlobStore) -> APIRouter:
-    """The /ipfs routes over the blocks `store` holds on this machine."""
+Blocked = Callable[[], Collection[str]]  # the CIDs not to hand on, read once per request
+
+
+def gateway_routes(store: BlobStore, blocked: Blocked = frozenset) -> APIRouter:
+    """The /ipfs routes over the blocks `store` holds on this machine. What `blocked()` names
+    (the network's content policy) is not served: 451 for it, and left out of any CAR."""
     held = store.local_blocks()
     router = APIRouter()
 
@@ -52,11 +56,14 @@ def gateway_routes(store: BlobStore) -> APIRouter:
             parsed = decode_cid(cid)
         except InputError as exc:
             return _refuse(400, str(exc))
+        withheld = blocked()
+        if str(parsed) in withheld:
+            return _refuse(451, f"{cid} is blocked by the network's content policy")
         if not held.has_block(cid):
             return _refuse(404, f"{cid} is not held by this node")
         if fmt == "raw":
             return _raw(held, cid, request)
-        return _car(held, parsed, cid, scope, request)
+        return _car(held, parsed, cid, scope, request, withheld)
 
     return router
 
@@ -75,7 +82,9 @@ def _raw(held: BlobStore, cid: str, request: Request) -> Response:
     return Response(block, headers=headers, media_type=RAW_TYPE)
 
 
-def _car(held: BlobStore, root: Cid, cid: str, scope: str, request: Request) -> Response:
+def _car(
+    held: BlobStore, root: Cid, cid: str, scope: str, request: Request, withheld: Collection[str]
+) -> Response:
     scope = "all" if scope == "entity" else scope
     headers = _headers(cid, f'"{cid}.car.dfs.n.{scope}"', f"{cid}.car")
     if request.headers.get("if-none-match") == headers["ETag"]:
@@ -83,18 +92,21 @@ def _car(held: BlobStore, root: Cid, cid: str, scope: str, request: Request) -> 
     if request.method == "HEAD":
         return Response(status_code=200, headers=headers, media_type=CAR_CONTENT_TYPE)
     return StreamingResponse(
-        _car_stream(held, root, scope), headers=headers, media_type=CAR_CONTENT_TYPE
+        _car_stream(held, root, scope, withheld), headers=headers, media_type=CAR_CONTENT_TYPE
     )
 
 
-def _car_stream(held: BlobStore, root: Cid, scope: str) -> Iterator[bytes]:
+def _car_stream(
+    held: BlobStore, root: Cid, scope: str, withheld: Collection[str]
+) -> Iterator[bytes]:
     yield car_header([root.to_bytes()])
     try:
         if scope == "block":
             yield car_section(root, held.get_block(str(root)))
             return
         for cid, block in held.dag_blocks(str(root)):
-            yield car_section(cid, block)
+            if str(cid) not in withheld:
+                yield car_section(cid, block)
     except StoreError as exc:
         # the 200 is already sent: ending the stream early is how a gateway says it (the
         # client checks the CAR is complete)

@@ -141,6 +141,10 @@ class NodeService:
     def content_policy(self) -> PolicySnapshot:
         return self.policy.current() if self.policy is not None else NO_POLICY
 
+    def blocked_cids(self) -> frozenset[str]:
+        """What governance blocked: the gateway does not hand it on either."""
+        return self.content_policy().blocked_cids
+
     def retrieve(self, text: str) -> Retrieved:
         """Top-k contributions of the served datanets, leaving out what governance blocked."""
         policy = self.content_policy()
