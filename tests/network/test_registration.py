@@ -51,7 +51,7 @@ def plain_http_server(body: bytes) -> Iterator[str]:
     """A real HTTP server that is not a Tessera node: 200 with `body` for /health only."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_GET(self) -> None:
             found = self.path == "/health"
             self.send_response(200 if found else 404)
             self.end_headers()
