@@ -45,9 +45,9 @@ class Operator:
         self.live = LiveNode(self.t, node, self.config.port)
 
 
-def first_home(path: Path, chain_url: str) -> Tessera:
+def first_home(path: Path, chain_url: str, **init: object) -> Tessera:
     """Deploys, contributes the facts, and holds the supply."""
-    t = Tessera.init(path, chain=chain_url, password="pw", scrypt_n=2**4, governance=QUICK)
+    t = Tessera.init(path, chain=chain_url, password="pw", scrypt_n=2**4, governance=QUICK, **init)
     t.create_datanet("facts", "CC-BY-4.0")
     source = path.parent / f"{path.name}-facts.jsonl"
     source.write_text("".join(f'{{"text": "{fact}"}}\n' for fact in FACTS))
@@ -62,10 +62,13 @@ def joined_home(path: Path, chain_url: str, first: Tessera) -> Tessera:
     return t
 
 
-def approve(first: Tessera, generator) -> str:
-    """Governance approves this model version (id and weights digest)."""
+def approve(first: Tessera, generator, also_local: bool = False) -> str:
+    """Governance approves this model version (id and weights digest); `also_local`: under
+    the id `tessera node start --model FOLDER` gives it too."""
     digest = weights_digest(generator.folder)
-    enact(first, first.gov.actions.approve_model(NodeConfig().model_id, digest), "approve")
+    ids = [NodeConfig().model_id] + ([f"local/{generator.folder.name}"] if also_local else [])
+    actions = [a for i in ids for a in first.gov.actions.approve_model(i, digest)]
+    enact(first, actions, "approve")
     return digest
 
 
