@@ -129,3 +129,15 @@ def test_a_request_every_node_would_refuse_is_raised_not_retried(network):
         ask_in_turn(listed, "x" * 20_000, first.payer("client"))  # over max_prompt_chars
     assert caught.value.status == 400
     assert ops["b"].live.service.receipts.count() == before
+
+
+def test_a_node_whose_channel_this_client_never_funded_is_passed_over(network):
+    first, ops = network
+    a, b = ops["a"], ops["b"]
+    fund_client(first, "half", [b.address])  # a channel to B only
+    result = first.ask(QUESTION, account="half")
+    assert result.node == b.url
+    passed = dict(result.passed_over)
+    assert "402" in passed[a.address] and "tessera deposit" in passed[a.address]
+    assert all(r.client != first.address("half") for r in a.live.service.receipts.all())
+    assert first.payer("half").spent(a.address) == 0

@@ -24,7 +24,7 @@ from tessera._payments.payer import Payer
 
 DEFAULT_TIMEOUT_S = 600.0
 # 402 codes that mean "this channel holds too little", not "this voucher is malformed"
-UNFUNDED_CODES = frozenset({"insufficient_escrow", "unfunded_channel", "insufficient_channel"})
+UNFUNDED_CODES = frozenset({"insufficient_escrow"})
 
 
 @dataclass(frozen=True)
