@@ -13,7 +13,7 @@ One anvil, started here, carries every section:
 2. failover: two registered nodes (tiny models, payments on, the second one pricier so the
    rule asks the first first); the same question asked with both up (baseline), then with the
    first one down (connection refused) and hanging (a socket that accepts and never answers).
-3. gas: the staking calls, measured by bench/staking_gas.py in the same run.
+3. gas: each staking call, against a plain token transfer in the same run.
 """
 
 from __future__ import annotations
@@ -463,14 +463,33 @@ def failover_section(a: Tessera, b: Tessera, root: Path, plan: Plan) -> dict:
 # 3. gas -----------------------------------------------------------------------------------
 
 
-def gas_section(anvil_url: str, quick: bool) -> dict:
-    """The staking calls' gas, by the measuring function of bench/staking_gas.py."""
-    sys.path.insert(0, str(Path(__file__).parent))
-    if not (Path(__file__).parent / "staking_gas.py").exists():  # DEV: until H1 lands
-        return {}
-    import staking_gas
-
-    return staking_gas.measure(anvil_url)
+def gas_section(a: Tessera) -> dict:
+    """Gas of each staking call by a fresh node account on the bench's anvil; baseline: a plain
+    token transfer, same run (bench/staking_gas.py, meant to be reused here, never landed)."""
+    a.new_account("gas-node")
+    a.transfer(3 * STAKE, "gas-node")
+    node, staking = a.signer("gas-node"), a.staking
+    metadata = a.store.put(b"bench: a metadata document's stand-in")  # the contract keeps the CID
+    calls = {
+        "register": staking.register(node, STAKE, "http://127.0.0.1:1", metadata),
+        "update": staking.update(node, "http://127.0.0.1:2", metadata),
+        "add_stake": staking.add_stake(node, STAKE),
+        "unbond": staking.unbond(node, STAKE),
+        "leave": staking.leave(node),
+    }
+    rpc = a.chain.w3.provider
+    rpc.make_request("evm_increaseTime", [staking.unbonding_delay() + 1])  # type: ignore[arg-type]
+    rpc.make_request("evm_mine", [])  # type: ignore[arg-type]
+    calls["withdraw"] = int(
+        a.chain.transact(staking.contract.functions.withdraw(), node)["gasUsed"]
+    )
+    transfer = a.settlement.token.contract.functions.transfer(a.address(), 1)
+    baseline = int(a.chain.transact(transfer, node)["gasUsed"])
+    return {
+        "calls": calls,
+        "baseline_token_transfer": baseline,
+        "x_token_transfer": {name: gas / baseline for name, gas in calls.items()},
+    }
 
 
 # tables and main ----------------------------------------------------------------------------
@@ -515,9 +534,10 @@ def failover_table(f: dict) -> Table:
 
 
 def gas_table(g: dict) -> Table:
-    table = Table("call", "gas", title="staking gas")
-    for name, gas in g.get("calls", {}).items():
-        table.add_row(name, f"{gas:,}")
+    base = g["baseline_token_transfer"]
+    table = Table("call", "gas", "x a token transfer", title=f"staking gas (transfer: {base:,})")
+    for name, gas in g["calls"].items():
+        table.add_row(name, f"{gas:,}", f"{g['x_token_transfer'][name]:.1f}")
     return table
 
 
@@ -532,7 +552,7 @@ def local_chain(root: Path) -> Iterator[str]:
         anvil.stop()
 
 
-def run(root: Path, plan: Plan, quick: bool) -> dict:
+def run(root: Path, plan: Plan) -> dict:
     with local_chain(root) as anvil_url:
         fast_votes = GovernanceSettings(voting_delay=1, voting_period=2, timelock_delay=0)
         a = Tessera.init(root / "a", chain=anvil_url, scrypt_n=2**4, governance=fast_votes)
@@ -541,7 +561,7 @@ def run(root: Path, plan: Plan, quick: bool) -> dict:
             failover = failover_section(a, b, root, plan)
         finally:
             served.stop()
-        gas = gas_section(anvil_url, quick)
+        gas = gas_section(a)
         a.close()
         b.close()
     return {"join": joined, "failover": failover, "gas": gas}
@@ -558,7 +578,7 @@ def main() -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     plan = QUICK if args.quick else FULL
     with tempfile.TemporaryDirectory() as root:
-        result = {"plan": plan.__dict__, **run(Path(root), plan, args.quick)}
+        result = {"plan": plan.__dict__, **run(Path(root), plan)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     console = Console(width=120)
