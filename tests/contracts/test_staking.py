@@ -10,8 +10,12 @@ from chain_helpers import (
     next_block_at,
     run_ahead_of_wall_clock,
 )
+from eth_account import Account
 
+from tessera._chain.client import IN_PROCESS, Chain
+from tessera._chain.deploy import Deployment, deploy_contracts
 from tessera._chain.staking import NodeRecord, StakingClient
+from tessera._errors import ChainError
 
 ZERO = "0x" + "00" * 20
 MAX_UINT256 = 2**256 - 1
@@ -477,3 +481,17 @@ def test_the_client_registers_lists_and_refuses_on_every_backend(chain, owner, f
     )
     assert (client.min_stake(), client.unbonding_delay(), client.slasher()) == (MIN, DELAY, ZERO)
     assert client.owner() == owner.address
+
+
+def test_a_home_deployed_before_staking_is_told_to_redeploy():
+    chain, deployer = Chain.connect(IN_PROCESS), Account.create()
+    chain.fund(deployer.address, 10**20)
+    record = deploy_contracts(chain, deployer).to_json()
+    assert Deployment.from_json(record).staking == record["staking"]
+    del record["staking"]
+    with pytest.raises(ChainError) as refused:
+        Deployment.from_json(record)
+    assert str(refused.value) == (
+        "this home's contracts predate the node network (no staking contract): "
+        "run `tessera init --force` to deploy them again"
+    )
