@@ -93,7 +93,7 @@ class PaymentGate:
         """The 402 for a channel to this node that holds too little: funds committed to
         other nodes' channels never count here."""
         return NodeError(
-            f"the channel of {client} to this node holds {balance}"
+            f"the escrow channel of {client} to this node holds {balance}"
             + (f" ({leaving} of it being withdrawn)" if leaving else "")
             + f", short of the {required} this channel may need: deposit into this node's "
             f"channel with `tessera deposit AMOUNT --node {self.node}`",
