@@ -69,6 +69,7 @@ ACCESS: dict[str, dict[str, str]] = {
         "set_metadata": DATANET_OWNER,
         "transfer_datanet": DATANET_OWNER,
         "register_batch": ANYONE,
+        "link_deployment": OWNER,  # its deployer, once
     },
     "settlement": {
         "transfer_ownership": OWNER,
@@ -377,6 +378,13 @@ GATES = [
     Gate("token", "mint", "owner", "token: caller is not a minter", lambda w: (w.spare, 1)),
     Gate("registry", "set_metadata", "curator", NOT_CURATOR, lambda w: (1, "bafynew")),
     Gate("registry", "transfer_datanet", "curator", NOT_CURATOR, lambda w: (1, w.spare)),
+    Gate(
+        "registry",
+        "link_deployment",
+        "owner",
+        "registry: caller is not the deployer",
+        lambda w: ((w.spare,) * 6 + (1,),),
+    ),
     Gate("settlement", "transfer_ownership", "owner", NOT_OWNER, lambda w: (w.spare,)),
     Gate("settlement", "set_fee_split", "owner", NOT_OWNER, lambda w: (w.split,)),
     Gate("settlement", "set_periods", "owner", NOT_OWNER, lambda w: (EPOCH, CHALLENGE, DELAY)),
