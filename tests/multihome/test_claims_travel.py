@@ -10,6 +10,7 @@ from money_helpers import TSR
 
 from tessera import NodeClient, Periods
 
+
 def _kept(operator: Operator) -> bool:
     assert operator.live is not None
     keeper = operator.live.node.follower.bundles

@@ -57,7 +57,7 @@ def test_joined_nodes_answer_from_content_they_fetched(network):
 
 
 def test_stopping_the_first_home_changes_nothing(network, wide_generator, tiny_embedder):
-    operators, root = network
+    operators, _root = network
     before = {name: _sources(operators[name]) for name in ("b", "c")}
     operators["a"].stop()
     after = {name: _sources(operators[name]) for name in ("b", "c")}

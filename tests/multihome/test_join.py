@@ -71,15 +71,29 @@ def test_the_cli_prints_how_to_join_and_joins(deployed, anvil_url, tmp_path):
     env = {**os.environ, "TESSERA_PASSWORD": "pw", "COLUMNS": "200"}
     registry = deployed.config.deployment.registry
     done = subprocess.run(
-        [sys.executable, "-m", "tessera.cli.main", "--home", str(tmp_path / "cli"), "init"]
-        + ["--chain", anvil_url, "--join", registry, "--gateway", "http://127.0.0.1:8080"],
+        [
+            sys.executable,
+            "-m",
+            "tessera.cli.main",
+            "--home",
+            str(tmp_path / "cli"),
+            "init",
+            "--chain",
+            anvil_url,
+            "--join",
+            registry,
+            "--gateway",
+            "http://127.0.0.1:8080",
+        ],
         capture_output=True,
         text=True,
         timeout=300,
         env=env,
     )
     assert done.returncode == 0, done.stderr
-    assert f"contracts joined; another home joins them with: tessera init --chain {anvil_url} " \
+    assert (
+        f"contracts joined; another home joins them with: tessera init --chain {anvil_url} "
         f"--join {registry}" in done.stdout
+    )
     config = json.loads((tmp_path / "cli" / "config.json").read_text())
     assert config["gateways"] == ["http://127.0.0.1:8080"] and config["joined"] is True
