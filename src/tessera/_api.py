@@ -17,8 +17,6 @@ from web3 import Web3
 from tessera._chain.anvil import AnvilProcess
 from tessera._chain.client import IN_PROCESS, Chain
 from tessera._chain.deploy import DEFAULT_PERIODS, check_deployment, deploy_contracts
-from tessera._chain.join import joined_deployment
-from tessera._chain.join import link as link_deployment
 from tessera._chain.governance import (
     DEFAULT_GOVERNANCE,
     Action,
@@ -26,6 +24,8 @@ from tessera._chain.governance import (
     PolicyClient,
     ProposalState,
 )
+from tessera._chain.join import joined_deployment
+from tessera._chain.join import link as link_deployment
 from tessera._chain.registry import DatanetRecord, RegistryClient
 from tessera._chain.settlement import Channel, FeeSplit, Periods, SettlementClient, Withdrawal
 from tessera._chain.staking import NodeRecord, StakingClient
@@ -43,9 +43,9 @@ from tessera._govern.governance import Governance, NetworkParameters, ProposalSt
 from tessera._home import DEFAULT_ANVIL_PORT, HomeConfig, TesseraHome, check_gateway
 from tessera._network import registration
 from tessera._network.asking import ask_network
+from tessera._network.content_peers import RegisteredPeers
 from tessera._network.directory import NodeDirectory
 from tessera._network.records import NetworkNode
-from tessera._network.content_peers import RegisteredPeers
 from tessera._parts import NodeParts
 from tessera._payments.audit import AuditReport, audit_epoch
 from tessera._payments.claims import ClaimResult, claim_all
