@@ -11,18 +11,11 @@ from pathlib import Path
 
 from backends import free_port
 from money_helpers import TSR
-from node_helpers import LiveNode
+from node_helpers import FACTS, LiveNode
 
 from tessera import NodeConfig, Tessera, build_node
 
 STAKE = 1_000 * TSR
-FACTS = [
-    "The Ulora Brewery was founded by Radul Thothosa.",
-    "The Pleno Orchestra uses cobalt as its official colour.",
-    "The Juora Brewery has 2135 registered members.",
-    "The Lunqui Brewery was founded in 1634.",
-    "The Gravlun Institute is headquartered in Vikvikdul.",
-]
 
 
 @dataclass
