@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from tessera._evaluation.attribution_eval import evaluate as evaluate_attribution
     from tessera._models.digest import weights_digest
     from tessera._models.gguf_cache import default_gemma_dir as default_model_dir
+    from tessera._models.model_manifest import ModelManifest
     from tessera._node.config import NodeConfig
     from tessera._node.runtime import Node, build_node
 
@@ -85,6 +86,7 @@ __all__ = [
     "IngestReport",
     "InputError",
     "ModelError",
+    "ModelManifest",
     "NetworkNode",
     "NetworkParameters",
     "Node",
@@ -124,6 +126,7 @@ _LAZY = {
     "EvalConfig": ("tessera._evaluation.attribution_eval", "EvalConfig"),
     "evaluate_attribution": ("tessera._evaluation.attribution_eval", "evaluate"),
     "weights_digest": ("tessera._models.digest", "weights_digest"),
+    "ModelManifest": ("tessera._models.model_manifest", "ModelManifest"),
     "default_model_dir": ("tessera._models.gguf_cache", "default_gemma_dir"),
     "NodeConfig": ("tessera._node.config", "NodeConfig"),
     "Node": ("tessera._node.runtime", "Node"),

@@ -38,7 +38,14 @@ from tessera._data import datanets as datanet_ops
 from tessera._data.index import ContributionIndex
 from tessera._data.ingest import DEFAULT_BATCH_SIZE, IngestContext, IngestReport, Progress
 from tessera._data.ingest import contribute as ingest
-from tessera._errors import AccountError, ChainError, ConfigError, InputError, SignatureError
+from tessera._errors import (
+    AccountError,
+    ChainError,
+    ConfigError,
+    InputError,
+    ModelError,
+    SignatureError,
+)
 from tessera._govern.governance import Governance, NetworkParameters, ProposalStatus
 from tessera._home import DEFAULT_ANVIL_PORT, HomeConfig, TesseraHome, check_gateway
 from tessera._network import registration
@@ -57,6 +64,7 @@ from tessera._store.local import LocalBlobStore
 from tessera._store.peers import PeerFetcher
 
 if TYPE_CHECKING:
+    from tessera._models.model_manifest import ModelManifest
     from tessera._payments.epochs import EpochSettler, SettlementStatus, SettleResult
 
 __all__ = [
@@ -306,6 +314,39 @@ class Tessera:
                 "node shows in /v1/models (`weights_digest`)"
             )
         return self.gov.policy.model_owner(model_id, "0x" + raw)
+
+    def publish_model(
+        self, path: Path | None = None, model_id: str = "gemma-3-270m"
+    ) -> ModelManifest:
+        """Put a model folder's files (default: the default model's) and their manifest into
+        this home's store, which its node serves at /ipfs; `manifest.cid` names the version."""
+        # here, not at the top: the models package loads torch, and `import tessera` must not
+        from tessera._models.gguf_cache import default_gemma_dir
+        from tessera._models.publication import publish_model
+
+        folder = Path(path) if path is not None else default_gemma_dir()
+        return publish_model(self.store, folder, model_id)
+
+    def fetch_model(
+        self, manifest_cid: str, expected_digest: str | None = None, allow_unapproved: bool = False
+    ) -> Path:
+        """The folder home/models/DIGEST of the model `manifest_cid` names, fetched from the
+        network and verified unless it is there. Its digest must be `expected_digest` or, when
+        none is given, one governance approved for its id (unless `allow_unapproved`)."""
+        from tessera._models.publication import fetch_model, read_manifest
+
+        manifest = read_manifest(self.store, manifest_cid)
+        vetted = expected_digest is not None or allow_unapproved
+        if not vetted and not self.gov.policy.snapshot().model_approved(
+            manifest.model_id, manifest.weights_digest
+        ):
+            raise ModelError(
+                f"model {manifest_cid} ({manifest.model_id} at {manifest.weights_digest}) "
+                "is not approved by governance: pass the digest you expect, or allow "
+                "unapproved models to fetch it anyway"
+            )
+        into = self.home.path / "models" / manifest.weights_digest
+        return fetch_model(self.store, manifest_cid, into, expected_digest)
 
     # money -----------------------------------------------------------------------------------
 

@@ -65,6 +65,7 @@ EXPECTED = {
     # models and the attribution benchmark
     "default_model_dir",
     "weights_digest",
+    "ModelManifest",
     "EvalConfig",
     "evaluate_attribution",
     # errors

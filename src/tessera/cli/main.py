@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 import tessera
-from tessera.cli import gov, money, network, render
+from tessera.cli import gov, models, money, network, render
 from tessera.cli.common import ask_password, friendly, open_home
 
 
@@ -437,6 +437,8 @@ for command in money.COMMANDS:
     main.add_command(command)
 for command in network.NODE_COMMANDS:
     node.add_command(command)
+for command in models.COMMANDS:
+    money.model.add_command(command)
 main.add_command(network.nodes)
 main.add_command(gov.gov)
 
