@@ -4,10 +4,12 @@ into another, verified against the manifest and the digest governance approved."
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
 import pytest
+from cli_helpers import PASSWORD, Cli
 from gov_helpers import enact
 from store.store_peers import Gateway, reply, serve_app, serve_script
 
@@ -326,3 +328,28 @@ def test_the_real_default_model_travels_by_cid(fetching_store, tmp_path):
         f"\n{manifest.size / 1e9:.2f} GB: published in {published_s:.1f} s, fetched and "
         f"verified through the gateway in {fetched_s:.1f} s"
     )
+
+
+@pytest.mark.anvil
+def test_the_cli_publishes_in_one_home_and_fetches_in_another(anvil_url, tiny_folder, tmp_path):
+    a = Cli(tmp_path / "a", 0)
+    a.ok("init", "--chain", anvil_url)
+    out = a.ok("model", "publish", "--path", str(tiny_folder), "--id", "tiny")
+    cid = re.search(r"manifest (bafkrei\w+)", out)
+    assert cid, out
+    digest = weights_digest(tiny_folder)
+    assert f"weights digest {digest}" in out and "model.safetensors" in out
+    opened = Tessera.open(a.home, password=PASSWORD)
+    with serve_app(Gateway(opened.store).app) as url:
+        b = Cli(tmp_path / "b", 0)
+        registry = opened.config.deployment.registry
+        b.ok("init", "--chain", anvil_url, "--join", registry, "--gateway", url)
+        refused = b.fails("model", "fetch", cid.group(1))
+        assert "is not approved by governance" in refused
+        assert not (b.home / "models").exists() or leftovers(b.home / "models") == []
+        out = b.ok("model", "fetch", cid.group(1), "--allow-unapproved")
+    folder = b.home / "models" / digest
+    assert f"verified in {folder}" in out and f"tessera node start --model {folder}" in out
+    assert weights_digest(folder) == digest
+    assert b.ok("model", "fetch", cid.group(1), "--digest", digest).count(str(folder)) == 2
+    opened.close()

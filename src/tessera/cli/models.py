@@ -29,7 +29,9 @@ def model_publish(ctx: click.Context, folder: Path | None, model_id: str) -> Non
     console.print(f"weights digest {manifest.weights_digest}")
     for f in manifest.files:
         console.print(f"  {f.name}  {f.size} bytes  {f.cid}")
-    console.print(f"another home fetches it with `tessera model fetch {manifest.cid}`")
+    console.print(
+        f"another home fetches it with `tessera model fetch {manifest.cid}`", soft_wrap=True
+    )
 
 
 @click.command("fetch")
@@ -46,8 +48,9 @@ def model_fetch(
     """Fetch the model MANIFEST_CID names from the network, verify every file and its weights
     digest, and print the folder it is in."""
     folder = open_home(ctx).fetch_model(manifest_cid, digest, allow_unapproved)
-    console.print(f"model {manifest_cid} verified in {folder}")
-    console.print(f"serve it with `tessera node start --model {folder}`")
+    # soft wrap: a path or CID broken over two lines cannot be copied
+    console.print(f"model {manifest_cid} verified in {folder}", soft_wrap=True)
+    console.print(f"serve it with `tessera node start --model {folder}`", soft_wrap=True)
 
 
 COMMANDS: list[click.Command] = [model_publish, model_fetch]
