@@ -14,6 +14,8 @@ class NodeConfig:
     datanets: tuple[str, ...] = ()  # empty: every datanet on the chain
     model_path: str | None = None  # None: the default Gemma 3 270M; else a local HF folder
     model_id: str = DEFAULT_MODEL_ID
+    # a model_path folder is served as local/FOLDER unless its id was given (`--model-id`)
+    model_id_given: bool = False
     host: str = "127.0.0.1"
     port: int = 8000
     top_k: int = 3  # documents retrieved per question (more adds distractors and cost)

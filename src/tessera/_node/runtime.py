@@ -136,7 +136,7 @@ def _assemble(
 
     generator = generator or load_generator(config.model_path)
     embedder = embedder or load_embedder()
-    if config.model_path and config.model_id == NodeConfig.model_id:
+    if config.model_path and not config.model_id_given and config.model_id == NodeConfig.model_id:
         config = replace(config, model_id=f"local/{generator.folder.name}")
     model = _served_model(config, generator, embedder)
     try:

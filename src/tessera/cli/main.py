@@ -301,6 +301,11 @@ def node_status(ctx: click.Context, account_: str | None) -> None:
     "model_path",
     help="A local Hugging Face model folder (default: Gemma 3 270M from its pip package).",
 )
+@click.option(
+    "--model-id",
+    help="The id to serve --model under, e.g. the approved id of a folder from `tessera model "
+    "fetch` (default: local/FOLDER-NAME).",
+)
 @click.option("--port", default=8000, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--as", "account_", help="Account whose key signs receipts (default: default).")
@@ -311,6 +316,7 @@ def node_start(
     ctx: click.Context,
     datanets: tuple[str, ...],
     model_path: str | None,
+    model_id: str | None,
     port: int,
     host: str,
     account_: str | None,
@@ -322,6 +328,8 @@ def node_start(
     config = tessera.NodeConfig(
         datanets=datanets, model_path=model_path, host=host, port=port, payments=not free
     )
+    if model_id:
+        config = replace(config, model_id=model_id, model_id_given=True)
     built = tessera.build_node(t.node_parts(account_), config)
     render.node_serving(built)
     tessera.serve_node(built)
