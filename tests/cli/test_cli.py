@@ -78,7 +78,7 @@ def test_second_contributor_with_as(cli, tmp_path):
         (("contribution", "prove", "not-a-cid"), "is not a CID"),
         (
             ("contribution", "get", "bafkreibm6jg3ux5qumhcn2b3flc3tyu6dmlb4xa7u5bf44yegnrjhc4yeq"),
-            "not in the local store",
+            "is not here and no peers are known to fetch it from",
         ),
         (("datanet", "show", "missing"), "there is no datanet named 'missing'"),
         (("contribute", "wiki", "FILE", "--as", "nobody"), "no account 'nobody'"),

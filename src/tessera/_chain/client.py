@@ -38,6 +38,9 @@ def _is_revert(exc: Exception) -> bool:
     return isinstance(exc, ContractLogicError) or _REVERTED in str(exc)
 
 
+NONCE_RETRIES = 4
+
+
 class Chain:
     def __init__(self, w3: Web3, url: str) -> None:
         self.w3 = w3
@@ -140,6 +143,18 @@ class Chain:
         return self._send(fn, sender)
 
     def _send(self, fn: Any, sender: LocalAccount) -> TxReceipt:
+        # one key may sign in two processes (an operator's CLI beside its running node): a
+        # nonce taken between counting and sending is counted again, a few times at most
+        for attempt in range(NONCE_RETRIES):
+            try:
+                return self._send_once(fn, sender)
+            except ChainError as exc:
+                if "nonce too low" not in str(exc).lower() or attempt == NONCE_RETRIES - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def _send_once(self, fn: Any, sender: LocalAccount) -> TxReceipt:
         # gas estimation runs the call first, so a revert surfaces with its reason and no gas spent
         try:
             tx = fn.build_transaction(
