@@ -4,6 +4,7 @@ epoch, payout roots, claims."""
 from __future__ import annotations
 
 from dataclasses import astuple, dataclass
+from functools import cached_property
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -116,13 +117,10 @@ class SettlementClient:
         self.chain = chain
         self.address = Web3.to_checksum_address(address)
         self.contract = chain.contract("settlement", address)
-        self._token: TokenClient | None = None
 
-    @property
+    @cached_property
     def token(self) -> TokenClient:
-        if self._token is None:
-            self._token = TokenClient(self.chain, self.chain.call(self.contract.functions.token()))
-        return self._token
+        return TokenClient(self.chain, self.chain.call(self.contract.functions.token()))
 
     # escrow, one channel per (client, node) ----------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
@@ -41,13 +42,10 @@ class StakingClient:
         self.chain = chain
         self.address = Web3.to_checksum_address(address)
         self.contract = chain.contract("staking", address)
-        self._token: TokenClient | None = None
 
-    @property
+    @cached_property
     def token(self) -> TokenClient:
-        if self._token is None:
-            self._token = TokenClient(self.chain, self.chain.call(self.contract.functions.token()))
-        return self._token
+        return TokenClient(self.chain, self.chain.call(self.contract.functions.token()))
 
     # writes ---------------------------------------------------------------------------------
 

@@ -25,8 +25,13 @@ class BundleKeeper:
     def sync(self) -> int:
         """Fetch the bundles posted since the last sync; returns how many were newly held.
         A bundle no peer serves yet is retried on the next sync."""
-        new = 0
+        # the event log is read only from where the last sync left off, not from the start
+        scanned = self.settlement.chain.block_number()
         for node in self.settlement.nodes_with_epochs(self.from_block):
+            self.kept.setdefault(node, 0)
+        self.from_block = scanned  # a block read twice only names a node already known
+        new = 0
+        for node in self.kept:
             for epoch in range(self.kept.get(node, 0), self.settlement.epoch_count(node)):
                 cid = self.settlement.epoch(node, epoch).bundle_cid
                 try:
