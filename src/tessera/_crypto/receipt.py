@@ -1,8 +1,10 @@
 """The node's signed receipt for one answer (EIP-712), and its independent verification.
 
-A receipt commits to the request, the answer, the model, the datanet snapshots retrieved
-from, the attribution and the price. It carries the preimages of every hash, so anyone can
-recompute them and check the node's signature without trusting the node.
+A receipt commits to the request, the answer, the model and its weights, the datanet snapshots
+retrieved from, the prompt's documents and the answer's tokens (the transcript a validator
+re-executes), the attribution, the client's authorization of the request, and the price. It
+carries the preimages of every hash, so anyone can recompute them and check the node's
+signature without trusting the node; `disputes.vy` recomputes the same digest on chain.
 """
 
 from __future__ import annotations
@@ -15,20 +17,25 @@ from eth_abi import encode
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_bytes, to_checksum_address
 
-from tessera._crypto.eip712 import recover_typed, sign_typed
+from tessera._crypto.authorization import NODE_DOMAIN_NAME, NODE_DOMAIN_VERSION, ClientAuthorization
+from tessera._crypto.eip712 import recover_typed, sign_typed, typed_digest
 from tessera._errors import InputError, SignatureError
 from tessera._store.cid import digest_from_cid
 
-RECEIPT_DOMAIN_NAME = "Tessera Node"
-RECEIPT_DOMAIN_VERSION = "1"
+RECEIPT_DOMAIN_NAME = NODE_DOMAIN_NAME
+RECEIPT_DOMAIN_VERSION = NODE_DOMAIN_VERSION
+ZERO_DIGEST = "0x" + "00" * 32
 WEIGHT_SCALE = 1_000_000  # attribution weights are integers in parts per million, summing exactly
 RECEIPT_TYPES = {
     "Receipt": [
         {"name": "requestHash", "type": "bytes32"},
         {"name": "responseHash", "type": "bytes32"},
         {"name": "model", "type": "string"},
+        {"name": "modelDigest", "type": "bytes32"},
         {"name": "datanetsHash", "type": "bytes32"},
         {"name": "attributionHash", "type": "bytes32"},
+        {"name": "transcriptHash", "type": "bytes32"},
+        {"name": "authorizationHash", "type": "bytes32"},
         {"name": "price", "type": "uint256"},
         {"name": "client", "type": "address"},
         {"name": "timestamp", "type": "uint256"},
@@ -66,6 +73,11 @@ class Receipt:
     client: str
     timestamp: int
     signature: str = field(default="")
+    model_digest: str = ZERO_DIGEST  # the weights digest governance approved (0x-hex)
+    context: tuple[str, ...] = ()  # CIDs of the prompt's documents, in prompt order
+    answer_tokens: tuple[int, ...] = ()  # the answer as generated, token by token
+    method: str = ""  # the attribution method that weighed the sources
+    authorization: ClientAuthorization | None = None  # the client's signature of the request
 
     # hashes --------------------------------------------------------------------------------
 
@@ -94,6 +106,28 @@ class Receipt:
     def attribution_hash(self) -> bytes:
         return attribution_hash(self.attribution)
 
+    @property
+    def transcript_hash(self) -> bytes:
+        return keccak(
+            encode(
+                ["bytes32[]", "uint256[]", "string"],
+                [[digest_from_cid(c) for c in self.context], list(self.answer_tokens), self.method],
+            )
+        )
+
+    @property
+    def authorization_hash(self) -> bytes:
+        return self.authorization.hash if self.authorization is not None else bytes(32)
+
+    def struct_fields(self) -> tuple[Any, ...]:
+        """The signed message's values in ABI order (the contract's evidence)."""
+        m = self.typed_data()["message"]
+        return tuple(m[f["name"]] for f in RECEIPT_TYPES["Receipt"])
+
+    def digest(self) -> bytes:
+        """The 32 bytes the node signs (EIP-712)."""
+        return typed_digest(self.typed_data())
+
     def typed_data(self) -> dict[str, Any]:
         return {
             "types": RECEIPT_TYPES,
@@ -108,8 +142,11 @@ class Receipt:
                 "requestHash": self.request_hash,
                 "responseHash": self.response_hash,
                 "model": self.model,
+                "modelDigest": to_bytes(hexstr=self.model_digest),
                 "datanetsHash": self.datanets_hash,
                 "attributionHash": self.attribution_hash,
+                "transcriptHash": self.transcript_hash,
+                "authorizationHash": self.authorization_hash,
                 "price": self.price,
                 "client": to_checksum_address(self.client),
                 "timestamp": self.timestamp,
@@ -145,9 +182,28 @@ class Receipt:
         body = asdict(self)
         body["hashes"] = {
             k: "0x" + getattr(self, k).hex()
-            for k in ("request_hash", "response_hash", "datanets_hash", "attribution_hash")
+            for k in (
+                "request_hash",
+                "response_hash",
+                "datanets_hash",
+                "attribution_hash",
+                "transcript_hash",
+                "authorization_hash",
+            )
         }
         return body
+
+    def body_bytes(self) -> bytes:
+        """The whole receipt as canonical JSON: what a node produces on chain when challenged."""
+        return canonical_json(self.to_json())
+
+    @classmethod
+    def from_body(cls, data: bytes) -> Receipt:
+        try:
+            body = json.loads(data)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InputError(f"not a Tessera receipt (not JSON: {exc})") from None
+        return cls.from_json(body)
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> Receipt:
@@ -159,8 +215,12 @@ class Receipt:
             fields = {k: v for k, v in body.items() if k != "hashes"}
             fields["datanets"] = tuple(DatanetSnapshot(**d) for d in fields["datanets"])
             fields["attribution"] = tuple(AttributedSource(**a) for a in fields["attribution"])
+            fields["context"] = tuple(fields.get("context", ()))
+            fields["answer_tokens"] = tuple(int(t) for t in fields.get("answer_tokens", ()))
+            if fields.get("authorization") is not None:
+                fields["authorization"] = ClientAuthorization(**fields["authorization"])
             return cls(**fields)
-        except (TypeError, KeyError, AttributeError) as exc:
+        except (TypeError, KeyError, AttributeError, ValueError) as exc:
             raise InputError(
                 f"not a Tessera receipt ({exc}): pass a file saved by the node"
             ) from None
