@@ -29,6 +29,8 @@ class LastDocumentOut(Attributor):
     """A made-up method: credit only the last document, with what hiding it costs the answer's
     first token and what it costs the whole answer, from two probes of different lengths."""
 
+    name = "last-document-out"
+
     def __init__(self) -> None:
         self.seen: list[tuple[Answered, list[list[float]]]] = []
 

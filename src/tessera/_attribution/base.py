@@ -54,6 +54,11 @@ class Probe:
 class Attributor(ABC):
     """An attribution method: probes to run, then effects per document, then weights."""
 
+    @property
+    @abstractmethod
+    def name(self) -> str:
+        """The method and its parameters, as a receipt names it: a validator re-runs it."""
+
     @abstractmethod
     def probes(self, answered: Answered) -> list[Probe]:
         """The scoring passes this method needs for `answered` (at least one document, a

@@ -37,6 +37,13 @@ class ContextCite(Attributor):
         self.keep_probability = keep_probability
         self.lasso_alpha = lasso_alpha
 
+    @property
+    def name(self) -> str:
+        return (
+            f"context-cite(n={self.num_ablations},p={self.keep_probability!r},"
+            f"alpha={self.lasso_alpha!r})"
+        )
+
     def masks(self, sources: int) -> np.ndarray:
         """(num_ablations, sources) bool, True where a document is kept."""
         p = [1 - self.keep_probability, self.keep_probability]

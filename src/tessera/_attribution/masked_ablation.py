@@ -23,6 +23,10 @@ class MaskedAblation(Attributor):
         self.min_effect = min_effect
         self.cap_by_context = cap_by_context
 
+    @property
+    def name(self) -> str:
+        return f"masked-ablation(min_effect={self.min_effect!r},cap={self.cap_by_context})"
+
     def probes(self, answered: Answered) -> list[Probe]:
         """One probe per hidden document, then one with every document hidden: the question
         and the answer again, reading the documents' cached keys and values."""

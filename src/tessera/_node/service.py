@@ -16,7 +16,8 @@ from eth_account.signers.local import LocalAccount
 
 from tessera._attribution.weights import to_ppm
 from tessera._chain.governance import PolicySnapshot
-from tessera._crypto.receipt import AttributedSource, DatanetSnapshot, Receipt
+from tessera._crypto.authorization import ClientAuthorization
+from tessera._crypto.receipt import ZERO_DIGEST, AttributedSource, DatanetSnapshot, Receipt
 from tessera._data.vectors import Hit, VectorIndex
 from tessera._errors import ChainError, NodeError
 from tessera._inference.engine import Completion, Engine, Job
@@ -37,6 +38,7 @@ class Question:
     max_tokens: int
     stop: tuple[str, ...]
     voucher: str | None = None  # the X-Tessera-Voucher header, if any
+    authorization: ClientAuthorization | None = None  # the client's signature of the request
     on_text: Callable[[str], None] | None = None
     cancelled: Any = None  # threading.Event set when the client went away
 
@@ -238,6 +240,7 @@ class NodeService:
         """Turn a finished generation into an attributed answer with a signed receipt."""
         hits = pending.hits
         answer_id = "chatcmpl-" + secrets.token_hex(12)
+        context = tuple(h.cid for h in hits)
         effects = completion.effects or [0.0] * len(hits)
         weights = self.engine.attributor.weights(effects)  # the method's own rule
         ppm = to_ppm(weights)
@@ -255,7 +258,7 @@ class NodeService:
         receipt = None
         if completion.finish_reason != "cancelled":
             client = pending.reservation.client
-            receipt = self._receipt(answer_id, question, client, completion, sources)
+            receipt = self._receipt(answer_id, question, client, completion, sources, context)
         return Answer(
             answer_id,
             completion.text,
@@ -294,6 +297,7 @@ class NodeService:
         client: str,
         completion: Completion,
         sources: list[Source],
+        context: tuple[str, ...],
     ) -> Receipt:
         snapshots = tuple(
             DatanetSnapshot(s.datanet, s.root, s.batches)
@@ -317,5 +321,10 @@ class NodeService:
             price=self.price(completion.prompt_tokens, len(completion.answer_ids)),
             client=client,
             timestamp=int(time.time()),
+            model_digest=self.weights_digest or ZERO_DIGEST,
+            context=context,
+            answer_tokens=tuple(completion.answer_ids),
+            method=self.engine.attributor.name,
+            authorization=question.authorization,
         )
         return unsigned.signed_by(self.node_key)
