@@ -1,13 +1,15 @@
 """An epoch's bundle: every receipt it settles, the vouchers it redeems, and the payouts.
 
-The bundle is stored content-addressed and its CID posted on chain with the payout root, so
-anyone can fetch it, re-verify every receipt and recompute the root (see `audit.py`).
+The bundle is stored content-addressed and its CID posted on chain with the payout root and
+the receipts root, so anyone can fetch it, re-verify every receipt and recompute both roots
+(see `audit.py`).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 
 from eth_utils import to_checksum_address
 
@@ -15,6 +17,7 @@ from tessera._chain.settlement import FeeSplit, Redemption
 from tessera._crypto.receipt import Receipt
 from tessera._errors import InputError
 from tessera._payments.payouts import PayoutTree
+from tessera._payments.receipts_tree import ReceiptsTree
 from tessera._payments.split import Credit, add, split_receipt, totals
 from tessera._store.base import BlobStore
 
@@ -48,6 +51,12 @@ class EpochBundle:
 
     def tree(self) -> PayoutTree:
         return PayoutTree(self.node, self.cumulative)
+
+    @cached_property
+    def receipts_root(self) -> str:
+        """0x-hex root of the receipts in bundle order: recomputed, never stored, so a bundle
+        cannot carry a root that disagrees with its receipts."""
+        return "0x" + ReceiptsTree(self.receipts).root.hex()
 
     def to_bytes(self) -> bytes:
         body = {
@@ -123,14 +132,8 @@ def build_bundle(
     )
     cumulative = add(previous, totals(draft.credits()))
     tree = PayoutTree(node, cumulative)
-    return EpochBundle(
-        **{
-            **draft.__dict__,
-            "cumulative": tree.amounts,
-            "root": "0x" + tree.root.hex(),
-            "total": tree.total,
-        }
-    )
+    amounts: dict[str, int] = {r: a for r, a in tree.amounts.items()}
+    return replace(draft, cumulative=amounts, root="0x" + tree.root.hex(), total=tree.total)
 
 
 def load_bundle(store: BlobStore, cid: str) -> EpochBundle:
