@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
@@ -29,7 +29,8 @@ from tessera._chain.join import link as link_deployment
 from tessera._chain.registry import DatanetRecord, RegistryClient
 from tessera._chain.settlement import Channel, FeeSplit, Periods, SettlementClient, Withdrawal
 from tessera._chain.staking import NodeRecord, StakingClient
-from tessera._client import AskResult
+from tessera._client import AskResult, sign_request
+from tessera._crypto.authorization import ClientAuthorization
 from tessera._crypto.eip712 import Domain
 from tessera._crypto.keys import DEFAULT_SCRYPT_N, AccountInfo, Keystore
 from tessera._crypto.receipt import Receipt
@@ -414,6 +415,7 @@ class Tessera:
             self.chain.chain_id,
             self.settlement.address,
             self.home.path / "channels.json",
+            self.config.deployment.registry,
         )
 
     def sign_voucher(self, node: str, amount: int, account: str | None = None) -> Voucher:
@@ -424,6 +426,14 @@ class Tessera:
             signer.address, self.address(node), amount, self.chain.chain_id, self.settlement.address
         )
         return unsigned.signed_by(signer)
+
+    def sign_request(
+        self, node: str, body: dict[str, Any], account: str | None = None
+    ) -> ClientAuthorization:
+        """This account's authorization of one request `body` to `node`, with a fresh nonce:
+        a paid node refuses a request without it (`.to_header()` is the X-Tessera-Authorization
+        header's value, beside the voucher)."""
+        return sign_request(self.payer(account), self.address(node), body)
 
     def settle_epoch(self, account: str | None = None) -> SettleResult | None:
         """Settle this home's node's next epoch (the node does it on its own when running).

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+from eth_utils import keccak
 
-from tessera._crypto.receipt import Receipt
-from tessera._crypto.voucher import VOUCHER_HEADER
+from tessera._crypto.authorization import (
+    AUTHORIZATION_HEADER,
+    ClientAuthorization,
+    authorize_request,
+)
+from tessera._crypto.receipt import Receipt, canonical_json
+from tessera._crypto.voucher import VOUCHER_HEADER, Voucher
 from tessera._errors import NodeError, SignatureError
 from tessera._payments.payer import Payer
 
@@ -110,9 +118,13 @@ class NodeClient:
         )
         node = tessera["node"]
         voucher = self.payer.authorise(node, up_to)
+        headers = {
+            VOUCHER_HEADER: voucher.to_header(),
+            AUTHORIZATION_HEADER: sign_request(self.payer, node, payload).to_header(),
+        }
         result = None
         try:
-            result = self._ask(payload, {VOUCHER_HEADER: voucher.to_header()})
+            result = self._ask(payload, headers)
         finally:
             _settle(self.payer, node, up_to, result.receipt if result else None)
         return result
@@ -126,6 +138,33 @@ class NodeClient:
 
     def close(self) -> None:
         self.http.close()
+
+
+def sign_request(payer: Payer, node: str, body: dict[str, Any]) -> ClientAuthorization:
+    """The payer's authorization of one request body for `node`, with a fresh nonce: the node
+    refuses a paid request without it, and its receipt carries it."""
+    request_hash = keccak(canonical_json(body))  # the receipt's request_hash
+    return authorize_request(payer.account, payer.chain_id, payer.registry, node, request_hash)
+
+
+class PaidRequests(httpx.Auth):
+    """Pays every request an httpx client sends to one node, e.g. the `openai` package's
+    (`OpenAI(base_url=..., http_client=httpx.Client(auth=PaidRequests(payer, node, voucher)))`):
+    the budget voucher given, and the payer's signature of each JSON body as sent. Send only
+    fields the node keeps (OpenAI's own): it signs what it answers, and refuses the rest."""
+
+    requires_request_body = True
+
+    def __init__(self, payer: Payer, node: str, voucher: Voucher) -> None:
+        self.payer, self.node, self.voucher = payer, node, voucher.to_header()
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if request.content:
+            body = json.loads(request.content)
+            request.headers[VOUCHER_HEADER] = self.voucher
+            signed = sign_request(self.payer, self.node, body)
+            request.headers[AUTHORIZATION_HEADER] = signed.to_header()
+        yield request
 
 
 def _settle(payer: Payer, node: str, up_to: int, receipt: Receipt | None) -> None:

@@ -3,11 +3,13 @@ and a client account with tokens in escrow."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from money_helpers import TSR
 from node_helpers import start_node
 
-from tessera._crypto.voucher import VOUCHER_HEADER
+from tessera._client import PaidRequests
+from tessera._crypto.voucher import Voucher
 
 
 @pytest.fixture(scope="module")
@@ -22,19 +24,20 @@ def live(tmp_path_factory, wide_generator, tiny_embedder):
 
 
 @pytest.fixture(scope="module")
-def budget_header(live):
-    """A voucher header authorising 10 TSR: enough for every request of a module."""
-    node = live.service.node_key.address
-    return {VOUCHER_HEADER: live.t.sign_voucher(node, 10 * TSR, "client").to_header()}
+def budget(live) -> Voucher:
+    """A voucher authorising 10 TSR: enough for every request of a module."""
+    return live.t.sign_voucher(live.service.node_key.address, 10 * TSR, "client")
+
+
+@pytest.fixture(scope="module")
+def paid(live, budget) -> PaidRequests:
+    """httpx auth that pays each request as "client": the budget and a signature of its body."""
+    return PaidRequests(live.t.payer("client"), live.service.node_key.address, budget)
 
 
 @pytest.fixture
-def openai_client(live, budget_header):
+def openai_client(live, paid):
     from openai import OpenAI
 
-    return OpenAI(
-        base_url=live.url + "/v1",
-        api_key="unused",
-        max_retries=0,
-        default_headers=budget_header,
-    )
+    with httpx.Client(auth=paid) as http:
+        yield OpenAI(base_url=live.url + "/v1", api_key="unused", max_retries=0, http_client=http)

@@ -10,6 +10,7 @@ import pytest
 from backends import free_port
 from money_helpers import TSR
 from node_helpers import start_node
+from paid_requests import paid_headers
 from web3 import Web3
 
 from tessera._errors import AccountError
@@ -36,9 +37,12 @@ def paid(tmp_path, wide_generator, tiny_embedder):
     node.stop()
 
 
-def _voucher(node) -> dict[str, str]:
-    voucher = node.t.sign_voucher(node.service.node_key.address, TSR, "client")
-    return {"X-Tessera-Voucher": voucher.to_header()}
+def _paid(node, body=ASK, amount=TSR) -> dict[str, str]:
+    """The headers of an honest paid request: a voucher for `amount` and the client's
+    authorization of `body`."""
+    address = node.service.node_key.address
+    voucher = node.t.sign_voucher(address, amount, "client").to_header()
+    return paid_headers(node.t, address, voucher, body)
 
 
 def test_a_second_node_of_the_same_account_on_one_home_is_refused(paid, wide_generator):
@@ -79,7 +83,7 @@ def test_a_home_database_from_before_accounts_is_adopted_by_its_node(tmp_path):
 
 
 def test_with_the_chain_down_a_paid_node_answers_503_and_keeps_no_receipt(paid):
-    w3, headers = paid.t.chain.w3, _voucher(paid)
+    w3, headers = paid.t.chain.w3, _paid(paid)
     provider = w3.provider
     dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there: connection refused
     w3.provider = Web3.HTTPProvider(dead, request_kwargs={"timeout": 2})
@@ -95,7 +99,7 @@ def test_with_the_chain_down_a_paid_node_answers_503_and_keeps_no_receipt(paid):
         assert httpx.get(paid.url + "/health").status_code == 200
     finally:
         w3.provider = provider
-    ok = httpx.post(paid.url + "/v1/chat/completions", json=ASK, headers=_voucher(paid))
+    ok = httpx.post(paid.url + "/v1/chat/completions", json=ASK, headers=_paid(paid))
     assert ok.status_code == 200 and paid.service.receipts.count() == 1
 
 
@@ -108,13 +112,11 @@ def test_payment_is_checked_before_retrieval_and_tokenisation(paid):
     try:
         unpaid = httpx.post(paid.url + "/v1/chat/completions", json=ASK, timeout=30)
         assert unpaid.status_code == 402
-        broke = paid.t.sign_voucher(service.node_key.address, 1, "client").to_header()
-        short = httpx.post(
-            paid.url + "/v1/chat/completions", json=ASK, headers={"X-Tessera-Voucher": broke}
-        )
+        url = paid.url + "/v1/chat/completions"
+        short = httpx.post(url, json=ASK, headers=_paid(paid, amount=1))
         assert short.json()["error"]["code"] == "insufficient_voucher"
         assert searched == [] and tokenised == []  # no work for an unpaid request
-        paid_ok = httpx.post(paid.url + "/v1/chat/completions", json=ASK, headers=_voucher(paid))
+        paid_ok = httpx.post(paid.url + "/v1/chat/completions", json=ASK, headers=_paid(paid))
         assert paid_ok.status_code == 200 and len(searched) == 1 and len(tokenised) == 1
     finally:
         service.embed, service.prompts.build = real_embed, real_build
@@ -124,7 +126,7 @@ def test_fields_the_node_ignores_are_not_kept_in_the_receipt(paid):
     body = {**ASK, "metadata": {"junk": "x" * 10_000}, "logit_bias": {"1": 5}}
     body["messages"] = [{**ASK["messages"][0], "name": "y" * 1_000}]
     response = httpx.post(
-        paid.url + "/v1/chat/completions", json=body, headers=_voucher(paid), timeout=30
+        paid.url + "/v1/chat/completions", json=body, headers=_paid(paid, body), timeout=30
     )
     assert response.status_code == 200, response.text
     kept = response.json()["receipt"]["request"]

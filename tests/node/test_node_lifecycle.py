@@ -51,7 +51,7 @@ def test_a_datanet_without_contributions_is_a_422(tmp_path, wide_generator, tiny
         node.stop()
 
 
-def test_a_client_leaving_mid_stream_leaves_no_delivered_receipt(live, budget_header):
+def test_a_client_leaving_mid_stream_leaves_no_delivered_receipt(live, paid):
     before = live.service.receipts.count()
     body = {
         "model": MODEL,
@@ -60,11 +60,11 @@ def test_a_client_leaving_mid_stream_leaves_no_delivered_receipt(live, budget_he
         "messages": [{"role": "user", "content": "Who founded the Ulora Brewery?"}],
     }
     url = live.url + "/v1/chat/completions"
-    with httpx.stream("POST", url, json=body, headers=budget_header) as response:
+    with httpx.stream("POST", url, json=body, auth=paid) as response:
         assert response.status_code == 200
         first = next(response.iter_lines())
         assert json.loads(first.removeprefix("data: "))["object"] == "chat.completion.chunk"
     time.sleep(1.0)
     assert live.service.receipts.count() == before
-    again = httpx.post(url, json={**body, "stream": False, "max_tokens": 3}, headers=budget_header)
+    again = httpx.post(url, json={**body, "stream": False, "max_tokens": 3}, auth=paid)
     assert again.status_code == 200 and live.service.receipts.count() == before + 1

@@ -6,8 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
+from tessera._crypto.authorization import AUTHORIZATION_HEADER
 from tessera._crypto.voucher import VOUCHER_HEADER
 from tessera._node import questions, wire
 from tessera._node.delivery import AnswerStream, deliver_whole
@@ -50,6 +52,8 @@ async def _serve(
     request: Request, service: NodeService, question: Question, stream: bool, chat: bool
 ) -> Any:
     model = service.config.model_id
+    signed = request.headers.getlist(AUTHORIZATION_HEADER)
+    question = await run_in_threadpool(questions.authorized, question, signed, service)
     if stream:
         # refusals (unpaid, empty datanet, too long) raise in open(), before any 200 is sent
         return EventStream(await AnswerStream.open(service, question, wire.SseChunks(model, chat)))

@@ -89,6 +89,10 @@ class PaymentGate:
             self._in_flight[client] = self._in_flight.get(client, 0) + max_price
         return Reservation(client, max_price)
 
+    def voucher_client(self, header: str | None) -> str:
+        """The client whose valid voucher for this node `header` is; else the voucher's 402."""
+        return self._parse(header).client
+
     def _unfunded(self, client: str, balance: int, leaving: int, required: int) -> NodeError:
         """The 402 for a channel to this node that holds too little: funds committed to
         other nodes' channels never count here."""

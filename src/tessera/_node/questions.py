@@ -1,15 +1,22 @@
-"""A request in OpenAI's wire format becomes the service's `Question`, after every cheap check.
+"""A request in OpenAI's wire format becomes the service's `Question`, after every cheap check;
+a paid one must carry its client's authorization, checked before any work is done for it.
 
 The way back, an `Answer` as a body or as a stream's events, is wire.py's.
 """
 
 from __future__ import annotations
 
-from tessera._errors import NodeError
+from dataclasses import replace
+
+from eth_utils import keccak
+
+from tessera._crypto.authorization import NODE_DOMAIN_NAME, check_authorization
+from tessera._crypto.receipt import canonical_json
+from tessera._errors import NodeError, SignatureError
 from tessera._node import request_checks as checks
 from tessera._node import wire
 from tessera._node.config import NodeConfig
-from tessera._node.service import Question
+from tessera._node.service import NodeService, Question
 
 
 def from_chat(body: wire.ChatRequest, vouchers: list[str], config: NodeConfig) -> Question:
@@ -67,3 +74,26 @@ def _question(
         tuple(dict.fromkeys([*config.stop, *stops])),
         voucher=checks.one_voucher(vouchers),
     )
+
+
+def authorized(question: Question, headers: list[str], service: NodeService) -> Question:
+    """`question` with its client's authorization: the voucher's client signed this request's
+    hash (the receipt's `request_hash`) for this node. A free node ignores the header."""
+    gate = service.payments
+    if gate is None:
+        return question
+    client = gate.voucher_client(question.voucher)  # a bad voucher keeps its own 402
+    authorization = checks.one_authorization(headers)
+    request_hash = keccak(canonical_json(question.request))
+    domain = (service.chain_id, service.verifying_contract)
+    try:
+        check_authorization(authorization, client, *domain, gate.node, request_hash)
+    except SignatureError as exc:
+        raise checks.unauthorized(
+            f"{exc}. Sign EIP-712 Request(node, requestHash, nonce) in the {NODE_DOMAIN_NAME!r} "
+            f"domain of chain {domain[0]} (verifying contract {domain[1]}), node {gate.node}, "
+            "requestHash the keccak256 of the body's canonical JSON (sorted keys, no spaces, "
+            "only the fields the node keeps: the receipt's `request`)",
+            details={"request_hash": "0x" + request_hash.hex(), "node": gate.node},
+        ) from None
+    return replace(question, authorization=authorization)

@@ -8,9 +8,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from tessera._crypto.authorization import AUTHORIZATION_HEADER, ClientAuthorization
 from tessera._crypto.voucher import VOUCHER_HEADER
-from tessera._errors import NodeError
+from tessera._errors import InputError, NodeError, SignatureError
 from tessera._node.config import NodeConfig
+
+MAX_AUTHORIZATION_CHARS = 256  # NONCE:0xSIGNATURE: at most 78 + 1 + 132 characters
 
 
 def one_voucher(headers: list[str]) -> str | None:
@@ -23,6 +26,36 @@ def one_voucher(headers: list[str]) -> str | None:
             param="voucher",
         )
     return headers[0] if headers else None
+
+
+def one_authorization(headers: list[str]) -> ClientAuthorization:
+    """The request's one client authorization, parsed only once its size is known to be small."""
+    if not headers or not headers[0]:
+        raise unauthorized(
+            f"this node charges per token: each paid request needs an {AUTHORIZATION_HEADER} "
+            "header, your account's signature of this request for this node (`tessera ask` "
+            "and NodeClient send it)",
+            "authorization_required",
+        )
+    if len(headers) > 1:
+        raise unauthorized(
+            f"the request carries {len(headers)} {AUTHORIZATION_HEADER} headers: send exactly one"
+        )
+    if len(headers[0]) > MAX_AUTHORIZATION_CHARS:
+        raise unauthorized(
+            f"the {AUTHORIZATION_HEADER} header is {len(headers[0])} characters; an "
+            f"authorization takes at most {MAX_AUTHORIZATION_CHARS}: send NONCE:0xSIGNATURE"
+        )
+    try:
+        return ClientAuthorization.from_header(headers[0])
+    except (InputError, SignatureError) as exc:  # SignatureError: a signature of the wrong shape
+        raise unauthorized(str(exc)) from None
+
+
+def unauthorized(
+    message: str, code: str = "invalid_authorization", details: dict[str, str] | None = None
+) -> NodeError:
+    return NodeError(message, status=401, code=code, param="authorization", details=details)
 
 
 def valid_unicode(kept: dict[str, Any]) -> None:

@@ -72,6 +72,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": text}
     for status, text in (
         (400, "invalid request"),
+        (401, "a paid request without its client's valid authorization (signature)"),
         (402, "payment required: no voucher, a bad one, or not enough authorised or in escrow"),
         (404, "unknown model"),
         (413, "the request body is over the node's max_body_bytes"),

@@ -22,11 +22,17 @@ from tessera._errors import SignatureError
 
 class Payer:
     def __init__(
-        self, account: LocalAccount, chain_id: int, settlement: str, ledger_path: Path
+        self,
+        account: LocalAccount,
+        chain_id: int,
+        settlement: str,
+        ledger_path: Path,
+        registry: str,
     ) -> None:
         self.account = account
         self.chain_id = chain_id
         self.settlement = to_checksum_address(settlement)
+        self.registry = to_checksum_address(registry)  # the node domain's verifying contract
         self.ledger_path = ledger_path
         self._lock = threading.Lock()
         self._in_flight: dict[str, int] = {}

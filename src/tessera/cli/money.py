@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from typing import IO
 
 import click
 
@@ -98,12 +100,32 @@ def transfer(ctx: click.Context, amount: str, to: str, account_: str | None) -> 
 @friendly
 def voucher(ctx: click.Context, node: str, amount: str, account_: str | None) -> None:
     """Print a voucher letting NODE (address) take up to AMOUNT TSR in total, for any HTTP
-    client: send it as the X-Tessera-Voucher header (e.g. openai's default_headers)."""
+    client: send it as the X-Tessera-Voucher header, and with each request its
+    X-Tessera-Authorization (`tessera authorize`)."""
     click.echo(
         open_home(ctx, password=True)
         .sign_voucher(node, tessera.parse_tsr(amount), account_)
         .to_header()
     )
+
+
+@click.command()
+@click.argument("node")
+@click.argument("body", type=click.File("rb"))
+@AS_OPTION
+@click.pass_context
+@friendly
+def authorize(ctx: click.Context, node: str, body: IO[bytes], account_: str | None) -> None:
+    """Print the X-Tessera-Authorization header for one request to NODE (address): your
+    signature of BODY, the JSON file (- for stdin) you send exactly as is, with a fresh nonce.
+    A paid node answers a request only with its voucher and its authorization."""
+    try:
+        request = json.loads(body.read())
+    except ValueError as exc:
+        raise tessera.InputError(f"BODY is not JSON ({exc}): give the request body") from None
+    if not isinstance(request, dict):
+        raise tessera.InputError("BODY must be a JSON object: the request body you send")
+    click.echo(open_home(ctx, password=True).sign_request(node, request, account_).to_header())
 
 
 @click.group()
@@ -185,4 +207,16 @@ def audit_epoch(ctx: click.Context, number: int, node: str | None) -> None:
         ctx.exit(1)
 
 
-COMMANDS = [deposit, withdraw, wallet, transfer, voucher, model, epoch, claim, earnings, audit]
+COMMANDS = [
+    deposit,
+    withdraw,
+    wallet,
+    transfer,
+    voucher,
+    authorize,
+    model,
+    epoch,
+    claim,
+    earnings,
+    audit,
+]
