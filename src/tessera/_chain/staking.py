@@ -110,6 +110,13 @@ class StakingClient:
     def node_count(self) -> int:
         return int(self.chain.call(self.contract.functions.node_count()))
 
+    def slashed(self, node: str, from_block: int = 0) -> int:
+        """Every token ever slashed from `node` (its Slashed events), to whomever it went."""
+        logs = self.contract.events.Slashed.get_logs(
+            from_block=from_block, argument_filters={"node": Web3.to_checksum_address(node)}
+        )
+        return sum(int(log.args.amount) for log in logs)
+
     def is_eligible(self, address: str) -> bool:
         fn = self.contract.functions.is_eligible(Web3.to_checksum_address(address))
         return bool(self.chain.call(fn))

@@ -10,6 +10,7 @@ listing at most its own time-outs.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import httpx
 
@@ -39,8 +40,11 @@ class NodeDirectory:
 
     def look(self, client: httpx.Client, record: NodeRecord, policy: PolicySnapshot) -> NetworkNode:
         """One node: its metadata (when it still serves) and its health."""
+        slashed = self.staking.slashed(record.address)
         if not record.active:
-            return _node(record, None, policy, False, None, "left the network")
+            return replace(
+                _node(record, None, policy, False, None, "left the network"), slashed=slashed
+            )
         expected = Expected(record.address, self.chain_id, self.staking.address)
         try:
             metadata: NodeMetadata | None = fetch_metadata(
@@ -52,7 +56,8 @@ class NodeDirectory:
         health = probe_health(client, record.endpoint, record.address)
         # a node that does not answer at all is down: say that, not that its metadata is missing
         reason = health.error if not health.ok else error
-        return _node(record, metadata, policy, health.ok, health.latency_ms, reason)
+        found = _node(record, metadata, policy, health.ok, health.latency_ms, reason)
+        return replace(found, slashed=slashed)
 
 
 def _node(

@@ -28,6 +28,7 @@ class NetworkNode:
     error: str | None = None  # why the metadata or the health probe failed
     metadata_cid: str = ""
     registered: bool = True  # False: a URL the user pinned, not looked up on chain
+    slashed: int = 0  # every token validators' challenges slashed from it, ever
 
     def serves(self, model: str | None) -> bool:
         """Serves an approved version of `model` (of any model when None)."""

@@ -83,7 +83,9 @@ def show_nodes(listed: list[tessera.NetworkNode]) -> None:
         table.add_row(
             n.address,
             n.endpoint,
-            f"{tessera.format_tsr(n.stake)}" + ("" if n.eligible else " (ineligible)"),
+            f"{tessera.format_tsr(n.stake)}"
+            + ("" if n.eligible else " (ineligible)")
+            + (f"\nslashed {tessera.format_tsr(n.slashed)}" if n.slashed else ""),
             "\n".join(f"{m.id} (approved: {'yes' if m.approved else 'no'})" for m in n.models)
             or "-",
             f"{tessera.format_tsr(n.input_price * 1000)} / "
