@@ -9,6 +9,7 @@ import fcntl
 import hashlib
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
@@ -41,6 +42,7 @@ class Node:
     engine: Engine
     settler: EpochSettler
     serving_lock: IO[str] | None = None
+    slashed: Callable[[], int] | None = None  # reads what challenges slashed from this node
     _stop: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -54,6 +56,7 @@ class Node:
     def settle_now(self) -> None:
         """One turn of the settling loop: settle if due, then re-check what is owed."""
         health = self.health
+        self._watch_slashes()
         try:
             if self.settler.due():
                 result = self.settler.settle()
@@ -80,6 +83,24 @@ class Node:
                     u.detail,
                 )
         health.status = status
+
+    def _watch_slashes(self) -> None:
+        if self.slashed is None:
+            return
+        try:
+            slashed = self.slashed()
+        except Exception as exc:  # the chain is down: the settlement below says so too
+            log.debug("could not read slashes: %s", exc)
+            return
+        if slashed > self.health.slashed:
+            log.error(
+                "validators' challenges slashed %d from this node's stake (%d in all): "
+                "`tessera challenges --node %s` shows why",
+                slashed - self.health.slashed,
+                slashed,
+                self.settler.node,
+            )
+        self.health.slashed = slashed
 
     def _settle_loop(self, every_s: float) -> None:
         while not self._stop.wait(every_s):
@@ -155,7 +176,16 @@ def _assemble(
         t.home.settle_lock_path(t.node_key.address),
     )
     world.follower.start(config.follow_interval_s)
-    node = Node(service, create_app(service), world.follower, model.engine, settler, serving)
+    address, since = t.node_key.address, t.deployment.block
+    node = Node(
+        service,
+        create_app(service),
+        world.follower,
+        model.engine,
+        settler,
+        serving,
+        lambda: t.staking.slashed(address, since),
+    )
     if config.payments and config.settle_check_s:
         node.start_settling(config.settle_check_s)
     return node
