@@ -49,7 +49,8 @@ def attack(folder: Path) -> tuple[list[Outcome], float]:
     node = start_paying_node(folder / "node", generator, embedder)
     try:
         genuine = budget_voucher(node)
-        cases = hostile_cases(genuine, node.t.signer("client"))
+        client, registry = node.t.signer("client"), node.t.config.deployment.registry
+        cases = hostile_cases(genuine, client, registry)
         started = time.perf_counter()
         outcomes = [run_case(case, node, genuine.to_header()) for case in cases]
         return outcomes, time.perf_counter() - started

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from tessera import Tessera
 from tessera._client import sign_request
 from tessera._crypto.authorization import AUTHORIZATION_HEADER
+from tessera._crypto.receipt import canonical_json
 from tessera._crypto.voucher import VOUCHER_HEADER
 from tessera._node import wire
 
@@ -23,9 +24,11 @@ def kept_request(path: str, body: Any) -> dict[str, Any] | None:
     if model is None:
         return None
     try:
-        return model.model_validate(body).model_dump(mode="json", exclude_unset=True)
-    except ValidationError:
+        kept = model.model_validate(body).model_dump(mode="json", exclude_unset=True)
+        canonical_json(kept)  # a lone surrogate is no UTF-8: refused as invalid Unicode
+    except (ValidationError, UnicodeEncodeError):
         return None
+    return kept
 
 
 def authorization(t: Tessera, node: str, request: dict[str, Any], account: str = "client") -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
@@ -132,12 +133,24 @@ def test_paid_answers_are_settled_audited_and_claimed(market):
     assert "claimed" in cli.ok("claim", "--as", "operator")
 
 
-def test_a_voucher_for_any_http_client(market):
+def test_a_voucher_and_an_authorization_for_any_http_client(market, tmp_path):
     cli, url = market
     node = httpx.get(url + "/v1/models").json()["data"][0]
-    header = cli.ok("voucher", node["tessera"]["node"], "1", "--as", "alice").strip()
+    address = node["tessera"]["node"]
+    header = cli.ok("voucher", address, "1", "--as", "alice").strip()
     body = {"model": node["id"], "messages": [{"role": "user", "content": "Pleno colour?"}]}
-    answer = httpx.post(
-        url + "/v1/chat/completions", json=body, headers={"X-Tessera-Voucher": header}, timeout=60
-    )
+    sent = json.dumps(body).encode()
+    (tmp_path / "body.json").write_bytes(sent)
+    signed = cli.ok("authorize", address, str(tmp_path / "body.json"), "--as", "alice").strip()
+    paid = {"X-Tessera-Voucher": header, "Content-Type": "application/json"}
+    unsigned = httpx.post(url + "/v1/chat/completions", content=sent, headers=paid, timeout=60)
+    assert unsigned.status_code == 401, unsigned.text  # a voucher alone pays for nothing
+    assert "X-Tessera-Authorization" in unsigned.json()["error"]["message"]
+    paid["X-Tessera-Authorization"] = signed
+    answer = httpx.post(url + "/v1/chat/completions", content=sent, headers=paid, timeout=60)
     assert answer.status_code == 200 and answer.json()["receipt"]["price"] > 0
+    assert answer.json()["receipt"]["authorization"]["nonce"] == int(signed.split(":")[0])
+    (tmp_path / "junk.json").write_text("{oops")
+    assert "BODY is not JSON" in cli.fails("authorize", address, str(tmp_path / "junk.json"))
+    (tmp_path / "list.json").write_text("[1]")
+    assert "must be a JSON object" in cli.fails("authorize", address, str(tmp_path / "list.json"))

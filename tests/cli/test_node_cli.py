@@ -86,15 +86,19 @@ def test_ask_a_node_that_is_not_there(served):
 def test_receipts_survive_kill_minus_9_of_the_node(served):
     cli, url, proc, start = served
     model = httpx.get(url + "/v1/models").json()["data"][0]
-    voucher = cli.ok("voucher", model["tessera"]["node"], "1").strip()
+    node = model["tessera"]["node"]
+    voucher = cli.ok("voucher", node, "1").strip()
+    body = {
+        "model": model["id"],
+        "messages": [{"role": "user", "content": "What colour is the Pleno Orchestra?"}],
+    }
+    (cli.home.parent / "body.json").write_text(json.dumps(body))
+    signed = cli.ok("authorize", node, str(cli.home.parent / "body.json")).strip()
     answer = httpx.post(
         url + "/v1/chat/completions",
         timeout=120,
-        headers={"X-Tessera-Voucher": voucher},
-        json={
-            "model": model["id"],
-            "messages": [{"role": "user", "content": "What colour is the Pleno Orchestra?"}],
-        },
+        headers={"X-Tessera-Voucher": voucher, "X-Tessera-Authorization": signed},
+        json=body,
     ).json()
     receipt_id = answer["receipt"]["id"]
     proc.send_signal(signal.SIGKILL)

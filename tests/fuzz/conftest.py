@@ -1,12 +1,12 @@
 """A live, paying node for the fuzz suite: tiny models, an in-process chain, five facts, and a
-client with tokens in escrow whose one voucher pays for every request of a module."""
+client with tokens in escrow whose one voucher pays for every request of a module, each
+request with the client's authorization of its body."""
 
 from __future__ import annotations
 
 import pytest
 from hostile_cases import budget_voucher, start_paying_node
-
-from tessera._crypto.voucher import VOUCHER_HEADER
+from paid_requests import CHAT, paid_headers
 
 
 @pytest.fixture(scope="module")
@@ -23,5 +23,8 @@ def budget(live):
 
 
 @pytest.fixture(scope="module")
-def budget_header(budget):
-    return {VOUCHER_HEADER: budget.to_header()}
+def paid_for(live, budget):
+    """The headers a well-behaved client sends with a body to a path: the budget voucher and
+    its authorization of the body (none where the node would refuse the body unread)."""
+    node, voucher = live.service.node_key.address, budget.to_header()
+    return lambda body, path=CHAT: paid_headers(live.t, node, voucher, body, path)

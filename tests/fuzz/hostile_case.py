@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from tessera._crypto.authorization import AUTHORIZATION_HEADER
 from tessera._crypto.voucher import VOUCHER_HEADER
 from tessera._node.config import DEFAULT_MODEL_ID, NodeConfig
 
@@ -13,8 +14,9 @@ CHAT = "/v1/chat/completions"
 COMPLETIONS = "/v1/completions"
 MODELS = "/v1/models"
 HEALTH = "/health"
-VOUCHER = VOUCHER_HEADER  # the cases about the payment header, all sent to the chat route
-ENDPOINTS = (CHAT, COMPLETIONS, MODELS, HEALTH, VOUCHER)
+# the cases about the payment headers, all sent to the chat route
+VOUCHER, AUTHORIZATION = VOUCHER_HEADER, AUTHORIZATION_HEADER
+ENDPOINTS = (CHAT, COMPLETIONS, MODELS, HEALTH, VOUCHER, AUTHORIZATION)
 
 LIMITS = NodeConfig()  # the node's default limits, which the test node keeps
 QUESTION = "Who founded the Ulora Brewery?"
@@ -32,7 +34,7 @@ SOCKET_TIMEOUT_S = 10.0  # a node that waits for a body it was promised must sti
 
 @dataclass(frozen=True)
 class HostileCase:
-    endpoint: str  # the group it is counted under: a route, or the voucher header
+    endpoint: str  # the group it is counted under: a route, or a payment header
     name: str
     status: int  # what the node must answer
     code: str | None = None  # the refusal's error.code (None for a 2xx)
@@ -43,6 +45,7 @@ class HostileCase:
     headers: tuple[tuple[str, str | bytes], ...] = ()
     content_type: str | None = "application/json"
     paid: bool = True  # send the genuine voucher, unless `headers` name the voucher header
+    signed: bool = True  # and the client's authorization of the body, unless `headers` name it
     transport: str = "httpx"  # "socket": written by hand; "chunked": by hand, in chunks
     declared_length: int | None = None  # with "socket": a Content-Length that lies
 
@@ -52,7 +55,7 @@ class HostileCase:
 
     @property
     def target(self) -> str:
-        return self.path or (CHAT if self.endpoint == VOUCHER else self.endpoint)
+        return self.path or (CHAT if self.endpoint in (VOUCHER, AUTHORIZATION) else self.endpoint)
 
     @property
     def answers(self) -> bool:
@@ -98,3 +101,17 @@ def nested(depth: int, leaf: str = "1") -> str:
 def padded(body: bytes, size: int) -> bytes:
     """`body` followed by whitespace up to `size` bytes: still the same JSON value."""
     return body + b" " * (size - len(body))
+
+
+def split_rsv(signature: str) -> tuple[int, int, int]:
+    raw = bytes.fromhex(signature.removeprefix("0x"))
+    return int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:64], "big"), raw[64]
+
+
+def joined_rsv(r: int, s: int, v: int) -> str:
+    return "0x" + (r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([v])).hex()
+
+
+def compact_rsv(r: int, s: int, v: int) -> str:
+    """EIP-2098: r and (y parity << 255 | s), 64 bytes."""
+    return "0x" + (r.to_bytes(32, "big") + (((v - 27) << 255) | s).to_bytes(32, "big")).hex()

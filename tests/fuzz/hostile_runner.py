@@ -15,11 +15,21 @@ from urllib.parse import urlsplit
 
 import h11
 import httpx
-from hostile_case import ANSWER_TIMEOUT_S, HEALTH, PRICED_REFUSALS, SOCKET_TIMEOUT_S, HostileCase
+from hostile_case import (
+    ANSWER_TIMEOUT_S,
+    HEALTH,
+    LIMITS,
+    PRICED_REFUSALS,
+    SOCKET_TIMEOUT_S,
+    HostileCase,
+)
 from money_helpers import TSR
 from node_helpers import LiveNode, start_node
+from paid_requests import authorization, kept_request
 
+from tessera._crypto.authorization import AUTHORIZATION_HEADER
 from tessera._crypto.voucher import VOUCHER_HEADER, Voucher
+from tessera._node.limits import json_depth, strict_json
 from tessera._payments.ledger import DELIVERED, PENDING, UNDELIVERED
 
 # the node under attack ------------------------------------------------------------------------
@@ -106,7 +116,7 @@ def run_case(case: HostileCase, live: LiveNode, voucher_header: str) -> Outcome:
     before = receipt_total(service)
     with counting_work(service) as work:
         try:
-            reply = _send(case, live.url, _headers(case, voucher_header))
+            reply = _send(case, live.url, _headers(case, live, voucher_header))
         except (httpx.HTTPError, OSError, h11.ProtocolError) as exc:
             problems = [f"no answer ({type(exc).__name__}: {exc})"]
             return Outcome(case, None, (*problems, *_health_problems(live)))
@@ -183,14 +193,32 @@ def _health_problems(live: LiveNode) -> list[str]:
     return []
 
 
-def _headers(case: HostileCase, voucher_header: str) -> list[tuple[str, str | bytes]]:
+def _headers(
+    case: HostileCase, live: LiveNode, voucher_header: str
+) -> list[tuple[str, str | bytes]]:
     headers: list[tuple[str, str | bytes]] = []
     if case.content_type is not None:
         headers.append(("Content-Type", case.content_type))
     named = {name.lower() for name, _ in case.headers}
     if case.paid and VOUCHER_HEADER.lower() not in named:
         headers.append((VOUCHER_HEADER, voucher_header))
+    request = _kept(case)
+    if case.signed and AUTHORIZATION_HEADER.lower() not in named and request is not None:
+        node = live.service.node_key.address
+        headers.append((AUTHORIZATION_HEADER, authorization(live.t, node, request)))
     return headers + list(case.headers)
+
+
+def _kept(case: HostileCase) -> dict[str, Any] | None:
+    """What the node keeps of the case's body, parsed the way the node parses it; None where
+    it refuses the body unread (too deep, not JSON: the parser must not recurse into those)."""
+    if json_depth(case.body) > LIMITS.max_json_depth:
+        return None
+    try:
+        value = json.loads(strict_json(case.body))
+    except ValueError:
+        return None
+    return kept_request(case.target.split("?")[0], value)
 
 
 def _send(case: HostileCase, url: str, headers: list[tuple[str, str | bytes]]) -> Reply:

@@ -8,15 +8,28 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from hostile_case import LIMITS, SECP256K1_N, VOUCHER, HostileCase, chat, nested
+from hostile_authorizations import signed_chat
+from hostile_case import (
+    LIMITS,
+    SECP256K1_N,
+    VOUCHER,
+    HostileCase,
+    chat,
+    compact_rsv,
+    joined_rsv,
+    nested,
+    split_rsv,
+)
 
+from tessera._crypto.authorization import AUTHORIZATION_HEADER
 from tessera._crypto.voucher import VOUCHER_HEADER, Voucher
 
 # the X-Tessera-Voucher header -----------------------------------------------------------------
 
 
-def voucher_cases(genuine: Voucher, client: LocalAccount) -> list[HostileCase]:
-    """Forged from `genuine` (signed by `client` for the node under test)."""
+def voucher_cases(genuine: Voucher, client: LocalAccount, registry: str) -> list[HostileCase]:
+    """Forged from `genuine` (signed by `client` for the node under test, whose deployment's
+    registry is `registry`)."""
     fields = {
         "client": genuine.client,
         "node": genuine.node,
@@ -28,10 +41,20 @@ def voucher_cases(genuine: Voucher, client: LocalAccount) -> list[HostileCase]:
     header = json.dumps(fields, separators=(",", ":"))  # the form NodeClient sends
     amount, chain_id = str(genuine.amount), genuine.chain_id
     stranger = Account.from_key(b"\x07" * 32)
-    r, s, v = _rsv(genuine.signature)
+    r, s, v = split_rsv(genuine.signature)
 
-    def sent(name: str, value: str | bytes | None, status: int = 402, code: str | None = None):
+    def sent(
+        name: str,
+        value: str | bytes | None,
+        status: int = 402,
+        code: str | None = None,
+        signer: LocalAccount | None = None,
+    ):
+        """The voucher header `value`, with `signer`'s authorization of the body if given
+        (else the client's, added when sent)."""
         headers = () if value is None else ((VOUCHER_HEADER, value),)
+        if signer is not None:
+            headers += ((AUTHORIZATION_HEADER, signed_chat(signer, genuine, registry)),)
         code = code or ("invalid_voucher" if status == 402 else None)
         return HostileCase(VOUCHER, name, status, code, body=chat(), headers=headers, paid=False)
 
@@ -59,7 +82,7 @@ def voucher_cases(genuine: Voucher, client: LocalAccount) -> list[HostileCase]:
     return [
         sent("genuine", header, 200),
         sent("genuine-with-lowercase-addresses", header.lower(), 200),
-        sent("eip2098-compact-signature", signature(_compact(r, s, v)), 200),
+        sent("eip2098-compact-signature", signature(compact_rsv(r, s, v)), 200),
         sent("padded-to-exactly-the-limit", header[:1] + " " * pad + header[1:], 200),
         sent("duplicate-amount-last-genuine", '{"amount":"1",' + header[1:], 200),
         sent("absent", None, code="payment_required"),
@@ -119,18 +142,18 @@ def voucher_cases(genuine: Voucher, client: LocalAccount) -> list[HostileCase]:
         sent("client-zero-address", changed(client="0x" + "00" * 20)),
         sent("client-swapped", changed(client=stranger.address)),
         # signature forms of the genuine signature
-        sent("signature-v-as-0-1", signature(_sig(r, s, v - 27))),
-        sent("signature-high-s-twin", signature(_sig(r, SECP256K1_N - s, twin_v))),
-        sent("signature-high-s-twin-v-0-1", signature(_sig(r, SECP256K1_N - s, twin_v - 27))),
-        sent("signature-v-flipped", signature(_sig(r, s, twin_v))),
-        sent("signature-v-29", signature(_sig(r, s, 29))),
-        sent("signature-v-eip155", signature(_sig(r, s, 37))),
-        sent("signature-r-zero", signature(_sig(0, s, v))),
-        sent("signature-s-zero", signature(_sig(r, 0, v))),
-        sent("signature-r-n", signature(_sig(SECP256K1_N, s, v))),
-        sent("signature-s-n", signature(_sig(r, SECP256K1_N, v))),
-        sent("signature-s-half-n-plus-1", signature(_sig(r, SECP256K1_N // 2 + 1, v))),
-        sent("signature-compact-wrong-parity", signature(_compact(r, s, twin_v))),
+        sent("signature-v-as-0-1", signature(joined_rsv(r, s, v - 27))),
+        sent("signature-high-s-twin", signature(joined_rsv(r, SECP256K1_N - s, twin_v))),
+        sent("signature-high-s-twin-v-0-1", signature(joined_rsv(r, SECP256K1_N - s, twin_v - 27))),
+        sent("signature-v-flipped", signature(joined_rsv(r, s, twin_v))),
+        sent("signature-v-29", signature(joined_rsv(r, s, 29))),
+        sent("signature-v-eip155", signature(joined_rsv(r, s, 37))),
+        sent("signature-r-zero", signature(joined_rsv(0, s, v))),
+        sent("signature-s-zero", signature(joined_rsv(r, 0, v))),
+        sent("signature-r-n", signature(joined_rsv(SECP256K1_N, s, v))),
+        sent("signature-s-n", signature(joined_rsv(r, SECP256K1_N, v))),
+        sent("signature-s-half-n-plus-1", signature(joined_rsv(r, SECP256K1_N // 2 + 1, v))),
+        sent("signature-compact-wrong-parity", signature(compact_rsv(r, s, twin_v))),
         sent("signature-65-zero-bytes", signature("0x" + "00" * 65)),
         sent("signature-64-zero-bytes", signature("0x" + "00" * 64)),
         sent("signature-63-bytes", signature(genuine.signature[: 2 + 126])),
@@ -149,8 +172,13 @@ def voucher_cases(genuine: Voucher, client: LocalAccount) -> list[HostileCase]:
         sent("for-another-chain", resigned(chain_id=chain_id + 1)),
         sent("for-another-settlement", resigned(settlement=stranger.address)),
         # genuine, but from a client with nothing in escrow
-        sent("stranger-for-one-unit", unfunded(amount=1), code="insufficient_voucher"),
-        sent("stranger-without-escrow", unfunded(), code="insufficient_escrow"),
+        sent(
+            "stranger-for-one-unit",
+            unfunded(amount=1),
+            code="insufficient_voucher",
+            signer=stranger,
+        ),
+        sent("stranger-without-escrow", unfunded(), code="insufficient_escrow", signer=stranger),
         HostileCase(
             VOUCHER,
             "two-voucher-headers",
@@ -161,20 +189,6 @@ def voucher_cases(genuine: Voucher, client: LocalAccount) -> list[HostileCase]:
             paid=False,
         ),
     ]
-
-
-def _rsv(signature: str) -> tuple[int, int, int]:
-    raw = bytes.fromhex(signature.removeprefix("0x"))
-    return int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:64], "big"), raw[64]
-
-
-def _sig(r: int, s: int, v: int) -> str:
-    return "0x" + (r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([v])).hex()
-
-
-def _compact(r: int, s: int, v: int) -> str:
-    """EIP-2098: r and (y parity << 255 | s), 64 bytes."""
-    return "0x" + (r.to_bytes(32, "big") + (((v - 27) << 255) | s).to_bytes(32, "big")).hex()
 
 
 def _without(fields: dict[str, Any], name: str) -> str:

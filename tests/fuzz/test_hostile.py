@@ -10,9 +10,8 @@ from collections import Counter
 
 import httpx
 import pytest
-from hostile_cases import ENDPOINTS, hostile_cases, receipt_total, run_case, stand_in_cases
+from hostile_cases import CHAT, ENDPOINTS, hostile_cases, receipt_total, run_case, stand_in_cases
 
-from tessera._crypto.voucher import VOUCHER_HEADER
 from tessera._errors import ChainError
 
 CASE_IDS = [case.id for case in stand_in_cases()]
@@ -20,7 +19,8 @@ CASE_IDS = [case.id for case in stand_in_cases()]
 
 @pytest.fixture(scope="module")
 def cases(live, budget):
-    forged = {case.id: case for case in hostile_cases(budget, live.t.signer("client"))}
+    client, registry = live.t.signer("client"), live.t.config.deployment.registry
+    forged = {case.id: case for case in hostile_cases(budget, client, registry)}
     assert sorted(forged) == sorted(CASE_IDS)  # names never depend on the voucher's values
     return forged
 
@@ -32,12 +32,12 @@ def test_every_case_has_its_own_id_and_every_endpoint_its_cases():
 
 
 @pytest.mark.parametrize("case_id", CASE_IDS)
-def test_the_node_survives_and_refuses_exactly_as_due(case_id, cases, live, budget_header):
-    outcome = run_case(cases[case_id], live, budget_header[VOUCHER_HEADER])
+def test_the_node_survives_and_refuses_exactly_as_due(case_id, cases, live, budget):
+    outcome = run_case(cases[case_id], live, budget.to_header())
     assert outcome.survived, outcome.describe()
 
 
-def test_a_chain_that_cannot_be_read_is_a_503_with_no_receipt(live, budget_header, monkeypatch):
+def test_a_chain_that_cannot_be_read_is_a_503_with_no_receipt(live, paid_for, monkeypatch):
     def unreachable(*_args, **_kwargs):
         raise ChainError("the chain cannot be reached: connection refused")
 
@@ -45,16 +45,12 @@ def test_a_chain_that_cannot_be_read_is_a_503_with_no_receipt(live, budget_heade
     for read in ("redeemed", "balance", "withdrawing"):
         monkeypatch.setattr(settlement, read, unreachable)
     before = receipt_total(live.service)
-    response = httpx.post(
-        live.url + "/v1/chat/completions",
-        json={
-            "model": live.service.config.model_id,
-            "max_tokens": 4,
-            "messages": [{"role": "user", "content": "Who founded the Ulora Brewery?"}],
-        },
-        headers=budget_header,
-        timeout=60,
-    )
+    body = {
+        "model": live.service.config.model_id,
+        "max_tokens": 4,
+        "messages": [{"role": "user", "content": "Who founded the Ulora Brewery?"}],
+    }
+    response = httpx.post(live.url + CHAT, json=body, headers=paid_for(body), timeout=60)
     assert response.status_code == 503, response.text
     assert set(response.json()) == {"error"}
     error = response.json()["error"]

@@ -1,5 +1,6 @@
-"""Schemathesis over the node's own OpenAPI spec with every check on, paid with a voucher:
-valid and invalid examples of each operation, then stateful runs that chain operations.
+"""Schemathesis over the node's own OpenAPI spec with every check on, paid with a voucher and
+each body's authorization: valid and invalid examples of each operation, then stateful runs
+that chain operations.
 
 On top of schemathesis' checks: no 5xx; every refusal in OpenAI's error format; schema-valid
 data refused only for what no schema can state (which model ids exist, that the question has
@@ -126,10 +127,14 @@ def load_schema(live: Any) -> Any:
     )
 
 
-def test_every_operation_honours_the_spec_under_every_check(live, budget_header):
+def paid_call(live: Any, paid_for: Any, case: Any) -> dict[str, Any]:
+    """How to send `case`: with the voucher and the client's authorization of its body."""
+    return {"base_url": live.url, "headers": paid_for(case.body, case.path), "timeout": 120}
+
+
+def test_every_operation_honours_the_spec_under_every_check(live, paid_for):
     operations = [result.ok() for result in load_schema(live).get_all_operations()]
     assert {op.path for op in operations} >= {CHAT, COMPLETIONS, MODELS, HEALTH}
-    call = {"base_url": live.url, "headers": budget_header, "timeout": 120}
     for operation in operations:
         strategy = st.one_of(
             operation.as_strategy(GenerationMode.POSITIVE),
@@ -144,7 +149,7 @@ def test_every_operation_honours_the_spec_under_every_check(live, budget_header)
             database=None,
         )
         def conforms(case):
-            before = receipt_total(live.service)
+            before, call = receipt_total(live.service), paid_call(live, paid_for, case)
             response = case.call(**call)
             saved = receipt_total(live.service) - before
             case.validate_response(response, additional_checks=OUR_CHECKS, transport_kwargs=call)
@@ -153,13 +158,12 @@ def test_every_operation_honours_the_spec_under_every_check(live, budget_header)
         conforms()
 
 
-def test_chained_operations_honour_the_spec_and_pay_for_each_answer(live, budget_header):
+def test_chained_operations_honour_the_spec_and_pay_for_each_answer(live, paid_for):
     machine = load_schema(live).as_state_machine()
-    call = {"base_url": live.url, "headers": budget_header, "timeout": 120}
 
     class PaidWorkflow(machine):  # type: ignore[misc, valid-type]
         def get_call_kwargs(self, case):
-            return call
+            return paid_call(live, paid_for, case)
 
         def before_call(self, case):
             self.receipts_before = receipt_total(live.service)

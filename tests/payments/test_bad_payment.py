@@ -7,6 +7,7 @@ from dataclasses import replace
 import httpx
 import pytest
 from money_helpers import TSR
+from paid_requests import paid_headers
 
 from tessera._client import NodeClient
 from tessera._crypto.voucher import VOUCHER_HEADER, Voucher
@@ -20,9 +21,13 @@ BODY = {
 
 
 def _post(node, voucher: Voucher | str | None):
+    """BODY with `voucher`; a Voucher's request also carries its client's authorization."""
     headers = {}
-    if voucher is not None:
-        headers[VOUCHER_HEADER] = voucher if isinstance(voucher, str) else voucher.to_header()
+    if isinstance(voucher, Voucher):
+        name = next(a.name for a in node.t.accounts() if a.address == voucher.client)
+        headers = paid_headers(node.t, _node(node), voucher.to_header(), BODY, account=name)
+    elif voucher is not None:
+        headers[VOUCHER_HEADER] = voucher
     return httpx.post(node.url + "/v1/chat/completions", json=BODY, headers=headers, timeout=60)
 
 

@@ -49,7 +49,13 @@ class ClientAuthorization:
     @classmethod
     def from_header(cls, text: str) -> ClientAuthorization:
         nonce, sep, signature = text.partition(":")
-        if not sep or not nonce.isdigit() or len(nonce) > 78 or int(nonce) > MAX_NONCE:
+        # isascii: "²".isdigit() holds, yet int() refuses it
+        if (
+            not sep
+            or not (nonce.isascii() and nonce.isdigit())
+            or len(nonce) > 78
+            or int(nonce) > MAX_NONCE
+        ):
             raise InputError(
                 f"the {AUTHORIZATION_HEADER} header must be NONCE:0xSIGNATURE (a decimal nonce "
                 "below 2**256 and the client's 65-byte EIP-712 signature of the request)"
