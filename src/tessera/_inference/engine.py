@@ -92,11 +92,7 @@ class _Row:
         return Answered(prompt.ids, prompt.prefix_len, prompt.doc_spans, self.answer, logprobs)
 
     def stream(self, probe: Probe) -> Stream:
-        """A probe as a packed stream: it sees this row's cached columns below its start,
-        minus the hidden ones, and its columns are dropped after the pass."""
-        return Stream(
-            self.id, probe.tokens, probe.start, False, probe.start, probe.hidden, probe.targets
-        )
+        return probe_stream(self.id, probe)
 
 
 class Engine:
@@ -112,10 +108,7 @@ class Engine:
         self.max_batch = max_batch
         self.attributor = attributor or MaskedAblation()
         self.packed = PackedModel(model)
-        eos = model.generation_config.eos_token_id
-        self.eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
-        if tokenizer.eos_token_id is not None:
-            self.eos_ids.add(tokenizer.eos_token_id)
+        self.eos_ids = eos_token_ids(model, tokenizer)
         self.max_positions = getattr(model.config, "max_position_embeddings", 1 << 30)
         self.batches_run = 0  # steps that admitted new requests
         # Held around every forward pass. Anything else that runs torch in this process (the
@@ -279,8 +272,8 @@ class Engine:
             row.done, row.answer_len = "stop", len(row.ids)
             return
         row.ids.append(token)
-        text = self.tokenizer.decode(row.ids, skip_special_tokens=True).lstrip()
-        cut = min((text.find(s) for s in job.stop if s in text), default=-1)
+        text = delivered_text(self.tokenizer, row.ids)
+        cut = first_stop(text, job.stop)
         if cut >= 0:
             row.text, row.done, row.answer_len = text[:cut], "stop", len(row.ids) - 1
         else:
@@ -326,6 +319,33 @@ class Engine:
         return effects_from_scratch(
             self.model, method, prompt.ids, prompt.prefix_len, prompt.doc_spans, answer
         )
+
+
+def probe_stream(request: int, probe: Probe) -> Stream:
+    """A probe as a packed stream: it sees its request's cached columns below its start,
+    minus the hidden ones, and its columns are dropped after the pass."""
+    return Stream(
+        request, probe.tokens, probe.start, False, probe.start, probe.hidden, probe.targets
+    )
+
+
+def eos_token_ids(model: Any, tokenizer: Any) -> set[int]:
+    """The tokens that end an answer: the model's generation config's and the tokenizer's."""
+    eos = model.generation_config.eos_token_id
+    ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+    if tokenizer.eos_token_id is not None:
+        ids.add(tokenizer.eos_token_id)
+    return ids
+
+
+def delivered_text(tokenizer: Any, ids: list[int]) -> str:
+    """Generated tokens as the client reads them, before any stop string cuts them."""
+    return str(tokenizer.decode(ids, skip_special_tokens=True)).lstrip()
+
+
+def first_stop(text: str, stops: tuple[str, ...]) -> int:
+    """Where the first of `stops` to occur in `text` begins; -1 if none occurs."""
+    return min((text.find(s) for s in stops if s in text), default=-1)
 
 
 def _check(probe: Probe, prompt_len: int) -> None:

@@ -1,0 +1,178 @@
+"""Re-check one receipt: what its node signed, against the named weights and the network's data.
+
+    rechecker = Rechecker(RecheckModel(model, tokenizer, digest), RecheckWorld(...))
+    findings = rechecker.recheck(receipt)  # [] for an honest receipt
+
+The prompt is rebuilt from the receipt's documents (fetched by CID) and its request's question,
+as the node builds it; then, cheapest first, each check below returns its findings, and a
+proven fault ends the re-check (the daemon challenges the first one). A finding that is
+`inconclusive` (data that could not be had, a near tie within a tolerance) is reported and
+never challenged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from tessera._attribution.base import Attributor
+from tessera._crypto.receipt import Receipt
+from tessera._errors import InputError, TesseraError
+from tessera._inference.engine import eos_token_ids
+from tessera._inference.packed import PackedModel
+from tessera._inference.prompt import Prompt, PromptBuilder
+from tessera._validator.answer_check import Decoding, ForcedPass, check_answer, teacher_forced
+from tessera._validator.attribution_check import attributor_named, check_weights, engine_effects
+from tessera._validator.finding import Finding, proven
+from tessera._validator.prompt_check import Retrieve, check_retrieval, fetch_documents
+from tessera._validator.static_check import (
+    Approved,
+    check_client,
+    check_model,
+    check_price,
+    check_signature,
+    check_sources,
+)
+from tessera._validator.terms import Asked, NodeTerms, asked
+
+RETRIEVAL_SLACK = 2  # fetch this many times top_k, to see how far a stray document ranks
+
+
+@dataclass(frozen=True)
+class RecheckModel:
+    """The weights a validator re-executes on, loaded once."""
+
+    model: Any  # a transformers causal LM
+    tokenizer: Any
+    weights_digest: str  # 0x-hex: the approved version these weights are
+    prompts: PromptBuilder | None = None  # the nodes' prompt format; None: the default
+
+
+@dataclass(frozen=True)
+class RecheckWorld:
+    """What the re-checks read outside the model: the network's data and the chain's rules."""
+
+    documents: Callable[[str], bytes]  # cid -> bytes: the fetching store's get
+    retrieve: Retrieve
+    terms: Callable[[str], NodeTerms]  # node address -> its advertised prices and rules
+    approved: Approved  # policy.was_approved
+    chain_id: int
+    verifying_contract: str  # the registry: the receipts' EIP-712 domain
+
+
+@dataclass
+class Transcript:
+    """A receipt's prompt rebuilt, and the one teacher-forced pass over it once it has run."""
+
+    question: Asked
+    terms: NodeTerms
+    prompt: Prompt
+    forced: ForcedPass | None = None
+
+
+class Rechecker:
+    def __init__(self, model: RecheckModel, world: RecheckWorld) -> None:
+        self.model, self.tokenizer = model.model, model.tokenizer
+        self.weights_digest = model.weights_digest
+        self.prompts = model.prompts or PromptBuilder(model.tokenizer)
+        self.world = world
+        self.packed = PackedModel(model.model)  # the engine's own pass, for attribution probes
+        self.decoding = Decoding(
+            model.tokenizer,
+            eos_token_ids(model.model, model.tokenizer),
+            getattr(model.model.config, "max_position_embeddings", 1 << 30),
+        )
+
+    def recheck(self, receipt: Receipt, node: str | None = None) -> list[Finding]:
+        """Every check, cheapest first, until one proves a fault; `node`: the epoch's node,
+        whose signature the receipt must carry (default: the node it names)."""
+        if node is not None:  # the node field is not signed: the epoch says whose it is
+            receipt = replace(receipt, node=node)
+        read = self.transcript(receipt)
+        transcript = read if isinstance(read, Transcript) else None
+        found = self.check_static(receipt, transcript)
+        if transcript is None:
+            return [*found, *([read] if isinstance(read, Finding) else [])]
+        if proven(found):
+            return found
+        found += self.check_prompt(receipt, transcript)
+        if proven(found):
+            return found
+        if receipt.model_digest.lower() != self.weights_digest.lower():
+            detail = f"served by weights {receipt.model_digest}, which this validator does not hold"
+            return [*found, Finding("model", detail, inconclusive=True)]
+        for check in (self.check_answer, self.check_attribution):
+            found += check(receipt, transcript)
+            if proven(found):
+                break
+        return found
+
+    def transcript(self, receipt: Receipt) -> Transcript | Finding:
+        """The prompt the node must have built, or why it cannot be rebuilt."""
+        try:
+            terms = self.world.terms(receipt.node)
+        except TesseraError as exc:
+            return Finding("price", f"the node's advertised terms cannot be read: {exc}", True)
+        try:
+            question = asked(receipt.request, terms)
+        except InputError as exc:
+            return Finding("prompt", f"{exc}: a node answers no such request")
+        documents = fetch_documents(self.world.documents, receipt.context)
+        if isinstance(documents, Finding):
+            return documents
+        return Transcript(question, terms, self.prompts.build(documents, question.text))
+
+    # the checks -----------------------------------------------------------------------------
+
+    def check_static(self, receipt: Receipt, transcript: Transcript | None = None) -> list[Finding]:
+        """Signature, client authorization, model approval, credited documents; the price too
+        given the rebuilt prompt (its token count)."""
+        w = self.world
+        found = check_signature(receipt, w.chain_id, w.verifying_contract)
+        found += check_client(receipt, w.chain_id, w.verifying_contract)
+        found += check_model(receipt, w.approved)
+        found += check_sources(receipt)
+        if transcript is not None:
+            found += check_price(receipt, len(transcript.prompt.ids), transcript.terms)
+        return found
+
+    def check_prompt(self, receipt: Receipt, transcript: Transcript) -> list[Finding]:
+        k = transcript.terms.top_k
+        try:
+            hits = self.world.retrieve(
+                transcript.question.text, receipt.datanets, k * RETRIEVAL_SLACK
+            )
+        except TesseraError as exc:
+            return [Finding("prompt", f"retrieval cannot be re-run: {exc}", inconclusive=True)]
+        return check_retrieval(receipt.context, receipt.attribution, hits, k)
+
+    def check_answer(self, receipt: Receipt, transcript: Transcript) -> list[Finding]:
+        return check_answer(
+            self.forced_pass(receipt, transcript),
+            self.decoding,
+            len(transcript.prompt.ids),
+            receipt.answer_tokens,
+            receipt.response_text,
+            transcript.question,
+        )
+
+    def check_attribution(self, receipt: Receipt, transcript: Transcript) -> list[Finding]:
+        method = attributor_named(receipt.method)
+        if method is None:
+            detail = f"unknown attribution method {receipt.method!r}: cannot recompute it"
+            return [Finding("attribution", detail, inconclusive=True)]
+        effects = self.effects(receipt, transcript, method)
+        return check_weights(receipt.context, receipt.attribution, method, effects)
+
+    def effects(self, receipt: Receipt, transcript: Transcript, method: Attributor) -> list[float]:
+        """What `method`, run as the engine runs it, finds each context document was worth."""
+        forced = self.forced_pass(receipt, transcript)
+        return engine_effects(self.packed, method, transcript.prompt, forced, receipt.answer_tokens)
+
+    def forced_pass(self, receipt: Receipt, transcript: Transcript) -> ForcedPass:
+        """The one teacher-forced pass over the prompt and the answer, run once per receipt."""
+        if transcript.forced is None:
+            ids = transcript.prompt.ids
+            transcript.forced = teacher_forced(self.model, ids, receipt.answer_tokens)
+        return transcript.forced
