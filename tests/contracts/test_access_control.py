@@ -253,7 +253,7 @@ def build_world(w3: Web3) -> World:
     policy.functions.block_content(CID).transact({"from": owner})
     policy.functions.approve_model("approved", DIGEST, owner).transact({"from": owner})
     policy.functions.block_datanet(1).transact({"from": owner})
-    split = (3000, 2000, 4000, 1000, accounts[9])
+    split = (3000, 2000, 4000, 1000, accounts[9], 0, ZERO)
     settlement = deploy("settlement", token.address, split, EPOCH, CHALLENGE, DELAY)
     staking = deploy("staking", token.address, settlement.address, MIN_STAKE, UNBONDING)
     staking.functions.set_slasher(slasher).transact({"from": owner})
@@ -624,7 +624,7 @@ def test_a_client_moves_only_its_own_escrow(world, reverts):
 
 def post(world: World, node: str, total: int, redemptions: list, root: bytes = ROOT):
     call = world.settlement.functions.post_epoch(
-        0, root, total, "bafybundle", 1, world.split, redemptions
+        0, root, total, "bafybundle", 1, ROOT, world.split, redemptions
     )
     return call.transact({"from": node})
 

@@ -187,7 +187,7 @@ def wired() -> tuple[Governance, int]:
         roles.grantRole(role.call(), governor.address).transact({"from": deployer})
     roles.renounceRole(roles.DEFAULT_ADMIN_ROLE().call(), deployer).transact({"from": deployer})
     policy = deploy_contract(w3, "policy")
-    split = (3000, 2000, 4000, 1000, accounts[9])
+    split = (3000, 2000, 4000, 1000, accounts[9], 0, ZERO)
     settlement = deploy_contract(w3, "settlement", token.address, split, EPOCH, CHALLENGE, DELAY)
     for owned in (policy, settlement, token):
         owned.functions.transfer_ownership(timelock.address).transact({"from": deployer})
@@ -380,7 +380,7 @@ def test_no_account_drives_the_timelock_directly(governance, reverts, who):
 
 def test_no_account_changes_governed_parameters_directly(governance, reverts):
     g = governance
-    new_split = (2500, 2500, 4000, 1000, g.stranger)
+    new_split = (2500, 2500, 4000, 1000, g.stranger, 0, ZERO)
     for sender in (g.deployer, g.alice, g.holder):
         with reverts(NOT_OWNER):
             g.settlement.functions.set_fee_split(new_split).transact({"from": sender})
@@ -996,7 +996,7 @@ def test_grace_period_change_applies_to_proposals_queued_later(governance):
 
 def test_passed_proposal_changes_the_settlement_fee_split_and_periods(governance):
     g = governance
-    new_split = (2500, 2500, 4000, 1000, g.stranger)
+    new_split = (2500, 2500, 4000, 1000, g.stranger, 0, ZERO)
     actions = [
         action(g.settlement, "set_fee_split", new_split),
         action(g.settlement, "set_periods", 60, 30, 120),
@@ -1023,7 +1023,7 @@ def test_passed_proposal_changes_the_settlement_fee_split_and_periods(governance
 
 def test_a_reverting_call_reverts_execute_with_its_reason(governance, reverts):
     g = governance
-    bad_split = (2500, 2500, 4000, 999, g.stranger)  # sums to 9,999
+    bad_split = (2500, 2500, 4000, 999, g.stranger, 0, ZERO)  # sums to 9,999
     actions = [*block_cid(g), action(g.settlement, "set_fee_split", bad_split)]
     pid, eta = queued(g, actions)
     op = g.governor.functions.operation_id(pid, 0).call()

@@ -18,6 +18,7 @@ EPOCH, CHALLENGE, DELAY = 3600, 600, 7200
 FUNDS = 1_000  # the tokens each client starts with
 CID = "bafybundle"
 ROOT = b"\x01" * 32
+RECEIPTS_ROOT = b"\x02" * 32
 STRANGER = Account.from_key(keccak(text="tessera stranger"))
 
 
@@ -26,6 +27,14 @@ STRANGER = Account.from_key(keccak(text="tessera stranger"))
 
 def leaf(node: str, recipient: str, cumulative: int) -> bytes:
     return keccak(keccak(encode(["address", "address", "uint256"], [node, recipient, cumulative])))
+
+
+def refund_hash(refunds: list[tuple[str, int]]) -> bytes:
+    """The hash chain a post stores over its redemptions' (client, fresh amount)."""
+    hashed = b"\x00" * 32
+    for client, amount in refunds:
+        hashed = keccak(encode(["bytes32", "address", "uint256"], [hashed, client, amount]))
+    return hashed
 
 
 def payouts(node: str, owed: dict[str, int]) -> tuple[bytes, dict[str, list[bytes]]]:
@@ -78,7 +87,8 @@ def claim(settlement, recipient: str, node: str, epoch: int, cumulative: int, pr
 
 @pytest.fixture
 def split(accounts):
-    return (3000, 2000, 4000, 1000, accounts[9])
+    """Node, owner, contributors, treasury (accounts[9]), validators' pool (accounts[7])."""
+    return (3000, 2000, 4000, 500, accounts[9], 500, accounts[7])
 
 
 @pytest.fixture
@@ -131,10 +141,19 @@ def post(settlement, node, split):
     """`post(epoch, total, redemptions)`: `node` settles an epoch (keywords override the rest)."""
 
     def _post(
-        epoch, total, redemptions=(), *, root=ROOT, cid=CID, count=1, fee_split=None, sender=None
+        epoch,
+        total,
+        redemptions=(),
+        *,
+        root=ROOT,
+        cid=CID,
+        count=1,
+        receipts=RECEIPTS_ROOT,
+        fee_split=None,
+        sender=None,
     ):
         fn = settlement.functions.post_epoch(
-            epoch, root, total, cid, count, fee_split or split, list(redemptions)
+            epoch, root, total, cid, count, receipts, fee_split or split, list(redemptions)
         )
         return fn.transact({"from": sender or node})
 
@@ -175,6 +194,8 @@ def test_constructor_emits_the_initial_parameters(settlement, split):
         changed.args.contributors_bps,
         changed.args.treasury_bps,
         changed.args.treasury,
+        changed.args.validators_bps,
+        changed.args.validators,
     ) == split
     (periods,) = settlement.events.PeriodsChanged().get_logs(from_block=0)
     assert (
@@ -204,7 +225,7 @@ def test_constructor_accepts_a_zero_challenge_period(deploy, token, split):
 def test_constructor_rejects_invalid_parameters(
     deploy, token, accounts, reverts, bps, treasury, periods, reason
 ):
-    split = (*bps, accounts[9] if treasury == "ok" else treasury)
+    split = (*bps, accounts[9] if treasury == "ok" else treasury, 0, ZERO)
     with reverts(f"settlement: {reason}"):
         deploy("settlement", token.address, split, *periods)
 
@@ -216,7 +237,7 @@ def test_constructor_rejects_zero_token(deploy, split, reverts):
 
 def test_constructor_checks_the_token_before_the_split(deploy, accounts, reverts):
     with reverts("escrow: zero token"):
-        deploy("settlement", ZERO, (1, 1, 1, 1, ZERO), 0, 0, 0)
+        deploy("settlement", ZERO, (1, 1, 1, 1, ZERO, 1, ZERO), 0, 0, 0)
 
 
 # deposit ------------------------------------------------------------------------------------
@@ -566,6 +587,9 @@ def test_post_epoch_redeems_vouchers_and_records_the_epoch(
         split,
         EPOCH,
         CHALLENGE,
+        RECEIPTS_ROOT,
+        w3.eth.get_transaction_receipt(tx)["blockNumber"],
+        refund_hash([(a.address, 70), (b.address, 35)]),
     )
     assert settlement.functions.claimable_at(node, 0).call() == posted_at + CHALLENGE
     assert settlement.functions.next_epoch_at(node).call() == posted_at + EPOCH
@@ -579,6 +603,7 @@ def test_post_epoch_redeems_vouchers_and_records_the_epoch(
         "redeemed": 105,
         "receipt_count": 7,
         "bundle_cid": CID,
+        "receipts_root": RECEIPTS_ROOT,
     }
     redeemed = events(settlement, "VoucherRedeemed", tx)
     assert [(e.args.client, e.args.node, e.args.amount, e.args.cumulative) for e in redeemed] == [
@@ -711,20 +736,24 @@ def test_empty_bundle_cid(post, reverts):
 
 
 @pytest.mark.parametrize(
-    ("bps", "treasury"),
+    ("bps", "treasury", "pool"),
     [
-        ((2000, 3000, 4000, 1000), 9),  # shares swapped
-        ((3000, 2000, 4001, 999), 9),
-        ((3000, 2000, 4000, 1000), 8),  # another treasury
+        ((2000, 3000, 4000, 500, 500), 9, 7),  # shares swapped
+        ((3000, 2000, 4001, 499, 500), 9, 7),
+        ((3000, 2000, 4000, 1000, 0), 9, 7),  # the validators' share to the treasury
+        ((3000, 2000, 4000, 500, 500), 8, 7),  # another treasury
+        ((3000, 2000, 4000, 500, 500), 9, 8),  # another validators' pool
     ],
 )
-def test_fee_split_changed(accounts, post, reverts, bps, treasury):
+def test_fee_split_changed(accounts, post, reverts, bps, treasury, pool):
+    node, owner, contributors, treasury_bps, validators_bps = bps
+    fee_split = (node, owner, contributors, treasury_bps, accounts[treasury])
     with reverts("settlement: fee split changed"):
-        post(0, 0, fee_split=(*bps, accounts[treasury]))
+        post(0, 0, fee_split=(*fee_split, validators_bps, accounts[pool]))
 
 
 def test_post_follows_a_governance_change_of_split(settlement, accounts, split, post, reverts):
-    new_split = (2500, 2500, 4000, 1000, accounts[8])
+    new_split = (2500, 2500, 4000, 500, accounts[8], 500, accounts[7])
     settlement.functions.set_fee_split(new_split).transact({"from": accounts[0]})
     with reverts("settlement: fee split changed"):
         post(0, 0, fee_split=split)
@@ -926,6 +955,7 @@ def test_a_reverted_post_changes_nothing(w3, settlement, token, clients, node, v
         0,
         CID,
         1,
+        RECEIPTS_ROOT,
         settlement.functions.fee_split().call(),
         [voucher(a, 60), voucher(b, 20)],
     )
@@ -1142,7 +1172,7 @@ def test_claims_of_one_node_never_touch_another_nodes_funds(
 
 
 def test_owner_sets_the_fee_split(w3, settlement, accounts):
-    new_split = (2500, 2500, 4000, 1000, accounts[8])
+    new_split = (2500, 2500, 4000, 500, accounts[8], 500, accounts[7])
     tx = settlement.functions.set_fee_split(new_split).transact({"from": accounts[0]})
     assert settlement.functions.fee_split().call() == new_split
     (event,) = events(settlement, "FeeSplitChanged", tx)
@@ -1166,28 +1196,39 @@ def test_non_owner_cannot_set_parameters(settlement, accounts, split, reverts):
 
 
 @pytest.mark.parametrize(
-    ("bps", "treasury", "reason"),
+    ("bps", "treasury", "pool", "reason"),
     [
-        ((3000, 2000, 4000, 999), "ok", "settlement: split must sum to 10000"),
-        ((10000, 0, 0, 1), "ok", "settlement: split must sum to 10000"),
-        ((10000, 0, 0, 0), ZERO, "settlement: zero treasury"),
+        ((3000, 2000, 4000, 999, 0), "ok", "ok", "settlement: split must sum to 10000"),
+        ((10000, 0, 0, 1, 0), "ok", "ok", "settlement: split must sum to 10000"),
+        ((3000, 2000, 4000, 500, 501), "ok", "ok", "settlement: split must sum to 10000"),
+        ((10000, 0, 0, 0, 0), ZERO, "ok", "settlement: zero treasury"),
+        ((3000, 2000, 4000, 500, 500), "ok", ZERO, "settlement: zero validators pool"),
     ],
 )
 def test_set_fee_split_rejects_invalid_splits(
-    settlement, accounts, split, reverts, bps, treasury, reason
+    settlement, accounts, split, reverts, bps, treasury, pool, reason
 ):
+    *shares, validators_bps = bps
+    treasury = accounts[9] if treasury == "ok" else treasury
+    pool = accounts[7] if pool == "ok" else pool
     with reverts(reason):
-        settlement.functions.set_fee_split(
-            (*bps, accounts[9] if treasury == "ok" else treasury)
-        ).transact({"from": accounts[0]})
+        settlement.functions.set_fee_split((*shares, treasury, validators_bps, pool)).transact(
+            {"from": accounts[0]}
+        )
     assert settlement.functions.fee_split().call() == split
 
 
+def test_set_fee_split_accepts_no_validators_pool_without_its_share(settlement, accounts):
+    no_pool = (3000, 2000, 4000, 1000, accounts[9], 0, ZERO)
+    settlement.functions.set_fee_split(no_pool).transact({"from": accounts[0]})
+    assert settlement.functions.fee_split().call() == no_pool
+
+
 def test_set_fee_split_accepts_all_to_one_party(settlement, accounts):
-    settlement.functions.set_fee_split((0, 0, 0, 10000, accounts[9])).transact(
+    settlement.functions.set_fee_split((0, 0, 0, 10000, accounts[9], 0, ZERO)).transact(
         {"from": accounts[0]}
     )
-    assert settlement.functions.fee_split().call() == (0, 0, 0, 10000, accounts[9])
+    assert settlement.functions.fee_split().call() == (0, 0, 0, 10000, accounts[9], 0, ZERO)
 
 
 @pytest.mark.parametrize(

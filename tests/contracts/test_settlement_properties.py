@@ -28,6 +28,7 @@ EPOCH, CHALLENGE, DELAY = 3600, 600, 7200
 FUNDS, ESCROWED = 1_000, 300  # each client's tokens, and how many it puts in each channel
 ZERO = "0x" + "00" * 20
 CID = "bafybundle"
+RECEIPTS_ROOT = b"\x02" * 32
 STRANGER = Account.from_key(keccak(text="tessera stranger"))
 CLIENTS, NODES, RECIPIENTS = 3, 2, 3
 VOUCHER_TYPES = {
@@ -349,11 +350,11 @@ class World:
             expected = "settlement: payouts exceed redeemed"
 
         tree = MerkleTree([leaf(node, r, amount) for r, amount in owed.items()])
-        split = (*self.split[:4], self.nodes[0]) if fault == "split" else self.split
+        split = (*self.split[:4], self.nodes[0], 0, ZERO) if fault == "split" else self.split
         root = b"\x00" * 32 if fault == "empty root" else tree.root
         cid = "" if fault == "empty cid" else CID
         fn = self.settlement.functions.post_epoch(
-            epoch, root, total, cid, len(vouchers), split, [v for v, _ in vouchers]
+            epoch, root, total, cid, len(vouchers), RECEIPTS_ROOT, split, [v for v, _ in vouchers]
         )
         actual = self.send(fn, node)
         assert actual == expected
@@ -485,7 +486,7 @@ class World:
 
 @pytest.fixture
 def split(accounts):
-    return (3000, 2000, 4000, 1000, accounts[9])
+    return (3000, 2000, 4000, 1000, accounts[9], 0, ZERO)
 
 
 @pytest.fixture

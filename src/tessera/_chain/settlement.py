@@ -1,5 +1,6 @@
 """Typed client of settlement.vy: escrow per channel (client, node), vouchers redeemed per
-epoch, payout roots, claims."""
+epoch, payout and receipts roots, claims, and what a proven fault does to them (claims frozen
+while a challenge is open, epochs voided, clients refunded)."""
 
 from __future__ import annotations
 
@@ -15,31 +16,46 @@ from tessera._chain.token import TokenClient
 from tessera._errors import ContractRevert
 
 BPS = 10_000
+ZERO_ADDRESS = "0x" + "00" * 20
 
 
 @dataclass(frozen=True)
 class FeeSplit:
-    """How each answer's price is divided, in basis points of 10,000, and who the treasury is."""
+    """How each answer's price is divided, in basis points of 10,000, who the treasury is and
+    where the validators' share goes (the disputes contract, a named recipient of every
+    payout tree)."""
 
     node_bps: int
     owner_bps: int
     contributors_bps: int
     treasury_bps: int
     treasury: str
+    validators_bps: int = 0
+    validators: str = ZERO_ADDRESS
 
-    def as_abi(self) -> tuple[int, int, int, int, str]:
+    def as_abi(self) -> tuple[int, int, int, int, str, int, str]:
         return (
             self.node_bps,
             self.owner_bps,
             self.contributors_bps,
             self.treasury_bps,
             Web3.to_checksum_address(self.treasury),
+            self.validators_bps,
+            Web3.to_checksum_address(self.validators),
         )
 
     @classmethod
     def from_abi(cls, fields: Any) -> FeeSplit:
-        node, owner, contributors, treasury_bps, treasury = fields
-        return cls(int(node), int(owner), int(contributors), int(treasury_bps), str(treasury))
+        node, owner, contributors, treasury_bps, treasury, validators_bps, validators = fields
+        return cls(
+            int(node),
+            int(owner),
+            int(contributors),
+            int(treasury_bps),
+            str(treasury),
+            int(validators_bps),
+            str(validators),
+        )
 
 
 @dataclass(frozen=True)
@@ -84,6 +100,17 @@ class Redemption:
 
 
 @dataclass(frozen=True)
+class Refund:
+    """What a voided epoch pays one client back: the amount newly redeemed from it then."""
+
+    client: str
+    amount: int
+
+    def as_abi(self) -> tuple[str, int]:
+        return (Web3.to_checksum_address(self.client), self.amount)
+
+
+@dataclass(frozen=True)
 class PostedEpoch:
     node: str
     epoch: int
@@ -94,6 +121,8 @@ class PostedEpoch:
     redeemed: int
     posted_at: int
     split: FeeSplit
+    receipts_root: bytes
+    posted_block: int  # the hash of the block after it seeds the validators' sample
 
 
 @dataclass(frozen=True)
@@ -223,6 +252,7 @@ class SettlementClient:
         total: int,
         bundle_cid: str,
         receipt_count: int,
+        receipts_root: bytes,
         split: FeeSplit,
         redemptions: list[Redemption],
     ) -> int:
@@ -234,6 +264,7 @@ class SettlementClient:
             total,
             bundle_cid,
             receipt_count,
+            receipts_root,
             split.as_abi(),
             [r.as_abi() for r in redemptions],
         )
@@ -245,7 +276,9 @@ class SettlementClient:
 
     def epoch(self, node: str, epoch: int) -> PostedEpoch:
         fn = self.contract.functions.epochs(Web3.to_checksum_address(node), epoch)
-        root, total, cid, count, redeemed, posted_at, split, _, _ = self.chain.call(fn)
+        fields = self.chain.call(fn)
+        root, total, cid, count, redeemed, posted_at, split, _, _ = fields[:9]
+        receipts_root, posted_block, _ = fields[9:]
         return PostedEpoch(
             Web3.to_checksum_address(node),
             epoch,
@@ -256,6 +289,8 @@ class SettlementClient:
             int(redeemed),
             int(posted_at),
             FeeSplit.from_abi(split),
+            bytes(receipts_root),
+            int(posted_block),
         )
 
     def next_epoch_at(self, node: str) -> int:
@@ -279,6 +314,18 @@ class SettlementClient:
         )
         blocks = [int(log.blockNumber) for log in logs if int(log.args.epoch) == epoch]
         return blocks[0] if blocks else None
+
+    def refunds(self, node: str, epoch: int) -> list[Refund]:
+        """What refunding a voided epoch pays: its redemptions' fresh amounts, in posting order,
+        read from its VoucherRedeemed logs (the list `refund` checks against the epoch)."""
+        node = Web3.to_checksum_address(node)
+        block = self.epoch_posted_block(node, epoch)
+        if block is None:
+            return []
+        logs = self.contract.events.VoucherRedeemed.get_logs(
+            from_block=block, to_block=block, argument_filters={"node": node}
+        )
+        return [Refund(str(log.args.client), int(log.args.amount)) for log in logs]
 
     def node_redeemed(self, node: str) -> int:
         fn = self.contract.functions.node_redeemed(Web3.to_checksum_address(node))
@@ -309,6 +356,47 @@ class SettlementClient:
             Web3.to_checksum_address(node), Web3.to_checksum_address(recipient), cumulative
         )
         return bytes(self.chain.call(fn))
+
+    # what a challenge does to a node's epochs --------------------------------------------------
+
+    def disputes(self) -> str:
+        """The linked disputes contract (the zero address until linked)."""
+        return str(self.chain.call(self.contract.functions.disputes()))
+
+    def link_disputes(self, sender: LocalAccount, disputes: str) -> None:
+        """Name, once, the disputes contract (only the owner may)."""
+        fn = self.contract.functions.link_disputes(Web3.to_checksum_address(disputes))
+        self.chain.transact(fn, sender)
+
+    def open_challenges(self, node: str) -> int:
+        """How many open challenges freeze the node's claims (0: claims flow)."""
+        return int(self.chain.call(self.contract.functions.frozen(Web3.to_checksum_address(node))))
+
+    def voided_from(self, node: str) -> int | None:
+        """The node's first voided epoch (it is ejected from then on); None if none."""
+        fn = self.contract.functions.voided_from(Web3.to_checksum_address(node))
+        stored = int(self.chain.call(fn))
+        return stored - 1 if stored else None
+
+    def is_voided(self, node: str, epoch: int) -> bool:
+        fn = self.contract.functions.is_voided(Web3.to_checksum_address(node), epoch)
+        return bool(self.chain.call(fn))
+
+    def is_refunded(self, node: str, epoch: int) -> bool:
+        fn = self.contract.functions.refunded(Web3.to_checksum_address(node), epoch)
+        return bool(self.chain.call(fn))
+
+    def refund(
+        self, sender: LocalAccount, node: str, epoch: int, refunds: list[Refund] | None = None
+    ) -> int:
+        """Pay a voided epoch's clients back (anyone may); the refunds default to those read
+        from the epoch's logs. Returns the gas it used."""
+        if refunds is None:
+            refunds = self.refunds(node, epoch)
+        fn = self.contract.functions.refund(
+            Web3.to_checksum_address(node), epoch, [r.as_abi() for r in refunds]
+        )
+        return int(self.chain.transact(fn, sender)["gasUsed"])
 
     # parameters -----------------------------------------------------------------------------
 

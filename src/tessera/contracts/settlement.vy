@@ -7,12 +7,17 @@
         and posts, in one transaction, the Merkle root of what it owes
         each recipient (cumulative over its epochs) with the CID of the
         bundle of receipts behind it. After the challenge window each
-        recipient claims its cumulative amount with one proof.
+        recipient claims its cumulative amount with one proof. A
+        challenge (from the disputes contract) freezes the node's claims
+        while it is open; a proven fault voids the epoch and every later
+        one of the node, ejects it, and refunds each voided epoch's
+        clients what was redeemed from them.
 @dev Leaves are `keccak256(keccak256(abi_encode(node, recipient, cumulative)))`
      and inner nodes hash sorted pairs (snekmate's `merkle_proof_verification`).
      Whatever a root says, a node's claims can never exceed what it redeemed.
      The owner (the governance timelock once handed over) sets the fee split
-     and the epoch, challenge and withdrawal periods.
+     and the epoch, challenge and withdrawal periods, and links the disputes
+     contract once.
 """
 
 from ethereum.ercs import IERC20
@@ -57,6 +62,8 @@ struct FeeSplit:
     contributors_bps: uint256
     treasury_bps: uint256
     treasury: address
+    validators_bps: uint256
+    validators: address  # the disputes contract: the validators' pool is a named recipient
 
 
 struct Epoch:
@@ -69,6 +76,14 @@ struct Epoch:
     split: FeeSplit
     epoch_length: uint256  # the periods in force when it was posted
     challenge_period: uint256
+    receipts_root: bytes32  # Merkle root of the bundle's receipts, which challenges prove against
+    posted_block: uint256  # the hash of the next block seeds the validators' sample
+    refund_hash: bytes32  # hash chain over (client, fresh amount) of each redemption, in order
+
+
+struct Refund:
+    client: address
+    amount: uint256
 
 
 fee_split: public(FeeSplit)
@@ -79,6 +94,10 @@ epochs: public(HashMap[address, HashMap[uint256, Epoch]])
 node_redeemed: public(HashMap[address, uint256])
 node_paid: public(HashMap[address, uint256])
 claimed: public(HashMap[address, HashMap[address, uint256]])
+disputes: public(address)
+frozen: public(HashMap[address, uint256])  # open challenges against the node
+voided_from: public(HashMap[address, uint256])  # first voided epoch + 1; 0: none
+refunded: public(HashMap[address, HashMap[uint256, bool]])
 
 
 event EpochPosted:
@@ -89,6 +108,7 @@ event EpochPosted:
     redeemed: uint256
     receipt_count: uint256
     bundle_cid: String[128]
+    receipts_root: bytes32
 
 
 event Claimed:
@@ -105,6 +125,29 @@ event FeeSplitChanged:
     contributors_bps: uint256
     treasury_bps: uint256
     treasury: address
+    validators_bps: uint256
+    validators: address
+
+
+event DisputesLinked:
+    disputes: indexed(address)
+
+
+event Frozen:
+    node: indexed(address)
+    open_challenges: uint256
+
+
+event Voided:
+    node: indexed(address)
+    from_epoch: uint256
+
+
+event Refunded:
+    node: indexed(address)
+    epoch: indexed(uint256)
+    client: indexed(address)
+    amount: uint256
 
 
 event PeriodsChanged:
@@ -143,6 +186,7 @@ def post_epoch(
     total: uint256,
     bundle_cid: String[128],
     receipt_count: uint256,
+    receipts_root: bytes32,
     split: FeeSplit,
     redemptions: DynArray[escrow.Redemption, _MAX_REDEMPTIONS],
 ):
@@ -154,11 +198,13 @@ def post_epoch(
     @param total The sum of every leaf's cumulative amount.
     @param bundle_cid The CID of the epoch's bundle of receipts.
     @param receipt_count How many receipts the bundle holds.
+    @param receipts_root The Merkle root of the bundle's receipts.
     @param split The fee split the payouts were computed with; must be
            the current one, so a governance change mid-settlement is
            caught instead of paid under the wrong split.
     @param redemptions The vouchers redeemed, at most one per client.
     """
+    assert self.voided_from[msg.sender] == 0, "settlement: node ejected"
     expected: uint256 = self.epoch_count[msg.sender]
     assert epoch >= expected, "settlement: epoch already posted"
     assert epoch == expected, "settlement: epoch out of order"
@@ -168,13 +214,17 @@ def post_epoch(
         assert block.timestamp >= self._next_epoch_at(previous), "settlement: epoch not over"
     assert root != empty(bytes32), "settlement: empty root"
     assert len(bundle_cid) != 0, "settlement: empty bundle cid"
+    assert receipts_root != empty(bytes32), "settlement: empty receipts root"
     assert keccak256(abi_encode(split)) == keccak256(abi_encode(self.fee_split)), (
         "settlement: fee split changed"
     )
 
     fresh: uint256 = 0
+    refund_hash: bytes32 = empty(bytes32)
     for redemption: escrow.Redemption in redemptions:
-        fresh += escrow._redeem(msg.sender, redemption)
+        amount: uint256 = escrow._redeem(msg.sender, redemption)
+        fresh += amount
+        refund_hash = keccak256(abi_encode(refund_hash, redemption.client, amount))
     redeemed: uint256 = self.node_redeemed[msg.sender] + fresh
     assert total >= previous.total, "settlement: total decreased"
     assert total <= redeemed, "settlement: payouts exceed redeemed"
@@ -191,6 +241,9 @@ def post_epoch(
         split=split,
         epoch_length=self.epoch_length,
         challenge_period=self.challenge_period,
+        receipts_root=receipts_root,
+        posted_block=block.number,
+        refund_hash=refund_hash,
     )
     log EpochPosted(
         node=msg.sender,
@@ -200,6 +253,7 @@ def post_epoch(
         redeemed=fresh,
         receipt_count=receipt_count,
         bundle_cid=bundle_cid,
+        receipts_root=receipts_root,
     )
 
 
@@ -214,6 +268,8 @@ def claim(node: address, epoch: uint256, cumulative: uint256, proof: DynArray[by
     @param proof The Merkle proof of the caller's leaf.
     """
     assert epoch < self.epoch_count[node], "settlement: unknown epoch"
+    assert not self._is_voided(node, epoch), "settlement: epoch voided"
+    assert self.frozen[node] == 0, "settlement: claims frozen by a challenge"
     posted: Epoch = self.epochs[node][epoch]
     assert block.timestamp >= self._claimable_at(posted), "settlement: challenge window open"
     assert merkle_proof_verification._verify(
@@ -231,6 +287,96 @@ def claim(node: address, epoch: uint256, cumulative: uint256, proof: DynArray[by
         "settlement: transfer failed"
     )
     log Claimed(node=node, recipient=msg.sender, epoch=epoch, amount=amount, cumulative=cumulative)
+
+
+@external
+def refund(node: address, epoch: uint256, refunds: DynArray[Refund, _MAX_REDEMPTIONS]):
+    """
+    @notice Pays back, once, every client of a voided epoch what the
+            node redeemed from it in that epoch; anyone may call it.
+    @dev The list must be the epoch's redemptions in order, each with its
+         fresh amount: its hash chain must equal the one stored at posting.
+    @param node The ejected node.
+    @param epoch One of its voided epochs.
+    @param refunds (client, amount) per redemption, in posting order.
+    """
+    assert self._is_voided(node, epoch), "settlement: epoch not voided"
+    assert not self.refunded[node][epoch], "settlement: already refunded"
+    hashed: bytes32 = empty(bytes32)
+    total: uint256 = 0
+    for each: Refund in refunds:
+        hashed = keccak256(abi_encode(hashed, each.client, each.amount))
+        total += each.amount
+    assert hashed == self.epochs[node][epoch].refund_hash, (
+        "settlement: refunds do not match the epoch"
+    )
+    # claims paid through a later epoch before a window was reopened cannot be paid back twice
+    assert self.node_paid[node] + total <= self.node_redeemed[node], (
+        "settlement: refunds exceed what is left"
+    )
+
+    self.refunded[node][epoch] = True
+    self.node_redeemed[node] -= total
+    for each: Refund in refunds:
+        assert extcall escrow.token.transfer(each.client, each.amount, default_return_value=True), (
+            "settlement: transfer failed"
+        )
+        log Refunded(node=node, epoch=epoch, client=each.client, amount=each.amount)
+
+
+@external
+def link_disputes(disputes: address):
+    """
+    @notice Names, once, the disputes contract that may freeze claims and
+            void epochs.
+    @param disputes The disputes contract; not zero.
+    """
+    ownable._check_owner()
+    assert self.disputes == empty(address), "settlement: disputes already linked"
+    assert disputes != empty(address), "settlement: zero disputes"
+    self.disputes = disputes
+    log DisputesLinked(disputes=disputes)
+
+
+@external
+def freeze(node: address):
+    """
+    @notice Stops claims against `node` while one more challenge is open.
+    @param node The challenged node.
+    """
+    self._check_disputes()
+    self.frozen[node] += 1
+    log Frozen(node=node, open_challenges=self.frozen[node])
+
+
+@external
+def unfreeze(node: address):
+    """
+    @notice Counts one challenge against `node` closed; claims resume
+            once none is open.
+    @param node The node whose challenge was resolved.
+    """
+    self._check_disputes()
+    assert self.frozen[node] != 0, "settlement: no open challenge"
+    self.frozen[node] -= 1
+    log Frozen(node=node, open_challenges=self.frozen[node])
+
+
+@external
+def void_from(node: address, epoch: uint256):
+    """
+    @notice Voids `epoch` of `node` and every later one, and ejects the
+            node: it posts no more epochs.
+    @dev An earlier fault found later moves the start back, never forward.
+    @param node The slashed node.
+    @param epoch The epoch the fault was proven in.
+    """
+    self._check_disputes()
+    assert epoch < self.epoch_count[node], "settlement: unknown epoch"
+    current: uint256 = self.voided_from[node]
+    if current == 0 or epoch + 1 < current:
+        self.voided_from[node] = epoch + 1
+    log Voided(node=node, from_epoch=self.voided_from[node] - 1)
 
 
 @external
@@ -289,6 +435,44 @@ def claimable_at(node: address, epoch: uint256) -> uint256:
 
 
 @external
+@view
+def is_voided(node: address, epoch: uint256) -> bool:
+    """
+    @notice Whether a posted epoch of `node` was voided by a proven fault.
+    @param node The node.
+    @param epoch The epoch.
+    @return bool True if voided (false for unposted epochs).
+    """
+    return self._is_voided(node, epoch)
+
+
+@external
+@view
+def epoch_receipts_root(node: address, epoch: uint256) -> bytes32:
+    """
+    @notice The Merkle root of the receipts behind a posted epoch.
+    @param node The node.
+    @param epoch One of its posted epochs.
+    @return bytes32 The receipts root.
+    """
+    assert epoch < self.epoch_count[node], "settlement: unknown epoch"
+    return self.epochs[node][epoch].receipts_root
+
+
+@external
+@view
+def epoch_receipt_count(node: address, epoch: uint256) -> uint256:
+    """
+    @notice How many receipts a posted epoch's bundle holds.
+    @param node The node.
+    @param epoch One of its posted epochs.
+    @return uint256 The receipt count.
+    """
+    assert epoch < self.epoch_count[node], "settlement: unknown epoch"
+    return self.epochs[node][epoch].receipt_count
+
+
+@external
 @pure
 def leaf(node: address, recipient: address, cumulative: uint256) -> bytes32:
     """
@@ -314,6 +498,19 @@ def _claimable_at(posted: Epoch) -> uint256:
 
 
 @internal
+@view
+def _is_voided(node: address, epoch: uint256) -> bool:
+    start: uint256 = self.voided_from[node]
+    return start != 0 and epoch + 1 >= start and epoch < self.epoch_count[node]
+
+
+@internal
+@view
+def _check_disputes():
+    assert msg.sender == self.disputes, "settlement: caller is not disputes"
+
+
+@internal
 @pure
 def _leaf(node: address, recipient: address, cumulative: uint256) -> bytes32:
     # double hashed against second pre-image attacks
@@ -322,10 +519,18 @@ def _leaf(node: address, recipient: address, cumulative: uint256) -> bytes32:
 
 @internal
 def _set_fee_split(split: FeeSplit):
-    assert split.node_bps + split.owner_bps + split.contributors_bps + split.treasury_bps == _BPS, (
-        "settlement: split must sum to 10000"
-    )
+    assert (
+        split.node_bps
+        + split.owner_bps
+        + split.contributors_bps
+        + split.treasury_bps
+        + split.validators_bps
+        == _BPS
+    ), "settlement: split must sum to 10000"
     assert split.treasury != empty(address), "settlement: zero treasury"
+    assert split.validators_bps == 0 or split.validators != empty(address), (
+        "settlement: zero validators pool"
+    )
     self.fee_split = split
     log FeeSplitChanged(
         node_bps=split.node_bps,
@@ -333,6 +538,8 @@ def _set_fee_split(split: FeeSplit):
         contributors_bps=split.contributors_bps,
         treasury_bps=split.treasury_bps,
         treasury=split.treasury,
+        validators_bps=split.validators_bps,
+        validators=split.validators,
     )
 
 
