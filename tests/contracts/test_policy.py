@@ -248,6 +248,17 @@ def test_revoke_model(policy, approve, revoke):
     assert version(policy) == 3
 
 
+def test_was_approved_outlives_a_revocation(policy, approve, revoke):
+    was = policy.functions.was_approved
+    assert not was("m", DIGEST).call()
+    approve("m", DIGEST)
+    revoke("m", DIGEST)
+    assert was("m", DIGEST).call()
+    assert not policy.functions.is_model_approved("m", DIGEST).call()
+    assert not was("m", OTHER_DIGEST).call()  # another version of the id
+    assert not was("n", DIGEST).call()  # the digest under another id
+
+
 def test_revoke_model_refuses_a_version_not_approved(policy, approve, revoke, reverts):
     with reverts("policy: model version not approved"):
         revoke("m", DIGEST)

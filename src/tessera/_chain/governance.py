@@ -256,6 +256,12 @@ class PolicyClient:
     def is_blocked(self, cid: str) -> bool:
         return bool(self.chain.call(self.contract.functions.is_content_blocked(cid)))
 
+    def was_approved(self, model_id: str, weights_digest: str) -> bool:
+        """Whether this model version was ever approved (a later revocation does not make a
+        receipt served under the approval a fault), as the disputes contract decides."""
+        digest = bytes.fromhex(weights_digest.removeprefix("0x"))
+        return bool(self.chain.call(self.contract.functions.was_approved(model_id, digest)))
+
     def owner(self) -> str:
         return str(self.chain.call(self.contract.functions.owner()))
 

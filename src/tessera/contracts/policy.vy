@@ -39,6 +39,7 @@ struct ModelVersion:
 version: public(uint256)
 _models: DynArray[ModelVersion, _MAX_MODELS]
 _model_position: HashMap[bytes32, uint256]  # index + 1; 0 = absent
+_ever_approved: HashMap[bytes32, bool]  # stays true after a revocation
 _blocked_cids: DynArray[String[128], _MAX_BLOCKED_CIDS]
 _cid_position: HashMap[bytes32, uint256]
 _blocked_datanets: DynArray[uint256, _MAX_BLOCKED_DATANETS]
@@ -103,6 +104,7 @@ def approve_model(model_id: String[128], weights_digest: bytes32, owner: address
         ModelVersion(model_id=model_id, weights_digest=weights_digest, owner=owner)
     )
     self._model_position[key] = len(self._models)
+    self._ever_approved[key] = True
     self.version += 1
     log ModelApproved(model_id=model_id, weights_digest=weights_digest, owner=owner)
 
@@ -207,6 +209,20 @@ def is_model_approved(model_id: String[128], weights_digest: bytes32) -> bool:
     @return bool True if approved.
     """
     return self._model_position[self._model_key(model_id, weights_digest)] != 0
+
+
+@external
+@view
+def was_approved(model_id: String[128], weights_digest: bytes32) -> bool:
+    """
+    @notice Whether a model version was ever approved, even if revoked
+            since: a receipt served while the approval was in force is
+            not a fault.
+    @param model_id The model's id.
+    @param weights_digest The digest of its weights.
+    @return bool True if it was approved at some point.
+    """
+    return self._ever_approved[self._model_key(model_id, weights_digest)]
 
 
 @external
