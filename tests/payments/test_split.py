@@ -11,18 +11,29 @@ from tessera._chain.settlement import BPS, FeeSplit
 from tessera._crypto.merkle import verify
 from tessera._crypto.receipt import WEIGHT_SCALE, AttributedSource, Receipt
 from tessera._payments.payouts import PayoutTree, payout_leaf
-from tessera._payments.split import CONTRIBUTOR, NODE, OWNER, TREASURY, split_receipt, totals
+from tessera._payments.split import (
+    CONTRIBUTOR,
+    NODE,
+    OWNER,
+    TREASURY,
+    VALIDATORS,
+    split_receipt,
+    totals,
+)
 from tessera._store.cid import cid_for
 
-NODE_ADDR, TREASURY_ADDR, OWNER_ADDR = (Account.from_key(keccak(text=n)).address for n in "nto")
+NODE_ADDR, TREASURY_ADDR, OWNER_ADDR, POOL_ADDR = (
+    Account.from_key(keccak(text=n)).address for n in "ntov"
+)
 CONTRIBUTORS = [Account.from_key(keccak(text=f"c{i}")).address for i in range(6)]
+ZERO_ADDR = "0x" + "00" * 20
 
 
 @st.composite
 def splits(draw) -> FeeSplit:
-    cuts = sorted(draw(st.lists(st.integers(0, BPS), min_size=3, max_size=3)))
-    parts = [cuts[0], cuts[1] - cuts[0], cuts[2] - cuts[1], BPS - cuts[2]]
-    return FeeSplit(*parts, treasury=TREASURY_ADDR)
+    cuts = sorted(draw(st.lists(st.integers(0, BPS), min_size=4, max_size=4)))
+    parts = [b - a for a, b in zip([0, *cuts], [*cuts, BPS], strict=True)]
+    return FeeSplit(*parts[:4], TREASURY_ADDR, parts[4], POOL_ADDR)
 
 
 @st.composite
@@ -63,15 +74,42 @@ def test_a_split_pays_exactly_the_price_to_named_recipients(price, split, source
         assert exact <= paid.get(s.contributor, 0) <= exact + len(sources)
     node_cut = sum(c.amount for c in credits if c.role == NODE)
     assert node_cut >= price * split.node_bps // BPS
+    assert paid.get(POOL_ADDR, 0) == price * split.validators_bps // BPS  # floored, no remainder
+    assert all(c.recipient == POOL_ADDR for c in credits if c.role == VALIDATORS)
     if not owned:
         assert not any(c.role == OWNER for c in credits)
-    assert {c.role for c in credits} <= {NODE, OWNER, CONTRIBUTOR, TREASURY}
+    assert {c.role for c in credits} <= {NODE, OWNER, CONTRIBUTOR, TREASURY, VALIDATORS}
 
 
 def test_an_answer_without_attribution_pays_the_contributors_pool_to_the_treasury():
     split = FeeSplit(3_000, 2_000, 4_000, 1_000, TREASURY_ADDR)
     paid = totals(split_receipt(_receipt(10_000, ()), split, OWNER_ADDR))
     assert paid == {NODE_ADDR: 3_000, OWNER_ADDR: 2_000, TREASURY_ADDR: 5_000}
+
+
+def test_the_validators_pool_is_paid_its_share_and_the_node_the_remainder():
+    split = FeeSplit(3_000, 2_000, 4_000, 500, TREASURY_ADDR, 500, POOL_ADDR)
+    credits = split_receipt(_receipt(10_000, ()), split, OWNER_ADDR)
+    assert totals(credits) == {
+        NODE_ADDR: 3_000,
+        OWNER_ADDR: 2_000,
+        TREASURY_ADDR: 4_500,  # its 500 and the unattributed contributors' pool
+        POOL_ADDR: 500,
+    }
+    assert [c.role for c in credits if c.recipient == POOL_ADDR] == [VALIDATORS]
+    # 199 * 500 // 10000 = 9 (of 9.95): the floored fraction is the node's, as every cut's
+    paid = totals(split_receipt(_receipt(199, ()), split, OWNER_ADDR))
+    assert paid[POOL_ADDR] == 9 and paid[NODE_ADDR] == 199 - 9 - 39 - 9 - 79
+
+
+def test_a_split_without_a_validators_share_credits_no_pool():
+    split = FeeSplit(3_000, 2_000, 4_000, 1_000, TREASURY_ADDR, 0, ZERO_ADDR)
+    credits = split_receipt(_receipt(10_000, ()), split, OWNER_ADDR)
+    assert not any(c.role == VALIDATORS for c in credits)
+    assert ZERO_ADDR not in totals(credits)
+    # a share too small to be one unit of a price is no credit either
+    tiny = FeeSplit(3_000, 2_000, 4_000, 999, TREASURY_ADDR, 1, POOL_ADDR)
+    assert POOL_ADDR not in totals(split_receipt(_receipt(9_999, ()), tiny, OWNER_ADDR))
 
 
 def test_the_rounding_remainders_go_to_the_node_and_the_top_contributor():

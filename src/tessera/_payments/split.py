@@ -1,6 +1,6 @@
-"""Split one answer's price between node, model owner, contributors and treasury.
+"""Split one answer's price between node, model owner, contributors, treasury and validators.
 
-Integer arithmetic only. Each cut is floored; the remainder of the four-way split goes to
+Integer arithmetic only. Each cut is floored; the remainder of the five-way split goes to
 the node, the remainder of the contributors' pool to the contributor with the highest weight
 (the first listed on a tie). An answer that used no contribution pays the contributors' pool
 to the treasury, and an unregistered model's royalty too. The parts always sum to the price.
@@ -17,7 +17,13 @@ from eth_utils import to_checksum_address
 from tessera._chain.settlement import BPS, FeeSplit
 from tessera._crypto.receipt import Receipt
 
-NODE, OWNER, CONTRIBUTOR, TREASURY = "node", "model owner", "contributor", "treasury"
+NODE, OWNER, CONTRIBUTOR, TREASURY, VALIDATORS = (
+    "node",
+    "model owner",
+    "contributor",
+    "treasury",
+    "validators",  # the validators' pool (the disputes contract), shared out by stake
+)
 
 
 @dataclass(frozen=True)
@@ -36,7 +42,8 @@ def split_receipt(receipt: Receipt, split: FeeSplit, model_owner: str | None) ->
     pool = price * split.contributors_bps // BPS
     royalty = price * split.owner_bps // BPS
     treasury_cut = price * split.treasury_bps // BPS
-    node_cut = price - pool - royalty - treasury_cut  # the split's rounding remainder
+    validators_cut = price * split.validators_bps // BPS
+    node_cut = price - pool - royalty - treasury_cut - validators_cut  # the rounding remainder
 
     def credit(recipient: str, role: str, amount: int, datanet: int | None = None) -> Credit:
         return Credit(
@@ -48,6 +55,8 @@ def split_receipt(receipt: Receipt, split: FeeSplit, model_owner: str | None) ->
         credit(model_owner or split.treasury, OWNER if model_owner else TREASURY, royalty)
     )
     credits.append(credit(split.treasury, TREASURY, treasury_cut))
+    if validators_cut:  # a split without validators may name no pool
+        credits.append(credit(split.validators, VALIDATORS, validators_cut))
     sources = [s for s in receipt.attribution if s.weight_ppm > 0]
     if not sources:
         credits.append(credit(split.treasury, TREASURY, pool))
