@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from eth_utils import keccak
 from gov_helpers import enact
 
 from tessera._chain.settlement import FeeSplit
+from tessera._errors import ChainError
+from tessera._payments.bundle import load_bundle
 from tessera._payments.ledger import BUILT, POSTED, ReceiptDB
 
 
@@ -50,6 +53,38 @@ def test_a_crash_after_the_transaction_is_mined_does_not_post_again(paying, alic
     assert resumed.gas is None and resumed.redeemed == spent  # recognised, not re-sent
     assert t.settlement.epoch_count(node) == 1 and t.settlement.node_redeemed(node) == spent
     assert t.audit_epoch(0).ok
+
+
+def test_an_epoch_on_chain_under_another_receipts_root_is_named_not_marked(
+    paying, alice, monkeypatch
+):
+    t, node = paying.t, paying.service.node_key.address
+    _ask_three(alice)
+    post = type(t.settlement).post_epoch
+
+    def another_receipts_root(self, sender, epoch, root, total, cid, count, receipts, *rest):
+        return post(self, sender, epoch, root, total, cid, count, keccak(receipts), *rest)
+
+    monkeypatch.setattr(type(t.settlement), "post_epoch", another_receipts_root)
+    monkeypatch.setattr(ReceiptDB, "mark_posted", _crash)
+    with pytest.raises(Crash):
+        t.settle_epoch("operator")
+    monkeypatch.undo()
+    (row,) = _db(t).epochs()
+    bundle = load_bundle(t.store, row.bundle_cid)
+    wrong = "0x" + keccak(hexstr=bundle.receipts_root).hex()
+    with pytest.raises(ChainError, match=f"receipts root {wrong}, not this database's"):
+        t.settle_epoch("operator")
+    assert [r.status for r in _db(t).epochs()] == [BUILT]  # never marked as its own
+    assert t.settlement.epoch(node, 0).root.hex() == bundle.root.removeprefix("0x")
+    report = t.audit_epoch(0)
+    assert report.problems == [
+        "the recomputed receipts root differs from the receipts root on chain"
+    ]
+    assert (report.receipts_root_on_chain, report.receipts_root_recomputed) == (
+        wrong,
+        bundle.receipts_root,
+    )
 
 
 def test_a_fee_split_changed_before_posting_is_rebuilt_under_the_new_split(

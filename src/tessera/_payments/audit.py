@@ -6,7 +6,9 @@ tessera audit epoch 3 --node 0xNODE
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from eth_utils import to_checksum_address
 
@@ -20,6 +22,16 @@ from tessera._payments.split import add, totals
 from tessera._store.base import BlobStore
 
 
+class ChallengeRecord(Protocol):
+    """What the audit needs of a challenge on chain (the disputes client's record)."""
+
+    @property
+    def node(self) -> str: ...
+
+    @property
+    def epoch(self) -> int: ...
+
+
 @dataclass
 class AuditReport:
     node: str
@@ -29,11 +41,24 @@ class AuditReport:
     redeemed: int = 0
     root_on_chain: str = ""
     root_recomputed: str = ""
+    receipts_root_on_chain: str = ""
+    receipts_root_recomputed: str = ""
     problems: list[str] = field(default_factory=list)
+    challenges: list[ChallengeRecord] = field(default_factory=list)  # of this epoch, by id
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+def with_challenges(report: AuditReport, challenges: Iterable[ChallengeRecord]) -> AuditReport:
+    """The report with the challenges opened against its epoch (others are left out), so the
+    audit shows what validators found beside what it recomputed."""
+    node = to_checksum_address(report.node)
+    report.challenges = [
+        c for c in challenges if to_checksum_address(c.node) == node and c.epoch == report.epoch
+    ]
+    return report
 
 
 def audit_epoch(
@@ -50,7 +75,13 @@ def audit_epoch(
             f"node {node} has posted {count} epochs (0 to {count - 1}), not epoch {epoch}"
         )
     posted = settlement.epoch(node, epoch)
-    report = AuditReport(node, epoch, posted.bundle_cid, root_on_chain="0x" + posted.root.hex())
+    report = AuditReport(
+        node,
+        epoch,
+        posted.bundle_cid,
+        root_on_chain="0x" + posted.root.hex(),
+        receipts_root_on_chain="0x" + posted.receipts_root.hex(),
+    )
     try:
         bundle = load_bundle(store, posted.bundle_cid)
         history = [load_bundle(store, settlement.epoch(node, e).bundle_cid) for e in range(epoch)]
@@ -65,8 +96,7 @@ def audit_epoch(
     if bundle.split != posted.split:
         problems.append(f"the bundle's fee split {bundle.split} is not the posted {posted.split}")
     # the owner in force when the epoch was built: approvals may change later
-    posted_block = settlement.epoch_posted_block(node, epoch)
-    at = None if posted_block is None else posted_block - 1
+    at = posted.posted_block - 1
     for model, owner in bundle.model_owners.items():
         digest = bundle.model_digests.get(model)
         approved = policy.model_owner(model, digest, at) if digest else None
@@ -79,6 +109,7 @@ def audit_epoch(
     problems += _check_redemptions(bundle, history, node, posted.redeemed)
     if len(bundle.receipts) != posted.receipt_count:
         problems.append(f"{len(bundle.receipts)} receipts, but {posted.receipt_count} posted")
+    problems += _check_receipts_root(bundle, report)
 
     previous = history[-1].cumulative if history else {}
     if history and history[-1].root != "0x" + settlement.epoch(node, epoch - 1).root.hex():
@@ -107,6 +138,18 @@ def _check_receipts(bundle: EpochBundle, history: list[EpochBundle], node: str) 
             problems.append(f"receipt {receipt.id} is settled twice")
         seen.add(receipt.id)
     return problems
+
+
+def _check_receipts_root(bundle: EpochBundle, report: AuditReport) -> list[str]:
+    """The posted receipts root is what validators prove receipts against: it must be the
+    root of exactly this bundle's receipts, in its order."""
+    try:
+        report.receipts_root_recomputed = bundle.receipts_root
+    except (ValueError, TesseraError) as exc:  # no receipts, or one that cannot be hashed
+        return [f"cannot recompute the receipts root: {exc}"]
+    if report.receipts_root_recomputed != report.receipts_root_on_chain:
+        return ["the recomputed receipts root differs from the receipts root on chain"]
+    return []
 
 
 def _check_redemptions(

@@ -4,8 +4,9 @@ tessera epoch settle        # or the node itself, whenever an epoch is due
 
 Crash-safe in two steps. (1) Build: split the receipts, store the bundle, then record the
 epoch and take its receipts in one database transaction. (2) Post: if the chain already has
-the epoch (a crash after mining), check its root and mark it; else send it. Running again at
-any point resumes; the contract refuses a second post of an epoch, so nothing posts twice.
+the epoch (a crash after mining), check its payout and receipts roots and mark it; else send
+it. Running again at any point resumes; the contract refuses a second post of an epoch, so
+nothing posts twice.
 """
 
 from __future__ import annotations
@@ -279,10 +280,12 @@ class EpochSettler:
         gas: int | None = None
         if self.settlement.epoch_count(self.node) > row.epoch:
             posted = self.settlement.epoch(self.node, row.epoch)
-            if "0x" + posted.root.hex() != bundle.root:
+            on_chain = ("0x" + posted.root.hex(), "0x" + posted.receipts_root.hex())
+            if on_chain != (bundle.root, bundle.receipts_root):
                 raise ChainError(
-                    f"epoch {row.epoch} of node {self.node} is on chain with root "
-                    f"0x{posted.root.hex()}, not this database's {bundle.root}"
+                    f"epoch {row.epoch} of node {self.node} is on chain with payout root "
+                    f"{on_chain[0]} and receipts root {on_chain[1]}, not this database's "
+                    f"{bundle.root} and {bundle.receipts_root}"
                 )
         else:
             try:
@@ -293,6 +296,7 @@ class EpochSettler:
                     bundle.total,
                     row.bundle_cid,
                     len(bundle.receipts),
+                    bytes.fromhex(bundle.receipts_root.removeprefix("0x")),
                     bundle.split,
                     list(bundle.redemptions),
                 )
