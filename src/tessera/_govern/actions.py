@@ -46,14 +46,27 @@ class ActionBuilder:
         )
 
     def fee_split(self, split: FeeSplit) -> list[Action]:
-        parts = (split.node_bps, split.owner_bps, split.contributors_bps, split.treasury_bps)
+        parts = (
+            split.node_bps,
+            split.owner_bps,
+            split.contributors_bps,
+            split.treasury_bps,
+            split.validators_bps,
+        )
         if min(parts) < 0 or sum(parts) != BPS:
             raise InputError(
-                f"the fee split {'/'.join(map(str, parts))} must be four non-negative basis "
-                f"points that add up to {BPS:,} (node/owner/contributors/treasury)"
+                f"the fee split {'/'.join(map(str, parts))} must be five non-negative basis "
+                f"points that add up to {BPS:,} (node/owner/contributors/treasury/validators)"
             )
-        if not Web3.is_address(split.treasury) or int(split.treasury, 16) == 0:
+        if not _nonzero_address(split.treasury):
             raise InputError(f"the treasury {split.treasury!r} is not a non-zero address")
+        if not Web3.is_address(split.validators):
+            raise InputError(f"the validators' pool {split.validators!r} is not an address")
+        if split.validators_bps > 0 and not _nonzero_address(split.validators):
+            raise InputError(
+                "a share for validators needs their pool's address (the disputes contract "
+                "that pays them), not the zero address"
+            )
         return [self._call("settlement", "set_fee_split", split.as_abi())]
 
     def periods(self, periods: Periods) -> list[Action]:
@@ -215,6 +228,10 @@ def _show(value: object) -> str:
     if isinstance(value, tuple):
         return "(" + ", ".join(_show(v) for v in value) + ")"
     return str(value)
+
+
+def _nonzero_address(text: str) -> bool:
+    return Web3.is_address(text) and int(text, 16) != 0
 
 
 def _digest(text: str) -> bytes:

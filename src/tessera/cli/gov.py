@@ -60,7 +60,11 @@ def _submit(
 @click.argument("owner_bps", type=int)
 @click.argument("contributors_bps", type=int)
 @click.argument("treasury_bps", type=int)
+@click.argument("validators_bps", type=int, default=0)
 @click.option("--treasury", help="The treasury's address (default: the one in force).")
+@click.option(
+    "--validators", help="The validators' pool address (default: the one in force, disputes)."
+)
 @DESCRIPTION
 @AS_OPTION
 @click.pass_context
@@ -71,14 +75,25 @@ def propose_fee_split(
     owner_bps: int,
     contributors_bps: int,
     treasury_bps: int,
+    validators_bps: int,
     treasury: str | None,
+    validators: str | None,
     description: str,
     account_: str | None,
 ) -> None:
-    """Split each answer's price NODE/OWNER/CONTRIBUTORS/TREASURY (basis points, sum 10000)."""
+    """Split each answer's price NODE/OWNER/CONTRIBUTORS/TREASURY[/VALIDATORS] (basis points,
+    sum 10000; VALIDATORS defaults to 0)."""
     t = open_home(ctx, password=True)
-    address = t.address(treasury) if treasury else t.settlement.fee_split().treasury
-    split = tessera.FeeSplit(node_bps, owner_bps, contributors_bps, treasury_bps, address)
+    current = t.settlement.fee_split()
+    split = tessera.FeeSplit(
+        node_bps,
+        owner_bps,
+        contributors_bps,
+        treasury_bps,
+        t.address(treasury) if treasury else current.treasury,
+        validators_bps,
+        t.address(validators) if validators else current.validators,
+    )
     _propose(t, t.gov.actions.fee_split(split), description, account_)
 
 
