@@ -148,6 +148,8 @@ class Rechecker:
         return check_retrieval(receipt.context, receipt.attribution, hits, k)
 
     def check_answer(self, receipt: Receipt, transcript: Transcript) -> list[Finding]:
+        if impossible := self._impossible(receipt, transcript):
+            return impossible
         return check_answer(
             self.forced_pass(receipt, transcript),
             self.decoding,
@@ -158,6 +160,8 @@ class Rechecker:
         )
 
     def check_attribution(self, receipt: Receipt, transcript: Transcript) -> list[Finding]:
+        if impossible := self._impossible(receipt, transcript):
+            return impossible
         method = attributor_named(receipt.method)
         if method is None:
             detail = f"unknown attribution method {receipt.method!r}: cannot recompute it"
@@ -169,6 +173,19 @@ class Rechecker:
         """What `method`, run as the engine runs it, finds each context document was worth."""
         forced = self.forced_pass(receipt, transcript)
         return engine_effects(self.packed, method, transcript.prompt, forced, receipt.answer_tokens)
+
+    def _impossible(self, receipt: Receipt, transcript: Transcript) -> list[Finding]:
+        """An answer no engine on these weights could give: run nothing on it."""
+        vocab = self.model.get_output_embeddings().weight.shape[0]
+        foreign = [t for t in receipt.answer_tokens if not 0 <= t < vocab]
+        if foreign:
+            detail = f"the answer holds token ids {foreign[:5]} outside the model's vocabulary"
+            return [Finding("answer", detail)]
+        length = len(transcript.prompt.ids) + len(receipt.answer_tokens)
+        if length > self.decoding.max_positions:
+            detail = f"prompt and answer hold {length} tokens, over the model's context window"
+            return [Finding("answer", detail)]
+        return []
 
     def forced_pass(self, receipt: Receipt, transcript: Transcript) -> ForcedPass:
         """The one teacher-forced pass over the prompt and the answer, run once per receipt."""
