@@ -383,7 +383,7 @@ GATES = [
         "link_deployment",
         "owner",
         "registry: caller is not the deployer",
-        lambda w: ((w.spare,) * 6 + (1,),),
+        lambda w: ((w.spare,) * 7 + (1,),),
     ),
     Gate("settlement", "transfer_ownership", "owner", NOT_OWNER, lambda w: (w.spare,)),
     Gate("settlement", "set_fee_split", "owner", NOT_OWNER, lambda w: (w.split,)),

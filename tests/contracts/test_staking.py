@@ -33,7 +33,7 @@ NOT_OWNER = "ownable: caller is not the owner"
 
 @pytest.fixture
 def settlement(deploy, token, accounts):
-    split = (3000, 2000, 4000, 1000, accounts[9])
+    split = (3000, 2000, 4000, 1000, accounts[9], 0, "0x" + "00" * 20)
     return deploy("settlement", token.address, split, EPOCH, CHALLENGE, WITHDRAWAL)
 
 
@@ -441,7 +441,7 @@ def test_ownership_moves_only_by_the_owner(staking, accounts, stranger, reverts)
 
 def test_the_client_registers_lists_and_refuses_on_every_backend(chain, owner, funded, refused):
     token = chain.deploy("token", owner, "Tessera", "TSR", 10**6, owner.address)
-    split = (3000, 2000, 4000, 1000, owner.address)
+    split = (3000, 2000, 4000, 1000, owner.address, 0, "0x" + "00" * 20)
     settlement = chain.deploy("settlement", owner, token, split, EPOCH, CHALLENGE, WITHDRAWAL)
     client = StakingClient(chain, chain.deploy("staking", owner, token, settlement, MIN, DELAY))
     node = funded()

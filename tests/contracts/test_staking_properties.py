@@ -327,7 +327,7 @@ def built() -> Built:
     owner, holder, slasher = accounts[0], accounts[1], accounts[2]
     nodes, recipients = accounts[3 : 3 + NODES], accounts[3 + NODES : 3 + NODES + RECIPIENTS]
     token = deploy_contract(w3, "token", "Tessera", "TSR", NODES * FUNDS, holder)
-    split = (3000, 2000, 4000, 1000, holder)
+    split = (3000, 2000, 4000, 1000, holder, 0, "0x" + "00" * 20)
     settlement = deploy_contract(w3, "settlement", token.address, split, EPOCH, CHALLENGE, 7_200)
     staking = deploy_contract(w3, "staking", token.address, settlement.address, MIN, DELAY)
     staking.functions.set_slasher(slasher).transact({"from": owner})

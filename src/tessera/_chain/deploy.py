@@ -8,6 +8,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from tessera._chain.client import Chain
+from tessera._chain.disputes import DisputeParams
 from tessera._chain.governance import DEFAULT_GOVERNANCE, GovernanceSettings, deploy_governance
 from tessera._chain.settlement import FeeSplit, Periods
 from tessera._chain.token import TokenClient
@@ -17,10 +18,25 @@ TOKEN_NAME = "Tessera"
 TOKEN_SYMBOL = "TSR"
 TOKEN_DECIMALS = 18
 INITIAL_SUPPLY = 1_000_000_000 * 10**TOKEN_DECIMALS  # minted to the deployer (the treasury)
-# of every answer's price: node 30%, model owner 20%, contributors 40%, treasury 10%
-DEFAULT_SPLIT_BPS = (3_000, 2_000, 4_000, 1_000)
+# of every answer's price: node 30%, model owner 20%, contributors 40%, treasury 5%, and the
+# validators 5% (paid to the disputes contract, which shares it by stake)
+DEFAULT_SPLIT_BPS = (3_000, 2_000, 4_000, 500)
+DEFAULT_VALIDATORS_BPS = 500
 DEFAULT_PERIODS = Periods(epoch_length=3_600, challenge_period=3_600, withdrawal_delay=7_200)
 DEFAULT_MIN_STAKE = 1_000 * 10**TOKEN_DECIMALS  # the least bonded stake of an eligible node
+DEFAULT_DISPUTE_PARAMS = DisputeParams(
+    min_validator_stake=1_000 * 10**TOKEN_DECIMALS,
+    validator_unbonding_delay=2 * 86_400,
+    min_bond=100 * 10**TOKEN_DECIMALS,
+    response_period=900,
+    commit_period=900,
+    reveal_period=900,
+    committee_size=3,
+    supermajority_bps=6_667,
+    slash_bps=5_000,  # half the node's stake
+    challenger_share_bps=5_000,  # half of what is slashed; the rest to the treasury
+    dissent_penalty_bps=5_000,  # half a voter's rewards for voting against the outcome
+)
 
 
 def default_unbonding_delay(periods: Periods) -> int:
@@ -42,6 +58,7 @@ class Deployment:
     timelock: str
     governor: str
     policy: str
+    disputes: str
     block: int
 
     def to_json(self) -> dict[str, Any]:
@@ -53,6 +70,7 @@ class Deployment:
             ("settlement", "payments"),
             ("governor", "governance"),
             ("staking", "the node network"),
+            ("disputes", "validators"),
         ):
             if name not in data:
                 raise ChainError(
@@ -68,6 +86,7 @@ class Deployment:
             data["timelock"],
             data["governor"],
             data["policy"],
+            data["disputes"],
             int(data["block"]),
         )
 
@@ -77,24 +96,35 @@ def deploy_contracts(
     deployer: LocalAccount,
     periods: Periods = DEFAULT_PERIODS,
     governance: GovernanceSettings = DEFAULT_GOVERNANCE,
+    dispute_params: DisputeParams = DEFAULT_DISPUTE_PARAMS,
 ) -> Deployment:
-    """Deploy registry, token, settlement, staking and governance. The deployer holds the
-    supply (and delegates its votes to itself) and is the treasury; the timelock owns the
-    settlement's and the staking's parameters, the policy and the token's minting, so only
-    passed proposals change them. Staking starts with `DEFAULT_MIN_STAKE`, an unbonding delay
-    an hour above the epoch plus challenge window, and no slasher."""
+    """Deploy registry, token, settlement, staking, governance and disputes. The deployer
+    holds the supply (and delegates its votes to itself) and is the treasury; the timelock
+    owns the settlement's, the staking's and the disputes' parameters, the policy and the
+    token's minting, so only passed proposals change them. Staking starts with
+    `DEFAULT_MIN_STAKE` and an unbonding delay an hour above the epoch plus challenge window;
+    the disputes contract is its slasher, the settlement's disputes link and the validators'
+    pool of the fee split."""
     governance.check(INITIAL_SUPPLY)  # before any gas is spent
     start = chain.block_number()
     registry = chain.deploy("registry", deployer)
     token = chain.deploy(
         "token", deployer, TOKEN_NAME, TOKEN_SYMBOL, INITIAL_SUPPLY, deployer.address
     )
-    split = FeeSplit(*DEFAULT_SPLIT_BPS, treasury=deployer.address)
+    # the pool is the disputes contract, deployed after the settlement: its share waits till then
+    node_bps, owner_bps, contributors_bps, treasury_bps = DEFAULT_SPLIT_BPS
+    first_split = FeeSplit(
+        node_bps,
+        owner_bps,
+        contributors_bps,
+        treasury_bps + DEFAULT_VALIDATORS_BPS,
+        deployer.address,
+    )
     settlement = chain.deploy(
         "settlement",
         deployer,
         token,
-        split.as_abi(),
+        first_split.as_abi(),
         periods.epoch_length,
         periods.challenge_period,
         periods.withdrawal_delay,
@@ -107,12 +137,51 @@ def deploy_contracts(
         DEFAULT_MIN_STAKE,
         default_unbonding_delay(periods),
     )
-    owned = [("settlement", settlement), ("staking", staking), ("token", token)]
-    timelock, governor, policy = deploy_governance(chain, deployer, token, owned, governance)
+    timelock, governor, policy = deploy_governance(
+        chain, deployer, token, [("token", token)], governance
+    )
+    disputes = chain.deploy(
+        "disputes", deployer, token, settlement, staking, policy, registry, dispute_params.as_abi()
+    )
+    _link_disputes(chain, deployer, settlement, staking, disputes)
+    for name, address in (("settlement", settlement), ("staking", staking), ("disputes", disputes)):
+        handle = chain.contract(name, address)
+        chain.transact(handle.functions.transfer_ownership(timelock), deployer)
     TokenClient(chain, token).delegate(deployer, deployer.address)
     return Deployment(
-        chain.chain_id, registry, token, settlement, staking, timelock, governor, policy, start
+        chain.chain_id,
+        registry,
+        token,
+        settlement,
+        staking,
+        timelock,
+        governor,
+        policy,
+        disputes,
+        start,
     )
+
+
+def _link_disputes(
+    chain: Chain, deployer: LocalAccount, settlement: str, staking: str, disputes: str
+) -> None:
+    """While the deployer still owns them: the settlement names the disputes contract (to
+    freeze and void) and pays it the validators' share; staking makes it the slasher."""
+    node_bps, owner_bps, contributors_bps, treasury_bps = DEFAULT_SPLIT_BPS
+    split = FeeSplit(
+        node_bps,
+        owner_bps,
+        contributors_bps,
+        treasury_bps,
+        deployer.address,
+        DEFAULT_VALIDATORS_BPS,
+        disputes,
+    )
+    settle = chain.contract("settlement", settlement).functions
+    chain.transact(settle.link_disputes(disputes), deployer)
+    chain.transact(settle.set_fee_split(split.as_abi()), deployer)
+    stake = chain.contract("staking", staking).functions
+    chain.transact(stake.set_slasher(disputes), deployer)
 
 
 def check_deployment(chain: Chain, deployment: Deployment) -> None:
@@ -130,6 +199,7 @@ def check_deployment(chain: Chain, deployment: Deployment) -> None:
         ("governor", deployment.governor),
         ("timelock", deployment.timelock),
         ("policy", deployment.policy),
+        ("disputes", deployment.disputes),
     ):
         if not chain.has_code(address):
             raise ChainError(

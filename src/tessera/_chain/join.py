@@ -29,6 +29,7 @@ def link(chain: Chain, deployer: LocalAccount, deployment: Deployment) -> None:
         deployment.timelock,
         deployment.governor,
         deployment.policy,
+        deployment.disputes,
         deployment.block,
     )
     RegistryClient(chain, deployment.registry).link_deployment(deployer, linked)
@@ -67,6 +68,7 @@ def _from_address(chain: Chain, address: str) -> Deployment:
         timelock=linked.timelock,
         governor=linked.governor,
         policy=linked.policy,
+        disputes=linked.disputes,
         block=linked.block,
     )
 

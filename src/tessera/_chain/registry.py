@@ -47,9 +47,10 @@ class LinkedDeployment:
     timelock: str
     governor: str
     policy: str
+    disputes: str
     block: int
 
-    def as_abi(self) -> tuple[str, str, str, str, str, str, int]:
+    def as_abi(self) -> tuple[str, str, str, str, str, str, str, int]:
         return (
             self.token,
             self.settlement,
@@ -57,6 +58,7 @@ class LinkedDeployment:
             self.timelock,
             self.governor,
             self.policy,
+            self.disputes,
             self.block,
         )
 

@@ -45,6 +45,7 @@ struct Deployment:
     timelock: address
     governor: address
     policy: address
+    disputes: address
     block: uint256  # where the deployment began: a joining home indexes from here
 
 
@@ -97,6 +98,7 @@ event DeploymentLinked:
     timelock: address
     governor: address
     policy: address
+    disputes: address
     block: uint256
 
 
@@ -127,8 +129,8 @@ def link_deployment(deployment: Deployment):
             that a new home can join the deployment from this address alone
             (`tessera init --join REGISTRY`).
     @dev Only the deployer, only once: afterwards the record is fixed.
-    @param deployment The token, settlement, staking, timelock, governor
-           and policy addresses and the deployment's first block.
+    @param deployment The token, settlement, staking, timelock, governor,
+           policy and disputes addresses and the deployment's first block.
     """
     assert msg.sender == deployer, "registry: caller is not the deployer"
     assert self.deployment.token == empty(address), "registry: deployment already linked"
@@ -139,6 +141,7 @@ def link_deployment(deployment: Deployment):
         and deployment.timelock != empty(address)
         and deployment.governor != empty(address)
         and deployment.policy != empty(address)
+        and deployment.disputes != empty(address)
     ), "registry: zero address in deployment"
     self.deployment = deployment
     log DeploymentLinked(
@@ -148,6 +151,7 @@ def link_deployment(deployment: Deployment):
         timelock=deployment.timelock,
         governor=deployment.governor,
         policy=deployment.policy,
+        disputes=deployment.disputes,
         block=deployment.block,
     )
 
