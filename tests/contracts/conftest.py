@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from chain_helpers import deploy_contract
+from dispute_world import disputes_built, dw  # noqa: F401 - fixtures for the disputes tests
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_tester.exceptions import TransactionFailed

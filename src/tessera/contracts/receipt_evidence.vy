@@ -149,13 +149,16 @@ def _client_authorized(
 ) -> bool:
     """
     @dev Whether the receipt's client signed `Request(node, request_hash,
-         nonce)` and the receipt commits to exactly that authorization. A
-         receipt without one (hash zero) is authorized only when free.
+         nonce)`; reverts unless the receipt commits to exactly that
+         authorization. A receipt without one (hash zero) is authorized
+         only when free.
     """
     if evidence.authorization_hash == empty(bytes32):
         return evidence.price == 0
-    if keccak256(abi_encode(nonce, signature)) != evidence.authorization_hash:
-        return False
+    # the receipt commits to its authorization: a challenger cannot swap in another
+    assert keccak256(abi_encode(nonce, signature)) == evidence.authorization_hash, (
+        "disputes: authorization does not match the receipt"
+    )
     request: bytes32 = keccak256(abi_encode(_REQUEST_TYPE_HASH, node, evidence.request_hash, nonce))
     signer: address = self._signer(self._typed(request), signature)
     return signer != empty(address) and signer == evidence.client
