@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from tessera._api import AnvilProcess, Tessera, Wallet
 from tessera._chain.deploy import DEFAULT_PERIODS
+from tessera._chain.disputes import Challenge, DisputeParams
 from tessera._chain.governance import DEFAULT_GOVERNANCE, Action, GovernanceSettings, ProposalState
 from tessera._chain.registry import DatanetRecord
 from tessera._chain.settlement import Channel, FeeSplit, Periods, Withdrawal
@@ -56,8 +57,11 @@ if TYPE_CHECKING:
     from tessera._models.digest import weights_digest
     from tessera._models.gguf_cache import default_gemma_dir as default_model_dir
     from tessera._models.model_manifest import ModelManifest
+    from tessera._node.byzantine import build_byzantine_node
     from tessera._node.config import NodeConfig
     from tessera._node.runtime import Node, build_node
+    from tessera._validator.runtime import ValidatorConfig, ValidatorRuntime, build_validator
+    from tessera._validator.status import ValidatorStatus, validator_status
 
 __all__ = [
     "DEFAULT_ANVIL_PORT",
@@ -72,6 +76,7 @@ __all__ = [
     "AuditReport",
     "ChainError",
     "ChainUnavailable",
+    "Challenge",
     "Channel",
     "ClaimResult",
     "ConfigError",
@@ -79,6 +84,7 @@ __all__ = [
     "ContributionProof",
     "DatanetDetail",
     "DatanetRecord",
+    "DisputeParams",
     "Earnings",
     "EvalConfig",
     "FeeSplit",
@@ -108,16 +114,22 @@ __all__ = [
     "StoreError",
     "Tessera",
     "TesseraError",
+    "ValidatorConfig",
+    "ValidatorRuntime",
+    "ValidatorStatus",
     "Voucher",
     "Wallet",
     "Withdrawal",
+    "build_byzantine_node",
     "build_node",
+    "build_validator",
     "default_model_dir",
     "evaluate_attribution",
     "format_tsr",
     "parse_tsr",
     "serve_node",
     "serving",
+    "validator_status",
     "weights_digest",
 ]
 
@@ -131,6 +143,12 @@ _LAZY = {
     "NodeConfig": ("tessera._node.config", "NodeConfig"),
     "Node": ("tessera._node.runtime", "Node"),
     "build_node": ("tessera._node.runtime", "build_node"),
+    "build_byzantine_node": ("tessera._node.byzantine", "build_byzantine_node"),
+    "ValidatorConfig": ("tessera._validator.runtime", "ValidatorConfig"),
+    "ValidatorRuntime": ("tessera._validator.runtime", "ValidatorRuntime"),
+    "build_validator": ("tessera._validator.runtime", "build_validator"),
+    "ValidatorStatus": ("tessera._validator.status", "ValidatorStatus"),
+    "validator_status": ("tessera._validator.status", "validator_status"),
 }
 
 

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from web3 import Web3
 from tessera._chain.anvil import AnvilProcess
 from tessera._chain.client import IN_PROCESS, Chain
 from tessera._chain.deploy import DEFAULT_PERIODS, check_deployment, deploy_contracts
+from tessera._chain.disputes import Challenge, DisputesClient
 from tessera._chain.governance import (
     DEFAULT_GOVERNANCE,
     Action,
@@ -54,8 +56,8 @@ from tessera._network.asking import ask_network
 from tessera._network.content_peers import RegisteredPeers
 from tessera._network.directory import NodeDirectory
 from tessera._network.records import NetworkNode
-from tessera._parts import NodeParts
-from tessera._payments.audit import AuditReport, audit_epoch
+from tessera._parts import NodeParts, ValidatorParts
+from tessera._payments.audit import AuditReport, audit_epoch, with_challenges
 from tessera._payments.claims import ClaimResult, claim_all
 from tessera._payments.earnings import Earnings, earnings
 from tessera._payments.payer import Payer
@@ -492,7 +494,49 @@ class Tessera:
         if node is None:
             nodes = self.settlement.nodes_with_epochs()
             node = nodes[0] if len(nodes) == 1 else self.address()
-        return audit_epoch(self.settlement, self.gov.policy, self.store, self.address(node), epoch)
+        node = self.address(node)
+        report = audit_epoch(self.settlement, self.gov.policy, self.store, node, epoch)
+        return with_challenges(report, self.challenges(node))
+
+    # validators -----------------------------------------------------------------------------
+
+    @cached_property
+    def disputes(self) -> DisputesClient:
+        return DisputesClient(self.chain, self.config.deployment.disputes)
+
+    def stake_validator(self, amount: int, account: str | None = None) -> int:
+        """Bond `amount` more as a validator; returns the validator's stake after it."""
+        if amount <= 0:
+            raise InputError("stake a positive amount of TSR as a validator, e.g. --stake 1000")
+        signer = self.signer(account)
+        self.disputes.stake_validator(signer, amount)
+        return self.disputes.validator_stake(signer.address)
+
+    def validator_parts(self, account: str | None = None) -> ValidatorParts:
+        """The parts a validator of `account` is built from (`tessera.build_validator`)."""
+        return ValidatorParts(self.node_parts(account), self.disputes)
+
+    def challenges(self, node: str | None = None) -> list[Challenge]:
+        """Every challenge on chain (or those against `node`), oldest first."""
+        found = self.disputes.challenges(self.config.deployment.block)
+        if node is None:
+            return found
+        wanted = Web3.to_checksum_address(node)
+        return [c for c in found if Web3.to_checksum_address(c.node) == wanted]
+
+    def refund_voided(self, node: str) -> dict[str, int]:
+        """Refund every voided, unrefunded epoch of `node` to the clients it redeemed from
+        (anyone may send it); returns the amount per client."""
+        paid: dict[str, int] = {}
+        for epoch in range(self.settlement.epoch_count(node)):
+            if self.settlement.is_voided(node, epoch) and not self.settlement.is_refunded(
+                node, epoch
+            ):
+                refunds = self.settlement.refunds(node, epoch)
+                self.settlement.refund(self.signer(), node, epoch, refunds)
+                for r in refunds:
+                    paid[r.client] = paid.get(r.client, 0) + r.amount
+        return paid
 
     # the network -----------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The explicit parts a long-running daemon (the node; later the validator) is built from.
+"""The explicit parts a long-running daemon (the node, the validator) is built from.
 
 `Tessera.node_parts(account)` hands them over; the daemon never sees the facade, so it can be
 assembled in a test, a benchmark or another process from parts made any other way.
@@ -7,11 +7,13 @@ assembled in a test, a benchmark or another process from parts made any other wa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 
 from tessera._chain.client import Chain
 from tessera._chain.deploy import Deployment
+from tessera._chain.disputes import DisputesClient
 from tessera._chain.governance import PolicyClient
 from tessera._chain.registry import RegistryClient
 from tessera._chain.settlement import SettlementClient
@@ -35,3 +37,22 @@ class NodeParts:
     @property
     def address(self) -> str:
         return self.node_key.address
+
+
+@dataclass(frozen=True)
+class ValidatorParts:
+    """A validator daemon's parts: a node's (chain clients, store, key, home) and the disputes
+    contract's client. `Tessera.validator_parts(account)` hands them over."""
+
+    node: NodeParts
+    disputes: DisputesClient
+
+    @property
+    def address(self) -> str:
+        return self.node.address
+
+    @property
+    def journal_path(self) -> Path:
+        d = self.node.deployment
+        name = f"journal-{d.chain_id}-{d.disputes.lower()}-{self.address.lower()}.sqlite"
+        return self.node.home.path / "validator" / name

@@ -30,6 +30,7 @@ LAYERS = {
     "_api": 7,  # the facade: the library's one public door
     "_node": 7,  # the daemon: built from parts, never from the facade
     "_evaluation": 8,
+    "_validator": 8,  # the validator daemon: re-executes with the node's own parts
     "__init__": 9,  # the package's exports: the one public door every surface goes through
     "cli": 10,  # the person-facing surface (later the web app and the validator)
 }

@@ -60,6 +60,14 @@ EXPECTED = {
     "Node",
     "NodeConfig",
     "build_node",
+    "build_byzantine_node",
+    "build_validator",
+    "validator_status",
+    "ValidatorConfig",
+    "ValidatorRuntime",
+    "ValidatorStatus",
+    "Challenge",
+    "DisputeParams",
     "serve_node",
     "serving",
     # models and the attribution benchmark
@@ -84,7 +92,14 @@ EXPECTED = {
     "StoreError",
 }
 # loaded on first use: `import tessera` must not pay for torch or the node daemon
-HEAVY = ("torch", "transformers", "uvicorn", "tessera._node", "tessera._evaluation")
+HEAVY = (
+    "torch",
+    "transformers",
+    "uvicorn",
+    "tessera._node",
+    "tessera._evaluation",
+    "tessera._validator",
+)
 
 CLI = Path(tessera.__file__).parent / "cli"
 

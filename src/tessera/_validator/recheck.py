@@ -176,7 +176,9 @@ class Rechecker:
 
     def _impossible(self, receipt: Receipt, transcript: Transcript) -> list[Finding]:
         """An answer no engine on these weights could give: run nothing on it."""
-        vocab = self.model.get_output_embeddings().weight.shape[0]
+        vocab = int(
+            self.model.get_output_embeddings().out_features
+        )  # a oneDNN layer has no .weight
         foreign = [t for t in receipt.answer_tokens if not 0 <= t < vocab]
         if foreign:
             detail = f"the answer holds token ids {foreign[:5]} outside the model's vocabulary"

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 import tessera
-from tessera.cli import gov, models, money, network, render
+from tessera.cli import gov, models, money, network, render, validator
 from tessera.cli.common import ask_password, friendly, open_home
 
 
@@ -449,6 +449,8 @@ for command in models.COMMANDS:
     money.model.add_command(command)
 main.add_command(network.nodes)
 main.add_command(gov.gov)
+main.add_command(validator.validator)
+main.add_command(validator.challenges)
 
 
 if __name__ == "__main__":

@@ -268,6 +268,14 @@ def audit(r: tessera.AuditReport) -> None:
     )
     for problem in r.problems:
         console.print(f"  problem: {problem}")
+    for c in r.challenges:
+        console.print(
+            f"  challenge {getattr(c, 'id', '?')}: receipt {getattr(c, 'index', '?')} "
+            f"({getattr(c, 'kind_name', '?')}) by {getattr(c, 'challenger', '?')}: "
+            f"{getattr(c, 'status_name', '?')}"
+        )
+    if not r.challenges:
+        console.print("  challenges: none")
 
 
 def _fmt(value: float | None, unit: str = "") -> str:

@@ -1,0 +1,295 @@
+"""The validator: a small loop over explicit parts that re-checks every posted epoch's sample,
+challenges what it proves wrong, and votes on the committees it is drawn into.
+
+tessera validator start --stake 2000 --as val
+
+One turn (`tick`):
+1. every node's epochs still inside their challenge window and not yet checked: derive the
+   sample from the hash of the block after the post (the node could not know it), fetch the
+   bundle by CID, check that it is the one posted (receipts root), re-check each sampled
+   receipt and the epoch's payouts, and challenge the first fault of each receipt. A bundle
+   nobody serves is asked for on chain (a withheld-data challenge): the validator does not
+   claim a fault it could not see.
+2. every open committee challenge it sits on: re-check that receipt, commit a vote (the salt
+   is journaled first), reveal in the reveal phase, resolve when voting is over.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
+
+from tessera._chain.disputes import (
+    COMMITTEE_KINDS,
+    OPEN,
+    PAYOUTS,
+    WITHHELD,
+    Challenge,
+    DisputesClient,
+    vote_commitment,
+)
+from tessera._chain.governance import PolicyClient
+from tessera._chain.settlement import SettlementClient
+from tessera._chain.staking import StakingClient
+from tessera._crypto.receipt import Receipt
+from tessera._errors import ChainError, TesseraError
+from tessera._payments.audit import audit_epoch
+from tessera._payments.bundle import EpochBundle, load_bundle
+from tessera._payments.receipts_tree import ReceiptsTree
+from tessera._store.base import BlobStore
+from tessera._validator.evidence import KIND_OF_FINDING, evidence_for
+from tessera._validator.finding import Finding, proven
+from tessera._validator.journal import CheckedEpoch, ValidatorJournal
+from tessera._validator.sampling import DEFAULT_SAMPLE_RATE, epoch_seed, sample
+
+log = logging.getLogger(__name__)
+
+# receipt -> findings; the daemon's builder hands in the re-checker over its model and data
+Recheck = Callable[[Receipt, str], Sequence[Finding]]  # (receipt, the epoch's node)
+
+
+@dataclass
+class TickReport:
+    epochs_checked: int = 0
+    receipts_checked: int = 0
+    challenges_opened: list[int] = field(default_factory=list)
+    votes: list[int] = field(default_factory=list)
+    resolved: list[int] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+class Validator:
+    def __init__(
+        self,
+        key: LocalAccount,
+        settlement: SettlementClient,
+        disputes: DisputesClient,
+        store: BlobStore,
+        journal: ValidatorJournal,
+        recheck: Recheck,
+        policy: PolicyClient,
+        staking: StakingClient,
+        sample_rate: float = DEFAULT_SAMPLE_RATE,
+        from_block: int = 0,
+    ) -> None:
+        self.key, self.settlement, self.disputes = key, settlement, disputes
+        self.staking = staking
+        self.store, self.journal, self.recheck = store, journal, recheck
+        self.policy, self.sample_rate, self.from_block = policy, sample_rate, from_block
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def address(self) -> str:
+        return self.key.address
+
+    # the loop -------------------------------------------------------------------------------
+
+    def start(self, every_s: float) -> None:
+        self._thread = threading.Thread(target=self._loop, args=(every_s,), daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Idempotent; the journal stays open for its owner to close."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=30)
+
+    def _loop(self, every_s: float) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception as exc:  # keep validating; the log and the journal say why
+                log.error("validator turn failed: %s", exc, exc_info=exc)
+            self._stop.wait(every_s)
+
+    def tick(self) -> TickReport:
+        report = TickReport()
+        for node in self.settlement.nodes_with_epochs(self.from_block):
+            if to_checksum_address(node) == self.address or not self._staked(node):
+                continue  # a node with nothing at stake cannot be slashed: nothing to prove
+            for epoch in range(self.settlement.epoch_count(node)):
+                self._check_epoch(node, epoch, report)
+        self._serve_committees(report)
+        return report
+
+    def _staked(self, node: str) -> bool:
+        record = self.staking.node(node)
+        return record.stake + record.unbonding > 0
+
+    # checking epochs ------------------------------------------------------------------------
+
+    def _check_epoch(self, node: str, epoch: int, report: TickReport) -> None:
+        if self.journal.is_checked(node, epoch):
+            return
+        if self.settlement.now() >= self.settlement.claimable_at(node, epoch):
+            return  # its window closed before this validator saw it
+        posted = self.settlement.epoch(node, epoch)
+        seed = epoch_seed(self.settlement.chain, posted.posted_block)
+        if seed is None:
+            return  # the block that fixes the sample does not exist yet
+        indices = sample(seed, node, epoch, posted.receipt_count, self.sample_rate)
+        try:
+            bundle = load_bundle(self.store, posted.bundle_cid)
+        except TesseraError as exc:
+            self._problem(report, node, epoch, f"bundle {posted.bundle_cid} unavailable: {exc}")
+            self._ask_for(node, epoch, indices[:1], report)
+            return
+        if posted.receipts_root != ReceiptsTree(bundle.receipts).root:
+            self._problem(report, node, epoch, "the bundle is not the one posted (receipts root)")
+            self._ask_for(node, epoch, indices[:1], report)
+            return
+        faults = inconclusive = 0
+        for index in indices:
+            findings = list(self.recheck(bundle.receipts[index], node))
+            report.receipts_checked += 1
+            inconclusive += sum(1 for f in findings if f.inconclusive)
+            faulty = proven(findings)
+            if faulty:
+                faults += 1
+                self._challenge(node, epoch, bundle, index, faulty[0], report)
+        faults += self._check_payouts(node, epoch, bundle, report)
+        note = "ok" if not faults else f"{faults} fault(s) challenged"
+        self.journal.mark_checked(
+            CheckedEpoch(node, epoch, len(indices), faults, inconclusive, note)
+        )
+        report.epochs_checked += 1
+
+    def _check_payouts(self, node: str, epoch: int, bundle: EpochBundle, report: TickReport) -> int:
+        audit = audit_epoch(self.settlement, self.policy, self.store, node, epoch)
+        if audit.ok:
+            return 0
+        detail = "; ".join(audit.problems)[:500]
+        try:
+            challenge = self.disputes.challenge_payouts(self.key, node, epoch)
+        except ChainError as exc:
+            self._problem(report, node, epoch, f"could not challenge payouts: {exc}")
+            return 1
+        self.journal.record_opened(challenge, node, epoch, -1, "payouts", detail)
+        report.challenges_opened.append(challenge)
+        log.warning("challenged the payouts of node %s epoch %d: %s", node, epoch, detail)
+        return 1
+
+    def _challenge(
+        self,
+        node: str,
+        epoch: int,
+        bundle: EpochBundle,
+        index: int,
+        finding: Finding,
+        report: TickReport,
+    ) -> None:
+        kind_name, detail = finding.kind, finding.detail[:500]
+        kind = KIND_OF_FINDING.get(kind_name)
+        if kind is None:
+            self._problem(report, node, epoch, f"receipt {index}: {kind_name}: {detail}")
+            return
+        receipt = bundle.receipts[index]
+        evidence = evidence_for(ReceiptsTree(bundle.receipts), index, receipt)
+        auth = receipt.authorization
+        try:
+            challenge = self.disputes.challenge_receipt(
+                self.key,
+                node,
+                epoch,
+                kind,
+                evidence,
+                auth.nonce if auth else 0,
+                bytes.fromhex(auth.signature.removeprefix("0x")) if auth else b"",
+            )
+        except ChainError as exc:
+            self._problem(report, node, epoch, f"could not challenge receipt {index}: {exc}")
+            return
+        self.journal.record_opened(challenge, node, epoch, index, kind_name, detail)
+        report.challenges_opened.append(challenge)
+        log.warning(
+            "challenged node %s epoch %d receipt %d (%s): %s", node, epoch, index, kind_name, detail
+        )
+
+    def _ask_for(self, node: str, epoch: int, indices: list[int], report: TickReport) -> None:
+        for index in indices:
+            try:
+                challenge = self.disputes.challenge_withheld(self.key, node, epoch, index)
+            except ChainError as exc:
+                self._problem(report, node, epoch, f"could not ask for receipt {index}: {exc}")
+                continue
+            self.journal.record_opened(
+                challenge, node, epoch, index, "withheld", "bundle unavailable"
+            )
+            report.challenges_opened.append(challenge)
+        self.journal.mark_checked(
+            CheckedEpoch(node, epoch, len(indices), 0, 0, "bundle unavailable: asked on chain")
+        )
+
+    def _problem(self, report: TickReport, node: str, epoch: int, text: str) -> None:
+        log.warning("node %s epoch %d: %s", node, epoch, text)
+        report.problems.append(text)
+        self.journal.report(self.settlement.now(), node, epoch, text)
+
+    # committees -----------------------------------------------------------------------------
+
+    def _serve_committees(self, report: TickReport) -> None:
+        now = self.settlement.now()
+        for challenge in self.disputes.challenges(self.from_block):
+            if challenge.status != OPEN:
+                continue
+            if challenge.kind == WITHHELD and now >= challenge.deadline:
+                self._resolve(challenge.id, report)  # the node did not produce the receipt
+            if challenge.kind not in COMMITTEE_KINDS:
+                continue
+            members = self.disputes.committee(challenge.id)
+            if self.address not in {to_checksum_address(m) for m in members}:
+                if now >= challenge.reveal_ends:
+                    self._resolve(challenge.id, report)
+                continue
+            vote = self.journal.vote(challenge.id)
+            if now < challenge.commit_ends:
+                if vote is None or not vote.committed:
+                    self._commit(challenge, report)
+            elif now < challenge.reveal_ends:
+                if vote is not None and vote.committed and not vote.revealed:
+                    self.disputes.reveal_vote(self.key, challenge.id, vote.guilty, vote.salt)
+                    self.journal.set_vote(challenge.id, "revealed")
+                    report.votes.append(challenge.id)
+            else:
+                self._resolve(challenge.id, report)
+
+    def _commit(self, challenge: Challenge, report: TickReport) -> None:
+        cid = challenge.id
+        guilty = self._judge(challenge)
+        if guilty is None:
+            return  # could not get what the judgement needs: abstain, and say so
+        vote = self.journal.plan_vote(cid, guilty, secrets.token_bytes(32))
+        commitment = vote_commitment(cid, vote.guilty, vote.salt, self.address)
+        self.disputes.commit_vote(self.key, cid, commitment)
+        self.journal.set_vote(cid, "committed")
+        report.votes.append(cid)
+
+    def _judge(self, challenge: Challenge) -> bool | None:
+        """Guilty iff this validator's own re-check finds the fault the challenge names."""
+        node, epoch, kind, index = challenge.node, challenge.epoch, challenge.kind, challenge.index
+        posted = self.settlement.epoch(node, epoch)
+        try:
+            bundle = load_bundle(self.store, posted.bundle_cid)
+        except TesseraError as exc:
+            self.journal.report(self.settlement.now(), node, epoch, f"cannot judge: {exc}")
+            return None
+        if kind == PAYOUTS:
+            return not audit_epoch(self.settlement, self.policy, self.store, node, epoch).ok
+        if not 0 <= index < len(bundle.receipts):
+            return None
+        findings = self.recheck(bundle.receipts[index], node)
+        return any(KIND_OF_FINDING.get(f.kind) == kind for f in proven(findings))
+
+    def _resolve(self, challenge_id: int, report: TickReport) -> None:
+        try:
+            self.disputes.resolve(self.key, challenge_id)
+        except ChainError:
+            return  # another validator resolved it first, or it is not over
+        report.resolved.append(challenge_id)

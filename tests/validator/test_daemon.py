@@ -1,0 +1,134 @@
+"""The validator daemon end to end on the in-process chain with tiny models: an honest node is
+checked and paid; a node that invents receipts is slashed by the contract at once; a node that
+changes its answers is challenged, judged by a committee with commit-reveal and slashed; its
+voided epoch is refunded to the client."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from backends import free_port
+from gov_helpers import enact
+from money_helpers import TSR, advance_home_chain
+from node_helpers import FACTS, LiveNode
+
+from tessera import Tessera
+from tessera._chain.disputes import ANSWER, SLASHED, UNAUTHORIZED
+from tessera._client import NodeClient
+from tessera._models import load_generator
+from tessera._node.byzantine import build_byzantine_node
+from tessera._node.config import NodeConfig
+from tessera._node.runtime import build_node
+from tessera._validator.runtime import ValidatorConfig, build_validator
+
+QUESTIONS = ["Who founded the Ulora Brewery?", "When was the Lunqui Brewery founded?"]
+STAKE = 1_000 * TSR
+
+
+@pytest.fixture
+def world(tmp_path, tiny_generator, tiny_embedder):
+    t = Tessera.init(tmp_path / "home", chain="inprocess", password="pw", scrypt_n=2**4)
+    t.create_datanet("facts", "CC-BY-4.0")
+    source = tmp_path / "facts.jsonl"
+    source.write_text("".join(f'{{"text": "{f}"}}\n' for f in FACTS))
+    t.contribute("facts", [source])
+    for name in ("alice", "operator", "cheater", "v1", "v2"):
+        t.new_account(name)
+        t.transfer(2 * STAKE, name)
+    started: list = []
+
+    def serve(account: str, lie: str | None = None) -> LiveNode:
+        port = free_port()
+        config = NodeConfig(datanets=("facts",), port=port, settle_check_s=None, top_k=3)
+        parts = t.node_parts(account)
+        if lie is None:
+            node = build_node(parts, config, tiny_generator, tiny_embedder)
+        else:
+            node = build_byzantine_node(parts, config, lie, 1.0, tiny_generator, tiny_embedder)
+        live = LiveNode(t, node, port)
+        started.append(live)
+        digest = node.service.weights_digest
+        if not t.gov.policy.was_approved(config.model_id, digest):
+            approve = t.gov.actions.approve_model(config.model_id, digest, t.address())
+            enact(t, approve, "approve the served model")
+        t.register_node(live.url, STAKE, account)
+        t.deposit(10 * TSR, t.address(account), "alice")
+        return live
+
+    # the validators' own copy of the weights: a node's engine rewrites its model's layers
+    own = load_generator(str(tiny_generator.folder))
+
+    def validators(*names: str):
+        out = []
+        for name in names:
+            t.stake_validator(STAKE, name)
+            runtime = build_validator(
+                t.validator_parts(name),
+                replace(ValidatorConfig(), sample_rate=1.0),
+                own,
+                tiny_embedder,
+            )
+            started.append(runtime)
+            out.append(runtime.validator)
+        return out
+
+    yield t, serve, validators
+    for thing in reversed(started):
+        thing.stop() if isinstance(thing, LiveNode) else thing.close()
+
+
+def _ask_and_settle(t, live: LiveNode, account: str, questions=QUESTIONS) -> None:
+    client = NodeClient(live.url, payer=t.payer("alice"))
+    for q in questions:
+        client.ask(q)
+    client.close()
+    t.settle_epoch(account)
+    advance_home_chain(t, 1)  # the block after the post fixes the sample
+
+
+def test_an_honest_node_is_checked_and_paid_and_an_inventor_is_slashed_at_once(world):
+    t, serve, validators = world
+    honest, cheater = serve("operator"), serve("cheater", "invented-receipt")
+    _ask_and_settle(t, honest, "operator")
+    # one question: its invented twin spends the rest of what the client's voucher allows
+    _ask_and_settle(t, cheater, "cheater", QUESTIONS[:1])
+    [v1] = validators("v1")
+    report = v1.tick()
+    assert report.epochs_checked == 2 and report.receipts_checked >= 2
+    [challenge] = t.challenges()
+    assert (challenge.node, challenge.kind, challenge.status) == (
+        t.address("cheater"),
+        UNAUTHORIZED,
+        SLASHED,
+    )
+    assert t.staking.slashed(t.address("cheater")) > 0
+    assert t.challenges(t.address("operator")) == []
+    assert t.settlement.is_voided(t.address("cheater"), 0)
+    before = t.wallet("alice").tokens
+    refunded = t.refund_voided(t.address("cheater"))
+    assert refunded == {t.address("alice"): t.settlement.epoch(t.address("cheater"), 0).redeemed}
+    assert t.wallet("alice").tokens == before + sum(refunded.values())
+    # the honest node's epoch was checked, found sound, and pays out after its window
+    advance_home_chain(t, t.settlement.periods().challenge_period)
+    assert sum(c.amount for c in t.claim("operator")) > 0
+    assert v1.tick().challenges_opened == []  # nothing is challenged twice
+
+
+def test_a_changed_answer_is_judged_by_a_committee_and_slashed(world):
+    t, serve, validators = world
+    cheater = serve("cheater", "changed-answer")
+    _ask_and_settle(t, cheater, "cheater")
+    v1, v2 = validators("v1", "v2")
+    opened = v1.tick().challenges_opened
+    assert opened
+    challenge = t.disputes.challenge(opened[0])
+    assert challenge.kind == ANSWER
+    assert [v2.address] == t.disputes.committee(challenge.id)
+    assert challenge.id in v2.tick().votes  # commits its own verdict
+    advance_home_chain(t, challenge.commit_ends - t.settlement.now())
+    assert challenge.id in v2.tick().votes  # reveals it
+    advance_home_chain(t, challenge.deadline - t.settlement.now())
+    assert challenge.id in v1.tick().resolved
+    assert t.disputes.challenge(challenge.id).status == SLASHED
+    assert t.staking.slashed(t.address("cheater")) > 0
