@@ -10,6 +10,9 @@ import pytest
 from backends import free_port
 from cli_helpers import Cli
 
+ZERO = "0x" + "00" * 20
+SPLIT = ("propose", "fee-split", "3000", "2000", "4000", "500")  # a validators' bps follows
+
 
 @pytest.fixture(scope="module")
 def gov_cli(anvil_binary, cli_runner, tmp_path_factory):
@@ -32,9 +35,13 @@ def _wait_for(cli, proposal: str, state: str, timeout: float = 30) -> None:
 
 
 def test_a_fee_split_passes_through_propose_vote_queue_execute(gov_cli):
-    out = gov_cli.ok("gov", "propose", "fee-split", "2500", "2500", "4500", "500", "-m", "more")
+    pool = re.search(r"validators (0x[0-9a-fA-F]{40})", gov_cli.ok("gov", "status"))
+    assert pool and int(pool[1], 16) != 0  # the disputes contract, kept when not named
+    args = ("fee-split", "2500", "2500", "4000", "500", "500")
+    out = gov_cli.ok("gov", "propose", *args, "-m", "more")
     proposal = _proposal_id(out)
     assert "settlement.set_fee_split" in out and "node_bps=2500" in out
+    assert f"validators_bps=500, validators={pool[1]}" in " ".join(out.split())  # unwrapped
     assert "voting has not started" in gov_cli.fails("gov", "vote", proposal, "for")
 
     _wait_for(gov_cli, proposal, "ACTIVE")
@@ -47,7 +54,8 @@ def test_a_fee_split_passes_through_propose_vote_queue_execute(gov_cli):
     assert "can run from" in gov_cli.ok("gov", "queue", proposal)
     assert "timelock delay not over" in gov_cli.fails("gov", "execute", proposal)
     executed = gov_cli.ok("gov", "execute", proposal, "--wait")
-    assert "node 2500  model owner 2500  contributors 4500  treasury 500" in executed
+    split = "node 2500  model owner 2500  contributors 4000  treasury 500  validators 500"
+    assert split in executed
     assert "already executed" in gov_cli.fails("gov", "execute", proposal)
     listing = gov_cli.ok("gov", "status")
     assert re.search(rf"{proposal}\s+│?\s*executed", listing), listing
@@ -82,6 +90,8 @@ def test_delegation_and_cancel_by_the_proposer_only(gov_cli):
     ("args", "message"),
     [
         (("propose", "fee-split", "1", "2", "3", "4", "-m", "x"), "add up to 10,000"),
+        ((*SPLIT, "600", "-m", "x"), "add up to 10,000"),
+        ((*SPLIT, "500", "--validators", ZERO, "-m", "x"), "not the zero address"),
         (("propose", "approve-model", "m", "0x12", "-m", "x"), "not a weights digest"),
         (("propose", "block-datanet", "nope", "-m", "x"), "no datanet named 'nope'"),
         (("propose", "settings", "--quorum-bps", "400", "-m", "x"), "nothing to propose"),

@@ -10,6 +10,9 @@ from money_helpers import TSR
 
 from tessera._api import FeeSplit, GovernanceSettings, Periods, ProposalState, Tessera
 from tessera._errors import ContractRevert, InputError, NotFoundError
+from tessera._govern.actions import describe
+
+ZERO = "0x" + "00" * 20
 
 
 @pytest.fixture
@@ -40,6 +43,17 @@ def test_the_deployment_hands_every_parameter_to_the_timelock(t):
     with pytest.raises(ContractRevert, match="ownable: caller is not the owner"):
         split = FeeSplit(1_000, 1_000, 7_000, 1_000, t.address()).as_abi()
         t.chain.transact(t.settlement.contract.functions.set_fee_split(split), t.signer())
+
+
+def test_the_validators_share_changes_only_through_a_proposal(t):
+    old = t.settlement.fee_split()
+    assert old.validators_bps > 0 and old.validators == t.config.deployment.disputes
+    new = FeeSplit(2_500, 2_000, 4_000, 500, old.treasury, 1_000, old.validators)
+    actions = t.gov.actions.fee_split(new)
+    shown = describe(t.chain, t.config.deployment, actions[0])
+    assert f"validators_bps=1000, validators={old.validators}" in shown, shown
+    enact(t, actions, "validators re-check more answers: pay them more")
+    assert t.settlement.fee_split() == new
 
 
 def test_periods_change_only_through_a_proposal(t):
@@ -115,9 +129,18 @@ def test_a_defeated_proposal_cannot_be_queued(t):
 
 def test_bad_input_is_refused_before_any_transaction(t):
     nonce = t.chain.w3.eth.get_transaction_count(t.address())
-    split = FeeSplit(5_000, 5_000, 5_000, 0, t.address())
-    with pytest.raises(InputError, match="add up to 10,000"):
-        t.gov.actions.fee_split(split)
+    pool = t.settlement.fee_split().validators
+    for bad, message in (
+        (FeeSplit(5_000, 5_000, 5_000, 0, t.address()), "add up to 10,000"),
+        (FeeSplit(3_000, 2_000, 4_000, 500, t.address(), 400, pool), "add up to 10,000"),
+        (FeeSplit(3_000, 2_000, 4_000, 1_500, t.address(), -500, pool), "five non-negative"),
+        (FeeSplit(3_000, 2_000, 4_000, 500, t.address(), 500, "pool"), "'pool' is not an addr"),
+        (FeeSplit(3_000, 2_000, 4_000, 500, t.address(), 500, ZERO), "not the zero address"),
+    ):
+        with pytest.raises(InputError, match=message):
+            t.gov.actions.fee_split(bad)
+    # no share for validators needs no pool: the same split with 0 bps is a valid change
+    assert t.gov.actions.fee_split(FeeSplit(3_000, 2_000, 4_000, 1_000, t.address(), 0, ZERO))
     with pytest.raises(InputError, match="must exceed the epoch length"):
         t.gov.actions.periods(Periods(600, 60, 600))
     with pytest.raises(InputError, match="not a weights digest"):

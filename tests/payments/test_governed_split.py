@@ -6,7 +6,7 @@ from gov_helpers import enact
 
 from tessera._chain.settlement import BPS, FeeSplit
 from tessera._payments.claims import posted_bundle
-from tessera._payments.split import NODE, OWNER, TREASURY
+from tessera._payments.split import NODE, OWNER, TREASURY, VALIDATORS
 
 QUESTIONS = ["Who founded the Ulora Brewery?", "When was the Lunqui Brewery founded?"]
 
@@ -25,7 +25,8 @@ def test_the_epoch_after_a_passed_fee_split_pays_by_the_new_split(paying, alice)
     first = [alice.ask(q).receipt.price for q in QUESTIONS]
     assert t.settle_epoch("operator").epoch == 0
 
-    new = FeeSplit(1_000, 500, 8_000, 500, old.treasury)
+    assert old.validators_bps > 0  # the default pays the validators' pool
+    new = FeeSplit(1_000, 500, 7_500, 500, old.treasury, 500, old.validators)
     enact(t, t.gov.actions.fee_split(new), "contributors get 80%")
     assert t.settlement.fee_split() == new
 
@@ -40,5 +41,6 @@ def test_the_epoch_after_a_passed_fee_split_pays_by_the_new_split(paying, alice)
         # per answer: owner and treasury floored at their bps, the node takes the remainder
         assert roles[OWNER] == sum(p * split.owner_bps // BPS for p in prices)
         assert roles[TREASURY] == sum(p * split.treasury_bps // BPS for p in prices)
+        assert roles[VALIDATORS] == sum(p * split.validators_bps // BPS for p in prices)
         assert sum(roles.values()) == sum(prices)
         assert roles[NODE] >= sum(p * split.node_bps // BPS for p in prices)

@@ -85,9 +85,9 @@ def parameters(p: tessera.NetworkParameters) -> None:
     f, per, g, pol, st = p.fee_split, p.periods, p.settings, p.policy, p.staking
     console.print(
         f"fee split     node {f.node_bps}  model owner {f.owner_bps}  contributors "
-        f"{f.contributors_bps}  treasury {f.treasury_bps}  validators {f.validators_bps} "
-        f"(bps; treasury {f.treasury}, validators {f.validators})"
+        f"{f.contributors_bps}  treasury {f.treasury_bps}  validators {f.validators_bps} (bps)"
     )
+    console.print(f"paid to       treasury {f.treasury}  validators {f.validators}")
     console.print(
         f"periods       epoch {per.epoch_length} s  challenge {per.challenge_period} s  "
         f"withdrawal delay {per.withdrawal_delay} s"
