@@ -58,6 +58,13 @@ OPEN, SLASHED, DISMISSED, ANSWERED = range(1, 5)
 
 # the epoch's receipts, by position
 HONEST, FORGED, UNAPPROVED_MODEL, UNAUTHORIZED_PAID, FORGED_AUTH, FREE, HIGH_S = range(7)
+VOUCHER_TYPES = {
+    "Voucher": [
+        {"name": "client", "type": "address"},
+        {"name": "node", "type": "address"},
+        {"name": "amount", "type": "uint256"},
+    ]
+}
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 
@@ -185,6 +192,40 @@ class World:
         """Makes `timestamp` the next transaction's time (or a second later if it passed)."""
         next_block_at(self.w3, max(timestamp, int(self.w3.eth.get_block("latest").timestamp) + 1))
 
+    def sign_voucher(self, client: LocalAccount, amount: int) -> bytes:
+        domain = {
+            "name": "Tessera Settlement",
+            "version": "1",
+            "chainId": self.w3.eth.chain_id,
+            "verifyingContract": self.settlement.address,
+        }
+        message = {"client": client.address, "node": self.node.address, "amount": amount}
+        return bytes(client.sign_typed_data(domain, VOUCHER_TYPES, message).signature)
+
+    def post_next_epoch(self) -> int:
+        """The node posts epoch 1 (the same receipts and payouts; 100 more redeemed from each
+        client) as soon as it may; returns its timestamp."""
+        s = self.settlement.functions
+        self.at(s.next_epoch_at(self.node.address).call())
+        redemptions = [
+            (c.address, amount + 100, amount + 100, self.sign_voucher(c, amount + 100))
+            for c, (_, amount) in zip(self.clients, self.refunds, strict=True)
+        ]
+        total = sum(self.payouts.values())
+        tx = s.post_epoch(
+            1,
+            self.payout_tree.root,
+            total,
+            CID,
+            len(self.receipts),
+            self.tree.root,
+            s.fee_split().call(),
+            redemptions,
+        ).transact({"from": self.node.address})
+        return int(
+            self.w3.eth.get_block(self.w3.eth.get_transaction_receipt(tx)["blockNumber"]).timestamp
+        )
+
     def challenge(self, challenge_id: int) -> tuple:
         return tuple(self.disputes.functions.challenge(challenge_id).call())
 
@@ -300,17 +341,10 @@ def build_world(w3: Web3, params: DisputeParams = PARAMS) -> World:
         "chainId": w3.eth.chain_id,
         "verifyingContract": settlement.address,
     }
-    voucher_types = {
-        "Voucher": [
-            {"name": "client", "type": "address"},
-            {"name": "node", "type": "address"},
-            {"name": "amount", "type": "uint256"},
-        ]
-    }
     redemptions, refunds = [], []
     for client, amount in zip(clients, (300, 200), strict=True):
         message = {"client": client.address, "node": node.address, "amount": amount}
-        signature = bytes(client.sign_typed_data(domain, voucher_types, message).signature)
+        signature = bytes(client.sign_typed_data(domain, VOUCHER_TYPES, message).signature)
         redemptions.append((client.address, amount, amount, signature))
         refunds.append((client.address, amount))
     total = 500
