@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from tessera._api import AnvilProcess, Tessera, Wallet
-from tessera._chain.deploy import DEFAULT_PERIODS
+from tessera._chain.deploy import DEFAULT_DISPUTE_PARAMS, DEFAULT_PERIODS
 from tessera._chain.disputes import Challenge, DisputeParams
 from tessera._chain.governance import DEFAULT_GOVERNANCE, Action, GovernanceSettings, ProposalState
 from tessera._chain.registry import DatanetRecord
@@ -65,6 +65,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_ANVIL_PORT",
+    "DEFAULT_DISPUTE_PARAMS",
     "DEFAULT_GOVERNANCE",
     "DEFAULT_NODE_URL",
     "DEFAULT_PERIODS",

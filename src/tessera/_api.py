@@ -17,8 +17,13 @@ from web3 import Web3
 
 from tessera._chain.anvil import AnvilProcess
 from tessera._chain.client import IN_PROCESS, Chain
-from tessera._chain.deploy import DEFAULT_PERIODS, check_deployment, deploy_contracts
-from tessera._chain.disputes import Challenge, DisputesClient
+from tessera._chain.deploy import (
+    DEFAULT_DISPUTE_PARAMS,
+    DEFAULT_PERIODS,
+    check_deployment,
+    deploy_contracts,
+)
+from tessera._chain.disputes import Challenge, DisputeParams, DisputesClient
 from tessera._chain.governance import (
     DEFAULT_GOVERNANCE,
     Action,
@@ -188,10 +193,12 @@ class Tessera:
         governance: GovernanceSettings = DEFAULT_GOVERNANCE,
         join: str | None = None,
         gateways: Sequence[str] = (),
+        disputes: DisputeParams = DEFAULT_DISPUTE_PARAMS,
     ) -> Tessera:
         """Create accounts, connect a chain (managed anvil unless `chain` is given), deploy.
         `periods` sets the settlement's epoch, challenge and withdrawal periods (seconds),
-        `governance` the voting delay and period, timelock delay, threshold and quorum.
+        `governance` the voting delay and period, timelock delay, threshold and quorum;
+        `disputes` the validators' bonds, committee phases and slashing shares.
         `join` (a registry address or a deployment file) joins an existing deployment on
         `chain` instead of deploying; `gateways` are IPFS gateways to fetch content from."""
         th = TesseraHome(home)
@@ -215,7 +222,7 @@ class Tessera:
         for kept in keystore.list():  # accounts kept by --force need gas on a fresh chain too
             _ensure_gas(connection, kept.address)
         if join is None:
-            deployment = deploy_contracts(connection, deployer, periods, governance)
+            deployment = deploy_contracts(connection, deployer, periods, governance, disputes)
             link_deployment(connection, deployer, deployment)
         else:
             deployment = joined_deployment(connection, join)

@@ -68,6 +68,7 @@ EXPECTED = {
     "ValidatorStatus",
     "Challenge",
     "DisputeParams",
+    "DEFAULT_DISPUTE_PARAMS",
     "serve_node",
     "serving",
     # models and the attribution benchmark

@@ -111,20 +111,11 @@ def deploy_contracts(
     token = chain.deploy(
         "token", deployer, TOKEN_NAME, TOKEN_SYMBOL, INITIAL_SUPPLY, deployer.address
     )
-    # the pool is the disputes contract, deployed after the settlement: its share waits till then
-    node_bps, owner_bps, contributors_bps, treasury_bps = DEFAULT_SPLIT_BPS
-    first_split = FeeSplit(
-        node_bps,
-        owner_bps,
-        contributors_bps,
-        treasury_bps + DEFAULT_VALIDATORS_BPS,
-        deployer.address,
-    )
     settlement = chain.deploy(
         "settlement",
         deployer,
         token,
-        first_split.as_abi(),
+        _first_split(deployer.address).as_abi(),
         periods.epoch_length,
         periods.challenge_period,
         periods.withdrawal_delay,
@@ -159,6 +150,15 @@ def deploy_contracts(
         policy,
         disputes,
         start,
+    )
+
+
+def _first_split(treasury: str) -> FeeSplit:
+    """The pool is the disputes contract, deployed after the settlement: until it is linked,
+    the validators' share goes to the treasury."""
+    node_bps, owner_bps, contributors_bps, treasury_bps = DEFAULT_SPLIT_BPS
+    return FeeSplit(
+        node_bps, owner_bps, contributors_bps, treasury_bps + DEFAULT_VALIDATORS_BPS, treasury
     )
 
 

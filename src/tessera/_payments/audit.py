@@ -95,16 +95,7 @@ def audit_epoch(
         problems.append("the bundle names another node, chain, contract or epoch")
     if bundle.split != posted.split:
         problems.append(f"the bundle's fee split {bundle.split} is not the posted {posted.split}")
-    # the owner in force when the epoch was built: approvals may change later
-    at = posted.posted_block - 1
-    for model, owner in bundle.model_owners.items():
-        digest = bundle.model_digests.get(model)
-        approved = policy.model_owner(model, digest, at) if digest else None
-        if owner != approved:
-            problems.append(
-                f"model {model!r}: the bundle pays its royalty to {owner}, but governance "
-                f"names {approved} for the weights served ({digest or 'not recorded'})"
-            )
+    problems += _check_owners(bundle, policy, posted.posted_block - 1)
     problems += _check_receipts(bundle, history, node)
     problems += _check_redemptions(bundle, history, node, posted.redeemed)
     if len(bundle.receipts) != posted.receipt_count:
@@ -122,6 +113,20 @@ def audit_epoch(
         problems.append(f"the recomputed total {tree.total} differs from the posted {posted.total}")
     report.redeemed = posted.redeemed
     return report
+
+
+def _check_owners(bundle: EpochBundle, policy: PolicyClient, at: int) -> list[str]:
+    """The royalty owner in force when the epoch was built: approvals may change later."""
+    problems = []
+    for model, owner in bundle.model_owners.items():
+        digest = bundle.model_digests.get(model)
+        approved = policy.model_owner(model, digest, at) if digest else None
+        if owner != approved:
+            problems.append(
+                f"model {model!r}: the bundle pays its royalty to {owner}, but governance "
+                f"names {approved} for the weights served ({digest or 'not recorded'})"
+            )
+    return problems
 
 
 def _check_receipts(bundle: EpochBundle, history: list[EpochBundle], node: str) -> list[str]:

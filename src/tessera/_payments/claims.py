@@ -51,8 +51,13 @@ def claimable(settlement: SettlementClient, store: BlobStore, recipient: str) ->
     now = settlement.now()
     found = []
     for node in settlement.nodes_with_epochs():
+        if settlement.open_challenges(node):
+            continue  # frozen until its challenges are resolved
         epoch = settlement.epoch_count(node) - 1
-        while epoch >= 0 and settlement.claimable_at(node, epoch) > now:
+        # a voided epoch (its node was slashed) pays nobody: the last sound one still does
+        while epoch >= 0 and (
+            settlement.claimable_at(node, epoch) > now or settlement.is_voided(node, epoch)
+        ):
             epoch -= 1
         if epoch < 0:
             continue

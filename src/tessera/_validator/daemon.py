@@ -3,7 +3,7 @@ challenges what it proves wrong, and votes on the committees it is drawn into.
 
 tessera validator start --stake 2000 --as val
 
-One turn (`tick`):
+One turn (`tick`), committees first (their phases run on the clock; re-checks are slow):
 1. every node's epochs still inside their challenge window and not yet checked: derive the
    sample from the hash of the block after the post (the node could not know it), fetch the
    bundle by CID, check that it is the one posted (receipts root), re-check each sampled
@@ -111,12 +111,12 @@ class Validator:
 
     def tick(self) -> TickReport:
         report = TickReport()
+        self._serve_committees(report)  # first: its phases run on the clock, re-checks are slow
         for node in self.settlement.nodes_with_epochs(self.from_block):
             if to_checksum_address(node) == self.address or not self._staked(node):
                 continue  # a node with nothing at stake cannot be slashed: nothing to prove
             for epoch in range(self.settlement.epoch_count(node)):
                 self._check_epoch(node, epoch, report)
-        self._serve_committees(report)
         return report
 
     def _staked(self, node: str) -> bool:
@@ -190,6 +190,11 @@ class Validator:
         if kind is None:
             self._problem(report, node, epoch, f"receipt {index}: {kind_name}: {detail}")
             return
+        if any(
+            (c.node, c.epoch, c.index) == (node, epoch, index)
+            for c in self.disputes.challenges(self.from_block, node)
+        ):
+            return  # another validator challenged it first: the committee decides
         receipt = bundle.receipts[index]
         evidence = evidence_for(ReceiptsTree(bundle.receipts), index, receipt)
         auth = receipt.authorization

@@ -6,17 +6,28 @@ import json
 import os
 import tempfile
 from collections import defaultdict
+from contextlib import ExitStack
 from pathlib import Path
 
 from rich.console import Console
 
 import tessera
-from tessera.cli import demo_network, render
+from tessera.cli import demo_network, demo_validation, render
 
 DEMO_CORPUS = Path(__file__).parent / "demo_data" / "corpus.jsonl"
 DEMO_DATANET = "demo-facts"
-# short periods, so the whole loop (answer, settle, challenge window, claim) fits in a minute
-DEMO_PERIODS = tessera.Periods(epoch_length=30, challenge_period=5, withdrawal_delay=60)
+# short periods, so the whole loop (answer, settle, re-check, challenge window, claim) fits in
+# minutes: the window leaves the validators time to re-check every demo answer on the real model
+DEMO_PERIODS = tessera.Periods(epoch_length=30, challenge_period=90, withdrawal_delay=120)
+# committee phases and a response period of a minute, so a challenge is decided while you watch
+DEMO_DISPUTES = tessera.DisputeParams(
+    **{
+        **vars(tessera.DEFAULT_DISPUTE_PARAMS),
+        "response_period": 60,
+        "commit_period": 60,
+        "reveal_period": 60,
+    }
+)
 # and a governance quick enough to watch: seconds, not the days a public network would use
 DEMO_GOVERNANCE = tessera.GovernanceSettings(voting_delay=1, voting_period=4, timelock_delay=2)
 TSR = 10**18
@@ -50,6 +61,7 @@ def run_demo(
         force=True,
         periods=DEMO_PERIODS,
         governance=DEMO_GOVERNANCE,
+        disputes=DEMO_DISPUTES,
     )
     render.init_summary(t)
     by_contributor = _documents_by_contributor(corpus)
@@ -137,6 +149,7 @@ def _answer_settle_claim_govern(t: tessera.Tessera, out: Console, questions: lis
     out.rule("6. a second operator joins; both nodes stake, register and serve")
     second = demo_network.join_second_operator(t, out)
     fleet = demo_network.Fleet(DEMO_DATANET)
+    stack = ExitStack()
     try:
         t.transfer(demo_network.STAKE, "operator")  # the first operator's stake, too
         fleet.start("operator", t, "operator", _free_port(), demo_network.DEFAULT_PRICES)
@@ -156,24 +169,37 @@ def _answer_settle_claim_govern(t: tessera.Tessera, out: Console, questions: lis
         demo_network.ask_network(t, out, questions[0])
         demo_network.restart(fleet, chosen, _free_port(), out)
 
-        out.rule("8. each node settles its epoch: one transaction redeems, posts the root")
+        out.rule("8. two validators stake; a third operator's node lies about its answers")
+        validators = demo_validation.Validators(t, out)
+        stack.callback(validators.close)
+        cheater = demo_validation.start_cheater(t, fleet, _free_port(), out)
+        t.deposit(5 * TSR, cheater, "client")
+        for q in questions[:2]:
+            demo_network.ask_network(t, out, q, node=cheater)
+
+        out.rule("9. each node settles its epoch: one transaction redeems, posts the root")
         for name in fleet.addresses:
             render.settled(fleet.homes[name].settle_epoch(fleet.accounts[name]))
-        out.rule("9. anyone can audit them: fetch each bundle, re-verify, recompute the root")
+        out.rule("10. anyone can audit them: fetch each bundle, re-verify, recompute the root")
         for address in fleet.addresses.values():
             render.audit(t.audit_epoch(0, address))
 
-        out.rule("10. after the challenge window, everyone claims with one Merkle proof")
-        _wait_for_claims(t, out, list(fleet.addresses.values()))
+        out.rule("11. validators re-check every epoch's sample; the liar is challenged, slashed")
+        demo_validation.catch_the_cheater(t, fleet, validators, cheater, out)
+
+        out.rule("12. after the challenge window, everyone claims with one Merkle proof")
+        honest = [a for n, a in fleet.addresses.items() if n != "cheater"]
+        _wait_for_claims(t, out, honest)
         _who_earned_what([t, second], out)
 
-        out.rule("11. token holders block a contribution; from the next block the node drops it")
+        out.rule("13. token holders block a contribution; from the next block the node drops it")
         running = next(n for n in fleet.urls if n != chosen)
         client = tessera.NodeClient(fleet.urls[running], payer=t.payer("client"))
         _govern(t, out, client, questions[0], top_sources[0])
         client.close()
     finally:
         fleet.close()
+        stack.close()
         second.close()
 
 

@@ -34,6 +34,7 @@ class Fleet:
         self.urls: dict[str, str] = {}
         self.addresses: dict[str, str] = {}
         self.prices: dict[str, tuple[int, int]] = {}
+        self.nodes: dict[str, tessera.Node] = {}
         self._stacks: dict[str, ExitStack] = {}
 
     def start(
@@ -52,11 +53,16 @@ class Fleet:
             price_per_output_token=prices[1],
         )
         node = tessera.build_node(home.node_parts(account), config)  # indexes before serving
+        self.prices[name] = prices
+        return self.add(name, home, account, node)
+
+    def add(self, name: str, home: tessera.Tessera, account: str | None, node: tessera.Node) -> str:
+        """Serve a node built elsewhere (the demo's cheater) as one of the fleet."""
         self._stacks[name] = ExitStack()
         self.urls[name] = self._stacks[name].enter_context(tessera.serving(node))
         self.homes[name], self.accounts[name] = home, account
         self.addresses[name] = home.address(account)
-        self.prices[name] = prices
+        self.nodes[name] = node
         return self.urls[name]
 
     def name_of(self, address: str) -> str:
@@ -119,9 +125,11 @@ def fund_channels(t: tessera.Tessera, fleet: Fleet) -> None:
     render.wallet(wallet)
 
 
-def ask_network(t: tessera.Tessera, out: Console, question: str) -> tessera.AskResult:
-    """Ask as a client does: no URL; the rule picks and a failure fails over."""
-    result = t.ask(question, account="client")
+def ask_network(
+    t: tessera.Tessera, out: Console, question: str, node: str | None = None
+) -> tessera.AskResult:
+    """Ask as a client does: no URL; the rule picks and a failure fails over (or ask `node`)."""
+    result = t.ask(question, account="client", node=node)
     assert result.receipt is not None
     t.verify_receipt(result.receipt)  # signature, hashes and chain state
     out.print(f"\n[bold]Q:[/bold] {question}\n[bold]A:[/bold] {result.text}")
