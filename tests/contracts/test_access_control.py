@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from chain_helpers import back_to, calldata, deploy_contract, run_ahead_of_wall_clock
+from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
@@ -24,6 +25,7 @@ from web3 import EthereumTesterProvider, Web3
 from web3.contract import Contract
 
 from tessera._chain.compiler import CONTRACTS_DIR, load_artifact
+from tessera._chain.disputes import DisputeParams
 
 # rules --------------------------------------------------------------------------------------
 
@@ -35,6 +37,9 @@ NODE = "anyone, redeeming only the vouchers signed for itself"
 RECIPIENT = "anyone, claiming only its own payout"
 OWNER = "the owner"
 SLASHER = "the slasher"
+DISPUTES = "the disputes contract"
+BONDED = "anyone, putting up its own bond"
+MEMBER = "a member of the challenge's committee"
 MINTER = "a minter"
 DATANET_OWNER = "the datanet's owner"
 THRESHOLD_HOLDER = "a delegate with the proposal threshold"
@@ -81,6 +86,27 @@ ACCESS: dict[str, dict[str, str]] = {
         "claim": RECIPIENT,
         "set_fee_split": OWNER,
         "set_periods": OWNER,
+        "link_disputes": OWNER,  # once
+        "freeze": DISPUTES,
+        "unfreeze": DISPUTES,
+        "void_from": DISPUTES,
+        "refund": ANYONE,  # pays only the voided epoch's own clients
+    },
+    "disputes": {
+        "transfer_ownership": OWNER,
+        "set_params": OWNER,
+        "stake_validator": OWN,
+        "unstake_validator": OWN,
+        "withdraw_validator": OWN,
+        "withdraw_rewards": OWN,
+        "collect": ANYONE,  # pays only the validators' pool
+        "challenge_receipt": BONDED,
+        "challenge_withheld": BONDED,
+        "challenge_payouts": BONDED,
+        "produce": ANYONE,  # only the receipt the node committed to
+        "commit_vote": MEMBER,
+        "reveal_vote": MEMBER,
+        "resolve": ANYONE,  # only once its period is over
     },
     "staking": {
         "transfer_ownership": OWNER,
@@ -135,7 +161,14 @@ ACCESS: dict[str, dict[str, str]] = {
     },
 }
 # modules compile only into their host, whose ABI (their exports included) the table checks
-MODULES = {"votes": "token", "escrow": "settlement", "node_registry": "staking"}
+MODULES = {
+    "votes": "token",
+    "escrow": "settlement",
+    "node_registry": "staking",
+    "validator_set": "disputes",
+    "committee": "disputes",
+    "receipt_evidence": "disputes",
+}
 
 NOT_OWNER = "ownable: caller is not the owner"
 NOT_CURATOR = "registry: caller is not the datanet owner"
@@ -157,6 +190,10 @@ MIN_STAKE, UNBONDING = 1_000, 5_000
 FOR = 1
 CID = "bafyblocked"
 ROOT = b"\x01" * 32
+PERIOD = 60  # the disputes' response, commit and reveal periods
+PARAMS = DisputeParams(
+    MIN_STAKE, UNBONDING, 10, PERIOD, PERIOD, PERIOD, 1, 6_667, 5_000, 5_000, 5_000
+)
 
 TESTED: set[tuple[str, str]] = set()
 
@@ -184,6 +221,7 @@ class World:
     settlement: Contract
     staking: Contract
     policy: Contract
+    disputes: Contract
     timelock: Contract
     governor: Contract
     owner: str  # deployed all: owns token, settlement and policy, administers the timelock
@@ -253,9 +291,27 @@ def build_world(w3: Web3) -> World:
     policy.functions.block_content(CID).transact({"from": owner})
     policy.functions.approve_model("approved", DIGEST, owner).transact({"from": owner})
     policy.functions.block_datanet(1).transact({"from": owner})
-    split = (3000, 2000, 4000, 1000, accounts[9], 0, ZERO)
-    settlement = deploy("settlement", token.address, split, EPOCH, CHALLENGE, DELAY)
+    settlement = deploy(
+        "settlement",
+        token.address,
+        (3000, 2000, 4000, 1000, accounts[9], 0, ZERO),
+        EPOCH,
+        CHALLENGE,
+        DELAY,
+    )
     staking = deploy("staking", token.address, settlement.address, MIN_STAKE, UNBONDING)
+    disputes = deploy(
+        "disputes",
+        token.address,
+        settlement.address,
+        staking.address,
+        policy.address,
+        registry.address,
+        PARAMS.as_abi(),
+    )
+    settlement.functions.link_disputes(disputes.address).transact({"from": owner})
+    split = (3000, 2000, 4000, 500, accounts[9], 500, disputes.address)
+    settlement.functions.set_fee_split(split).transact({"from": owner})
     staking.functions.set_slasher(slasher).transact({"from": owner})
     token.functions.mint(operator, MIN_STAKE).transact({"from": owner})  # the holder keeps SUPPLY
     token.functions.approve(staking.address, MIN_STAKE).transact({"from": operator})
@@ -280,6 +336,7 @@ def build_world(w3: Web3) -> World:
         settlement=settlement,
         staking=staking,
         policy=policy,
+        disputes=disputes,
         timelock=timelock,
         governor=governor,
         owner=owner,
@@ -388,6 +445,8 @@ GATES = [
     Gate("settlement", "transfer_ownership", "owner", NOT_OWNER, lambda w: (w.spare,)),
     Gate("settlement", "set_fee_split", "owner", NOT_OWNER, lambda w: (w.split,)),
     Gate("settlement", "set_periods", "owner", NOT_OWNER, lambda w: (EPOCH, CHALLENGE, DELAY)),
+    Gate("disputes", "transfer_ownership", "owner", NOT_OWNER, lambda w: (w.spare,)),
+    Gate("disputes", "set_params", "owner", NOT_OWNER, lambda w: (PARAMS.as_abi(),)),
     Gate("staking", "transfer_ownership", "owner", NOT_OWNER, lambda w: (w.spare,)),
     Gate("staking", "set_min_stake", "owner", NOT_OWNER, lambda w: (MIN_STAKE + 1,)),
     Gate("staking", "set_unbonding_delay", "owner", NOT_OWNER, lambda w: (UNBONDING + 1,)),
@@ -622,9 +681,16 @@ def test_a_client_moves_only_its_own_escrow(world, reverts):
     assert world.token.functions.balanceOf(world.stranger).call() == 0
 
 
-def post(world: World, node: str, total: int, redemptions: list, root: bytes = ROOT):
+def post(
+    world: World,
+    node: str,
+    total: int,
+    redemptions: list,
+    root: bytes = ROOT,
+    receipts: bytes = ROOT,
+):
     call = world.settlement.functions.post_epoch(
-        0, root, total, "bafybundle", 1, ROOT, world.split, redemptions
+        0, root, total, "bafybundle", 1, receipts, world.split, redemptions
     )
     return call.transact({"from": node})
 
@@ -654,6 +720,178 @@ def test_a_recipient_claims_only_its_own_payout(world, sign_voucher, reverts):
         settlement.claim(node, 0, 50, []).transact({"from": world.stranger})
     settlement.claim(node, 0, 50, []).transact({"from": recipient})
     assert world.token.functions.balanceOf(recipient).call() == 50
+
+
+@covers("settlement", "link_disputes")
+def test_only_the_owner_links_disputes_and_only_once(world, reverts):
+    with reverts(NOT_OWNER):
+        world.settlement.functions.link_disputes(world.spare).transact({"from": world.stranger})
+    with reverts("settlement: disputes already linked"):  # past the gate: linked at deployment
+        world.settlement.functions.link_disputes(world.spare).transact({"from": world.owner})
+    assert world.settlement.functions.disputes().call() == world.disputes.address
+
+
+# disputes -----------------------------------------------------------------------------------
+
+
+EVIDENCE_SIGNATURE = b"\x01" * 65  # no key's: the receipt's signature is forged
+
+
+def one_receipt_epoch(world: World, sign_voucher) -> tuple[str, tuple, bytes]:
+    """A fresh node that posted an epoch of one receipt (50 redeemed, all owed to the
+    validators' pool); returns the node, the receipt's evidence and its body."""
+    node = world.newcomer().address
+    client = client_with_deposit(world, 50, node)
+    body = b'{"receipt":0}'
+    fields = [
+        0,
+        *[keccak(text=f"field {i}") for i in range(2)],
+        "m",
+        *[ZERO32] * 5,
+        0,
+        client.address,
+        1,
+        EVIDENCE_SIGNATURE,
+        keccak(body),
+        [],
+    ]
+    digest = world.disputes.functions.receipt_digest(tuple(fields)).call()
+    leaf = keccak(
+        keccak(
+            abi_encode(
+                ["uint256", "bytes32", "bytes32", "bytes32"],
+                [0, digest, keccak(EVIDENCE_SIGNATURE), keccak(body)],
+            )
+        )
+    )
+    voucher = (client.address, 50, 50, sign_voucher(client, world.settlement, node, 50))
+    pool = world.settlement.functions.leaf(node, world.disputes.address, 50).call()
+    post(world, node, 50, [voucher], root=pool, receipts=leaf)
+    return node, tuple(fields), body
+
+
+def bonded(world: World, tokens: int = 1_000) -> str:
+    """A newcomer with tokens approved to the disputes contract."""
+    account = world.newcomer(tokens=tokens).address
+    world.token.functions.approve(world.disputes.address, tokens).transact({"from": account})
+    return account
+
+
+@covers("disputes", "stake_validator", "unstake_validator", "withdraw_validator")
+def test_a_validator_moves_only_its_own_stake(world, reverts):
+    disputes = world.disputes.functions
+    validator = bonded(world, MIN_STAKE)
+    disputes.stake_validator(MIN_STAKE).transact({"from": validator})
+    for call, reason in (
+        (disputes.unstake_validator(), "disputes: not a validator"),
+        (disputes.withdraw_validator(), "disputes: not unbonding"),
+    ):
+        with reverts(reason):  # the stranger has no stake of its own
+            call.transact({"from": world.stranger})
+    disputes.unstake_validator().transact({"from": validator})
+    world.wait(UNBONDING)
+    with reverts("disputes: not unbonding"):
+        disputes.withdraw_validator().transact({"from": world.stranger})
+    disputes.withdraw_validator().transact({"from": validator})
+    assert world.token.functions.balanceOf(validator).call() == MIN_STAKE
+
+
+@covers("disputes", "collect", "withdraw_rewards")
+def test_anyone_collects_the_pool_and_each_validator_withdraws_its_own(
+    world, sign_voucher, reverts
+):
+    disputes = world.disputes.functions
+    validator = bonded(world, MIN_STAKE)
+    disputes.stake_validator(MIN_STAKE).transact({"from": validator})
+    node, _, _ = one_receipt_epoch(world, sign_voucher)
+    world.wait(CHALLENGE)
+    disputes.collect(node, 0, 50, []).transact({"from": world.newcomer().address})
+    assert world.token.functions.balanceOf(world.stranger).call() == 0
+    with reverts("disputes: no rewards"):
+        disputes.withdraw_rewards().transact({"from": world.stranger})
+    disputes.withdraw_rewards().transact({"from": validator})
+    assert world.token.functions.balanceOf(validator).call() == 50
+
+
+@covers("disputes", "challenge_receipt", "challenge_withheld", "challenge_payouts")
+@covers("settlement", "freeze", "void_from")
+def test_a_challenge_takes_the_challengers_own_bond(world, sign_voucher, reverts):
+    disputes, settlement = world.disputes.functions, world.settlement.functions
+    validator = bonded(world, MIN_STAKE)
+    disputes.stake_validator(MIN_STAKE).transact({"from": validator})
+    node, evidence, _ = one_receipt_epoch(world, sign_voucher)
+    calls = [
+        disputes.challenge_withheld(node, 0, 0),
+        disputes.challenge_payouts(node, 0),
+        disputes.challenge_receipt(node, 0, 1, evidence, 0, b""),  # SIGNATURE
+    ]
+    for call in calls:
+        with reverts("disputes: bond too small"):  # the stranger's tokens: none
+            call.transact({"from": world.stranger})
+    challenger = bonded(world)
+    for call in calls[:2]:
+        call.transact({"from": challenger})
+    assert settlement.frozen(node).call() == 2  # the disputes contract passed the gate
+    calls[2].transact({"from": challenger})  # a forged signature: voided at once (no stake)
+    assert settlement.is_voided(node, 0).call()
+    assert world.token.functions.balanceOf(challenger).call() == 1_000 - 2 * PARAMS.min_bond
+    for call in (settlement.freeze(node), settlement.void_from(node, 0)):
+        for sender in (world.owner, world.stranger, challenger):
+            with reverts("settlement: caller is not disputes"):
+                call.transact({"from": sender})
+
+
+@covers("disputes", "produce", "resolve")
+@covers("settlement", "unfreeze", "refund")
+def test_anyone_produces_a_receipt_resolves_and_refunds(world, sign_voucher, reverts):
+    disputes, settlement = world.disputes.functions, world.settlement.functions
+    node, evidence, body = one_receipt_epoch(world, sign_voucher)
+    challenger = bonded(world)
+    disputes.challenge_withheld(node, 0, 0).transact({"from": challenger})
+    with reverts("settlement: caller is not disputes"):
+        settlement.unfreeze(node).transact({"from": world.owner})
+    disputes.produce(1, evidence, body).transact({"from": world.newcomer().address})
+    assert settlement.frozen(node).call() == 0  # unfrozen by the disputes contract
+    assert world.token.functions.balanceOf(node).call() == PARAMS.min_bond  # the bond is its
+    disputes.challenge_receipt(node, 0, 1, evidence, 0, b"").transact({"from": challenger})
+    (redeemed,) = [
+        e
+        for e in world.settlement.events.VoucherRedeemed().get_logs(from_block=0)
+        if e.args.node == node
+    ]
+    settlement.refund(node, 0, [(redeemed.args.client, 50)]).transact(
+        {"from": world.newcomer().address}
+    )
+    assert world.token.functions.balanceOf(redeemed.args.client).call() == 50
+    with reverts("disputes: already resolved"):
+        disputes.resolve(2).transact({"from": world.stranger})
+
+
+@covers("disputes", "commit_vote", "reveal_vote")
+def test_only_a_committee_member_votes(world, sign_voucher, reverts):
+    disputes = world.disputes.functions
+    member = bonded(world, MIN_STAKE)
+    disputes.stake_validator(MIN_STAKE).transact({"from": member})
+    node, _, _ = one_receipt_epoch(world, sign_voucher)
+    disputes.challenge_payouts(node, 0).transact({"from": bonded(world)})
+    assert disputes.committee(1).call() == [member]
+    salt = keccak(text="salt")
+    for voter in (world.stranger, member):
+        commitment = keccak(
+            abi_encode(["uint256", "bool", "bytes32", "address"], [1, True, salt, voter])
+        )
+        if voter == member:
+            disputes.commit_vote(1, commitment).transact({"from": voter})
+        else:
+            with reverts("disputes: not a committee member"):
+                disputes.commit_vote(1, commitment).transact({"from": voter})
+    world.wait(PERIOD)
+    with reverts("disputes: not a committee member"):
+        disputes.reveal_vote(1, True, salt).transact({"from": world.stranger})
+    disputes.reveal_vote(1, True, salt).transact({"from": member})
+    world.wait(PERIOD)
+    disputes.resolve(1).transact({"from": world.newcomer().address})
+    assert disputes.challenge(1).call()[8] == 2  # SLASHED: the member's vote counted
 
 
 # staking ------------------------------------------------------------------------------------
