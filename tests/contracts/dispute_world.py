@@ -239,7 +239,7 @@ def _keyed(w3: Web3, funder: str, account: LocalAccount) -> LocalAccount:
     return account
 
 
-def _receipts(w3: Web3, registry: str, node: LocalAccount, clients: list[LocalAccount]) -> list:
+def make_receipts(w3: Web3, registry: str, node: LocalAccount, clients: list[LocalAccount]) -> list:
     chain_id = w3.eth.chain_id
     impostor = key("impostor")
 
@@ -356,7 +356,7 @@ def build_world(w3: Web3, params: DisputeParams = PARAMS) -> World:
         disputes.address: total * SPLIT_BPS[4] // 10_000,
     }
     payout_tree = MerkleTree([payout_leaf(node.address, r, a) for r, a in payouts.items()])
-    receipts = _receipts(w3, registry, node, clients)
+    receipts = make_receipts(w3, registry, node, clients)
     tree = MerkleTree([leaf(i, r) for i, r in enumerate(receipts)])
     tx = settlement.functions.post_epoch(
         0, payout_tree.root, total, CID, len(receipts), tree.root, split, redemptions
