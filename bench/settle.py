@@ -87,8 +87,9 @@ def settle_row(t: Tessera, answers: int, row: int, names: dict[str, list[str]]) 
     )  # fmt: skip
     cid = t.store.put(bundle.to_bytes())
     compute_seconds = time.perf_counter() - began
+    roots = bytes.fromhex(bundle.root[2:]), bytes.fromhex(bundle.receipts_root[2:])
     post_gas = t.settlement.post_epoch(
-        node, 0, bytes.fromhex(bundle.root[2:]), bundle.total, cid, answers, split, redemptions
+        node, 0, roots[0], bundle.total, cid, answers, roots[1], split, redemptions
     )
     tester = t.chain.w3.provider.ethereum_tester
     tester.time_travel(t.settlement.now() + t.settlement.periods().challenge_period)
