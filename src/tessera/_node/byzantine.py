@@ -346,7 +346,7 @@ class SkewedSettler(EpochSettler):
         return EpochRow(epoch, BUILT, cid, None), waiting
 
     def _skewed(self, bundle: EpochBundle) -> tuple[EpochBundle, list[str]]:
-        lied = {r.id for r in bundle.receipts if r.price > 0 and self.book.draw(r.id.encode())}
+        lied = {r.id for r in bundle.receipts if r.price > 0 and self.book.draw(r.request_hash)}
         by_receipt: dict[str, list[Credit]] = defaultdict(list)
         for credit in bundle.credits():
             by_receipt[credit.receipt].append(credit)
