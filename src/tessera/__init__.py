@@ -21,7 +21,7 @@ from tessera._chain.governance import DEFAULT_GOVERNANCE, Action, GovernanceSett
 from tessera._chain.registry import DatanetRecord
 from tessera._chain.settlement import Channel, FeeSplit, Periods, Withdrawal
 from tessera._chain.staking import NodeRecord
-from tessera._client import DEFAULT_NODE_URL, AskResult, NodeClient
+from tessera._client import DEFAULT_NODE_URL, AskResult, NodeClient, PaidRequests
 from tessera._crypto.keys import AccountInfo
 from tessera._crypto.receipt import Receipt
 from tessera._crypto.voucher import Voucher
@@ -103,6 +103,7 @@ __all__ = [
     "NodeRecord",
     "NotDue",
     "NotFoundError",
+    "PaidRequests",
     "Periods",
     "Progress",
     "ProposalState",

@@ -8,7 +8,7 @@ import pytest
 from money_helpers import TSR
 from node_helpers import start_node
 
-from tessera._client import PaidRequests
+from tessera import PaidRequests
 from tessera._crypto.voucher import Voucher
 
 

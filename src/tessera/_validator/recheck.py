@@ -69,6 +69,7 @@ class Transcript:
     terms: NodeTerms
     prompt: Prompt
     forced: ForcedPass | None = None
+    effects: list[float] | None = None  # what the attribution re-check measured, once it ran
 
 
 class Rechecker:
@@ -87,26 +88,33 @@ class Rechecker:
     def recheck(self, receipt: Receipt, node: str | None = None) -> list[Finding]:
         """Every check, cheapest first, until one proves a fault; `node`: the epoch's node,
         whose signature the receipt must carry (default: the node it names)."""
+        return self.inspect(receipt, node)[0]
+
+    def inspect(
+        self, receipt: Receipt, node: str | None = None
+    ) -> tuple[list[Finding], Transcript | None]:
+        """`recheck`, and the transcript it re-ran (its forced pass and effects: what the
+        deviation figures of bench/verify.py read); None where no prompt could be rebuilt."""
         if node is not None:  # the node field is not signed: the epoch says whose it is
             receipt = replace(receipt, node=node)
         read = self.transcript(receipt)
         transcript = read if isinstance(read, Transcript) else None
         found = self.check_static(receipt, transcript)
         if transcript is None:
-            return [*found, *([read] if isinstance(read, Finding) else [])]
+            return [*found, *([read] if isinstance(read, Finding) else [])], None
         if proven(found):
-            return found
+            return found, transcript
         found += self.check_prompt(receipt, transcript)
         if proven(found):
-            return found
+            return found, transcript
         if receipt.model_digest.lower() != self.weights_digest.lower():
             detail = f"served by weights {receipt.model_digest}, which this validator does not hold"
-            return [*found, Finding("model", detail, inconclusive=True)]
+            return [*found, Finding("model", detail, inconclusive=True)], transcript
         for check in (self.check_answer, self.check_attribution):
             found += check(receipt, transcript)
             if proven(found):
                 break
-        return found
+        return found, transcript
 
     def transcript(self, receipt: Receipt) -> Transcript | Finding:
         """The prompt the node must have built, or why it cannot be rebuilt."""
@@ -172,7 +180,9 @@ class Rechecker:
     def effects(self, receipt: Receipt, transcript: Transcript, method: Attributor) -> list[float]:
         """What `method`, run as the engine runs it, finds each context document was worth."""
         forced = self.forced_pass(receipt, transcript)
-        return engine_effects(self.packed, method, transcript.prompt, forced, receipt.answer_tokens)
+        answer = receipt.answer_tokens
+        transcript.effects = engine_effects(self.packed, method, transcript.prompt, forced, answer)
+        return transcript.effects
 
     def _impossible(self, receipt: Receipt, transcript: Transcript) -> list[Finding]:
         """An answer no engine on these weights could give: run nothing on it."""
