@@ -43,6 +43,7 @@ NODE_THREADS, VALIDATOR_THREADS = 2, 1
 BATCHED_CLIENTS = 8
 CHEAT_RATES = {"skewed-payouts": 1.0, "withheld-bundle": 1.0}  # epoch lies: on its one epoch
 ANSWER_LIE_RATE = 0.5  # answer lies: about half, so honest answers sit beside them
+VALIDATOR_STAKE, VALIDATOR_FUNDS = 1_000 * 10**18, 10_000 * 10**18
 COST_BAR, DETECTION_BAR, DETECTION_FRACTION, DETECTION_EPOCH = 0.1, 0.99, 0.05, 1000
 
 
@@ -77,8 +78,8 @@ def honest_section(args: argparse.Namespace, root: Path) -> dict[str, Any]:
 
     torch.set_num_threads(VALIDATOR_THREADS)
     t.new_account("validator")
-    t.transfer(1_200 * 10**18, "validator")
-    t.stake_validator(1_000 * 10**18, "validator")
+    t.transfer(VALIDATOR_FUNDS, "validator")
+    t.stake_validator(VALIDATOR_STAKE, "validator")
     config = ValidatorConfig(model_path=args.model, follow_interval_s=3600)  # default rate
     own = load_generator(args.model)  # the node's engine rewrote its copy's layers
     runtime = build_validator(t.validator_parts("validator"), config, own, load_embedder())
@@ -302,8 +303,8 @@ def cheat_section(args: argparse.Namespace, root: Path, names: list[str]) -> dic
         )
         for name in ("validator-1", "validator-2"):
             t.new_account(name)
-            t.transfer(1_200 * 10**18, name)
-            t.stake_validator(1_000 * 10**18, name)
+            t.transfer(VALIDATOR_FUNDS, name)  # a stake, and a bond for every lie
+            t.stake_validator(VALIDATOR_STAKE, name)
             validators.append(build_validator(t.validator_parts(name), config, own, embedder))
         began = time.perf_counter()
         judge(t, [v.validator for v in validators])
@@ -450,7 +451,10 @@ def main() -> int:
     os.environ.setdefault("TESSERA_PASSWORD", "bench")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     console = Console(width=120)
-    with tempfile.TemporaryDirectory(prefix="tessera-verify-") as scratch:
+    from tessera._chain.mined_index import indexed_transactions
+
+    # nothing here reverts the in-process chain: each mined transaction is looked up once
+    with indexed_transactions(), tempfile.TemporaryDirectory(prefix="tessera-verify-") as scratch:
         if args.cheat:
             names = list(LIES) if args.cheat == "all" else [args.cheat]
             if not set(names) <= set(LIES):
