@@ -275,3 +275,28 @@ def _refused(live, headers, code: str, words: str, status: int = 401) -> dict:
     assert service.receipts.count() == receipts and service.receipts.voucher(client) == voucher
     assert service.payments.in_flight(client) == 0
     return error
+
+
+def test_a_replayed_authorization_is_refused_before_any_work(paying):
+    """One authorization buys one answer: sent again (by the client, or by anyone who saw it)
+    it would bill its client twice for a request made once."""
+    signed = authorization(paying.t, _node(paying), ASK)
+    headers = {VOUCHER_HEADER: _voucher(paying), AUTHORIZATION_HEADER: signed}
+    assert _post(paying, headers).status_code == 200
+    nonce = ClientAuthorization.from_header(signed).nonce
+    _refused(paying, headers, "authorization_replayed", f"nonce {nonce}) was already used")
+    fresh = authorization(paying.t, _node(paying), ASK)  # the same question, signed again
+    assert _post(paying, {**headers, AUTHORIZATION_HEADER: fresh}).status_code == 200
+
+
+def test_a_spent_nonce_stays_spent_across_a_restart_and_is_per_client(tmp_path):
+    from tessera._payments.ledger import ReceiptDB
+
+    path, client, other = tmp_path / "receipts.sqlite", STRANGER.address, Account.create().address
+    db = ReceiptDB(path)
+    assert db.use_authorization(client, 2**255) and not db.use_authorization(client, 2**255)
+    assert db.use_authorization(other, 2**255)  # another client's nonce is its own
+    db.db.close()
+    reopened = ReceiptDB(path)
+    assert not reopened.use_authorization(client.lower(), 2**255)  # any spelling of the address
+    assert reopened.use_authorization(client, 2**255 - 1)

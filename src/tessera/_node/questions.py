@@ -96,4 +96,10 @@ def authorized(question: Question, headers: list[str], service: NodeService) -> 
             "only the fields the node keeps: the receipt's `request`)",
             details={"request_hash": "0x" + request_hash.hex(), "node": gate.node},
         ) from None
+    if not gate.db.use_authorization(client, authorization.nonce):
+        raise checks.unauthorized(
+            f"this authorization (nonce {authorization.nonce}) was already used: each request "
+            "is answered once per authorization; sign the request again with a fresh nonce",
+            "authorization_replayed",
+        )
     return replace(question, authorization=authorization)

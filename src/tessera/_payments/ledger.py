@@ -40,6 +40,11 @@ CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS authorizations (
+    client TEXT NOT NULL,
+    nonce TEXT NOT NULL,
+    PRIMARY KEY (client, nonce)
+);
 CREATE TABLE IF NOT EXISTS epochs (
     epoch INTEGER PRIMARY KEY,
     status TEXT NOT NULL,
@@ -116,6 +121,16 @@ class ReceiptDB:
         """The node of a database from before `meta` (its receipts name it)."""
         row = self.db.execute("SELECT body FROM receipts LIMIT 1").fetchone()
         return None if row is None else str(to_checksum_address(json.loads(row[0])["node"]))
+
+    def use_authorization(self, client: str, nonce: int) -> bool:
+        """Spend a client's request nonce: True the first time, False ever after (a replayed
+        authorization would bill its client twice for one request). On disk before any work."""
+        with self._lock, self.db:
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO authorizations (client, nonce) VALUES (?, ?)",
+                (to_checksum_address(client), str(nonce)),  # as text: a nonce is a uint256
+            )
+        return cursor.rowcount == 1
 
     def save(self, receipt: Receipt, status: str = DELIVERED) -> None:
         """Persist a signed receipt. A streamed answer is saved `pending` before its last
