@@ -7,9 +7,12 @@ ledger, so a new process continues the channel where the last one stopped.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
@@ -61,10 +64,23 @@ class Payer:
         with self._lock:
             self._in_flight[node] = max(0, self._in_flight.get(node, 0) - up_to)
             if receipt is not None and receipt.price:
-                ledger = self._ledger()
-                key = self._key(node)
-                ledger[key] = str(int(ledger.get(key, 0)) + receipt.price)
-                self._write(ledger)
+                with self._ledger_locked():
+                    ledger = self._ledger()
+                    key = self._key(node)
+                    ledger[key] = str(int(ledger.get(key, 0)) + receipt.price)
+                    self._write(ledger)
+
+    @contextlib.contextmanager
+    def _ledger_locked(self) -> Iterator[None]:
+        """The home's one ledger is shared by every account's payer, in this process or
+        another (`tessera ask` twice at once): each read-modify-write holds its lock file."""
+        self.ledger_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.ledger_path.with_suffix(".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # per open file: threads exclude each other too
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _key(self, node: str) -> str:
         return f"{self.chain_id}:{self.settlement}:{self.address}:{to_checksum_address(node)}"

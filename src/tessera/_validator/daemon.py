@@ -47,6 +47,7 @@ from tessera._validator.evidence import KIND_OF_FINDING, evidence_for
 from tessera._validator.finding import Finding, proven
 from tessera._validator.journal import CheckedEpoch, ValidatorJournal
 from tessera._validator.sampling import DEFAULT_SAMPLE_RATE, epoch_seed, sample
+from tessera._validator.static_check import replayed_authorizations
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +146,9 @@ class Validator:
             self._problem(report, node, epoch, "the bundle is not the one posted (receipts root)")
             self._ask_for(node, epoch, indices[:1], report)
             return
+        for first, later in replayed_authorizations(bundle.receipts):  # no kind proves it yet
+            text = f"receipts {first} and {later} carry one authorization: billed twice"
+            self._problem(report, node, epoch, text)
         faults = inconclusive = 0
         for index in indices:
             findings = list(self.recheck(bundle.receipts[index], node))
