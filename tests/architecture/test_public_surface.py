@@ -89,6 +89,7 @@ EXPECTED = {
     "NodeError",
     "NotDue",
     "NotFoundError",
+    "PaidRequests",
     "SignatureError",
     "StoreError",
 }

@@ -20,6 +20,9 @@ from tessera._chain.disputes import (
 from tessera._node.byzantine import CAUGHT_AS, LIES
 from tessera._validator.finding import proven
 
+# the court (built by the first test) judges eight nodes: minutes alone, more beside other tests
+pytestmark = pytest.mark.timeout(1800)
+
 ANSWER_LIES = [lie for lie in LIES if lie not in EPOCH_LIES]
 CHALLENGE_OF = {
     "answer": ANSWER,

@@ -10,6 +10,8 @@ import pytest
 
 
 @pytest.mark.slow
+# the whole loop on the real models, with validators: minutes alone, more beside other tests
+@pytest.mark.timeout(1800)
 def test_the_demo_runs_the_whole_loop_on_the_embedded_defaults(tmp_path):
     done = subprocess.run(
         [
@@ -24,7 +26,7 @@ def test_the_demo_runs_the_whole_loop_on_the_embedded_defaults(tmp_path):
         ],
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=1700,
         env={**os.environ, "TESSERA_PASSWORD": "demo", "COLUMNS": "200"},
     )
     assert done.returncode == 0, done.stderr[-3000:]

@@ -77,13 +77,24 @@ def authorization_cases(genuine: Voucher, client: LocalAccount, registry: str) -
     def with_signature(text: str) -> str:
         return f"{nonce}:{text}"
 
+    def respelled(spell: Any) -> str:
+        fresh_nonce, fresh_signature = signed().split(":")
+        return str(spell(fresh_nonce, fresh_signature))
+
+    def compact_form(n: str, sig: str) -> str:
+        return f"{n}:{compact_rsv(*split_rsv(sig))}"
+
+    def zero_padded(n: str, sig: str) -> str:
+        return "0" * (78 - len(n)) + f"{n}:{sig}"
+
     pad = MAX_AUTHORIZATION_CHARS - len(header)
-    zeros = 78 - len(nonce)  # the most digits a nonce may have
     return [
         sent("genuine", header, 200),
-        sent("uppercase-0x-prefix", with_signature("0X" + signature[2:]), 200),
-        sent("eip2098-compact-signature", with_signature(compact_rsv(r, s, v)), 200),
-        sent("nonce-with-leading-zeros-to-78-digits", "0" * zeros + header, 200),
+        # other spellings of a genuine authorization are answered: each its own (a node spends
+        # a nonce once, so each is signed afresh)
+        sent("uppercase-0x-prefix", respelled(lambda n, sig: f"{n}:0X{sig[2:]}"), 200),
+        sent("eip2098-compact-signature", respelled(compact_form), 200),
+        sent("nonce-with-leading-zeros-to-78-digits", respelled(zero_padded), 200),
         sent("nonce-zero", signed(nonce=0), 200),
         sent("nonce-2-to-256-minus-1", signed(nonce=2**256 - 1), 200),
         sent("absent", None, code="authorization_required"),
