@@ -27,7 +27,7 @@ STAKE = 1_000 * TSR
 AUTHORS = ("author-0", "author-1", "author-2")  # several contributors: weight can move
 # the same planted question asked in other words: distinct prompts, retrievals and answers
 PHRASINGS = ("{q}", "Question: {q}", "{q} Answer briefly.", "Tell me this: {q}")
-MAX_TOKENS = (None, 24, 16, 32)  # None: the node's default (48)
+MAX_TOKENS = (16, 24, 12, 32)  # short budgets: more answers re-checked in the time
 
 
 def cpu_seconds() -> float:
