@@ -11,7 +11,7 @@ serving, all measured in the same run.
 Honest: one node (torch at NODE_THREADS threads, its engine's oneDNN kernels) answers
 `--answers` distinct paid requests, the first half from 8 concurrent clients (batched), the
 rest one at a time (alone), and settles them as one epoch. A validator (its own copy of the
-weights on plain BLAS, at VALIDATOR_THREADS threads) first runs its daemon's turn at the
+weights, at VALIDATOR_THREADS threads) first runs its daemon's turn at the
 default sampling rate (the cost figure), then re-checks every receipt: any proven fault is a
 false fault. The largest honest deviations are measured against the tolerances.
 
@@ -44,6 +44,7 @@ BATCHED_CLIENTS = 8
 CHEAT_RATES = {"skewed-payouts": 1.0, "withheld-bundle": 1.0}  # epoch lies: on its one epoch
 ANSWER_LIE_RATE = 0.5  # answer lies: about half, so honest answers sit beside them
 VALIDATOR_STAKE, VALIDATOR_FUNDS = 1_000 * 10**18, 10_000 * 10**18
+HONEST_BAR = 1000  # honest answers re-checked with no fault found
 COST_BAR, DETECTION_BAR, DETECTION_FRACTION, DETECTION_EPOCH = 0.1, 0.99, 0.05, 1000
 
 
@@ -473,7 +474,7 @@ def main() -> int:
             result = {"honest": honest, "detection": detection}
             result["met"] = (
                 honest["false_faults"] == 0
-                and honest["answers"]["rechecked"] >= min(1000, args.answers)
+                and honest["answers"]["rechecked"] >= HONEST_BAR  # fewer: the bar is not met
                 and detection["met"]
                 and honest["cost"]["met"]
             )
