@@ -53,7 +53,15 @@ COST_BAR, DETECTION_BAR, DETECTION_FRACTION, DETECTION_EPOCH = 0.1, 0.99, 0.05, 
 
 def honest_section(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     import torch
-    from verify_world import ask_all, open_home, read_workload, requests_for, serve, settle
+    from verify_world import (
+        ask_all,
+        cpu_seconds,
+        open_home,
+        read_workload,
+        requests_for,
+        serve,
+        settle,
+    )
 
     from tessera import ValidatorConfig, build_validator
     from tessera._models import load_embedder, load_generator
@@ -85,7 +93,7 @@ def honest_section(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     own = load_generator(args.model)  # the node's engine rewrote its copy's layers
     runtime = build_validator(t.validator_parts("validator"), config, own, load_embedder())
     try:
-        began, cpu = time.perf_counter(), _cpu()
+        began, cpu = time.perf_counter(), cpu_seconds()
         turn = runtime.validator.tick()
         daemon = {
             "sample_rate": config.sample_rate,
@@ -93,7 +101,7 @@ def honest_section(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             "epochs_checked": turn.epochs_checked,
             "challenges_opened": len(turn.challenges_opened),
             "problems": turn.problems,
-            "cpu_s": _cpu() - cpu,
+            "cpu_s": cpu_seconds() - cpu,
             "wall_s": time.perf_counter() - began,
         }
         batched_ids = {r.id for r in batched.receipts}
@@ -106,12 +114,6 @@ def honest_section(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         live.stop()
         t.close()
     return _honest_figures(batched, alone, daemon, rechecks, len(bundle.receipts))
-
-
-def _cpu() -> float:
-    from verify_world import cpu_seconds
-
-    return cpu_seconds()
 
 
 def _recheck(rechecker: Any, receipt: Any, node: str, batched: bool) -> dict[str, Any]:
@@ -149,13 +151,10 @@ def _recheck(rechecker: Any, receipt: Any, node: str, batched: bool) -> dict[str
 
 def _weight_diff(receipt: Any, recomputed: list[int]) -> int:
     """The most any document's credited weight (ppm) differs from the recomputed one."""
-    claims: dict[str, int] = {}
-    for source in receipt.attribution:
-        claims[source.cid] = claims.get(source.cid, 0) + source.weight_ppm
-    want: dict[str, int] = {}
-    for cid, weight in zip(receipt.context, recomputed, strict=True):
-        want[cid] = want.get(cid, 0) + weight
-    return max((abs(claims.get(cid, 0) - w) for cid, w in want.items()), default=0)
+    from tessera._validator.attribution_check import weights_by_document
+
+    pairs = weights_by_document(receipt.context, receipt.attribution, recomputed).values()
+    return max((abs(got - want) for got, want in pairs), default=0)
 
 
 def _honest_figures(

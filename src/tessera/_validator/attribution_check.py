@@ -83,13 +83,9 @@ def check_weights(
 ) -> list[Finding]:
     """Each context document's claimed weight against the one `effects` give."""
     recomputed = to_ppm(method.weights(effects))
-    claims: dict[str, int] = {}
-    for source in claimed:
-        claims[source.cid] = claims.get(source.cid, 0) + source.weight_ppm
     unsure = []
-    for cid in dict.fromkeys(context):
+    for cid, (got, want) in weights_by_document(context, claimed, recomputed).items():
         mine = [i for i, c in enumerate(context) if c == cid]
-        want, got = sum(recomputed[i] for i in mine), claims.get(cid, 0)
         if abs(got - want) <= WEIGHT_TOLERANCE_PPM:
             continue
         low, high = _reachable(method, effects, mine)
@@ -110,6 +106,20 @@ def check_weights(
         )
         return [Finding("attribution", detail, inconclusive=True)]
     return []
+
+
+def weights_by_document(
+    context: Sequence[str], claimed: Sequence[AttributedSource], recomputed: Sequence[int]
+) -> dict[str, tuple[int, int]]:
+    """Each context document (in order, once): (ppm the receipt credits it, ppm recomputed),
+    summed over every place it sits in the prompt."""
+    claims: dict[str, int] = {}
+    for source in claimed:
+        claims[source.cid] = claims.get(source.cid, 0) + source.weight_ppm
+    wants: dict[str, int] = {}
+    for cid, weight in zip(context, recomputed, strict=True):
+        wants[cid] = wants.get(cid, 0) + weight
+    return {cid: (claims.get(cid, 0), want) for cid, want in wants.items()}
 
 
 def _reachable(method: Attributor, effects: Sequence[float], mine: list[int]) -> tuple[int, int]:
