@@ -53,11 +53,15 @@ PARAMS = DisputeParams(
 SPLIT_BPS = (3_000, 2_000, 4_000, 500, 500)  # node, owner, contributors, treasury, validators
 
 # challenge kinds and statuses, as disputes.vy numbers them
-SIGNATURE, MODEL_KIND, UNAUTHORIZED, WITHHELD, ANSWER, ATTRIBUTION, PROMPT, PAYOUTS = range(1, 9)
+SIGNATURE, MODEL_KIND, UNAUTHORIZED, WITHHELD, ANSWER, ATTRIBUTION, PROMPT, PAYOUTS, REPLAYED = (
+    range(1, 10)
+)
 OPEN, SLASHED, DISMISSED, ANSWERED = range(1, 5)
 
 # the epoch's receipts, by position
 HONEST, FORGED, UNAPPROVED_MODEL, UNAUTHORIZED_PAID, FORGED_AUTH, FREE, HIGH_S = range(7)
+# HONEST's authorization billed again: as signed, and spelled in 64 bytes (EIP-2098)
+REPLAY, REPLAY_COMPACT = 7, 8
 VOUCHER_TYPES = {
     "Voucher": [
         {"name": "client", "type": "address"},
@@ -279,7 +283,33 @@ def make_receipts(w3: Web3, registry: str, node: LocalAccount, clients: list[Loc
     s = int.from_bytes(raw[32:64], "big")
     twin = raw[:32] + (SECP256K1_N - s).to_bytes(32, "big") + bytes([55 - raw[64]])
     high_s = replace(signed, signature="0x" + twin.hex())  # the same key's malleable twin
-    return [honest, forged, unapproved, unauthorized, forged_auth, free, high_s]
+    again = replace(
+        receipt(REPLAY, a, 10), request=honest.request, authorization=honest.authorization
+    )
+    auth = honest.authorization
+    assert auth is not None
+    compact = replace(
+        auth, signature="0x" + compact_signature(to_bytes(hexstr=auth.signature)).hex()
+    )
+    spelled = replace(again, id=f"r{REPLAY_COMPACT}", timestamp=again.timestamp + 1)
+    spelled = replace(spelled, authorization=compact)
+    return [
+        honest,
+        forged,
+        unapproved,
+        unauthorized,
+        forged_auth,
+        free,
+        high_s,
+        again.signed_by(node),
+        spelled.signed_by(node),
+    ]
+
+
+def compact_signature(raw: bytes) -> bytes:
+    """The EIP-2098 64-byte spelling of a 65-byte (r, s, v) signature."""
+    s = int.from_bytes(raw[32:64], "big") | ((raw[64] - 27) << 255)
+    return raw[:32] + s.to_bytes(32, "big")
 
 
 def build_world(w3: Web3, params: DisputeParams = PARAMS) -> World:

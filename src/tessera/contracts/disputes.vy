@@ -6,8 +6,8 @@
 @notice Anyone may challenge what a node posted, with a bond, inside the
         epoch's challenge window. Objective faults (a receipt the node did
         not sign, a model governance never approved, a paid request the
-        client never authorized) are decided from the evidence in the same
-        transaction. A receipt the challenger cannot get must be produced
+        client never authorized, one authorization billed twice) are
+        decided from the evidence in the same transaction. A receipt the challenger cannot get must be produced
         on chain by the node within the response period. Faults that need
         re-execution (answer, attribution, prompt, payouts) are judged by a
         committee of validators drawn by stake, voting with commit-reveal;
@@ -95,6 +95,7 @@ ANSWER: constant(uint8) = 5
 ATTRIBUTION: constant(uint8) = 6
 PROMPT: constant(uint8) = 7
 PAYOUTS: constant(uint8) = 8
+REPLAYED: constant(uint8) = 9
 
 # challenge statuses
 OPEN: constant(uint8) = 1
@@ -321,6 +322,73 @@ def challenge_receipt(
         return self._open_committee(node, epoch, evidence.index, kind)
     # proven now: the bond would come straight back, so it never moves
     id: uint256 = self._open(node, epoch, evidence.index, kind, block.timestamp, 0, 0)
+    self._slash(id)
+    return id
+
+
+@external
+def challenge_replayed(
+    node: address,
+    epoch: uint256,
+    evidence: receipt_evidence.ReceiptEvidence,
+    earlier_epoch: uint256,
+    earlier: receipt_evidence.ReceiptEvidence,
+    nonce: uint256,
+    client_signature: Bytes[65],
+    earlier_signature: Bytes[65],
+) -> uint256:
+    """
+    @notice Proves, with a bond (approve `min_bond` first), that a node
+            billed one client authorization twice: two receipts it signed
+            and posted, the later in an epoch inside its challenge window,
+            that spend the same client's same nonce. Decided now: the
+            node is slashed and the later receipt's epoch voided.
+    @param node The node.
+    @param epoch The later receipt's epoch, inside its challenge window.
+    @param evidence The later receipt, with its proof.
+    @param earlier_epoch The earlier receipt's epoch (any posted one).
+    @param earlier The earlier receipt, with its proof.
+    @param nonce The authorization's nonce, which both receipts commit to.
+    @param client_signature The client's signature the later receipt commits to.
+    @param earlier_signature The one the earlier receipt commits to (the
+           same authorization may be spelled in 65 or 64 bytes).
+    @return uint256 The challenge's id.
+    """
+    self._check_window(node, epoch)
+    count: uint256 = staticcall settlement.epoch_count(node)
+    assert earlier_epoch < count, "disputes: unknown epoch"
+    assert evidence.index < staticcall settlement.epoch_receipt_count(node, epoch), (
+        "disputes: unknown receipt"
+    )
+    assert earlier.index < staticcall settlement.epoch_receipt_count(node, earlier_epoch), (
+        "disputes: unknown receipt"
+    )
+    assert earlier_epoch < epoch or (earlier_epoch == epoch and earlier.index < evidence.index), (
+        "disputes: not an earlier receipt"
+    )
+    assert receipt_evidence._in_root(
+        evidence, staticcall settlement.epoch_receipts_root(node, epoch)
+    ), "disputes: invalid receipt proof"
+    assert receipt_evidence._in_root(
+        earlier, staticcall settlement.epoch_receipts_root(node, earlier_epoch)
+    ), "disputes: invalid receipt proof"
+    # a receipt the node did not sign, or a request its client did not sign, is another fault
+    assert receipt_evidence._signed_by_node(evidence, node) and receipt_evidence._signed_by_node(
+        earlier, node
+    ), "disputes: receipt signature is invalid"
+    assert (
+        evidence.client == earlier.client
+        and evidence.authorization_hash != empty(bytes32)
+        and earlier.authorization_hash != empty(bytes32)
+    ), "disputes: not one authorization"
+    assert receipt_evidence._client_authorized(
+        evidence, node, nonce, client_signature
+    ) and receipt_evidence._client_authorized(earlier, node, nonce, earlier_signature), (
+        "disputes: client did not authorize both"
+    )
+    self._claim_key(node, epoch, evidence.index, REPLAYED, "disputes: receipt already challenged")
+    self._check_bond()
+    id: uint256 = self._open(node, epoch, evidence.index, REPLAYED, block.timestamp, 0, 0)
     self._slash(id)
     return id
 
@@ -603,7 +671,7 @@ def _close(id: uint256, challenge: Challenge, status: uint8, bond_to: address):
     if challenge.bond != 0:
         self.bonds_held -= challenge.bond
         self._pay(bond_to, challenge.bond)
-    if challenge.kind >= WITHHELD:
+    if challenge.kind >= WITHHELD and challenge.kind <= PAYOUTS:  # the kinds that froze
         extcall settlement.unfreeze(challenge.node)
     if status != SLASHED:
         log ChallengeResolved(id=id, status=status, slashed=0)
