@@ -9,7 +9,8 @@ parameters: committees of 3), four validators stake and a node posts one epoch o
 signed receipts (so each proof is as long as a real epoch's). Then, inside the challenge
 window: two receipts are asked for (one produced, one not), one answer and the payouts go to
 committees (voted guilty and not guilty), and a forged signature, an unapproved model and a
-paid request without the client's authorization are proven at once. The voided epoch is then
+paid request without the client's authorization are proven at once, and so is a client
+authorization billed twice. The voided epoch is then
 refunded to its clients. The first slash also writes the node's void record, so later
 slashes of the same node cost a little less.
 """
@@ -47,10 +48,9 @@ from tessera._crypto.voucher import Voucher
 from tessera._payments.receipts_tree import ReceiptsTree
 
 TSR = 10**18
-FORGED, UNAUTHORIZED_AT = (
-    1,
-    2,
-)  # the faulty receipts' positions; every one names an unapproved model
+# the faulty receipts' positions (every one names an unapproved model); the replay bills
+# receipt 0's authorization again
+FORGED, UNAUTHORIZED_AT, REPLAYED_AT = 1, 2, 3
 
 
 def _gas(receipt: Any) -> int:
@@ -68,7 +68,8 @@ def account(chain: Chain, settlement: SettlementClient, treasury: LocalAccount, 
 def receipts(
     chain: Chain, d: Deployment, node: LocalAccount, client: LocalAccount, count: int
 ) -> list[Receipt]:
-    """`count` signed, authorized receipts; one forged, one paid without authorization."""
+    """`count` signed, authorized receipts; one forged, one paid without authorization, one
+    that bills the first one's authorization again."""
     impostor = Account.create()
     made = []
     for i in range(count):
@@ -89,7 +90,9 @@ def receipts(
             answer_tokens=(1, 2, 3),
             method="context-ablation",
         )
-        if i != UNAUTHORIZED_AT:
+        if i == REPLAYED_AT:
+            receipt = replace(receipt, request=made[0].request, authorization=made[0].authorization)
+        elif i != UNAUTHORIZED_AT:
             auth = authorize_request(
                 client, chain.chain_id, d.registry, node.address, receipt.request_hash
             )
@@ -192,6 +195,20 @@ def dispute_rows(chain: Chain, d: Deployment, treasury: LocalAccount, count: int
             node.address, 0, kind, evidence(tree, index, signed[index]).as_abi(), 0, b""
         )
         rows[f"challenge_receipt ({name}: proven and slashed)"] = by_challenger(call)
+    first, again = signed[0].authorization, signed[REPLAYED_AT].authorization
+    assert first is not None and again is not None
+    rows["challenge_replayed (two receipts: proven and slashed)"] = by_challenger(
+        fn.challenge_replayed(
+            node.address,
+            0,
+            evidence(tree, REPLAYED_AT, signed[REPLAYED_AT]).as_abi(),
+            0,
+            honest.as_abi(),
+            first.nonce,
+            to_bytes(hexstr=again.signature),
+            to_bytes(hexstr=first.signature),
+        )
+    )
     rows["refund (one client)"] = settlement.refund(treasury, node.address, 0)
     rows["token transfer"] = _gas(
         chain.transact(

@@ -13,6 +13,7 @@ from tessera._chain.disputes import (
     DISMISSED,
     PAYOUTS,
     PROMPT,
+    REPLAYED,
     SLASHED,
     UNAUTHORIZED,
     WITHHELD,
@@ -24,6 +25,8 @@ from tessera._validator.finding import proven
 pytestmark = pytest.mark.timeout(1800)
 
 ANSWER_LIES = [lie for lie in LIES if lie not in EPOCH_LIES]
+PAIR_LIES = ["replayed-authorization"]  # each receipt alone is honest: two make the lie
+RECHECKED_LIES = [lie for lie in ANSWER_LIES if lie not in PAIR_LIES]
 CHALLENGE_OF = {
     "answer": ANSWER,
     "prompt": PROMPT,
@@ -31,10 +34,11 @@ CHALLENGE_OF = {
     "authorization": UNAUTHORIZED,
     "payouts": PAYOUTS,
     "withheld": WITHHELD,
+    "replayed": REPLAYED,
 }
 
 
-@pytest.mark.parametrize("lie", ANSWER_LIES)
+@pytest.mark.parametrize("lie", RECHECKED_LIES)
 def test_the_recheck_proves_each_lie_of_its_kind_and_passes_the_liars_honest_answers(court, lie):
     rechecker, node = court.validators[0].rechecker, court.address(lie)
     told = court.nodes[lie].node.book.receipts
@@ -47,6 +51,18 @@ def test_the_recheck_proves_each_lie_of_its_kind_and_passes_the_liars_honest_ans
             assert faults[0].kind == CAUGHT_AS[lie], faults
         else:
             assert faults == [], faults
+
+
+def test_a_replayed_receipt_rechecks_clean_alone_and_is_proven_beside_its_first(court):
+    rechecker, node = court.validators[0].rechecker, court.address("replayed-authorization")
+    told = court.nodes["replayed-authorization"].node.book.receipts
+    receipts = court.receipts("replayed-authorization")
+    again = [r for r in receipts if r.id in told]
+    assert 0 < len(again) < len(receipts) - len(again)
+    for receipt in again:
+        first = next(r for r in receipts if r.id == receipt.id.removesuffix("-again"))
+        assert first.authorization == receipt.authorization
+        assert proven(rechecker.recheck(receipt, node)) == []  # honest, taken alone
 
 
 def test_the_recheck_finds_nothing_wrong_with_the_honest_node(court):

@@ -14,12 +14,13 @@ from money_helpers import TSR, advance_home_chain
 from node_helpers import FACTS, LiveNode
 
 from tessera import Tessera
-from tessera._chain.disputes import ANSWER, SLASHED, UNAUTHORIZED
+from tessera._chain.disputes import ANSWER, REPLAYED, SLASHED, UNAUTHORIZED
 from tessera._client import NodeClient
 from tessera._models import load_generator
 from tessera._node.byzantine import build_byzantine_node
 from tessera._node.config import NodeConfig
 from tessera._node.runtime import build_node
+from tessera._payments.bundle import load_bundle
 from tessera._validator.runtime import ValidatorConfig, build_validator
 
 QUESTIONS = ["Who founded the Ulora Brewery?", "When was the Lunqui Brewery founded?"]
@@ -132,3 +133,42 @@ def test_a_changed_answer_is_judged_by_a_committee_and_slashed(world):
     assert challenge.id in v1.tick().resolved
     assert t.disputes.challenge(challenge.id).status == SLASHED
     assert t.staking.slashed(t.address("cheater")) > 0
+
+
+def test_an_authorization_billed_again_in_a_later_epoch_is_proven_and_slashed(world):
+    t, serve, validators = world
+    node = serve("operator")
+    _ask_and_settle(t, node, "operator", QUESTIONS[:1])
+    [v1] = validators("v1")
+    assert v1.tick().challenges_opened == []  # epoch 0 is honest; its nonce is remembered
+    service = node.service
+    posted = t.settlement.epoch(t.address("operator"), 0)
+    [first] = load_bundle(node.node.settler.store, posted.bundle_cid).receipts
+    again = replace(first, id=first.id + "-again", timestamp=first.timestamp + 1, signature="")
+    service.receipts.save(again.signed_by(service.node_key))  # the same signed request, again
+    advance_home_chain(t, t.settlement.periods().epoch_length)
+    t.settle_epoch("operator")
+    advance_home_chain(t, 1)
+    report = v1.tick()
+    [challenge] = [t.disputes.challenge(c) for c in report.challenges_opened]
+    assert (challenge.kind, challenge.epoch, challenge.index, challenge.status) == (
+        REPLAYED,
+        1,
+        0,
+        SLASHED,
+    )
+    assert t.settlement.is_voided(t.address("operator"), 1)
+    assert not t.settlement.is_voided(t.address("operator"), 0)
+    assert v1.tick().challenges_opened == []  # proven once
+
+
+def test_each_validator_checks_its_stakes_share_of_the_networks_rate(world):
+    from tessera._validator.sampling import NETWORK_SAMPLE_RATE
+
+    t, _, validators = world
+    v1, v2 = validators("v1", "v2")  # equal stakes
+    v1.sample_rate = v2.sample_rate = None  # the fixture checks everything; the default shares
+    assert v1.rate() == v2.rate() == pytest.approx(NETWORK_SAMPLE_RATE / 2)
+    t.stake_validator(STAKE, "v1")  # v1 now holds two thirds
+    assert v1.rate() == pytest.approx(NETWORK_SAMPLE_RATE * 2 / 3)
+    assert v2.rate() == pytest.approx(NETWORK_SAMPLE_RATE / 3)

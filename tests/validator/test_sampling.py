@@ -1,5 +1,6 @@
-"""The sample: fixed by the block after the post, the same for everyone, uniform, and as likely
-to catch a lying node as the hypergeometric formula says."""
+"""The sample: fixed by the block after the post, recomputable by anyone, each validator's its
+own at its stake's share of the network's rate, uniform, and as likely to catch a lying node as
+the hypergeometric formula says."""
 
 from __future__ import annotations
 
@@ -16,10 +17,14 @@ from tessera._validator.sampling import (
     rate_to_catch,
     sample,
     sample_size,
+    stake_share,
+    union_miss_probability,
 )
 
 NODE = Account.from_key(b"\x01" * 32).address
 OTHER = Account.from_key(b"\x02" * 32).address
+VALIDATOR = Account.from_key(b"\x03" * 32).address
+ANOTHER_VALIDATOR = Account.from_key(b"\x04" * 32).address
 
 
 def seed(i: int) -> bytes:
@@ -42,28 +47,51 @@ def seed(i: int) -> bytes:
 )
 def test_the_sample_size_is_the_rate_rounded_up_at_least_one(count, rate, size):
     assert sample_size(count, rate) == size
-    assert len(sample(seed(1), NODE, 0, count, rate)) == size
+    assert len(sample(seed(1), NODE, 0, count, rate, VALIDATOR)) == size
 
 
 @pytest.mark.parametrize("count", [1, 2, 9, 100, 1000])
 def test_a_sample_is_distinct_in_range_and_the_same_for_everyone(count):
-    drawn = sample(seed(7), NODE, 3, count, 0.3)
+    drawn = sample(seed(7), NODE, 3, count, 0.3, VALIDATOR)
     assert drawn == sorted(set(drawn)) and all(0 <= i < count for i in drawn)
-    assert sample(seed(7), NODE, 3, count, 0.3) == drawn
+    assert sample(seed(7), NODE, 3, count, 0.3, VALIDATOR) == drawn
 
 
-def test_the_seed_the_node_and_the_epoch_each_change_the_sample():
-    drawn = sample(seed(7), NODE, 3, 1000, 0.1)
-    assert sample(seed(8), NODE, 3, 1000, 0.1) != drawn
-    assert sample(seed(7), OTHER, 3, 1000, 0.1) != drawn
-    assert sample(seed(7), NODE, 4, 1000, 0.1) != drawn
+def test_the_seed_the_node_the_epoch_and_the_validator_each_change_the_sample():
+    drawn = sample(seed(7), NODE, 3, 1000, 0.1, VALIDATOR)
+    assert sample(seed(8), NODE, 3, 1000, 0.1, VALIDATOR) != drawn
+    assert sample(seed(7), OTHER, 3, 1000, 0.1, VALIDATOR) != drawn
+    assert sample(seed(7), NODE, 4, 1000, 0.1, VALIDATOR) != drawn
+    assert sample(seed(7), NODE, 3, 1000, 0.1, ANOTHER_VALIDATOR) != drawn
+
+
+@pytest.mark.parametrize(
+    ("stake", "total", "rate"),
+    [(1, 1, 0.1), (1, 2, 0.05), (1, 4, 0.025), (3, 4, 0.075), (0, 4, 0.0), (5, 0, 0.1)],
+)
+def test_a_validator_checks_its_stakes_share_of_the_networks_rate(stake, total, rate):
+    assert stake_share(0.1, stake, total) == pytest.approx(rate)
+
+
+def test_validators_sharing_the_rate_catch_a_liar_as_the_product_of_their_misses_says():
+    n, liars, trials = 200, 6, 3000
+    validators, share = (VALIDATOR, ANOTHER_VALIDATOR), stake_share(0.1, 1, 2)
+    sizes = [sample_size(n, share)] * 2
+    lies = set(range(100, 100 + liars))
+    missed = sum(
+        not lies & set().union(*(sample(seed(t), NODE, 2, n, share, v) for v in validators))
+        for t in range(trials)
+    )
+    p = union_miss_probability(n, liars, sizes)
+    assert p == pytest.approx(miss_probability(n, liars, sizes[0]) ** 2)
+    assert abs(missed / trials - p) < 5 * math.sqrt(p * (1 - p) / trials)
 
 
 def test_every_receipt_is_as_likely_to_be_sampled():
     count, rate, trials = 20, 0.25, 4000
     hits = [0] * count
     for t in range(trials):
-        for i in sample(seed(t), NODE, 0, count, rate):
+        for i in sample(seed(t), NODE, 0, count, rate, VALIDATOR):
             hits[i] += 1
     expected = trials * sample_size(count, rate) / count  # 1000
     sigma = math.sqrt(expected * (1 - sample_size(count, rate) / count))
@@ -74,7 +102,9 @@ def test_the_miss_probability_is_what_sampling_gives():
     n, liars, rate, trials = 100, 5, 0.1, 4000
     m = sample_size(n, rate)
     lies = set(range(40, 40 + liars))
-    missed = sum(not lies & set(sample(seed(t), NODE, 1, n, rate)) for t in range(trials))
+    missed = sum(
+        not lies & set(sample(seed(t), NODE, 1, n, rate, VALIDATOR)) for t in range(trials)
+    )
     p = miss_probability(n, liars, m)
     assert p == pytest.approx(math.comb(95, 10) / math.comb(100, 10))
     assert abs(missed / trials - p) < 5 * math.sqrt(p * (1 - p) / trials)

@@ -9,7 +9,7 @@ from eth_account import Account
 from served_node import first_fault
 
 from tessera._crypto.authorization import authorize_request
-from tessera._crypto.receipt import AttributedSource, Receipt
+from tessera._crypto.receipt import AttributedSource
 from tessera._validator.finding import proven
 from tessera._validator.terms import NodeTerms
 
@@ -132,18 +132,3 @@ def _not_in_context(served, receipt):
     question = served.rechecker.transcript(receipt).question
     hits = served.rechecker.world.retrieve(question.text, receipt.datanets, 10)
     return next(h for h in hits if h.cid not in receipt.context)
-
-
-def test_two_receipts_of_one_authorization_are_found_and_distinct_ones_are_not(served, honest):
-    from tessera._crypto.authorization import ClientAuthorization
-    from tessera._validator.static_check import replayed_authorizations
-
-    def billed(tag: str, nonce: int | None) -> Receipt:
-        signed = None if nonce is None else ClientAuthorization(nonce, "0x" + "11" * 65)
-        return served.forge(honest.receipt, id=f"{honest.receipt.id}-{tag}", authorization=signed)
-
-    once, fresh, free, again = billed("a", 7), billed("b", 8), billed("c", None), billed("d", 7)
-    assert replayed_authorizations([once, fresh, free]) == []
-    assert replayed_authorizations([free, once, fresh, again, again]) == [(1, 3), (1, 4)]
-    stranger = replace(again, client=Account.create().address)  # another client's nonce 7
-    assert replayed_authorizations([once, stranger]) == []

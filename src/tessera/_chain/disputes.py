@@ -20,7 +20,9 @@ from tessera._chain.token import TokenClient
 from tessera._errors import ChainError
 
 # challenge kinds, as disputes.vy numbers them
-SIGNATURE, MODEL, UNAUTHORIZED, WITHHELD, ANSWER, ATTRIBUTION, PROMPT, PAYOUTS = range(1, 9)
+SIGNATURE, MODEL, UNAUTHORIZED, WITHHELD, ANSWER, ATTRIBUTION, PROMPT, PAYOUTS, REPLAYED = range(
+    1, 10
+)
 KIND_NAMES = {
     SIGNATURE: "signature",
     MODEL: "model",
@@ -30,8 +32,11 @@ KIND_NAMES = {
     ATTRIBUTION: "attribution",
     PROMPT: "prompt",
     PAYOUTS: "payouts",
+    REPLAYED: "replayed",
 }
-OBJECTIVE_KINDS = frozenset({SIGNATURE, MODEL, UNAUTHORIZED})  # decided in the same transaction
+OBJECTIVE_KINDS = frozenset(
+    {SIGNATURE, MODEL, UNAUTHORIZED, REPLAYED}
+)  # decided in the same transaction
 COMMITTEE_KINDS = frozenset({ANSWER, ATTRIBUTION, PROMPT, PAYOUTS})  # decided by a vote
 # challenge statuses
 OPEN, SLASHED, DISMISSED, ANSWERED = range(1, 5)
@@ -235,6 +240,31 @@ class DisputesClient:
             evidence.as_abi(),
             nonce,
             client_signature,
+        )
+        return self._opened(self.chain.transact(fn, sender))
+
+    def challenge_replayed(
+        self,
+        sender: LocalAccount,
+        node: str,
+        later: tuple[int, ReceiptEvidence, bytes],
+        earlier: tuple[int, ReceiptEvidence, bytes],
+        nonce: int,
+    ) -> int:
+        """Prove, with a bond, that two receipts the node posted spend one client's one
+        authorization: (epoch, evidence, client signature) of each, the later one's epoch
+        inside its window. Decided in this transaction (the node slashed, the bond back)."""
+        self._approve(sender, self.params().min_bond)
+        (epoch, evidence, signature), (earlier_epoch, first, first_signature) = later, earlier
+        fn = self.contract.functions.challenge_replayed(
+            Web3.to_checksum_address(node),
+            epoch,
+            evidence.as_abi(),
+            earlier_epoch,
+            first.as_abi(),
+            nonce,
+            signature,
+            first_signature,
         )
         return self._opened(self.chain.transact(fn, sender))
 

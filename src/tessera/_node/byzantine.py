@@ -52,6 +52,7 @@ CAUGHT_AS = {
     "phantom-document": "prompt",  # credits a document outside the prompt's context
     "moved-weight": "attribution",  # the method recomputed weighs the sources otherwise
     "invented-receipt": "authorization",  # no client signed the request
+    "replayed-authorization": "replayed",  # one signed request billed twice (the bundle scan)
     "skewed-payouts": "payouts",  # the payout root does not follow the receipts
     "withheld-bundle": "withheld",  # nobody can fetch the bundle; the node does not produce
 }
@@ -268,6 +269,24 @@ class InventedReceiptService(LyingService):
         return answer
 
 
+class ReplayedAuthorizationService(LyingService):
+    """Beside a drawn answer, saves a second receipt for the same request under the client's
+    same authorization, a second later: a request its client signed once, billed twice. Each
+    receipt alone is honest; only the two together are the lie."""
+
+    def lie_about(
+        self, answer: Answer, question: Question, completion: Completion, pending: Pending
+    ) -> Answer:
+        real = answer.receipt
+        assert real is not None
+        if real.authorization is None:
+            return answer  # a free answer: nothing to bill twice
+        again = replace(real, id=real.id + "-again", timestamp=real.timestamp + 1, signature="")
+        self.receipts.save(again.signed_by(self.node_key))
+        self.book.lied(again.id, f"bills the authorization of {real.id} again")
+        return answer
+
+
 def _weight_moved(sources: list[Source], target: Source) -> list[Source]:
     """`sources` with the top one's weight moved to `target` (added if not among them); all
     of the weight when no source mattered. Ordered as the honest node orders them."""
@@ -398,6 +417,7 @@ _SERVICES: dict[str, type[LyingService]] = {
     "phantom-document": PhantomDocumentService,
     "moved-weight": MovedWeightService,
     "invented-receipt": InventedReceiptService,
+    "replayed-authorization": ReplayedAuthorizationService,
 }
 
 

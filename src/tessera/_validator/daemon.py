@@ -4,12 +4,13 @@ challenges what it proves wrong, and votes on the committees it is drawn into.
 tessera validator start --stake 2000 --as val
 
 One turn (`tick`), committees first (their phases run on the clock; re-checks are slow):
-1. every node's epochs still inside their challenge window and not yet checked: derive the
-   sample from the hash of the block after the post (the node could not know it), fetch the
-   bundle by CID, check that it is the one posted (receipts root), re-check each sampled
-   receipt and the epoch's payouts, and challenge the first fault of each receipt. A bundle
-   nobody serves is asked for on chain (a withheld-data challenge): the validator does not
-   claim a fault it could not see.
+1. every node's epochs still inside their challenge window and not yet checked: derive this
+   validator's own sample from the hash of the block after the post (the node could not know
+   it), at its stake's share of the network's rate (`sampling.py`); fetch the bundle by CID,
+   check that it is the one posted (receipts root), scan all of it for a client authorization
+   billed twice, re-check each sampled receipt and the epoch's payouts, and challenge the first
+   fault of each receipt. A bundle nobody serves is asked for on chain (a withheld-data
+   challenge): the validator does not claim a fault it could not see.
 2. every open committee challenge it sits on: re-check that receipt, commit a vote (the salt
    is journaled first), reveal in the reveal phase, resolve when voting is over.
 """
@@ -32,6 +33,7 @@ from tessera._chain.disputes import (
     WITHHELD,
     Challenge,
     DisputesClient,
+    ReceiptEvidence,
     vote_commitment,
 )
 from tessera._chain.governance import PolicyClient
@@ -46,8 +48,7 @@ from tessera._store.base import BlobStore
 from tessera._validator.evidence import KIND_OF_FINDING, evidence_for
 from tessera._validator.finding import Finding, proven
 from tessera._validator.journal import CheckedEpoch, ValidatorJournal
-from tessera._validator.sampling import DEFAULT_SAMPLE_RATE, epoch_seed, sample
-from tessera._validator.static_check import replayed_authorizations
+from tessera._validator.sampling import NETWORK_SAMPLE_RATE, epoch_seed, sample, stake_share
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class Validator:
         recheck: Recheck,
         policy: PolicyClient,
         staking: StakingClient,
-        sample_rate: float = DEFAULT_SAMPLE_RATE,
+        sample_rate: float | None = None,
         from_block: int = 0,
     ) -> None:
         self.key, self.settlement, self.disputes = key, settlement, disputes
@@ -89,6 +90,15 @@ class Validator:
     @property
     def address(self) -> str:
         return self.key.address
+
+    def rate(self) -> float:
+        """The share of each epoch this validator re-checks: the one it was given, or its
+        stake's share of the network's rate."""
+        if self.sample_rate is not None:
+            return self.sample_rate
+        stakes = {v.lower(): self.disputes.validator_stake(v) for v in self.disputes.validators()}
+        own = stakes.get(self.address.lower(), 0)
+        return stake_share(NETWORK_SAMPLE_RATE, own, sum(stakes.values()))
 
     # the loop -------------------------------------------------------------------------------
 
@@ -135,7 +145,7 @@ class Validator:
         seed = epoch_seed(self.settlement.chain, posted.posted_block)
         if seed is None:
             return  # the block that fixes the sample does not exist yet
-        indices = sample(seed, node, epoch, posted.receipt_count, self.sample_rate)
+        indices = sample(seed, node, epoch, posted.receipt_count, self.rate(), self.address)
         try:
             bundle = load_bundle(self.store, posted.bundle_cid)
         except TesseraError as exc:
@@ -146,10 +156,7 @@ class Validator:
             self._problem(report, node, epoch, "the bundle is not the one posted (receipts root)")
             self._ask_for(node, epoch, indices[:1], report)
             return
-        for first, later in replayed_authorizations(bundle.receipts):  # no kind proves it yet
-            text = f"receipts {first} and {later} carry one authorization: billed twice"
-            self._problem(report, node, epoch, text)
-        faults = inconclusive = 0
+        faults, inconclusive = self._check_replays(node, epoch, bundle, report), 0
         for index in indices:
             findings = list(self.recheck(bundle.receipts[index], node))
             report.receipts_checked += 1
@@ -164,6 +171,48 @@ class Validator:
             CheckedEpoch(node, epoch, len(indices), faults, inconclusive, note)
         )
         report.epochs_checked += 1
+
+    def _check_replays(self, node: str, epoch: int, bundle: EpochBundle, report: TickReport) -> int:
+        """Every client nonce in the bundle, not only the sample, against every one seen spent
+        before (the journal keeps them across epochs): one spent twice is proven on chain."""
+        faults = 0
+        for index, receipt in enumerate(bundle.receipts):
+            if receipt.authorization is None:
+                continue
+            nonce = receipt.authorization.nonce
+            first = self.journal.spend(node, receipt.client, nonce, epoch, index)
+            if first != (epoch, index):
+                faults += 1
+                self._challenge_replay(node, (epoch, index, bundle), first, report)
+        return faults
+
+    def _challenge_replay(
+        self,
+        node: str,
+        later: tuple[int, int, EpochBundle],
+        first: tuple[int, int],
+        report: TickReport,
+    ) -> None:
+        epoch, index, bundle = later
+        detail = f"receipt {index} spends the authorization of epoch {first[0]} receipt {first[1]}"
+        try:
+            earlier = bundle
+            if first[0] != epoch:
+                earlier = load_bundle(self.store, self.settlement.epoch(node, first[0]).bundle_cid)
+            proofs = [
+                (e, _evidence(b, i), _client_signature(b.receipts[i]))
+                for e, i, b in ((epoch, index, bundle), (first[0], first[1], earlier))
+            ]
+            nonce = bundle.receipts[index].authorization.nonce  # type: ignore[union-attr]
+            challenge = self.disputes.challenge_replayed(
+                self.key, node, proofs[0], proofs[1], nonce
+            )
+        except TesseraError as exc:  # a chain's refusal, or the earlier bundle gone
+            self._problem(report, node, epoch, f"{detail}; could not prove it: {exc}")
+            return
+        self.journal.record_opened(challenge, node, epoch, index, "replayed", detail)
+        report.challenges_opened.append(challenge)
+        log.warning("challenged node %s epoch %d: %s", node, epoch, detail)
 
     def _check_payouts(self, node: str, epoch: int, bundle: EpochBundle, report: TickReport) -> int:
         audit = audit_epoch(self.settlement, self.policy, self.store, node, epoch)
@@ -210,7 +259,7 @@ class Validator:
                 kind,
                 evidence,
                 auth.nonce if auth else 0,
-                bytes.fromhex(auth.signature.removeprefix("0x")) if auth else b"",
+                _client_signature(receipt),
             )
         except ChainError as exc:
             self._problem(report, node, epoch, f"could not challenge receipt {index}: {exc}")
@@ -302,3 +351,12 @@ class Validator:
         except ChainError:
             return  # another validator resolved it first, or it is not over
         report.resolved.append(challenge_id)
+
+
+def _evidence(bundle: EpochBundle, index: int) -> ReceiptEvidence:
+    return evidence_for(ReceiptsTree(bundle.receipts), index, bundle.receipts[index])
+
+
+def _client_signature(receipt: Receipt) -> bytes:
+    auth = receipt.authorization
+    return bytes.fromhex(auth.signature.removeprefix("0x")) if auth else b""

@@ -25,6 +25,11 @@ CREATE TABLE IF NOT EXISTS votes (
     challenge INTEGER PRIMARY KEY, guilty INTEGER NOT NULL, salt TEXT NOT NULL,
     committed INTEGER NOT NULL DEFAULT 0, revealed INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS authorizations (
+    node TEXT NOT NULL, client TEXT NOT NULL, nonce TEXT NOT NULL,
+    epoch INTEGER NOT NULL, receipt INTEGER NOT NULL,
+    PRIMARY KEY (node, client, nonce)
+);
 CREATE TABLE IF NOT EXISTS problems (
     at INTEGER NOT NULL, node TEXT NOT NULL, epoch INTEGER NOT NULL, text TEXT NOT NULL
 );
@@ -123,6 +128,25 @@ class ValidatorJournal:
     def votes(self) -> list[Vote]:
         rows = self._run("SELECT challenge FROM votes ORDER BY challenge")
         return [v for (c,) in rows if (v := self.vote(int(c))) is not None]  # type: ignore[call-overload]
+
+    # authorizations: every client nonce seen spent, to find one billed twice across epochs
+
+    def spend(
+        self, node: str, client: str, nonce: int, epoch: int, receipt: int
+    ) -> tuple[int, int]:
+        """Where `client`'s `nonce` with `node` was first seen spent: (epoch, receipt); this
+        one if it is the first. Nonces are kept as text: they are uint256."""
+        key = (node.lower(), client.lower(), str(nonce))
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO authorizations VALUES (?, ?, ?, ?, ?)",
+                (*key, epoch, receipt),
+            )
+            row = self._db.execute(
+                "SELECT epoch, receipt FROM authorizations WHERE node=? AND client=? AND nonce=?",
+                key,
+            ).fetchone()
+        return int(row[0]), int(row[1])
 
     # problems: what the validator could not do, for `tessera validator status` ---------------
 

@@ -26,14 +26,13 @@ from tessera._store.base import BlobStore
 from tessera._validator.daemon import Validator
 from tessera._validator.journal import ValidatorJournal
 from tessera._validator.recheck import Rechecker, RecheckModel, RecheckWorld
-from tessera._validator.sampling import DEFAULT_SAMPLE_RATE
 from tessera._validator.terms import NodeTerms
 
 
 @dataclass(frozen=True)
 class ValidatorConfig:
     model_path: str | None = None  # None: the default Gemma 3 270M
-    sample_rate: float = DEFAULT_SAMPLE_RATE
+    sample_rate: float | None = None  # None: the stake's share of the network's rate
     tick_s: float = 5.0
     follow_interval_s: float = 2.0
 

@@ -8,7 +8,7 @@ signature is checked under the deployment's domain, as disputes.vy recomputes th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
 
 from tessera._crypto.authorization import check_authorization
@@ -99,19 +99,3 @@ def check_price(receipt: Receipt, prompt_tokens: int, terms: NodeTerms) -> list[
             f"{answer_tokens} answer tokens, which the node's prices make {want}",
         )
     ]
-
-
-def replayed_authorizations(receipts: Sequence[Receipt]) -> list[tuple[int, int]]:
-    """(first, later) receipt indices of an epoch that carry one client's same nonce: a
-    request authorized once and billed twice (an honest node spends each nonce once)."""
-    first: dict[tuple[str, int], int] = {}
-    pairs = []
-    for i, receipt in enumerate(receipts):
-        if receipt.authorization is None:
-            continue
-        key = (receipt.client.lower(), receipt.authorization.nonce)
-        if key in first:
-            pairs.append((first[key], i))
-        else:
-            first[key] = i
-    return pairs

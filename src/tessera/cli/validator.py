@@ -24,7 +24,12 @@ def validator() -> None:
 @click.option("--stake", "amount", help="Bond this much more TSR first, e.g. 1000.")
 @click.option("--as", "account_", help=AS_HELP)
 @click.option("--model", "model_path", help="A local model folder (default: Gemma 3 270M).")
-@click.option("--sample-rate", default=None, type=float, help="Share of each epoch re-checked.")
+@click.option(
+    "--sample-rate",
+    default=None,
+    type=float,
+    help="Share of each epoch re-checked (default: its stake's share of the network's 0.1).",
+)
 @click.option("--every", "every_s", default=5.0, show_default=True, help="Seconds between turns.")
 @click.option("--once", is_flag=True, help="One turn, then exit (for scripts and cron).")
 @click.pass_context
