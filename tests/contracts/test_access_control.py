@@ -15,12 +15,14 @@ from typing import Any
 
 import pytest
 from chain_helpers import back_to, calldata, deploy_contract, run_ahead_of_wall_clock
+from dispute_world import HONEST, REPLAY
 from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_disputes_replayed import replayed
 from web3 import EthereumTesterProvider, Web3
 from web3.contract import Contract
 
@@ -103,6 +105,7 @@ ACCESS: dict[str, dict[str, str]] = {
         "challenge_receipt": BONDED,
         "challenge_withheld": BONDED,
         "challenge_payouts": BONDED,
+        "challenge_replayed": BONDED,
         "produce": ANYONE,  # only the receipt the node committed to
         "commit_vote": MEMBER,
         "reveal_vote": MEMBER,
@@ -839,6 +842,17 @@ def test_a_challenge_takes_the_challengers_own_bond(world, sign_voucher, reverts
         for sender in (world.owner, world.stranger, challenger):
             with reverts("settlement: caller is not disputes"):
                 call.transact({"from": sender})
+
+
+@covers("disputes", "challenge_replayed")
+def test_anyone_with_a_bond_proves_a_replay_and_gets_it_back(dw, reverts):
+    """The disputes world's node billed one authorization twice: a caller without tokens is
+    refused; a bonded one proves it, and its bond never leaves it (decided at once)."""
+    with reverts("disputes: bond too small"):
+        replayed(dw, REPLAY, HONEST, sender=dw.stranger)
+    before = dw.balance(dw.challenger.address)
+    replayed(dw, REPLAY, HONEST, sender=dw.challenger)
+    assert dw.balance(dw.challenger.address) > before  # its share of the slash, bond intact
 
 
 @covers("disputes", "produce", "resolve")
