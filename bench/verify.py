@@ -2,7 +2,7 @@
 caught when sampled, the chance a sample catches a liar, and what checking costs against
 serving, all measured in the same run.
 
-    python bench/verify.py                   # >= 1,000 honest answers (~25 min on 2 CPUs)
+    python bench/verify.py                   # >= 1,000 honest answers (~100 min on 2 CPUs)
     python bench/verify.py --answers 200     # fewer honest answers
     python bench/verify.py --cheat NAME      # one cheater (or `all`), judged on chain
     python bench/verify.py --model DIR       # any local model folder (a tiny one: smoke test)
