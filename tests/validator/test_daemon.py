@@ -160,6 +160,9 @@ def test_an_authorization_billed_again_in_a_later_epoch_is_proven_and_slashed(wo
     assert t.settlement.is_voided(t.address("operator"), 1)
     assert not t.settlement.is_voided(t.address("operator"), 0)
     assert v1.tick().challenges_opened == []  # proven once
+    [v2] = validators("v2")  # finds the same replay, already proven: neither retries nor errs
+    late = v2.tick()
+    assert late.challenges_opened == [] and late.problems == []
 
 
 def test_each_validator_checks_its_stakes_share_of_the_networks_rate(world):

@@ -30,6 +30,7 @@ from tessera._chain.disputes import (
     COMMITTEE_KINDS,
     OPEN,
     PAYOUTS,
+    REPLAYED,
     WITHHELD,
     Challenge,
     DisputesClient,
@@ -195,6 +196,11 @@ class Validator:
     ) -> None:
         epoch, index, bundle = later
         detail = f"receipt {index} spends the authorization of epoch {first[0]} receipt {first[1]}"
+        if any(
+            (c.epoch, c.index, c.kind) == (epoch, index, REPLAYED)
+            for c in self.disputes.challenges(self.from_block, node)
+        ):
+            return  # another validator proved it first
         try:
             earlier = bundle
             if first[0] != epoch:
