@@ -175,3 +175,20 @@ def test_each_validator_checks_its_stakes_share_of_the_networks_rate(world):
     t.stake_validator(STAKE, "v1")  # v1 now holds two thirds
     assert v1.rate() == pytest.approx(NETWORK_SAMPLE_RATE * 2 / 3)
     assert v2.rate() == pytest.approx(NETWORK_SAMPLE_RATE / 3)
+
+
+@pytest.mark.parametrize("lie", ["skewed-payouts", "withheld-bundle"])
+def test_a_second_validator_joins_an_epoch_challenge_instead_of_repeating_it(world, lie):
+    t, serve, validators = world
+    cheater = serve("cheater", lie)
+    client = NodeClient(cheater.url, payer=t.payer("alice"))
+    client.ask(QUESTIONS[0])
+    client.close()
+    assert cheater.node.settler.settle() is not None  # its own settler: the lie lives there
+    advance_home_chain(t, 1)
+    v1, v2 = validators("v1", "v2")
+    assert v1.tick().challenges_opened
+    second = v2.tick()
+    assert second.challenges_opened == []
+    assert not [p for p in second.problems if "already" in p], second.problems
+    assert len(t.challenges(t.address("cheater"))) == 1

@@ -196,10 +196,7 @@ class Validator:
     ) -> None:
         epoch, index, bundle = later
         detail = f"receipt {index} spends the authorization of epoch {first[0]} receipt {first[1]}"
-        if any(
-            (c.epoch, c.index, c.kind) == (epoch, index, REPLAYED)
-            for c in self.disputes.challenges(self.from_block, node)
-        ):
+        if self._opened_already(node, epoch, index, REPLAYED):
             return  # another validator proved it first
         try:
             earlier = bundle
@@ -225,6 +222,8 @@ class Validator:
         if audit.ok:
             return 0
         detail = "; ".join(audit.problems)[:500]
+        if self._opened_already(node, epoch, -1, PAYOUTS):  # a whole epoch reads as -1
+            return 1  # another validator challenged them first: the committee decides
         try:
             challenge = self.disputes.challenge_payouts(self.key, node, epoch)
         except ChainError as exc:
@@ -278,6 +277,8 @@ class Validator:
 
     def _ask_for(self, node: str, epoch: int, indices: list[int], report: TickReport) -> None:
         for index in indices:
+            if self._opened_already(node, epoch, index, WITHHELD):
+                continue  # another validator asked first
             try:
                 challenge = self.disputes.challenge_withheld(self.key, node, epoch, index)
             except ChainError as exc:
@@ -289,6 +290,14 @@ class Validator:
             report.challenges_opened.append(challenge)
         self.journal.mark_checked(
             CheckedEpoch(node, epoch, len(indices), 0, 0, "bundle unavailable: asked on chain")
+        )
+
+    def _opened_already(self, node: str, epoch: int, index: int, kind: int) -> bool:
+        """Whether a challenge of this kind against this receipt (or epoch) exists: the
+        contract takes one per fault, so a second would only revert."""
+        return any(
+            (c.epoch, c.index, c.kind) == (epoch, index, kind)
+            for c in self.disputes.challenges(self.from_block, node)
         )
 
     def _problem(self, report: TickReport, node: str, epoch: int, text: str) -> None:
