@@ -34,6 +34,7 @@ from tessera._chain.deploy import Deployment, deploy_contracts
 from tessera._chain.disputes import (
     ANSWER,
     MODEL,
+    PRICE,
     SIGNATURE,
     UNAUTHORIZED,
     DisputesClient,
@@ -45,7 +46,10 @@ from tessera._chain.staking import StakingClient
 from tessera._crypto.authorization import authorize_request
 from tessera._crypto.receipt import Receipt
 from tessera._crypto.voucher import Voucher
+from tessera._payments.payouts import PayoutTree
 from tessera._payments.receipts_tree import ReceiptsTree
+from tessera._payments.split import split_receipt
+from tessera._payments.trace import step_updates
 
 TSR = 10**18
 # the faulty receipts' positions (every one names an unapproved model); the replay bills
@@ -114,6 +118,8 @@ def evidence(tree: ReceiptsTree, index: int, receipt: Receipt) -> ReceiptEvidenc
         *fields,
         to_bytes(hexstr=receipt.signature),
         keccak(receipt.body_bytes()),
+        tree.states[index].root,
+        tree.states[index].total,
         tree.proof(index),
     )
 
@@ -140,7 +146,7 @@ def dispute_rows(chain: Chain, d: Deployment, treasury: LocalAccount, count: int
     signed = receipts(chain, d, node, client, count)
     tree = ReceiptsTree(signed)
     settlement.post_epoch(
-        node, 0, settlement.leaf(node.address, d.disputes, 500), 500, "bafy", count, tree.root,
+        node, 0, PayoutTree(node.address, {d.disputes: 500}).root, 500, "bafy", count, tree.root,
         settlement.fee_split(), [Redemption(client.address, 500, 500, voucher.signature)],
     )  # fmt: skip
 
@@ -159,7 +165,9 @@ def dispute_rows(chain: Chain, d: Deployment, treasury: LocalAccount, count: int
         fn.challenge_receipt(node.address, 0, ANSWER, honest.as_abi(), 0, b"")
     )
     guilty = disputes.challenge_count()
-    rows["challenge_payouts (committee)"] = by_challenger(fn.challenge_payouts(node.address, 0))
+    rows["challenge_receipt (committee: price)"] = by_challenger(
+        fn.challenge_receipt(node.address, 0, PRICE, honest.as_abi(), 0, b"")
+    )
     innocent = disputes.challenge_count()
 
     body = signed[5].body_bytes()
@@ -207,6 +215,24 @@ def dispute_rows(chain: Chain, d: Deployment, treasury: LocalAccount, count: int
             first.nonce,
             to_bytes(hexstr=again.signature),
             to_bytes(hexstr=first.signature),
+        )
+    )
+    # the receipts commit to no payout state: the first step and the posted root are both wrong
+    split, first_receipt = settlement.fee_split(), signed[0]
+    credits = split_receipt(first_receipt, split, None)
+    updates = [u.as_abi() for u in step_updates(PayoutTree(node.address), credits)]
+    rows[f"prove_step ({len(credits)} credits: proven and slashed)"] = _gas(
+        chain.transact(
+            disputes.payout_prover.functions.prove_step(
+                node.address, 0, honest.as_abi(), honest.as_abi(), ([], [], [], []), updates
+            ),
+            challenger,
+        )
+    )
+    last = evidence(tree, count - 1, signed[count - 1])
+    rows["prove_last (posted root: proven and slashed)"] = _gas(
+        chain.transact(
+            disputes.payout_prover.functions.prove_last(node.address, 0, last.as_abi()), challenger
         )
     )
     rows["refund (one client)"] = settlement.refund(treasury, node.address, 0)

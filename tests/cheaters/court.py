@@ -1,6 +1,8 @@
 """One home and chain where an honest node and one node per lie answer the same client, settle
 an epoch each, and two validators re-check, challenge, vote and resolve; a lying challenger
-accuses the honest node. Built once per module: the tests read what came of it."""
+accuses the honest node. Built once per module: the tests read what came of it. Payouts
+that do not follow the receipts are proven by the payout prover and slashed at once; no
+committee votes on them."""
 
 from __future__ import annotations
 
@@ -22,7 +24,6 @@ from tessera._node.byzantine import LIES, build_byzantine_node
 from tessera._node.config import NodeConfig
 from tessera._node.runtime import build_node
 from tessera._payments.bundle import EpochBundle, load_bundle
-from tessera._payments.receipts_tree import ReceiptsTree
 from tessera._validator.evidence import evidence_for
 from tessera._validator.runtime import ValidatorConfig, ValidatorRuntime, build_validator
 
@@ -144,7 +145,7 @@ def _ask_and_settle(t: Any, account: str, live: LiveNode) -> EpochBundle:
 def _accuse(t: Any, account: str, bundle: EpochBundle) -> int:
     """A lying challenger claims the honest node's first answer is not its model's."""
     receipt = bundle.receipts[0]
-    evidence = evidence_for(ReceiptsTree(bundle.receipts), 0, receipt)
+    evidence = evidence_for(bundle.receipts_tree, 0, receipt)
     nonce, signature = receipt.authorization.nonce, receipt.authorization.signature
     return t.disputes.challenge_receipt(
         t.signer("mallory"),

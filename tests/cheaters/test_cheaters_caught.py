@@ -11,6 +11,7 @@ from tessera._chain.disputes import (
     ANSWER,
     ATTRIBUTION,
     DISMISSED,
+    OBJECTIVE_KINDS,
     PAYOUTS,
     PROMPT,
     REPLAYED,
@@ -82,6 +83,12 @@ def test_every_sampled_lie_is_challenged_with_its_kind_and_the_liar_slashed(cour
         assert {c.index for c in challenges} == lied
     else:  # one challenge of the epoch: its payouts, or a receipt nobody could fetch
         assert len(challenges) == 1 and court.nodes[lie].node.book.epochs.keys() == {0}
+    if lie == "skewed-payouts":  # proven by the payout prover at the first wrong step
+        told = court.nodes[lie].node.book.receipts
+        first = min(i for i, r in enumerate(court.receipts(lie)) if r.id in told)
+        [challenge] = challenges
+        assert challenge.kind in OBJECTIVE_KINDS and challenge.index == first
+        assert challenge.challenger in {court.address(v) for v in ("v1", "v2")}
     assert [c.status for c in challenges] == [SLASHED] * len(challenges)
     assert t.staking.slashed(node) > 0
     assert t.settlement.is_voided(node, 0)

@@ -24,6 +24,7 @@ from tessera._chain.disputes import DisputeParams
 from tessera._crypto.authorization import authorize_request
 from tessera._crypto.merkle import MerkleTree
 from tessera._crypto.receipt import Receipt
+from tessera._payments.payouts import PayoutTree
 
 ZERO = "0x" + "00" * 20
 ZERO32 = b"\x00" * 32
@@ -53,9 +54,18 @@ PARAMS = DisputeParams(
 SPLIT_BPS = (3_000, 2_000, 4_000, 500, 500)  # node, owner, contributors, treasury, validators
 
 # challenge kinds and statuses, as disputes.vy numbers them
-SIGNATURE, MODEL_KIND, UNAUTHORIZED, WITHHELD, ANSWER, ATTRIBUTION, PROMPT, PAYOUTS, REPLAYED = (
-    range(1, 10)
-)
+(
+    SIGNATURE,
+    MODEL_KIND,
+    UNAUTHORIZED,
+    WITHHELD,
+    ANSWER,
+    ATTRIBUTION,
+    PROMPT,
+    PRICE,
+    REPLAYED,
+    PAYOUTS,
+) = range(1, 11)
 OPEN, SLASHED, DISMISSED, ANSWERED = range(1, 5)
 
 # the epoch's receipts, by position
@@ -83,15 +93,29 @@ def signature_bytes(receipt: Receipt) -> bytes:
     return to_bytes(hexstr=receipt.signature) if receipt.signature else b""
 
 
-def leaf(index: int, receipt: Receipt) -> bytes:
+def leaf(index: int, receipt: Receipt, state: tuple[bytes, int] = (ZERO32, 0)) -> bytes:
+    """A receipt's leaf, with the payout state (root, total) the node committed to after it
+    (zero here: this world's epoch 0 is not proven against its payouts)."""
     inner = encode(
-        ["uint256", "bytes32", "bytes32", "bytes32"],
-        [index, receipt.digest(), keccak(signature_bytes(receipt)), keccak(receipt.body_bytes())],
+        ["uint256", "bytes32", "bytes32", "bytes32", "bytes32", "uint256"],
+        [
+            index,
+            receipt.digest(),
+            keccak(signature_bytes(receipt)),
+            keccak(receipt.body_bytes()),
+            *state,
+        ],
     )
     return keccak(keccak(inner))
 
 
-def evidence(receipt: Receipt, position: int, tree: MerkleTree, **changes: Any) -> tuple:
+def evidence(
+    receipt: Receipt,
+    position: int,
+    tree: MerkleTree,
+    state: tuple[bytes, int] = (ZERO32, 0),
+    **changes: Any,
+) -> tuple:
     """The `ReceiptEvidence` tuple of the receipt at `position`; keywords replace fields."""
     fields = dict(
         zip(
@@ -117,6 +141,8 @@ def evidence(receipt: Receipt, position: int, tree: MerkleTree, **changes: Any) 
         **fields,
         "signature": signature_bytes(receipt),
         "body_hash": keccak(receipt.body_bytes()),
+        "payout_root": state[0],
+        "payout_total": state[1],
         "proof": tree.proof(position),
     }
     record.update(changes)
@@ -135,12 +161,10 @@ def evidence(receipt: Receipt, position: int, tree: MerkleTree, **changes: Any) 
         record["timestamp"],
         record["signature"],
         record["body_hash"],
+        record["payout_root"],
+        record["payout_total"],
         list(record["proof"]),
     )
-
-
-def payout_leaf(node: str, recipient: str, cumulative: int) -> bytes:
-    return keccak(keccak(encode(["address", "address", "uint256"], [node, recipient, cumulative])))
 
 
 def commitment(challenge_id: int, guilty: bool, salt: bytes, voter: str) -> bytes:
@@ -160,6 +184,7 @@ class World:
     staking: Contract
     policy: Contract
     disputes: Contract
+    prover: Contract  # the payout prover, linked to disputes
     registry: str  # the receipts' verifying contract
     owner: str  # deployed everything; owns the parameters
     holder: str  # the supply
@@ -172,7 +197,7 @@ class World:
     receipts: list[Receipt]
     tree: MerkleTree
     payouts: dict[str, int]  # recipient -> cumulative, epoch 0
-    payout_tree: MerkleTree
+    payout_tree: PayoutTree
     refunds: list[tuple[str, int]]
     posted_at: int
 
@@ -180,7 +205,7 @@ class World:
         return evidence(self.receipts[position], position, self.tree, **changes)
 
     def payout_proof(self, recipient: str) -> list[bytes]:
-        return self.payout_tree.proof(list(self.payouts).index(recipient))
+        return self.payout_tree.leaf_proof(recipient)
 
     def balance(self, who: str) -> int:
         return int(self.token.functions.balanceOf(who).call())
@@ -339,6 +364,8 @@ def build_world(w3: Web3, params: DisputeParams = PARAMS) -> World:
     split = (*SPLIT_BPS[:4], treasury, SPLIT_BPS[4], disputes.address)
     settlement.functions.set_fee_split(split).transact({"from": owner})
     staking.functions.set_slasher(disputes.address).transact({"from": owner})
+    prover = deploy("payout_prover", settlement.address, policy.address, disputes.address, registry)
+    disputes.functions.link_prover(prover.address).transact({"from": owner})
 
     def tokens(to: str, amount: int = FUNDS) -> None:
         token.functions.transfer(to, amount).transact({"from": holder})
@@ -385,7 +412,7 @@ def build_world(w3: Web3, params: DisputeParams = PARAMS) -> World:
         treasury: total * SPLIT_BPS[3] // 10_000,
         disputes.address: total * SPLIT_BPS[4] // 10_000,
     }
-    payout_tree = MerkleTree([payout_leaf(node.address, r, a) for r, a in payouts.items()])
+    payout_tree = PayoutTree(node.address, payouts)
     receipts = make_receipts(w3, registry, node, clients)
     tree = MerkleTree([leaf(i, r) for i, r in enumerate(receipts)])
     tx = settlement.functions.post_epoch(
@@ -400,6 +427,7 @@ def build_world(w3: Web3, params: DisputeParams = PARAMS) -> World:
         staking=staking,
         policy=policy,
         disputes=disputes,
+        prover=prover,
         registry=registry,
         owner=owner,
         holder=holder,

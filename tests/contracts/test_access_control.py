@@ -28,6 +28,7 @@ from web3.contract import Contract
 
 from tessera._chain.compiler import CONTRACTS_DIR, load_artifact
 from tessera._chain.disputes import DisputeParams
+from tessera._payments.payouts import PayoutTree
 
 # rules --------------------------------------------------------------------------------------
 
@@ -40,6 +41,7 @@ RECIPIENT = "anyone, claiming only its own payout"
 OWNER = "the owner"
 SLASHER = "the slasher"
 DISPUTES = "the disputes contract"
+PAYOUT_PROVER = "the payout prover"
 BONDED = "anyone, putting up its own bond"
 MEMBER = "a member of the challenge's committee"
 MINTER = "a minter"
@@ -104,12 +106,17 @@ ACCESS: dict[str, dict[str, str]] = {
         "collect": ANYONE,  # pays only the validators' pool
         "challenge_receipt": BONDED,
         "challenge_withheld": BONDED,
-        "challenge_payouts": BONDED,
         "challenge_replayed": BONDED,
+        "slash_payouts": PAYOUT_PROVER,
+        "link_prover": OWNER,  # once
         "produce": ANYONE,  # only the receipt the node committed to
         "commit_vote": MEMBER,
         "reveal_vote": MEMBER,
         "resolve": ANYONE,  # only once its period is over
+    },
+    "payout_prover": {  # reverts unless the evidence proves a fault
+        "prove_step": BONDED,
+        "prove_last": BONDED,
     },
     "staking": {
         "transfer_ownership": OWNER,
@@ -171,6 +178,7 @@ MODULES = {
     "validator_set": "disputes",
     "committee": "disputes",
     "receipt_evidence": "disputes",
+    "payout_state": "settlement",
 }
 
 NOT_OWNER = "ownable: caller is not the owner"
@@ -225,6 +233,7 @@ class World:
     staking: Contract
     policy: Contract
     disputes: Contract
+    payout_prover: Contract
     timelock: Contract
     governor: Contract
     owner: str  # deployed all: owns token, settlement and policy, administers the timelock
@@ -316,6 +325,10 @@ def build_world(w3: Web3) -> World:
     split = (3000, 2000, 4000, 500, accounts[9], 500, disputes.address)
     settlement.functions.set_fee_split(split).transact({"from": owner})
     staking.functions.set_slasher(slasher).transact({"from": owner})
+    payout_prover = deploy(
+        "payout_prover", settlement.address, policy.address, disputes.address, registry.address
+    )
+    disputes.functions.link_prover(payout_prover.address).transact({"from": owner})
     token.functions.mint(operator, MIN_STAKE).transact({"from": owner})  # the holder keeps SUPPLY
     token.functions.approve(staking.address, MIN_STAKE).transact({"from": operator})
     staking.functions.register(MIN_STAKE, "http://operator", "bafyop").transact({"from": operator})
@@ -340,6 +353,7 @@ def build_world(w3: Web3) -> World:
         staking=staking,
         policy=policy,
         disputes=disputes,
+        payout_prover=payout_prover,
         timelock=timelock,
         governor=governor,
         owner=owner,
@@ -716,12 +730,13 @@ def test_a_recipient_claims_only_its_own_payout(world, sign_voucher, reverts):
     node, recipient = world.newcomer().address, world.newcomer().address
     client = client_with_deposit(world, 50, node)
     voucher = (client.address, 50, 50, sign_voucher(client, world.settlement, node, 50))
-    root = settlement.leaf(node, recipient, 50).call()  # a one-leaf tree: no proof
-    post(world, node, 50, [voucher], root=root)
+    payouts = PayoutTree(node, {recipient: 50})
+    post(world, node, 50, [voucher], root=payouts.root)
     world.wait(CHALLENGE)
+    proof = payouts.leaf_proof(recipient)
     with reverts("settlement: invalid proof"):
-        settlement.claim(node, 0, 50, []).transact({"from": world.stranger})
-    settlement.claim(node, 0, 50, []).transact({"from": recipient})
+        settlement.claim(node, 0, 50, proof).transact({"from": world.stranger})
+    settlement.claim(node, 0, 50, proof).transact({"from": recipient})
     assert world.token.functions.balanceOf(recipient).call() == 50
 
 
@@ -740,36 +755,57 @@ def test_only_the_owner_links_disputes_and_only_once(world, reverts):
 EVIDENCE_SIGNATURE = b"\x01" * 65  # no key's: the receipt's signature is forged
 
 
-def one_receipt_epoch(world: World, sign_voucher) -> tuple[str, tuple, bytes]:
-    """A fresh node that posted an epoch of one receipt (50 redeemed, all owed to the
-    validators' pool); returns the node, the receipt's evidence and its body."""
+NO_SOURCES = ([], [], [], [])  # an attribution without sources: cids, contributors, ...
+NO_SOURCES_HASH = keccak(
+    abi_encode(["bytes32[]", "address[]", "uint256[]", "uint256[]"], list(NO_SOURCES))
+)
+
+
+def pool_payouts(world: World, node: str) -> PayoutTree:
+    """The payouts every one-receipt epoch posts: 50, all owed to the validators' pool."""
+    return PayoutTree(node, {world.disputes.address: 50})
+
+
+def one_receipt_epoch(
+    world: World, sign_voucher, *, posted_state: bool = False
+) -> tuple[str, tuple, bytes]:
+    """A fresh node that posted an epoch of one free receipt without sources (50 redeemed,
+    all owed to the validators' pool), whose leaf commits to an empty payout state after it
+    (to the posted one with `posted_state`); returns the node, the receipt's evidence and its
+    body."""
     node = world.newcomer().address
+    payouts = pool_payouts(world, node)
+    state = (payouts.root, payouts.total) if posted_state else (ZERO32, 0)
     client = client_with_deposit(world, 50, node)
     body = b'{"receipt":0}'
     fields = [
         0,
         *[keccak(text=f"field {i}") for i in range(2)],
         "m",
-        *[ZERO32] * 5,
+        ZERO32,
+        ZERO32,
+        NO_SOURCES_HASH,
+        ZERO32,
+        ZERO32,
         0,
         client.address,
         1,
         EVIDENCE_SIGNATURE,
         keccak(body),
+        *state,
         [],
     ]
     digest = world.disputes.functions.receipt_digest(tuple(fields)).call()
     leaf = keccak(
         keccak(
             abi_encode(
-                ["uint256", "bytes32", "bytes32", "bytes32"],
-                [0, digest, keccak(EVIDENCE_SIGNATURE), keccak(body)],
+                ["uint256", "bytes32", "bytes32", "bytes32", "bytes32", "uint256"],
+                [0, digest, keccak(EVIDENCE_SIGNATURE), keccak(body), *state],
             )
         )
     )
     voucher = (client.address, 50, 50, sign_voucher(client, world.settlement, node, 50))
-    pool = world.settlement.functions.leaf(node, world.disputes.address, 50).call()
-    post(world, node, 50, [voucher], root=pool, receipts=leaf)
+    post(world, node, 50, [voucher], root=payouts.root, receipts=leaf)
     return node, tuple(fields), body
 
 
@@ -808,7 +844,8 @@ def test_anyone_collects_the_pool_and_each_validator_withdraws_its_own(
     disputes.stake_validator(MIN_STAKE).transact({"from": validator})
     node, _, _ = one_receipt_epoch(world, sign_voucher)
     world.wait(CHALLENGE)
-    disputes.collect(node, 0, 50, []).transact({"from": world.newcomer().address})
+    proof = pool_payouts(world, node).leaf_proof(world.disputes.address)
+    disputes.collect(node, 0, 50, proof).transact({"from": world.newcomer().address})
     assert world.token.functions.balanceOf(world.stranger).call() == 0
     with reverts("disputes: no rewards"):
         disputes.withdraw_rewards().transact({"from": world.stranger})
@@ -816,7 +853,7 @@ def test_anyone_collects_the_pool_and_each_validator_withdraws_its_own(
     assert world.token.functions.balanceOf(validator).call() == 50
 
 
-@covers("disputes", "challenge_receipt", "challenge_withheld", "challenge_payouts")
+@covers("disputes", "challenge_receipt", "challenge_withheld")
 @covers("settlement", "freeze", "void_from")
 def test_a_challenge_takes_the_challengers_own_bond(world, sign_voucher, reverts):
     disputes, settlement = world.disputes.functions, world.settlement.functions
@@ -825,7 +862,7 @@ def test_a_challenge_takes_the_challengers_own_bond(world, sign_voucher, reverts
     node, evidence, _ = one_receipt_epoch(world, sign_voucher)
     calls = [
         disputes.challenge_withheld(node, 0, 0),
-        disputes.challenge_payouts(node, 0),
+        disputes.challenge_receipt(node, 0, 5, evidence, 0, b""),  # ANSWER: a committee's
         disputes.challenge_receipt(node, 0, 1, evidence, 0, b""),  # SIGNATURE
     ]
     for call in calls:
@@ -853,6 +890,80 @@ def test_anyone_with_a_bond_proves_a_replay_and_gets_it_back(dw, reverts):
     before = dw.balance(dw.challenger.address)
     replayed(dw, REPLAY, HONEST, sender=dw.challenger)
     assert dw.balance(dw.challenger.address) > before  # its share of the slash, bond intact
+
+
+@covers("payout_prover", "prove_step", "prove_last")
+@covers("disputes", "slash_payouts")
+def test_anyone_with_a_bond_proves_payouts_and_only_the_prover_slashes(
+    world, sign_voucher, reverts
+):
+    """A wrong payout step or last state is proven by any caller with its own bond, through
+    the payout prover only; honest evidence is refused to everyone, bonded or not."""
+    prover, disputes = world.payout_prover.functions, world.disputes.functions
+    # the receipt commits to an empty state, the posted root owes 50: the last state is wrong
+    last_node, last_receipt, _ = one_receipt_epoch(world, sign_voucher)
+    # the receipt commits to the posted root, though a free receipt credits nothing
+    step_node, step_receipt, _ = one_receipt_epoch(world, sign_voucher, posted_state=True)
+    faulty = [
+        prover.prove_last(last_node, 0, last_receipt),
+        prover.prove_step(step_node, 0, step_receipt, step_receipt, NO_SOURCES, []),
+    ]
+    honest = [
+        (
+            prover.prove_last(step_node, 0, step_receipt),
+            "disputes: the posted root is the last receipt's",
+        ),
+        (
+            prover.prove_step(last_node, 0, last_receipt, last_receipt, NO_SOURCES, []),
+            "disputes: payouts follow the receipt",
+        ),
+    ]
+    for call in faulty:
+        with reverts("disputes: bond too small"):  # the stranger's tokens: none
+            call.transact({"from": world.stranger})
+    challenger = bonded(world)
+    for call, reason in honest:
+        for sender in (world.stranger, challenger):
+            with reverts(reason):
+                call.transact({"from": sender})
+    for sender in (world.owner, world.stranger, challenger):
+        with reverts("disputes: caller is not the payout prover"):
+            disputes.slash_payouts(step_node, 0, 0, challenger).transact({"from": sender})
+    for call in faulty:
+        call.transact({"from": challenger})
+    records = [disputes.challenge(cid).call() for cid in (1, 2)]
+    assert [(r[0], r[2], r[3], r[4], r[8]) for r in records] == [
+        (last_node, 1, 10, challenger, 2),  # PAYOUTS at the receipt count, SLASHED
+        (step_node, 0, 10, challenger, 2),  # PAYOUTS at the wrong step, SLASHED
+    ]
+    assert all(world.settlement.functions.is_voided(n, 0).call() for n in (last_node, step_node))
+    assert world.token.functions.balanceOf(challenger).call() == 1_000  # the bond never moved
+
+
+@covers("disputes", "link_prover")
+def test_only_the_owner_links_the_prover_and_only_once(world, reverts):
+    with reverts(NOT_OWNER):
+        world.disputes.functions.link_prover(world.spare).transact({"from": world.stranger})
+    with reverts("disputes: prover already linked"):  # past the gate: linked at deployment
+        world.disputes.functions.link_prover(world.spare).transact({"from": world.owner})
+    assert world.disputes.functions.payout_prover().call() == world.payout_prover.address
+    fresh = deploy_contract(
+        world.w3,
+        "disputes",
+        world.token.address,
+        world.settlement.address,
+        world.staking.address,
+        world.policy.address,
+        world.registry.address,
+        PARAMS.as_abi(),
+        sender=world.owner,
+    )
+    with reverts(NOT_OWNER):
+        fresh.functions.link_prover(world.spare).transact({"from": world.stranger})
+    with reverts("disputes: zero prover"):
+        fresh.functions.link_prover(ZERO).transact({"from": world.owner})
+    fresh.functions.link_prover(world.spare).transact({"from": world.owner})
+    assert fresh.functions.payout_prover().call() == world.spare
 
 
 @covers("disputes", "produce", "resolve")
@@ -886,8 +997,10 @@ def test_only_a_committee_member_votes(world, sign_voucher, reverts):
     disputes = world.disputes.functions
     member = bonded(world, MIN_STAKE)
     disputes.stake_validator(MIN_STAKE).transact({"from": member})
-    node, _, _ = one_receipt_epoch(world, sign_voucher)
-    disputes.challenge_payouts(node, 0).transact({"from": bonded(world)})
+    node, evidence, _ = one_receipt_epoch(world, sign_voucher)
+    disputes.challenge_receipt(node, 0, 5, evidence, 0, b"").transact(  # ANSWER: a committee's
+        {"from": bonded(world)}
+    )
     assert disputes.committee(1).call() == [member]
     salt = keccak(text="salt")
     for voter in (world.stranger, member):

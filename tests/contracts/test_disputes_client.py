@@ -24,6 +24,8 @@ from tessera._chain.disputes import (
     DISMISSED,
     MODEL,
     OPEN,
+    PAYOUTS,
+    PRICE,
     SIGNATURE,
     SLASHED,
     WITHHELD,
@@ -40,6 +42,7 @@ from tessera._chain.token import TokenClient
 from tessera._crypto.receipt import Receipt
 from tessera._crypto.voucher import Voucher
 from tessera._errors import ChainError, ContractRevert
+from tessera._payments.payouts import PayoutTree
 from tessera._payments.receipts_tree import ReceiptsTree
 
 TSR = 10**18
@@ -57,6 +60,8 @@ def evidence_of(tree: ReceiptsTree, index: int, receipt: Receipt) -> ReceiptEvid
         fields[10],
         signature_bytes(receipt),
         keccak(receipt.body_bytes()),
+        b"\x00" * 32,  # the tree's receipts commit to empty payout states
+        0,
         tree.proof(index),
     )
 
@@ -83,6 +88,10 @@ def test_the_deployment_wires_the_disputes_contract(deployed):
     assert disputes.owner() == d.timelock
     assert disputes.params() == SHORT
     assert disputes.token.address == d.token
+    prover = disputes.payout_prover  # linked to disputes, reading what disputes reads
+    assert chain.call(prover.functions.disputes()) == d.disputes
+    assert chain.call(prover.functions.settlement()) == d.settlement
+    assert chain.call(prover.functions.policy()) == d.policy
     check_deployment(chain, d)
 
 
@@ -163,11 +172,11 @@ def test_the_clients_drive_every_dispute_path(deployed):
         redemptions.append(Redemption(client.address, amount, amount, signed.signature))
     receipts = make_receipts(chain.w3, d.registry, node, clients)
     tree = ReceiptsTree(receipts)
-    pool_leaf = settlement.leaf(node.address, d.disputes, 500)
+    payouts = PayoutTree(node.address, {d.disputes: 500})
     settlement.post_epoch(
         node,
         0,
-        pool_leaf,
+        payouts.root,
         500,
         "bafy",
         len(receipts),
@@ -249,8 +258,19 @@ def test_the_clients_drive_every_dispute_path(deployed):
     again = disputes.challenge_receipt(challenger, node.address, 0, MODEL, unapproved)
     assert disputes.challenge(again).status_name == "slashed"
     assert disputes.slashes(node.address) == 2
+    # the receipts commit to empty payout states, the posted root is not: proven, slashed
+    last = len(receipts) - 1
+    proved = disputes.prove_payout_last(
+        challenger, node.address, 0, evidence_of(tree, last, receipts[last])
+    )
+    record = disputes.challenge(proved)
+    assert (record.kind, record.status, record.index) == (PAYOUTS, SLASHED, len(receipts))
+    assert record.challenger == challenger.address
+    assert disputes.slashes(node.address) == 3
 
 
 def test_a_challenge_record_names_its_kind_and_status():
-    record = Challenge(1, key("n").address, 0, -1, 8, key("c").address, 5, 10, 30, OPEN, 20)
-    assert (record.kind_name, record.status_name, record.reveal_ends) == ("payouts", "open", 30)
+    record = Challenge(1, key("n").address, 0, 3, PRICE, key("c").address, 5, 10, 30, OPEN, 20)
+    assert (record.kind_name, record.status_name, record.reveal_ends) == ("price", "open", 30)
+    proven = Challenge(2, key("n").address, 0, 9, PAYOUTS, key("c").address, 0, 5, 5, SLASHED, 0)
+    assert (proven.kind_name, proven.status_name) == ("payouts", "slashed")

@@ -17,7 +17,7 @@ from dispute_world import (
     NODE_STAKE,
     OPEN,
     PARAMS,
-    PAYOUTS,
+    PRICE,
     PROMPT,
     SLASHED,
     VALIDATOR_STAKES,
@@ -38,12 +38,6 @@ def open_answer(dw, *, kind: int = ANSWER, sender=None, index: int = HONEST, epo
     fn = dw.disputes.functions.challenge_receipt(
         dw.node.address, epoch, kind, dw.evidence(index), 0, b""
     )
-    fn.transact({"from": (sender or dw.challenger).address})
-    return dw.last_id()
-
-
-def open_payouts(dw, *, sender=None, epoch: int = 0) -> int:
-    fn = dw.disputes.functions.challenge_payouts(dw.node.address, epoch)
     fn.transact({"from": (sender or dw.challenger).address})
     return dw.last_id()
 
@@ -100,7 +94,7 @@ def with_rewards(dw) -> tuple[int, list[int]]:
 # opening and the draw -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", [ANSWER, ATTRIBUTION, PROMPT, PAYOUTS])
+@pytest.mark.parametrize("kind", [ANSWER, ATTRIBUTION, PROMPT, PRICE])
 def test_a_committee_challenge_opens_with_a_bond_a_draw_and_a_freeze(dw, kind):
     before = dw.balance(dw.challenger.address)
     cid = open_answer(dw, kind=kind)
@@ -125,12 +119,12 @@ def test_a_committee_challenge_opens_with_a_bond_a_draw_and_a_freeze(dw, kind):
     assert dw.settlement.functions.frozen(dw.node.address).call() == 1
 
 
-def test_a_payouts_challenge_names_the_whole_epoch(dw, reverts):
-    cid = open_payouts(dw)
-    assert dw.challenge(cid)[2:4] == (2**256 - 1, PAYOUTS)
-    with reverts("disputes: payouts already challenged"):
-        open_payouts(dw)
-    open_answer(dw, kind=PAYOUTS)  # one receipt's price is another question
+def test_a_price_challenge_names_one_receipt_once(dw, reverts):
+    cid = open_answer(dw, kind=PRICE)
+    assert dw.challenge(cid)[2:4] == (HONEST, PRICE)
+    with reverts("disputes: receipt already challenged"):
+        open_answer(dw, kind=PRICE)
+    open_answer(dw, kind=ANSWER)  # the same receipt's answer is another question
 
 
 def test_the_challenger_is_never_on_its_committee(dw):
@@ -193,7 +187,7 @@ def test_no_committee_without_validators(dw, reverts):
     with reverts("disputes: no committee available"):
         open_answer(dw)
     with reverts("disputes: no committee available"):
-        open_payouts(dw)
+        open_answer(dw, kind=PRICE)
     assert (dw.balance(dw.challenger.address), dw.last_id()) == before
 
 
@@ -206,10 +200,10 @@ def test_no_committee_when_the_challenger_is_the_only_validator(dw, reverts):
 
 def test_a_committee_challenge_is_refused_outside_the_window(dw, reverts):
     with reverts("disputes: unknown epoch"):
-        open_payouts(dw, epoch=1)
+        open_answer(dw, kind=PRICE, epoch=1)
     dw.at(dw.posted_at + CHALLENGE)
     with reverts("disputes: challenge window closed"):
-        open_payouts(dw)
+        open_answer(dw, kind=PRICE)
     with reverts("disputes: challenge window closed"):
         open_answer(dw)
     assert dw.last_id() == 0
@@ -217,7 +211,7 @@ def test_a_committee_challenge_is_refused_outside_the_window(dw, reverts):
 
 def test_a_committee_challenge_needs_a_bond(dw, reverts):
     with reverts("disputes: bond too small"):
-        open_payouts(dw, sender=dw.stranger)
+        open_answer(dw, kind=PRICE, sender=dw.stranger)
     with reverts("disputes: bond too small"):
         open_answer(dw, sender=dw.stranger)
     assert dw.last_id() == 0

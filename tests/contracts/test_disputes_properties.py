@@ -20,7 +20,7 @@ from dispute_world import (
     MODEL_KIND,
     OPEN,
     PARAMS,
-    PAYOUTS,
+    PRICE,
     PROMPT,
     SIGNATURE,
     SLASHED,
@@ -46,7 +46,7 @@ from hypothesis.stateful import (
 from web3.exceptions import ContractLogicError
 
 OBJECTIVE = [SIGNATURE, MODEL_KIND, UNAUTHORIZED]
-COMMITTEE = [ANSWER, ATTRIBUTION, PROMPT, PAYOUTS]
+COMMITTEE = [ANSWER, ATTRIBUTION, PROMPT, PRICE]
 receipt = st.integers(0, 6)
 amount = st.sampled_from([0, 1, PARAMS.min_validator_stake - 1, PARAMS.min_validator_stake, 2_500])
 # the world's faulty receipts with the kinds that prove them (and so slash at once)
@@ -155,8 +155,11 @@ class DisputesMachine(RuleBasedStateMachine):
         self.send(fn, self.actors[who].address)
 
     @rule(who=actor)
-    def challenge_payouts(self, who):
-        fn = self.w.disputes.functions.challenge_payouts(self.w.node.address, 0)
+    def prove_payouts(self, who):
+        """The world's receipts commit to empty payout states, so its posted root is not the
+        last receipt's: the payout prover slashes at once (with a bond, once per epoch)."""
+        last = len(self.w.receipts) - 1
+        fn = self.w.prover.functions.prove_last(self.w.node.address, 0, self.w.evidence(last))
         self.send(fn, self.actors[who].address)
 
     @rule(pick=st.integers(0, 100))

@@ -18,6 +18,7 @@ from dispute_world import (
     NODE_STAKE,
     PARAMS,
     PAYOUTS,
+    REPLAYED,
     SIGNATURE,
     SLASHED,
     UNAPPROVED_MODEL,
@@ -298,7 +299,7 @@ def test_a_node_without_stake_left_is_still_voided(dw):
 # bad input: each reverts with its reason and changes nothing ---------------------------------
 
 
-@pytest.mark.parametrize("kind", [0, WITHHELD, PAYOUTS + 1, 255])
+@pytest.mark.parametrize("kind", [0, WITHHELD, REPLAYED, PAYOUTS, PAYOUTS + 1, 255])
 def test_an_unknown_kind_is_refused_first(dw, reverts, kind):
     before = state(dw)
     with reverts("disputes: unknown kind"):
@@ -346,6 +347,8 @@ def test_an_unknown_receipt_is_refused(dw, reverts):
         pytest.param({"model_digest": ZERO32}, id="changed-digest"),
         pytest.param({"body_hash": ZERO32}, id="changed-body"),
         pytest.param({"signature": b"\x01" * 65}, id="changed-signature"),
+        pytest.param({"payout_root": b"\x01" * 32}, id="changed-payout-root"),
+        pytest.param({"payout_total": 1}, id="changed-payout-total"),
     ],
 )
 def test_a_wrong_receipt_proof_is_refused(dw, reverts, lie):

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import pytest
-from chain_helpers import block_time, events, next_block_at, run_ahead_of_wall_clock
+from chain_helpers import (
+    block_time,
+    events,
+    latest_block_at,
+    next_block_at,
+    run_ahead_of_wall_clock,
+)
 from eth_abi import encode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
+from eth_tester.exceptions import TransactionFailed
 from eth_utils import keccak
+from web3.exceptions import ContractLogicError
 
-from tessera._crypto.merkle import MerkleTree
 from tessera._crypto.voucher import Voucher
+from tessera._payments.payouts import DEPTH, PayoutTree, payout_leaf, root_of
 
 ZERO = "0x" + "00" * 20
 MAX_UINT256 = 2**256 - 1
@@ -29,6 +37,10 @@ def leaf(node: str, recipient: str, cumulative: int) -> bytes:
     return keccak(keccak(encode(["address", "address", "uint256"], [node, recipient, cumulative])))
 
 
+def bitmap(bits: int) -> bytes:
+    return bits.to_bytes(32, "big")
+
+
 def refund_hash(refunds: list[tuple[str, int]]) -> bytes:
     """The hash chain a post stores over its redemptions' (client, fresh amount)."""
     hashed = b"\x00" * 32
@@ -38,9 +50,10 @@ def refund_hash(refunds: list[tuple[str, int]]) -> bytes:
 
 
 def payouts(node: str, owed: dict[str, int]) -> tuple[bytes, dict[str, list[bytes]]]:
-    """The root of `owed` (recipient -> cumulative amount) and each recipient's proof."""
-    tree = MerkleTree([leaf(node, recipient, amount) for recipient, amount in owed.items()])
-    return tree.root, {recipient: tree.proof(i) for i, recipient in enumerate(owed)}
+    """The sparse payout root of `owed` (recipient -> cumulative amount) and each recipient's
+    proof (a zero amount's too)."""
+    tree = PayoutTree(node, owed)
+    return tree.root, {recipient: tree.leaf_proof(recipient) for recipient in owed}
 
 
 def hand_signed(signer, domain: dict, client: str, node: str, amount: int) -> bytes:
@@ -735,6 +748,13 @@ def test_empty_bundle_cid(post, reverts):
         post(0, 0, cid="")
 
 
+def test_no_receipts(settlement, node, post, reverts):
+    with reverts("settlement: no receipts"):
+        post(0, 0, count=0)
+    post(0, 0, count=1)
+    assert settlement.functions.epoch_receipt_count(node, 0).call() == 1
+
+
 @pytest.mark.parametrize(
     ("bps", "treasury", "pool"),
     [
@@ -989,13 +1009,18 @@ def test_claim_pays_the_leaf_after_the_challenge_window(
     assert token.functions.balanceOf(settlement.address).call() == 0
 
 
-def test_claim_with_a_single_leaf_and_an_empty_proof(
-    w3, settlement, token, clients, node, recipients, voucher, post
+def test_claim_with_a_single_leaf_and_a_bitmap_only_proof(
+    w3, settlement, token, clients, node, recipients, voucher, post, reverts
 ):
     deposit(settlement, clients[0], 10, node)
-    root = leaf(node, recipients[0], 10)
+    root, proofs = payouts(node, {recipients[0]: 10})
+    assert proofs[recipients[0]] == [bitmap(0)]  # no sibling is non-empty
+    assert root == root_of(node, recipients[0], 10, [bitmap(0)])
+    assert root != leaf(node, recipients[0], 10)  # the leaf is hashed up all 160 levels
     next_block_at(w3, block_time(w3, post(0, 10, [voucher(clients[0], 10)], root=root)) + CHALLENGE)
-    claim(settlement, recipients[0], node, 0, 10, [])
+    with reverts("payouts: empty proof"):
+        claim(settlement, recipients[0], node, 0, 10, [])
+    claim(settlement, recipients[0], node, 0, 10, [bitmap(0)])
     assert token.functions.balanceOf(recipients[0]).call() == 10
 
 
@@ -1003,6 +1028,10 @@ def test_the_leaf_view_matches_the_python_leaf(settlement, node, recipients):
     assert settlement.functions.leaf(node, recipients[0], 123).call() == leaf(
         node, recipients[0], 123
     )
+    assert settlement.functions.leaf(node, recipients[0], 123).call() == payout_leaf(
+        node, recipients[0], 123
+    )
+    assert settlement.functions.leaf(node, recipients[0], 0).call() == b"\x00" * 32  # empty
 
 
 def test_challenge_window_open_until_exactly_the_period(
@@ -1037,9 +1066,84 @@ def test_invalid_proof(settlement, node, other_node, recipients, settled, revert
         claim(settlement, r0, node, 0, 40, settled[r1])  # another recipient's leaf and proof
     with reverts("settlement: invalid proof"):
         claim(settlement, recipients[2], node, 0, 40, settled[r1])  # a stranger with r1's
-    with reverts("settlement: invalid proof"):
+    with reverts("payouts: empty proof"):
         claim(settlement, r0, node, 0, 60, [])
+    bits = int.from_bytes(settled[r0][0], "big")
+    with reverts("payouts: malformed proof"):  # a sibling too few for its bitmap
+        claim(settlement, r0, node, 0, 60, settled[r0][:-1])
+    with reverts("payouts: malformed proof"):  # a sibling too many
+        claim(settlement, r0, node, 0, 60, [*settled[r0], b"\x07" * 32])
+    with reverts("payouts: malformed proof"):  # a bit above the tree's depth
+        claim(settlement, r0, node, 0, 60, [bitmap(bits | 1 << DEPTH), *settled[r0][1:]])
     assert settlement.functions.claimed(node, r0).call() == 0
+
+
+def claim_refusal(settlement, recipient: str, node: str, epoch: int, cumulative: int, proof):
+    """None if `recipient` could claim with `proof` now (an eth_call, nothing changes), else
+    the revert reason."""
+    try:
+        settlement.functions.claim(node, epoch, cumulative, proof).call({"from": recipient})
+    except (ContractLogicError, TransactionFailed) as error:
+        message = getattr(error, "message", None) or str(error)
+        assert message.startswith("execution reverted: "), message
+        return message.removeprefix("execution reverted: ")
+    return None
+
+
+def proof_mutations(proof: list[bytes]) -> list[list[bytes]]:
+    """`proof` and proofs near it: siblings dropped, added, swapped or zeroed, bitmap bits
+    flipped (used and unused ones, and one above the depth), and the degenerate ones."""
+    bits, siblings = int.from_bytes(proof[0], "big"), proof[1:]
+    mutated = [
+        proof,
+        [],
+        [bitmap(0)],
+        [*proof, b"\x07" * 32],
+        [bitmap(bits | 1 << DEPTH), *siblings],
+    ]
+    for i in range(len(siblings)):
+        mutated.append([proof[0], *siblings[:i], *siblings[i + 1 :]])
+        mutated.append([proof[0], *siblings[:i], b"\x00" * 32, *siblings[i + 1 :]])
+    if len(siblings) > 1:
+        mutated.append([proof[0], siblings[1], siblings[0], *siblings[2:]])
+    for height in (0, 1, 5, bits.bit_length() - 1, DEPTH - 1):
+        if height >= 0:
+            mutated.append([bitmap(bits ^ 1 << height), *siblings])
+    return mutated
+
+
+def test_claim_accepts_exactly_the_proofs_root_of_accepts(
+    w3, settlement, clients, node, recipients, voucher, post
+):
+    # Python (`root_of`) and Vyper (`payout_state.vy`) agree on every proof: the same ones
+    # prove the root, and the same ones are malformed
+    owed = {recipient: 10 + i for i, recipient in enumerate(recipients)}
+    others = [Account.from_key(keccak(text=f"tessera payee {i}")).address for i in range(13)]
+    owed.update({payee: i + 1 for i, payee in enumerate(others)})
+    tree = PayoutTree(node, owed)
+    deposit(settlement, clients[0], 200, node)
+    posted = post(0, tree.total, [voucher(clients[0], 200)], root=tree.root)
+    latest_block_at(w3, block_time(w3, posted) + CHALLENGE)  # calls see the window over
+    accepted = refused = 0
+    for claimer in recipients:
+        other = recipients[(recipients.index(claimer) + 1) % len(recipients)]
+        own = tree.leaf_proof(claimer)
+        candidates = [(owed[claimer] + 1, own), (owed[claimer], tree.leaf_proof(other))]
+        candidates += [(owed[claimer], proof) for proof in proof_mutations(own)]
+        for cumulative, proof in candidates:
+            try:
+                python, malformed = root_of(node, claimer, cumulative, proof) == tree.root, False
+            except ValueError:
+                python, malformed = False, True
+            refusal = claim_refusal(settlement, claimer, node, 0, cumulative, proof)
+            assert (refusal is None) == python, (claimer, cumulative, proof, refusal)
+            if malformed:
+                assert refusal in ("payouts: empty proof", "payouts: malformed proof")
+            elif not python:
+                assert refusal == "settlement: invalid proof"
+            accepted, refused = accepted + python, refused + (not python)
+    assert accepted == len(recipients)  # each claimer's own proof and amount, nothing else
+    assert refused > 10 * accepted
 
 
 def test_invalid_proof_against_another_epochs_root(

@@ -12,6 +12,8 @@ from chain_helpers import block_time, events, next_block_at, run_ahead_of_wall_c
 from eth_abi import encode
 from eth_utils import keccak
 
+from tessera._payments.payouts import PayoutTree
+
 ZERO = "0x" + "00" * 20
 ZERO32 = b"\x00" * 32
 MAX_UINT256 = 2**256 - 1
@@ -21,8 +23,18 @@ CID = "bafybundle"
 RECEIPTS_ROOT = b"\x02" * 32
 
 
-def leaf(node: str, recipient: str, cumulative: int) -> bytes:
-    return keccak(keccak(encode(["address", "address", "uint256"], [node, recipient, cumulative])))
+ALONE = [ZERO32]  # a lone recipient's payout proof: a zero bitmap, no sibling
+
+
+def payout_root(node: str, recipient: str, cumulative: int) -> bytes:
+    """The payout root of `recipient` alone owed `cumulative`, which `ALONE` proves; owing
+    nothing, the tree is empty and its root zero, which post_epoch refuses, so a stand-in."""
+    tree = PayoutTree(node, {recipient: cumulative})
+    assert tree.leaf_proof(recipient) == ALONE
+    return tree.root if cumulative else NOTHING_OWED
+
+
+NOTHING_OWED = b"\x03" * 32
 
 
 def refund_hash(refunds: list[tuple[str, int]]) -> bytes:
@@ -94,7 +106,7 @@ def post(w3, settlement, node, split, sign_voucher, recipient):
         if epoch:
             next_block_at(w3, settlement.functions.next_epoch_at(node).call())
         fn = settlement.functions.post_epoch(
-            epoch, leaf(node, recipient, total), total, CID, 1, receipts, split, redemptions
+            epoch, payout_root(node, recipient, total), total, CID, 1, receipts, split, redemptions
         )
         return block_time(w3, fn.transact({"from": sender or node}))
 
@@ -195,12 +207,12 @@ def test_claims_wait_until_every_open_challenge_is_resolved(
     assert events(settlement, "Frozen", tx)[0].args.open_challenges == 1
     next_block_at(w3, posted_at + CHALLENGE)
     with reverts("settlement: claims frozen by a challenge"):
-        s.claim(node, 0, 70, []).transact({"from": recipient})
+        s.claim(node, 0, 70, ALONE).transact({"from": recipient})
     s.unfreeze(node).transact({"from": disputes})
     with reverts("settlement: claims frozen by a challenge"):
-        s.claim(node, 0, 70, []).transact({"from": recipient})
+        s.claim(node, 0, 70, ALONE).transact({"from": recipient})
     s.unfreeze(node).transact({"from": disputes})
-    s.claim(node, 0, 70, []).transact({"from": recipient})
+    s.claim(node, 0, 70, ALONE).transact({"from": recipient})
     assert token.functions.balanceOf(recipient).call() == 70
 
 
@@ -260,8 +272,8 @@ def test_a_voided_epoch_pays_no_claim_an_earlier_one_does(
     settlement.functions.void_from(node, 1).transact({"from": disputes})
     next_block_at(w3, posted_at + CHALLENGE)
     with reverts("settlement: epoch voided"):
-        settlement.functions.claim(node, 1, 100, []).transact({"from": recipient})
-    settlement.functions.claim(node, 0, 70, []).transact({"from": recipient})
+        settlement.functions.claim(node, 1, 100, ALONE).transact({"from": recipient})
+    settlement.functions.claim(node, 0, 70, ALONE).transact({"from": recipient})
     assert token.functions.balanceOf(recipient).call() == 70
 
 
@@ -351,7 +363,7 @@ def test_a_refund_never_takes_what_was_already_claimed(
     post(0, {clients[0]: 70})
     posted_at = post(1, {clients[1]: 40})
     next_block_at(w3, posted_at + CHALLENGE)
-    settlement.functions.claim(node, 1, 110, []).transact({"from": recipient})
+    settlement.functions.claim(node, 1, 110, ALONE).transact({"from": recipient})
     settlement.functions.void_from(node, 0).transact({"from": disputes})
     with reverts("settlement: refunds exceed what is left"):
         settlement.functions.refund(node, 0, [(clients[0].address, 70)]).transact({"from": node})

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from chain_helpers import next_block_not_before, run_ahead_of_wall_clock
-from eth_abi import decode, encode
+from eth_abi import decode
 from eth_account import Account
 from eth_tester.exceptions import TransactionFailed
 from eth_utils import keccak, to_checksum_address
@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from web3.exceptions import ContractLogicError
 
-from tessera._crypto.merkle import MerkleTree, verify
+from tessera._payments.payouts import PayoutTree, root_of
 
 MAX_UINT256 = 2**256 - 1
 EPOCH, CHALLENGE, DELAY = 3600, 600, 7200
@@ -100,8 +100,25 @@ operation = st.sampled_from(
 ).flatmap(kinds.__getitem__)
 
 
-def leaf(node: str, recipient: str, cumulative: int) -> bytes:
-    return keccak(keccak(encode(["address", "address", "uint256"], [node, recipient, cumulative])))
+EMPTY_ROOT = b"\x00" * 32
+# the refusals post_epoch checks before the root
+BEFORE_ROOT = (
+    "settlement: epoch already posted",
+    "settlement: epoch out of order",
+    "settlement: epoch not over",
+)
+
+
+def proof_refusal(node: str, recipient: str, cumulative: int, proof, root: bytes) -> str | None:
+    """Why settlement refuses `proof` of `recipient`'s `cumulative` against `root`, if it does:
+    what `root_of` makes of it."""
+    if not proof:
+        return "payouts: empty proof"
+    try:
+        proven = root_of(node, recipient, cumulative, proof)
+    except ValueError:
+        return "payouts: malformed proof"
+    return None if proven == root else "settlement: invalid proof"
 
 
 @dataclass
@@ -109,7 +126,7 @@ class Posted:
     posted_at: int
     total: int
     owed: dict[str, int]
-    tree: MerkleTree
+    tree: PayoutTree
 
 
 Channel = tuple[str, str]  # (client, node)
@@ -349,9 +366,11 @@ class World:
         elif expected is None and total > available:
             expected = "settlement: payouts exceed redeemed"
 
-        tree = MerkleTree([leaf(node, r, amount) for r, amount in owed.items()])
+        tree = PayoutTree(node, owed)
         split = (*self.split[:4], self.nodes[0], 0, ZERO) if fault == "split" else self.split
-        root = b"\x00" * 32 if fault == "empty root" else tree.root
+        root = EMPTY_ROOT if fault == "empty root" else tree.root
+        if root == EMPTY_ROOT and expected not in BEFORE_ROOT:
+            expected = "settlement: empty root"  # also when nothing is owed yet: an empty tree
         cid = "" if fault == "empty cid" else CID
         fn = self.settlement.functions.post_epoch(
             epoch, root, total, cid, len(vouchers), RECEIPTS_ROOT, split, [v for v, _ in vouchers]
@@ -381,7 +400,7 @@ class World:
             if fault == "other":
                 index = (who + 1) % RECIPIENTS
             cumulative = source.owed[self.recipients[index]] + (fault == "amount")
-            proof = source.tree.proof(index)
+            proof = source.tree.leaf_proof(self.recipients[index])
             if fault == "epoch" and len(posted) == 1:
                 proof = [b"\x02" * 32]
             if fault != "impatient":
@@ -395,8 +414,10 @@ class World:
             expected = "settlement: unknown epoch"
         elif now < posted[epoch].posted_at + CHALLENGE:
             expected = "settlement: challenge window open"
-        elif not verify(proof, posted[epoch].tree.root, leaf(node, recipient, cumulative)):
-            expected = "settlement: invalid proof"
+        elif cumulative == 0:
+            expected = "settlement: nothing to claim"
+        elif refusal := proof_refusal(node, recipient, cumulative, proof, posted[epoch].tree.root):
+            expected = refusal
         elif cumulative <= already:
             expected = "settlement: nothing to claim"
         elif paid > m.node_redeemed.get(node, 0):

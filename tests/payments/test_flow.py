@@ -89,10 +89,12 @@ def test_answers_are_paid_settled_and_claimed_to_the_last_unit(paying, alice):
     order = [r.id for r in _bundle(t, node).receipts]
     assert sorted(order) == sorted(r.receipt.id for r in results)
     root = t.settlement.epoch(node, 0).receipts_root
-    tree = ReceiptsTree(_bundle(t, node).receipts)
+    tree = _bundle(t, node).receipts_tree
     for r in results:
         index = order.index(r.receipt.id)
-        assert ReceiptsTree.verify(root, index, r.receipt, tree.proof(index))
+        state = tree.states[index]
+        assert ReceiptsTree.verify(root, index, r.receipt, tree.proof(index), state)
+        assert not ReceiptsTree.verify(root, index, r.receipt, tree.proof(index))
 
 
 def test_the_disputes_contract_accepts_each_receipt_only_at_its_posted_position(paying, alice):
@@ -101,7 +103,7 @@ def test_the_disputes_contract_accepts_each_receipt_only_at_its_posted_position(
         alice.ask(q)
     t.settle_epoch("operator")
     receipts = _bundle(t, node).receipts
-    tree = ReceiptsTree(receipts)
+    tree = _bundle(t, node).receipts_tree
     t.transfer(t.disputes.params().min_bond, "bob")
     bob, count = t.signer("bob"), t.disputes.challenge_count()
     for index, receipt in enumerate(receipts):

@@ -183,11 +183,13 @@ def test_a_channel_withdrawn_before_its_node_settled_is_reported(two_nodes, monk
 
 def test_the_royalty_follows_the_vote_for_the_weights_served_not_a_claim_to_the_name(paying, alice):
     """A squatter cannot take the royalty: only an approval of the exact weights served names
-    the owner, and a version that loses its approval pays the treasury."""
+    the owner, and a version keeps it after a revocation (the receipts were served under the
+    approval), so the payout prover reads the same owner at any block."""
     from gov_helpers import enact
 
     from tessera._payments.claims import posted_bundle
-    from tessera._payments.split import OWNER, TREASURY
+    from tessera._payments.split import OWNER
+    from tessera._payments.trace import owner_key
 
     t, node = paying.t, paying.service.node_key.address
     model, digest = paying.service.config.model_id, paying.service.weights_digest
@@ -199,7 +201,7 @@ def test_the_royalty_follows_the_vote_for_the_weights_served_not_a_claim_to_the_
     alice.ask(QUESTIONS[0])
     t.settle_epoch("operator")
     bundle = posted_bundle(t.store, t.settlement.epoch(node, 0))
-    assert bundle.model_owners == {model: t.address("builder")}
+    assert bundle.model_owners == {owner_key(model, digest): t.address("builder")}
     assert bundle.model_digests == {model: digest}
     owners = {c.recipient for c in bundle.credits() if c.role == OWNER}
     assert owners == {t.address("builder")}
@@ -210,9 +212,11 @@ def test_the_royalty_follows_the_vote_for_the_weights_served_not_a_claim_to_the_
     advance_home_chain(t, t.settlement.periods().epoch_length)
     t.settle_epoch("operator")
     bundle = posted_bundle(t.store, t.settlement.epoch(node, 1))
-    assert bundle.model_owners == {model: None}
+    assert bundle.model_owners == {owner_key(model, digest): t.address("builder")}
     roles = {c.role for c in bundle.credits() if c.recipient == t.address("squatter")}
-    assert roles == set() and OWNER not in {c.role for c in bundle.credits()}
-    assert TREASURY in {c.role for c in bundle.credits()}
-    # each epoch is audited against the approvals in force when it was posted
+    assert roles == set()
+    assert {c.recipient for c in bundle.credits() if c.role == OWNER} == {t.address("builder")}
     assert t.audit_epoch(0, node).ok and t.audit_epoch(1, node).ok
+    # approving the version again cannot hand its royalty to someone else
+    with pytest.raises(Exception, match="keeps its first owner"):
+        enact(t, t.gov.actions.approve_model(model, digest, t.address("squatter")))

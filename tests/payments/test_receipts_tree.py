@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from tessera._chain.settlement import FeeSplit
 from tessera._crypto.receipt import Receipt
 from tessera._payments.bundle import EpochBundle, build_bundle
-from tessera._payments.receipts_tree import ReceiptsTree, receipt_leaf
+from tessera._payments.receipts_tree import PayoutState, ReceiptsTree, receipt_leaf
 
 NODE = Account.from_key(keccak(text="receipts tree node"))
 CLIENT, TREASURY = (Account.from_key(keccak(text=n)).address for n in ("client", "treasury"))
@@ -78,7 +78,23 @@ def test_the_leaf_commits_to_what_the_node_signed_and_to_the_whole_body():
 
 def test_a_bundle_posts_the_root_of_its_receipts_in_bundle_order():
     bundle = _bundle(RECEIPTS[:4])
-    assert bundle.receipts_root == "0x" + ReceiptsTree(RECEIPTS[:4]).root.hex()
+    assert len(bundle.trace) == 4  # the payout state after each receipt, in bundle order
+    assert bundle.receipts_root == "0x" + ReceiptsTree(RECEIPTS[:4], bundle.trace).root.hex()
+    assert bundle.receipts_root == "0x" + bundle.receipts_tree.root.hex()
+    # each leaf commits to the payout state after its receipt: another state, another leaf
+    state = bundle.trace[2]
+    other = PayoutState(state.root, state.total + 1)
+    assert receipt_leaf(2, RECEIPTS[2], state) != receipt_leaf(2, RECEIPTS[2], other)
+    assert receipt_leaf(2, RECEIPTS[2], state) != receipt_leaf(
+        2, RECEIPTS[2], PayoutState(bundle.trace[1].root, state.total)
+    )
+    assert ReceiptsTree.verify(
+        bundle.receipts_tree.root, 2, RECEIPTS[2], bundle.receipts_tree.proof(2), state
+    )
+    assert not ReceiptsTree.verify(
+        bundle.receipts_tree.root, 2, RECEIPTS[2], bundle.receipts_tree.proof(2), other
+    )
+    assert bundle.receipts_root != "0x" + ReceiptsTree(RECEIPTS[:4]).root.hex()  # states count
     reordered = _bundle([RECEIPTS[1], RECEIPTS[0], *RECEIPTS[2:4]])
     assert reordered.root == bundle.root  # the same payouts ...
     assert reordered.receipts_root != bundle.receipts_root  # ... but not the same receipts

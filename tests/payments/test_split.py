@@ -8,9 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tessera._chain.settlement import BPS, FeeSplit
-from tessera._crypto.merkle import verify
 from tessera._crypto.receipt import WEIGHT_SCALE, AttributedSource, Receipt
-from tessera._payments.payouts import PayoutTree, payout_leaf
+from tessera._payments.payouts import PayoutTree, root_of
 from tessera._payments.split import (
     CONTRIBUTOR,
     NODE,
@@ -135,5 +134,13 @@ def test_every_payout_leaf_proves_against_the_root(amounts):
     for recipient, amount in amounts.items():
         cumulative, proof = tree.proof(recipient)
         assert cumulative == amount
-        assert verify(proof, tree.root, payout_leaf(NODE_ADDR, recipient, amount))
-        assert not verify(proof, tree.root, payout_leaf(NODE_ADDR, recipient, amount + 1))
+        assert root_of(NODE_ADDR, recipient, amount, proof) == tree.root
+        assert root_of(NODE_ADDR, recipient, amount + 1, proof) != tree.root
+    # a recipient owed nothing proves its zero leaf; crediting it gives the new tree's root
+    outsider = OWNER_ADDR
+    assert root_of(NODE_ADDR, outsider, 0, tree.leaf_proof(outsider)) == tree.root
+    grown = tree.copy()
+    grown.credit(outsider, 5)
+    assert root_of(NODE_ADDR, outsider, 5, tree.leaf_proof(outsider)) == grown.root
+    # the root depends on the amounts, not on the order they were credited in
+    assert PayoutTree(NODE_ADDR, dict(reversed(list(amounts.items())))).root == tree.root

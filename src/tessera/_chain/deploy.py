@@ -104,7 +104,8 @@ def deploy_contracts(
     token's minting, so only passed proposals change them. Staking starts with
     `DEFAULT_MIN_STAKE` and an unbonding delay an hour above the epoch plus challenge window;
     the disputes contract is its slasher, the settlement's disputes link and the validators'
-    pool of the fee split."""
+    pool of the fee split; the payout prover is linked to it, so payouts that do not follow
+    the receipts are slashed on a proof."""
     governance.check(INITIAL_SUPPLY)  # before any gas is spent
     start = chain.block_number()
     registry = chain.deploy("registry", deployer)
@@ -135,6 +136,8 @@ def deploy_contracts(
         "disputes", deployer, token, settlement, staking, policy, registry, dispute_params.as_abi()
     )
     _link_disputes(chain, deployer, settlement, staking, disputes)
+    prover = chain.deploy("payout_prover", deployer, settlement, policy, disputes, registry)
+    chain.transact(chain.contract("disputes", disputes).functions.link_prover(prover), deployer)
     for name, address in (("settlement", settlement), ("staking", staking), ("disputes", disputes)):
         handle = chain.contract(name, address)
         chain.transact(handle.functions.transfer_ownership(timelock), deployer)

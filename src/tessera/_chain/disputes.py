@@ -20,9 +20,18 @@ from tessera._chain.token import TokenClient
 from tessera._errors import ChainError
 
 # challenge kinds, as disputes.vy numbers them
-SIGNATURE, MODEL, UNAUTHORIZED, WITHHELD, ANSWER, ATTRIBUTION, PROMPT, PAYOUTS, REPLAYED = range(
-    1, 10
-)
+(
+    SIGNATURE,
+    MODEL,
+    UNAUTHORIZED,
+    WITHHELD,
+    ANSWER,
+    ATTRIBUTION,
+    PROMPT,
+    PRICE,
+    REPLAYED,
+    PAYOUTS,
+) = range(1, 11)
 KIND_NAMES = {
     SIGNATURE: "signature",
     MODEL: "model",
@@ -31,17 +40,16 @@ KIND_NAMES = {
     ANSWER: "answer",
     ATTRIBUTION: "attribution",
     PROMPT: "prompt",
-    PAYOUTS: "payouts",
+    PRICE: "price",
     REPLAYED: "replayed",
+    PAYOUTS: "payouts",
 }
-OBJECTIVE_KINDS = frozenset(
-    {SIGNATURE, MODEL, UNAUTHORIZED, REPLAYED}
-)  # decided in the same transaction
-COMMITTEE_KINDS = frozenset({ANSWER, ATTRIBUTION, PROMPT, PAYOUTS})  # decided by a vote
+# decided in the same transaction (payouts through the payout prover)
+OBJECTIVE_KINDS = frozenset({SIGNATURE, MODEL, UNAUTHORIZED, REPLAYED, PAYOUTS})
+COMMITTEE_KINDS = frozenset({ANSWER, ATTRIBUTION, PROMPT, PRICE})  # decided by a vote
 # challenge statuses
 OPEN, SLASHED, DISMISSED, ANSWERED = range(1, 5)
 STATUS_NAMES = {OPEN: "open", SLASHED: "slashed", DISMISSED: "dismissed", ANSWERED: "answered"}
-WHOLE_EPOCH = 2**256 - 1  # the receipt index of a challenge to an epoch's payouts
 MAX_BODY_BYTES = 32_768  # the largest receipt body `produce` takes
 
 
@@ -91,6 +99,8 @@ class ReceiptEvidence:
     timestamp: int
     signature: bytes
     body_hash: bytes
+    payout_root: bytes  # the node's payout state once the receipt is split
+    payout_total: int
     proof: list[bytes]
 
     def as_abi(self) -> tuple[Any, ...]:
@@ -109,6 +119,8 @@ class ReceiptEvidence:
             self.timestamp,
             self.signature,
             self.body_hash,
+            self.payout_root,
+            self.payout_total,
             list(self.proof),
         )
 
@@ -118,7 +130,7 @@ class Challenge:
     id: int
     node: str
     epoch: int
-    index: int  # the receipt challenged; -1 for the epoch's payouts as a whole
+    index: int  # the receipt challenged; for payouts, the receipt count: the posted root
     kind: int
     challenger: str
     bond: int
@@ -139,6 +151,30 @@ class Challenge:
     @property
     def reveal_ends(self) -> int:
         return self.deadline
+
+
+def _no_receipt() -> ReceiptEvidence:
+    """What `prove_step` takes as the receipt before the first one (it is not read)."""
+    zero = b"\x00" * 32
+    return ReceiptEvidence(
+        0,
+        zero,
+        zero,
+        "",
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+        0,
+        "0x" + "00" * 20,
+        0,
+        b"",
+        zero,
+        zero,
+        0,
+        [],
+    )
 
 
 def vote_commitment(challenge_id: int, guilty: bool, salt: bytes, voter: str) -> bytes:
@@ -276,12 +312,53 @@ class DisputesClient:
         )
         return self._opened(self.chain.transact(fn, sender))
 
-    def challenge_payouts(self, sender: LocalAccount, node: str, epoch: int) -> int:
-        """Challenge, with a bond, that an epoch's payouts follow its receipts (a committee
-        decides)."""
+    @cached_property
+    def payout_prover(self) -> Any:
+        address = str(self.chain.call(self.contract.functions.payout_prover()))
+        if int(address, 16) == 0:
+            raise ChainError("this disputes contract has no payout prover linked")
+        return self.chain.contract("payout_prover", address)
+
+    def prove_payout_step(
+        self,
+        sender: LocalAccount,
+        node: str,
+        epoch: int,
+        receipts: tuple[ReceiptEvidence | None, ReceiptEvidence],
+        attribution: tuple[list[bytes], list[str], list[int], list[int]],
+        updates: list[tuple[int, list[bytes]]],
+    ) -> int:
+        """Prove, with a bond, that the payout state a receipt commits to is not the state
+        before it (the receipt before's, or the previous epoch's root for the first) plus its
+        split: `attribution` is the receipt's sources (cids, contributors, datanets, weights),
+        `updates` one (amount before, leaf proof) per credit. Decided in this transaction."""
         self._approve(sender, self.params().min_bond)
-        fn = self.contract.functions.challenge_payouts(Web3.to_checksum_address(node), epoch)
+        before, evidence = receipts
+        fn = self.payout_prover.functions.prove_step(
+            Web3.to_checksum_address(node),
+            epoch,
+            (before or _no_receipt()).as_abi(),
+            evidence.as_abi(),
+            attribution,
+            updates,
+        )
         return self._opened(self.chain.transact(fn, sender))
+
+    def prove_payout_last(
+        self, sender: LocalAccount, node: str, epoch: int, last: ReceiptEvidence
+    ) -> int:
+        """Prove, with a bond, that the posted payout root and total are not the state the
+        epoch's last receipt commits to. Decided in this transaction."""
+        self._approve(sender, self.params().min_bond)
+        fn = self.payout_prover.functions.prove_last(
+            Web3.to_checksum_address(node), epoch, last.as_abi()
+        )
+        return self._opened(self.chain.transact(fn, sender))
+
+    def link_prover(self, sender: LocalAccount, prover: str) -> None:
+        """Name, once, the payout prover (only the owner may)."""
+        fn = self.contract.functions.link_prover(Web3.to_checksum_address(prover))
+        self.chain.transact(fn, sender)
 
     def produce(
         self, sender: LocalAccount, challenge_id: int, evidence: ReceiptEvidence, body: bytes
@@ -397,7 +474,7 @@ class DisputesClient:
             challenge_id,
             Web3.to_checksum_address(node),
             int(epoch),
-            -1 if int(index) == WHOLE_EPOCH else int(index),
+            int(index),
             int(kind),
             Web3.to_checksum_address(challenger),
             int(bond),

@@ -253,6 +253,15 @@ class PolicyClient:
         owner = str(self.chain.call(fn, block))
         return None if int(owner, 16) == 0 else Web3.to_checksum_address(owner)
 
+    def royalty_owner(self, model_id: str, weights_digest: str) -> str | None:
+        """Whom settlement pays a model version's royalty: the owner named at its approval,
+        kept after a revocation (None: never approved, or without an owner: the treasury).
+        It never changes, so the payout prover reads the same owner the node did."""
+        digest = bytes.fromhex(weights_digest.removeprefix("0x"))
+        fn = self.contract.functions.royalty_owner(model_id, digest)
+        owner = str(self.chain.call(fn))
+        return None if int(owner, 16) == 0 else Web3.to_checksum_address(owner)
+
     def is_blocked(self, cid: str) -> bool:
         return bool(self.chain.call(self.contract.functions.is_content_blocked(cid)))
 

@@ -13,7 +13,7 @@ answers. What a validator's re-check must find for each is `CAUGHT_AS`.
 from __future__ import annotations
 
 import threading
-from collections import Counter, defaultdict
+from collections import Counter
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -41,7 +41,8 @@ from tessera._payments.bundle import EpochBundle, load_bundle
 from tessera._payments.epochs import EpochSettler, Uncollectable
 from tessera._payments.ledger import BUILT, EpochRow
 from tessera._payments.payouts import PayoutTree
-from tessera._payments.split import CONTRIBUTOR, NODE, TREASURY, Credit, add, totals
+from tessera._payments.split import CONTRIBUTOR, NODE, TREASURY, split_receipt
+from tessera._payments.trace import state_of
 from tessera._store.base import BlobStore
 from tessera._store.local import LocalBlobStore
 
@@ -366,22 +367,24 @@ class SkewedSettler(EpochSettler):
 
     def _skewed(self, bundle: EpochBundle) -> tuple[EpochBundle, list[str]]:
         lied = {r.id for r in bundle.receipts if r.price > 0 and self.book.draw(r.request_hash)}
-        by_receipt: dict[str, list[Credit]] = defaultdict(list)
-        for credit in bundle.credits():
-            by_receipt[credit.receipt].append(credit)
-        credits: list[Credit] = []
-        for receipt_id, mine in by_receipt.items():
-            if receipt_id in lied:
+        tree, states = PayoutTree(bundle.node, bundle.previous), []
+        for receipt in bundle.receipts:  # the node commits to the states its lie leads to
+            mine = split_receipt(receipt, bundle.split, bundle.owner_of(receipt))
+            if receipt.id in lied:
                 taken = CONTRIBUTOR if any(c.role == CONTRIBUTOR for c in mine) else TREASURY
                 mine = [
                     replace(c, recipient=bundle.node, role=NODE) if c.role == taken else c
                     for c in mine
                 ]
-            credits += mine
-        tree = PayoutTree(bundle.node, add(bundle.previous, totals(credits)))
-        cumulative = {str(r): amount for r, amount in tree.amounts.items()}
+            for credit in mine:
+                tree.credit(credit.recipient, credit.amount)
+            states.append(state_of(tree))
         skewed = replace(
-            bundle, cumulative=cumulative, root="0x" + tree.root.hex(), total=tree.total
+            bundle,
+            cumulative=dict(tree.amounts),
+            root="0x" + tree.root.hex(),
+            total=tree.total,
+            trace=tuple(states),
         )
         return skewed, sorted(lied)
 

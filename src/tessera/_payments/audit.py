@@ -14,11 +14,12 @@ from eth_utils import to_checksum_address
 
 from tessera._chain.governance import PolicyClient
 from tessera._chain.settlement import SettlementClient
+from tessera._crypto.receipt import Receipt
 from tessera._crypto.voucher import Voucher
 from tessera._errors import NotFoundError, SignatureError, TesseraError
 from tessera._payments.bundle import EpochBundle, load_bundle
-from tessera._payments.payouts import PayoutTree
-from tessera._payments.split import add, totals
+from tessera._payments.receipts_tree import PayoutState
+from tessera._payments.trace import owner_key, payout_states
 from tessera._store.base import BlobStore
 
 
@@ -95,7 +96,8 @@ def audit_epoch(
         problems.append("the bundle names another node, chain, contract or epoch")
     if bundle.split != posted.split:
         problems.append(f"the bundle's fee split {bundle.split} is not the posted {posted.split}")
-    problems += _check_owners(bundle, policy, posted.posted_block - 1)
+    owners = royalty_owners(bundle.receipts, policy)
+    problems += _check_owners(bundle, owners)
     problems += _check_receipts(bundle, history, node)
     problems += _check_redemptions(bundle, history, node, posted.redeemed)
     if len(bundle.receipts) != posted.receipt_count:
@@ -105,7 +107,10 @@ def audit_epoch(
     previous = history[-1].cumulative if history else {}
     if history and history[-1].root != "0x" + settlement.epoch(node, epoch - 1).root.hex():
         problems.append("the previous epoch's bundle does not match its root on chain")
-    tree = PayoutTree(node, add(previous, totals(bundle.credits())))
+    tree, states = payout_states(
+        node, previous, bundle.receipts, posted.split, lambda r: owners[_key(r)]
+    )
+    problems += _check_trace(bundle, states)
     report.root_recomputed = "0x" + tree.root.hex()
     if report.root_recomputed != report.root_on_chain:
         problems.append("the recomputed payout root differs from the root on chain")
@@ -115,18 +120,43 @@ def audit_epoch(
     return report
 
 
-def _check_owners(bundle: EpochBundle, policy: PolicyClient, at: int) -> list[str]:
-    """The royalty owner in force when the epoch was built: approvals may change later."""
+def royalty_owners(receipts: Iterable[Receipt], policy: PolicyClient) -> dict[str, str | None]:
+    """The royalty owner of every model version the receipts name, as the chain names it (a
+    version's owner never changes, so this is the owner at any block)."""
+    owners: dict[str, str | None] = {}
+    for receipt in receipts:
+        key, digest = _key(receipt), receipt.model_digest
+        if key not in owners:
+            zero = int(digest, 16) == 0
+            owners[key] = None if zero else policy.royalty_owner(receipt.model, digest)
+    return owners
+
+
+def _key(receipt: Receipt) -> str:
+    return owner_key(receipt.model, receipt.model_digest)
+
+
+def _check_owners(bundle: EpochBundle, owners: dict[str, str | None]) -> list[str]:
     problems = []
-    for model, owner in bundle.model_owners.items():
-        digest = bundle.model_digests.get(model)
-        approved = policy.model_owner(model, digest, at) if digest else None
+    for key, approved in owners.items():
+        owner = bundle.model_owners.get(key)
         if owner != approved:
             problems.append(
-                f"model {model!r}: the bundle pays its royalty to {owner}, but governance "
-                f"names {approved} for the weights served ({digest or 'not recorded'})"
+                f"model version {key}: the bundle pays its royalty to {owner}, but governance "
+                f"named {approved} when it approved it"
             )
     return problems
+
+
+def _check_trace(bundle: EpochBundle, states: list[PayoutState]) -> list[str]:
+    """The payout state each receipt's leaf commits to must be the replayed one: the first
+    that is not is what the payout prover proves."""
+    if len(bundle.trace) != len(states):
+        return [f"the bundle has {len(bundle.trace)} payout states for {len(states)} receipts"]
+    for index, (claimed, replayed) in enumerate(zip(bundle.trace, states, strict=True)):
+        if claimed != replayed:
+            return [f"receipt {index}: the payout state it commits to does not follow from it"]
+    return []
 
 
 def _check_receipts(bundle: EpochBundle, history: list[EpochBundle], node: str) -> list[str]:

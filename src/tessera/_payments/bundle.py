@@ -2,7 +2,8 @@
 
 The bundle is stored content-addressed and its CID posted on chain with the payout root and
 the receipts root, so anyone can fetch it, re-verify every receipt and recompute both roots
-(see `audit.py`).
+(see `audit.py`). It also carries the payout state the node committed to after each receipt
+(`trace`): the receipts root is built over them, and a validator replays them step by step.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from tessera._chain.settlement import FeeSplit, Redemption
 from tessera._crypto.receipt import Receipt
 from tessera._errors import InputError
 from tessera._payments.payouts import PayoutTree
-from tessera._payments.receipts_tree import ReceiptsTree
-from tessera._payments.split import Credit, add, split_receipt, totals
+from tessera._payments.receipts_tree import PayoutState, ReceiptsTree
+from tessera._payments.split import Credit, split_receipt
+from tessera._payments.trace import owner_key, payout_states
 from tessera._store.base import BlobStore
 
-BUNDLE_VERSION = 1
+BUNDLE_VERSION = 2  # 2: payout states per receipt, royalty owners per model version
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ class EpochBundle:
     settlement: str
     epoch: int
     split: FeeSplit
-    model_owners: dict[str, str | None]  # model id -> royalty owner (None: the treasury)
+    model_owners: dict[str, str | None]  # "model@digest" -> royalty owner (None: the treasury)
     receipts: tuple[Receipt, ...]
     redemptions: tuple[Redemption, ...]
     previous: dict[str, int]  # cumulative payouts through the previous epoch
@@ -40,23 +42,28 @@ class EpochBundle:
     total: int
     # model id -> the weights digest the node served: governance names the owner per digest
     model_digests: dict[str, str] = field(default_factory=dict)
+    trace: tuple[PayoutState, ...] = ()  # the node's payout state after each receipt
+
+    def owner_of(self, receipt: Receipt) -> str | None:
+        return self.model_owners.get(owner_key(receipt.model, receipt.model_digest))
 
     def credits(self) -> list[Credit]:
         """This epoch's credits, recomputed from its receipts."""
-        return [
-            c
-            for r in self.receipts
-            for c in split_receipt(r, self.split, self.model_owners.get(r.model))
-        ]
+        return [c for r in self.receipts for c in split_receipt(r, self.split, self.owner_of(r))]
 
     def tree(self) -> PayoutTree:
         return PayoutTree(self.node, self.cumulative)
 
     @cached_property
+    def receipts_tree(self) -> ReceiptsTree:
+        """The receipts with the states the node committed to: what its receipts root is."""
+        return ReceiptsTree(self.receipts, self.trace)
+
+    @cached_property
     def receipts_root(self) -> str:
         """0x-hex root of the receipts in bundle order: recomputed, never stored, so a bundle
         cannot carry a root that disagrees with its receipts."""
-        return "0x" + ReceiptsTree(self.receipts).root.hex()
+        return "0x" + self.receipts_tree.root.hex()
 
     def to_bytes(self) -> bytes:
         body = {
@@ -74,6 +81,7 @@ class EpochBundle:
             "cumulative": {k: str(v) for k, v in self.cumulative.items()},
             "root": self.root,
             "total": str(self.total),
+            "trace": [["0x" + s.root.hex(), str(s.total)] for s in self.trace],
         }
         return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
@@ -97,6 +105,10 @@ class EpochBundle:
                 root=body["root"],
                 total=int(body["total"]),
                 model_digests=dict(body.get("model_digests", {})),
+                trace=tuple(
+                    PayoutState(bytes.fromhex(str(root).removeprefix("0x")), int(total))
+                    for root, total in body["trace"]
+                ),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise InputError(f"not an epoch bundle ({type(exc).__name__}: {exc})") from None
@@ -114,7 +126,8 @@ def build_bundle(
     previous: dict[str, int],
     model_digests: dict[str, str] | None = None,
 ) -> EpochBundle:
-    """Split every receipt, add the epoch to the previous cumulative payouts, build the root."""
+    """Split every receipt, add the epoch to the previous cumulative payouts, build the root
+    and the state after each receipt. `model_owners` is keyed by `owner_key(model, digest)`."""
     draft = EpochBundle(
         to_checksum_address(node),
         chain_id,
@@ -130,10 +143,14 @@ def build_bundle(
         0,
         dict(model_digests or {}),
     )
-    cumulative = add(previous, totals(draft.credits()))
-    tree = PayoutTree(node, cumulative)
-    amounts: dict[str, int] = {r: a for r, a in tree.amounts.items()}
-    return replace(draft, cumulative=amounts, root="0x" + tree.root.hex(), total=tree.total)
+    tree, states = payout_states(node, previous, receipts, split, draft.owner_of)
+    return replace(
+        draft,
+        cumulative=dict(tree.amounts),
+        root="0x" + tree.root.hex(),
+        total=tree.total,
+        trace=tuple(states),
+    )
 
 
 def load_bundle(store: BlobStore, cid: str) -> EpochBundle:

@@ -27,6 +27,7 @@ from tessera._crypto.receipt import Receipt
 from tessera._errors import AccountError, ChainError, ContractRevert, NotDue
 from tessera._payments.bundle import EpochBundle, build_bundle, load_bundle
 from tessera._payments.ledger import BUILT, EpochRow, ReceiptDB
+from tessera._payments.trace import owner_key
 from tessera._store.base import BlobStore
 
 MAX_CLIENTS_PER_EPOCH = 256  # settlement.vy's bound on redemptions per post
@@ -204,13 +205,14 @@ class EpochSettler:
             return None, waiting
         models = sorted({r.model for r in taken})
         digests = {m: d for m in models if (d := self.db.model_digest(m))}
+        versions = sorted({(r.model, r.model_digest) for r in taken})
         bundle = build_bundle(
             self.node,
             self.settlement.chain.chain_id,
             self.settlement.address,
             epoch,
             self.settlement.fee_split(),
-            {m: self._royalty_owner(m, digests.get(m)) for m in models},
+            {owner_key(m, d): self._royalty_owner(m, d) for m, d in versions},
             taken,
             redemptions,
             load_bundle(self.store, previous.bundle_cid).cumulative if previous else {},
@@ -220,10 +222,10 @@ class EpochSettler:
         self.db.begin_epoch(epoch, cid, [r.id for r in taken])
         return EpochRow(epoch, BUILT, cid, None), waiting
 
-    def _royalty_owner(self, model: str, digest: str | None) -> str | None:
-        """Governance names the royalty owner of each model version it approves; an
-        unapproved version, or weights the node did not record, pay the treasury."""
-        return self.policy.model_owner(model, digest) if digest else None
+    def _royalty_owner(self, model: str, digest: str) -> str | None:
+        """Governance names the royalty owner of each model version when it approves it; a
+        version never approved (or weights not recorded, the zero digest) pays the treasury."""
+        return None if int(digest, 16) == 0 else self.policy.royalty_owner(model, digest)
 
     def uncollectable(self) -> list[Uncollectable]:
         """Every client whose unsettled receipts the node cannot redeem now (reads the chain)."""

@@ -42,13 +42,16 @@ from tessera._chain.settlement import SettlementClient
 from tessera._chain.staking import StakingClient
 from tessera._crypto.receipt import Receipt
 from tessera._errors import ChainError, TesseraError
-from tessera._payments.audit import audit_epoch
+from tessera._payments.audit import royalty_owners
 from tessera._payments.bundle import EpochBundle, load_bundle
-from tessera._payments.receipts_tree import ReceiptsTree
+from tessera._payments.payouts import PayoutTree
+from tessera._payments.receipts_tree import PayoutState
+from tessera._payments.trace import owner_key
 from tessera._store.base import BlobStore
 from tessera._validator.evidence import KIND_OF_FINDING, evidence_for
 from tessera._validator.finding import Finding, proven
 from tessera._validator.journal import CheckedEpoch, ValidatorJournal
+from tessera._validator.payout_proof import PayoutFault, find_payout_fault
 from tessera._validator.sampling import NETWORK_SAMPLE_RATE, epoch_seed, sample, stake_share
 
 log = logging.getLogger(__name__)
@@ -153,7 +156,7 @@ class Validator:
             self._problem(report, node, epoch, f"bundle {posted.bundle_cid} unavailable: {exc}")
             self._ask_for(node, epoch, indices[:1], report)
             return
-        if posted.receipts_root != ReceiptsTree(bundle.receipts).root:
+        if not _is_posted(bundle, posted.receipts_root):
             self._problem(report, node, epoch, "the bundle is not the one posted (receipts root)")
             self._ask_for(node, epoch, indices[:1], report)
             return
@@ -218,21 +221,59 @@ class Validator:
         log.warning("challenged node %s epoch %d: %s", node, epoch, detail)
 
     def _check_payouts(self, node: str, epoch: int, bundle: EpochBundle, report: TickReport) -> int:
-        audit = audit_epoch(self.settlement, self.policy, self.store, node, epoch)
-        if audit.ok:
-            return 0
-        detail = "; ".join(audit.problems)[:500]
-        if self._opened_already(node, epoch, -1, PAYOUTS):  # a whole epoch reads as -1
-            return 1  # another validator challenged them first: the committee decides
+        """Replay the epoch's payout states; prove the first that does not follow."""
+        posted = self.settlement.epoch(node, epoch)
         try:
-            challenge = self.disputes.challenge_payouts(self.key, node, epoch)
-        except ChainError as exc:
-            self._problem(report, node, epoch, f"could not challenge payouts: {exc}")
+            previous = self._previous_payouts(node, epoch)
+            owners = royalty_owners(bundle.receipts, self.policy)
+        except TesseraError as exc:
+            self._problem(report, node, epoch, f"cannot replay the payouts: {exc}")
+            return 0
+        fault = find_payout_fault(
+            bundle,
+            previous,
+            posted.split,
+            lambda r: owners[owner_key(r.model, r.model_digest)],
+            PayoutState(posted.root, posted.total),
+        )
+        if fault is None:
+            return 0
+        if self._opened_already(node, epoch, fault.index, PAYOUTS):
+            return 1  # another validator proved it first
+        try:
+            challenge = self._prove(node, epoch, fault)
+        except TesseraError as exc:
+            self._problem(report, node, epoch, f"{fault.detail}; could not prove it: {exc}")
             return 1
-        self.journal.record_opened(challenge, node, epoch, -1, "payouts", detail)
+        self.journal.record_opened(challenge, node, epoch, fault.index, "payouts", fault.detail)
         report.challenges_opened.append(challenge)
-        log.warning("challenged the payouts of node %s epoch %d: %s", node, epoch, detail)
+        log.warning("challenged the payouts of node %s epoch %d: %s", node, epoch, fault.detail)
         return 1
+
+    def _previous_payouts(self, node: str, epoch: int) -> dict[str, int]:
+        """The payouts the previous epoch posted, from its bundle, checked against its root."""
+        if epoch == 0:
+            return {}
+        earlier = self.settlement.epoch(node, epoch - 1)
+        amounts = load_bundle(self.store, earlier.bundle_cid).cumulative
+        tree = PayoutTree(node, amounts)
+        if (tree.root, tree.total) != (earlier.root, earlier.total):
+            raise ChainError(f"the bundle of epoch {epoch - 1} does not match its posted root")
+        return amounts
+
+    def _prove(self, node: str, epoch: int, fault: PayoutFault) -> int:
+        assert fault.evidence is not None
+        if not fault.is_step:
+            return self.disputes.prove_payout_last(self.key, node, epoch, fault.evidence)
+        assert fault.attribution is not None and fault.updates is not None
+        return self.disputes.prove_payout_step(
+            self.key,
+            node,
+            epoch,
+            (fault.before, fault.evidence),
+            fault.attribution,
+            fault.updates,
+        )
 
     def _challenge(
         self,
@@ -254,7 +295,7 @@ class Validator:
         ):
             return  # another validator challenged it first: the committee decides
         receipt = bundle.receipts[index]
-        evidence = evidence_for(ReceiptsTree(bundle.receipts), index, receipt)
+        evidence = evidence_for(bundle.receipts_tree, index, receipt)
         auth = receipt.authorization
         try:
             challenge = self.disputes.challenge_receipt(
@@ -353,8 +394,6 @@ class Validator:
         except TesseraError as exc:
             self.journal.report(self.settlement.now(), node, epoch, f"cannot judge: {exc}")
             return None
-        if kind == PAYOUTS:
-            return not audit_epoch(self.settlement, self.policy, self.store, node, epoch).ok
         if not 0 <= index < len(bundle.receipts):
             return None
         findings = self.recheck(bundle.receipts[index], node)
@@ -369,7 +408,15 @@ class Validator:
 
 
 def _evidence(bundle: EpochBundle, index: int) -> ReceiptEvidence:
-    return evidence_for(ReceiptsTree(bundle.receipts), index, bundle.receipts[index])
+    return evidence_for(bundle.receipts_tree, index, bundle.receipts[index])
+
+
+def _is_posted(bundle: EpochBundle, receipts_root: bytes) -> bool:
+    """Whether the bundle's receipts, with the payout states it carries, are the posted ones."""
+    try:
+        return bundle.receipts_tree.root == receipts_root
+    except (ValueError, TesseraError):  # no receipts, states missing, or unhashable
+        return False
 
 
 def _client_signature(receipt: Receipt) -> bytes:

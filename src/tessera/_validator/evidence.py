@@ -9,7 +9,7 @@ from tessera._chain.disputes import (
     ANSWER,
     ATTRIBUTION,
     MODEL,
-    PAYOUTS,
+    PRICE,
     PROMPT,
     SIGNATURE,
     UNAUTHORIZED,
@@ -26,12 +26,12 @@ KIND_OF_FINDING = {
     "answer": ANSWER,
     "attribution": ATTRIBUTION,
     "prompt": PROMPT,
-    "price": PAYOUTS,
-    "payouts": PAYOUTS,
+    "price": PRICE,
 }
 
 
 def evidence_for(tree: ReceiptsTree, index: int, receipt: Receipt) -> ReceiptEvidence:
+    """Receipt `index` of `tree` (with the payout state its leaf commits to) as evidence."""
     (
         request_hash,
         response_hash,
@@ -61,5 +61,7 @@ def evidence_for(tree: ReceiptsTree, index: int, receipt: Receipt) -> ReceiptEvi
         timestamp=timestamp,
         signature=signature,
         body_hash=keccak(receipt.body_bytes()),
+        payout_root=tree.states[index].root,
+        payout_total=tree.states[index].total,
         proof=tree.proof(index),
     )

@@ -6,10 +6,11 @@
 @notice Anyone may challenge what a node posted, with a bond, inside the
         epoch's challenge window. Objective faults (a receipt the node did
         not sign, a model governance never approved, a paid request the
-        client never authorized, one authorization billed twice) are
+        client never authorized, one authorization billed twice, payouts
+        that do not follow the receipts, through the payout prover) are
         decided from the evidence in the same transaction. A receipt the challenger cannot get must be produced
         on chain by the node within the response period. Faults that need
-        re-execution (answer, attribution, prompt, payouts) are judged by a
+        re-execution (answer, attribution, prompt, a receipt's price) are judged by a
         committee of validators drawn by stake, voting with commit-reveal;
         a supermajority of its stake slashes. A proven fault slashes a
         governed share of the node's stake (to the challenger and the
@@ -68,7 +69,7 @@ interface Settlement:
     def freeze(node: address): nonpayable
     def unfreeze(node: address): nonpayable
     def void_from(node: address, epoch: uint256): nonpayable
-    def claim(node: address, epoch: uint256, cumulative: uint256, proof: DynArray[bytes32, 64]): nonpayable
+    def claim(node: address, epoch: uint256, cumulative: uint256, proof: DynArray[bytes32, 161]): nonpayable
 
 
 interface Staking:
@@ -84,7 +85,6 @@ interface Policy:
 _BPS: constant(uint256) = 10_000
 _MAX_PERIOD: constant(uint256) = 10 * 365 * 86_400  # keeps every deadline far from overflow
 _MAX_BODY: constant(uint256) = 32_768
-_WHOLE_EPOCH: constant(uint256) = max_value(uint256)  # the index of a payouts challenge
 
 # challenge kinds
 SIGNATURE: constant(uint8) = 1
@@ -94,8 +94,9 @@ WITHHELD: constant(uint8) = 4
 ANSWER: constant(uint8) = 5
 ATTRIBUTION: constant(uint8) = 6
 PROMPT: constant(uint8) = 7
-PAYOUTS: constant(uint8) = 8
+PRICE: constant(uint8) = 8  # a receipt's price against the node's advertised terms
 REPLAYED: constant(uint8) = 9
+PAYOUTS: constant(uint8) = 10  # proven by the payout prover
 
 # challenge statuses
 OPEN: constant(uint8) = 1
@@ -141,6 +142,7 @@ slashes: public(HashMap[address, uint256])
 slashed_amount: public(HashMap[address, uint256])
 _challenges: HashMap[uint256, Challenge]
 _challenged: HashMap[bytes32, bool]  # keccak256(node, epoch, index, kind)
+payout_prover: public(address)
 
 
 event ChallengeOpened:
@@ -178,6 +180,10 @@ event DissentPenalized:
 
 event ParamsChanged:
     params: DisputeParams
+
+
+event ProverLinked:
+    prover: indexed(address)
 
 
 @deploy
@@ -242,7 +248,7 @@ def withdraw_validator() -> uint256:
 
 
 @external
-def collect(node: address, epoch: uint256, cumulative: uint256, proof: DynArray[bytes32, 64]):
+def collect(node: address, epoch: uint256, cumulative: uint256, proof: DynArray[bytes32, 161]):
     """
     @notice Claims the validators' pool leaf of a node's epoch from the
             settlement and shares it over the active validators by stake;
@@ -250,7 +256,7 @@ def collect(node: address, epoch: uint256, cumulative: uint256, proof: DynArray[
     @param node The paying node.
     @param epoch A claimable epoch of that node.
     @param cumulative The pool's cumulative amount in that epoch's root.
-    @param proof The Merkle proof of the pool's leaf.
+    @param proof The sparse Merkle proof of the pool's leaf.
     """
     before: uint256 = staticcall validator_set.token.balanceOf(self)
     extcall settlement.claim(node, epoch, cumulative, proof)
@@ -289,13 +295,13 @@ def challenge_receipt(
     @param node The node.
     @param epoch One of its posted epochs, inside its challenge window.
     @param kind SIGNATURE, MODEL, UNAUTHORIZED, ANSWER, ATTRIBUTION,
-           PROMPT or PAYOUTS.
+           PROMPT or PRICE.
     @param evidence The receipt as the node posted it, with its proof.
     @param nonce UNAUTHORIZED only: the authorization's nonce.
     @param client_signature UNAUTHORIZED only: the client's signature.
     @return uint256 The challenge's id.
     """
-    assert kind >= SIGNATURE and kind <= PAYOUTS and kind != WITHHELD, "disputes: unknown kind"
+    assert kind >= SIGNATURE and kind <= PRICE and kind != WITHHELD, "disputes: unknown kind"
     self._check_window(node, epoch)
     assert evidence.index < staticcall settlement.epoch_receipt_count(node, epoch), (
         "disputes: unknown receipt"
@@ -304,7 +310,7 @@ def challenge_receipt(
         evidence, staticcall settlement.epoch_receipts_root(node, epoch)
     ), "disputes: invalid receipt proof"
     self._claim_key(node, epoch, evidence.index, kind, "disputes: receipt already challenged")
-    self._check_bond()
+    self._check_bond(msg.sender)
 
     if kind == SIGNATURE:
         assert not receipt_evidence._signed_by_node(evidence, node), (
@@ -321,7 +327,7 @@ def challenge_receipt(
     else:
         return self._open_committee(node, epoch, evidence.index, kind)
     # proven now: the bond would come straight back, so it never moves
-    id: uint256 = self._open(node, epoch, evidence.index, kind, block.timestamp, 0, 0)
+    id: uint256 = self._open(node, epoch, evidence.index, kind, block.timestamp, 0, 0, msg.sender)
     self._slash(id)
     return id
 
@@ -387,8 +393,10 @@ def challenge_replayed(
         "disputes: client did not authorize both"
     )
     self._claim_key(node, epoch, evidence.index, REPLAYED, "disputes: receipt already challenged")
-    self._check_bond()
-    id: uint256 = self._open(node, epoch, evidence.index, REPLAYED, block.timestamp, 0, 0)
+    self._check_bond(msg.sender)
+    id: uint256 = self._open(
+        node, epoch, evidence.index, REPLAYED, block.timestamp, 0, 0, msg.sender
+    )
     self._slash(id)
     return id
 
@@ -409,28 +417,57 @@ def challenge_withheld(node: address, epoch: uint256, index: uint256) -> uint256
         "disputes: unknown receipt"
     )
     self._claim_key(node, epoch, index, WITHHELD, "disputes: receipt already challenged")
-    self._check_bond()
+    self._check_bond(msg.sender)
     bond: uint256 = self._pull_bond()
     id: uint256 = self._open(
-        node, epoch, index, WITHHELD, block.timestamp + self.params.response_period, 0, bond
+        node,
+        epoch,
+        index,
+        WITHHELD,
+        block.timestamp + self.params.response_period,
+        0,
+        bond,
+        msg.sender,
     )
     extcall settlement.freeze(node)
     return id
 
 
 @external
-def challenge_payouts(node: address, epoch: uint256) -> uint256:
+def slash_payouts(node: address, epoch: uint256, index: uint256, challenger: address) -> uint256:
     """
-    @notice Challenges, with a bond, that an epoch's payout root follows
-            from its receipts under the split in force; a committee decides.
+    @notice Slashes a node whose payouts the payout prover has just shown
+            not to follow its receipts; only the prover may call it. The
+            challenger needs a bond as for any challenge, which never moves.
     @param node The node.
-    @param epoch One of its posted epochs, inside its challenge window.
+    @param epoch The epoch, inside its challenge window.
+    @param index The receipt whose step is wrong (the receipt count: the
+           posted root is not the last receipt's state).
+    @param challenger Who proved it, paid its share of the slash.
     @return uint256 The challenge's id.
     """
+    assert msg.sender == self.payout_prover and msg.sender != empty(address), (
+        "disputes: caller is not the payout prover"
+    )
     self._check_window(node, epoch)
-    self._claim_key(node, epoch, _WHOLE_EPOCH, PAYOUTS, "disputes: payouts already challenged")
-    self._check_bond()
-    return self._open_committee(node, epoch, _WHOLE_EPOCH, PAYOUTS)
+    self._claim_key(node, epoch, index, PAYOUTS, "disputes: payouts already challenged")
+    self._check_bond(challenger)
+    id: uint256 = self._open(node, epoch, index, PAYOUTS, block.timestamp, 0, 0, challenger)
+    self._slash(id)
+    return id
+
+
+@external
+def link_prover(prover: address):
+    """
+    @notice Names, once, the payout prover whose proofs slash.
+    @param prover The payout prover; not zero.
+    """
+    ownable._check_owner()
+    assert self.payout_prover == empty(address), "disputes: prover already linked"
+    assert prover != empty(address), "disputes: zero prover"
+    self.payout_prover = prover
+    log ProverLinked(prover=prover)
 
 
 @external
@@ -559,11 +596,11 @@ def _claim_key(node: address, epoch: uint256, index: uint256, kind: uint8, reaso
 
 @internal
 @view
-def _check_bond():
+def _check_bond(challenger: address):
     bond: uint256 = self.params.min_bond
     assert (
-        staticcall validator_set.token.allowance(msg.sender, self) >= bond
-        and staticcall validator_set.token.balanceOf(msg.sender) >= bond
+        staticcall validator_set.token.allowance(challenger, self) >= bond
+        and staticcall validator_set.token.balanceOf(challenger) >= bond
     ), "disputes: bond too small"
 
 
@@ -582,7 +619,14 @@ def _open_committee(node: address, epoch: uint256, index: uint256, kind: uint8) 
     bond: uint256 = self._pull_bond()
     commit_ends: uint256 = block.timestamp + self.params.commit_period
     id: uint256 = self._open(
-        node, epoch, index, kind, commit_ends + self.params.reveal_period, commit_ends, bond
+        node,
+        epoch,
+        index,
+        kind,
+        commit_ends + self.params.reveal_period,
+        commit_ends,
+        bond,
+        msg.sender,
     )
     jury._draw(id, self.params.committee_size, node, msg.sender)
     extcall settlement.freeze(node)
@@ -598,6 +642,7 @@ def _open(
     deadline: uint256,
     commit_ends: uint256,
     bond: uint256,
+    challenger: address,
 ) -> uint256:
     id: uint256 = self.challenge_count + 1
     self.challenge_count = id
@@ -606,16 +651,14 @@ def _open(
         epoch=epoch,
         index=index,
         kind=kind,
-        challenger=msg.sender,
+        challenger=challenger,
         bond=bond,
         opened_at=block.timestamp,
         deadline=deadline,
         status=OPEN,
         commit_ends=commit_ends,
     )
-    log ChallengeOpened(
-        id=id, node=node, epoch=epoch, index=index, kind=kind, challenger=msg.sender
-    )
+    log ChallengeOpened(id=id, node=node, epoch=epoch, index=index, kind=kind, challenger=challenger)
     return id
 
 
@@ -671,7 +714,7 @@ def _close(id: uint256, challenge: Challenge, status: uint8, bond_to: address):
     if challenge.bond != 0:
         self.bonds_held -= challenge.bond
         self._pay(bond_to, challenge.bond)
-    if challenge.kind >= WITHHELD and challenge.kind <= PAYOUTS:  # the kinds that froze
+    if challenge.kind >= WITHHELD and challenge.kind <= PRICE:  # the kinds that froze
         extcall settlement.unfreeze(challenge.node)
     if status != SLASHED:
         log ChallengeResolved(id=id, status=status, slashed=0)

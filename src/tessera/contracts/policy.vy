@@ -40,6 +40,7 @@ version: public(uint256)
 _models: DynArray[ModelVersion, _MAX_MODELS]
 _model_position: HashMap[bytes32, uint256]  # index + 1; 0 = absent
 _ever_approved: HashMap[bytes32, bool]  # stays true after a revocation
+_royalty_owner: HashMap[bytes32, address]  # named at the first approval, never changed
 _blocked_cids: DynArray[String[128], _MAX_BLOCKED_CIDS]
 _cid_position: HashMap[bytes32, uint256]
 _blocked_datanets: DynArray[uint256, _MAX_BLOCKED_DATANETS]
@@ -89,7 +90,9 @@ def approve_model(model_id: String[128], weights_digest: bytes32, owner: address
     @notice Approves a model version, an id and the digest of its weights,
             and names the account its royalty is paid to.
     @dev The royalty follows the vote, not a first-come registration:
-         whoever names a model id first cannot take its owner's share.
+         whoever names a model id first cannot take its owner's share. A
+         version approved again after a revocation keeps its first owner,
+         so who is paid for a receipt never depends on when it is checked.
     @param model_id The model's id as nodes serve it.
     @param weights_digest The sha256 over its weight files.
     @param owner Its builder (zero: the royalty goes to the treasury).
@@ -100,11 +103,15 @@ def approve_model(model_id: String[128], weights_digest: bytes32, owner: address
     key: bytes32 = self._model_key(model_id, weights_digest)
     assert self._model_position[key] == 0, "policy: model version already approved"
     assert len(self._models) < _MAX_MODELS, "policy: model list full"
+    assert not self._ever_approved[key] or self._royalty_owner[key] == owner, (
+        "policy: a model version keeps its first owner"
+    )
     self._models.append(
         ModelVersion(model_id=model_id, weights_digest=weights_digest, owner=owner)
     )
     self._model_position[key] = len(self._models)
     self._ever_approved[key] = True
+    self._royalty_owner[key] = owner
     self.version += 1
     log ModelApproved(model_id=model_id, weights_digest=weights_digest, owner=owner)
 
@@ -238,6 +245,21 @@ def model_owner(model_id: String[128], weights_digest: bytes32) -> address:
     if position == 0:
         return empty(address)
     return self._models[position - 1].owner
+
+
+@external
+@view
+def royalty_owner(model_id: String[128], weights_digest: bytes32) -> address:
+    """
+    @notice Whom a model version's royalty is paid to in settlement: the
+            owner named when it was approved, kept after a revocation, so
+            that receipts served under the approval pay its builder.
+    @param model_id The model's id.
+    @param weights_digest The digest of its weights.
+    @return address Its owner; zero (the treasury) if never approved or
+            approved without one.
+    """
+    return self._royalty_owner[self._model_key(model_id, weights_digest)]
 
 
 @external

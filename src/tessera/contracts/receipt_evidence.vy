@@ -5,11 +5,12 @@
 @license Apache-2.0
 @notice A node's receipt as a challenge submits it: the signed fields,
         the node's signature, the hash of the receipt's canonical body,
-        and the Merkle proof of its leaf under the epoch's receipts root.
+        the node's payout state after it (`payout_state.vy`), and the
+        Merkle proof of its leaf under the epoch's receipts root.
         The digest is the EIP-712 one nodes sign, under the domain
         "Tessera Node" v1 whose verifying contract is the registry.
 @dev Leaves are `keccak256(keccak256(abi_encode(index, digest,
-     keccak256(signature), body_hash)))`, inner nodes hash sorted pairs
+     keccak256(signature), body_hash, payout_root, payout_total)))`, inner nodes hash sorted pairs
      (snekmate's `merkle_proof_verification`), as `tessera._payments.
      receipts_tree` builds them. Signatures are read by the contracts' own
      rules (65 bytes (r, s, v) or 64 (EIP-2098), low `s`), as snekmate's
@@ -53,6 +54,8 @@ struct ReceiptEvidence:
     timestamp: uint256
     signature: Bytes[65]
     body_hash: bytes32
+    payout_root: bytes32  # the node's payout state once this receipt is split
+    payout_total: uint256
     proof: DynArray[bytes32, MAX_PROOF]
 
 
@@ -130,6 +133,8 @@ def _in_root(evidence: ReceiptEvidence, root: bytes32) -> bool:
                 self._digest(evidence),
                 keccak256(evidence.signature),
                 evidence.body_hash,
+                evidence.payout_root,
+                evidence.payout_total,
             )
         )
     )

@@ -12,9 +12,11 @@
         while it is open; a proven fault voids the epoch and every later
         one of the node, ejects it, and refunds each voided epoch's
         clients what was redeemed from them.
-@dev Leaves are `keccak256(keccak256(abi_encode(node, recipient, cumulative)))`
-     and inner nodes hash sorted pairs (snekmate's `merkle_proof_verification`).
-     Whatever a root says, a node's claims can never exceed what it redeemed.
+@dev The payout root is a sparse Merkle tree keyed by recipient
+     (`payout_state.vy`), and each receipt's leaf in the receipts root
+     commits to the payout state after it, so the payout prover can show
+     on chain that a root does not follow from the receipts. Whatever a
+     root says, a node's claims can never exceed what it redeemed.
      The owner (the governance timelock once handed over) sets the fee split
      and the epoch, challenge and withdrawal periods, and links the disputes
      contract once.
@@ -23,9 +25,9 @@
 from ethereum.ercs import IERC20
 from snekmate.auth import ownable
 from snekmate.utils import eip712_domain_separator
-from snekmate.utils import merkle_proof_verification
 
 import escrow
+import payout_state
 
 initializes: ownable
 initializes: eip712_domain_separator
@@ -52,7 +54,6 @@ exports: (
 
 _BPS: constant(uint256) = 10_000
 _MAX_REDEMPTIONS: constant(uint256) = 256
-_MAX_PROOF: constant(uint256) = 64
 _MAX_PERIOD: constant(uint256) = 10 * 365 * 86_400  # keeps every deadline far from overflow
 
 
@@ -197,7 +198,7 @@ def post_epoch(
     @param root The Merkle root of cumulative payouts per recipient.
     @param total The sum of every leaf's cumulative amount.
     @param bundle_cid The CID of the epoch's bundle of receipts.
-    @param receipt_count How many receipts the bundle holds.
+    @param receipt_count How many receipts the bundle holds; not zero.
     @param receipts_root The Merkle root of the bundle's receipts.
     @param split The fee split the payouts were computed with; must be
            the current one, so a governance change mid-settlement is
@@ -215,6 +216,7 @@ def post_epoch(
     assert root != empty(bytes32), "settlement: empty root"
     assert len(bundle_cid) != 0, "settlement: empty bundle cid"
     assert receipts_root != empty(bytes32), "settlement: empty receipts root"
+    assert receipt_count != 0, "settlement: no receipts"
     assert keccak256(abi_encode(split)) == keccak256(abi_encode(self.fee_split)), (
         "settlement: fee split changed"
     )
@@ -258,23 +260,29 @@ def post_epoch(
 
 
 @external
-def claim(node: address, epoch: uint256, cumulative: uint256, proof: DynArray[bytes32, _MAX_PROOF]):
+def claim(
+    node: address,
+    epoch: uint256,
+    cumulative: uint256,
+    proof: DynArray[bytes32, payout_state.MAX_PROOF],
+):
     """
     @notice Pays the caller what `node` owes it through `epoch`, less
             what it already claimed.
     @param node The node whose payouts are claimed.
     @param epoch A posted epoch of that node whose challenge window is over.
     @param cumulative The caller's cumulative amount in that epoch's root.
-    @param proof The Merkle proof of the caller's leaf.
+    @param proof The sparse Merkle proof of the caller's leaf.
     """
     assert epoch < self.epoch_count[node], "settlement: unknown epoch"
     assert not self._is_voided(node, epoch), "settlement: epoch voided"
     assert self.frozen[node] == 0, "settlement: claims frozen by a challenge"
     posted: Epoch = self.epochs[node][epoch]
     assert block.timestamp >= self._claimable_at(posted), "settlement: challenge window open"
-    assert merkle_proof_verification._verify(
-        proof, posted.root, self._leaf(node, msg.sender, cumulative)
-    ), "settlement: invalid proof"
+    assert cumulative != 0, "settlement: nothing to claim"
+    assert payout_state._root_of(node, msg.sender, cumulative, proof) == posted.root, (
+        "settlement: invalid proof"
+    )
     already: uint256 = self.claimed[node][msg.sender]
     assert cumulative > already, "settlement: nothing to claim"
     amount: uint256 = cumulative - already
@@ -473,6 +481,34 @@ def epoch_receipt_count(node: address, epoch: uint256) -> uint256:
 
 
 @external
+@view
+def epoch_payouts(node: address, epoch: uint256) -> (bytes32, uint256):
+    """
+    @notice The payout state a posted epoch ends in.
+    @param node The node.
+    @param epoch One of its posted epochs.
+    @return bytes32 The payout root.
+    @return uint256 The sum of its cumulative amounts.
+    """
+    assert epoch < self.epoch_count[node], "settlement: unknown epoch"
+    posted: Epoch = self.epochs[node][epoch]
+    return posted.root, posted.total
+
+
+@external
+@view
+def epoch_split(node: address, epoch: uint256) -> FeeSplit:
+    """
+    @notice The fee split a posted epoch was settled under.
+    @param node The node.
+    @param epoch One of its posted epochs.
+    @return FeeSplit The split.
+    """
+    assert epoch < self.epoch_count[node], "settlement: unknown epoch"
+    return self.epochs[node][epoch].split
+
+
+@external
 @pure
 def leaf(node: address, recipient: address, cumulative: uint256) -> bytes32:
     """
@@ -482,7 +518,7 @@ def leaf(node: address, recipient: address, cumulative: uint256) -> bytes32:
     @param cumulative The cumulative amount owed.
     @return bytes32 The double-hashed leaf.
     """
-    return self._leaf(node, recipient, cumulative)
+    return payout_state._leaf(node, recipient, cumulative)
 
 
 @internal
@@ -508,13 +544,6 @@ def _is_voided(node: address, epoch: uint256) -> bool:
 @view
 def _check_disputes():
     assert msg.sender == self.disputes, "settlement: caller is not disputes"
-
-
-@internal
-@pure
-def _leaf(node: address, recipient: address, cumulative: uint256) -> bytes32:
-    # double hashed against second pre-image attacks
-    return keccak256(keccak256(abi_encode(node, recipient, cumulative)))
 
 
 @internal
