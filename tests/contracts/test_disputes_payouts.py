@@ -32,7 +32,7 @@ from tessera._payments.bundle import EpochBundle, build_bundle
 from tessera._payments.payouts import PayoutTree
 from tessera._payments.receipts_tree import PayoutState
 from tessera._payments.split import CONTRIBUTOR, split_receipt
-from tessera._payments.trace import owner_key, replay, state_of, step_updates
+from tessera._payments.trace import owner_key, payout_states, state_of, step_updates
 from tessera._store.cid import cid_for
 from tessera._validator.evidence import evidence_for
 from tessera._validator.payout_proof import PayoutFault, attribution_of, find_payout_fault
@@ -160,10 +160,11 @@ def prove(dw, fault: PayoutFault, sender=None, **lie):
 
 def step(dw, bundle: EpochBundle, index: int) -> PayoutFault:
     """The proof of receipt `index`'s step, built from the replay whatever the node committed."""
-    before, credits, _ = list(
-        replay(bundle.node, dw.payouts, bundle.receipts, bundle.split, bundle.owner_of)
-    )[index]
     tree, receipts = bundle.receipts_tree, bundle.receipts
+    before, _ = payout_states(
+        bundle.node, dw.payouts, receipts[:index], bundle.split, bundle.owner_of
+    )
+    credits = split_receipt(receipts[index], bundle.split, bundle.owner_of(receipts[index]))
     return PayoutFault(
         index,
         "a step",

@@ -19,7 +19,7 @@ from tessera._crypto.voucher import Voucher
 from tessera._errors import NotFoundError, SignatureError, TesseraError
 from tessera._payments.bundle import EpochBundle, load_bundle
 from tessera._payments.receipts_tree import PayoutState
-from tessera._payments.trace import owner_key, payout_states
+from tessera._payments.trace import payout_states, receipt_version
 from tessera._store.base import BlobStore
 
 
@@ -108,7 +108,7 @@ def audit_epoch(
     if history and history[-1].root != "0x" + settlement.epoch(node, epoch - 1).root.hex():
         problems.append("the previous epoch's bundle does not match its root on chain")
     tree, states = payout_states(
-        node, previous, bundle.receipts, posted.split, lambda r: owners[_key(r)]
+        node, previous, bundle.receipts, posted.split, lambda r: owners[receipt_version(r)]
     )
     problems += _check_trace(bundle, states)
     report.root_recomputed = "0x" + tree.root.hex()
@@ -125,15 +125,11 @@ def royalty_owners(receipts: Iterable[Receipt], policy: PolicyClient) -> dict[st
     version's owner never changes, so this is the owner at any block)."""
     owners: dict[str, str | None] = {}
     for receipt in receipts:
-        key, digest = _key(receipt), receipt.model_digest
+        key, digest = receipt_version(receipt), receipt.model_digest
         if key not in owners:
             zero = int(digest, 16) == 0
             owners[key] = None if zero else policy.royalty_owner(receipt.model, digest)
     return owners
-
-
-def _key(receipt: Receipt) -> str:
-    return owner_key(receipt.model, receipt.model_digest)
 
 
 def _check_owners(bundle: EpochBundle, owners: dict[str, str | None]) -> list[str]:

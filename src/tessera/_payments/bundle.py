@@ -20,7 +20,7 @@ from tessera._errors import InputError
 from tessera._payments.payouts import PayoutTree
 from tessera._payments.receipts_tree import PayoutState, ReceiptsTree
 from tessera._payments.split import Credit, split_receipt
-from tessera._payments.trace import owner_key, payout_states
+from tessera._payments.trace import payout_states, receipt_version
 from tessera._store.base import BlobStore
 
 BUNDLE_VERSION = 2  # 2: payout states per receipt, royalty owners per model version
@@ -45,7 +45,7 @@ class EpochBundle:
     trace: tuple[PayoutState, ...] = ()  # the node's payout state after each receipt
 
     def owner_of(self, receipt: Receipt) -> str | None:
-        return self.model_owners.get(owner_key(receipt.model, receipt.model_digest))
+        return self.model_owners.get(receipt_version(receipt))
 
     def credits(self) -> list[Credit]:
         """This epoch's credits, recomputed from its receipts."""

@@ -8,7 +8,7 @@ here the proofs the prover needs for that one step.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from tessera._chain.settlement import FeeSplit
@@ -38,6 +38,11 @@ def owner_key(model: str, digest: str) -> str:
     return f"{model}@{digest}"
 
 
+def receipt_version(receipt: Receipt) -> str:
+    """The `owner_key` of the model version a receipt names."""
+    return owner_key(receipt.model, receipt.model_digest)
+
+
 def unpayable(receipt: Receipt) -> bool:
     """A receipt no honest node signs, whose split the prover refuses to replay."""
     return receipt.price >= MAX_PRICE or any(
@@ -47,23 +52,6 @@ def unpayable(receipt: Receipt) -> bool:
 
 def state_of(tree: PayoutTree) -> PayoutState:
     return PayoutState(tree.root, tree.total)
-
-
-def replay(
-    node: str,
-    previous: Mapping[str, int],
-    receipts: Sequence[Receipt],
-    split: FeeSplit,
-    owner_of: OwnerOf,
-) -> Iterator[tuple[PayoutTree, list[Credit], PayoutTree]]:
-    """(state before, credits, state after) for each receipt in order; the trees are copies."""
-    tree = PayoutTree(node, previous)
-    for receipt in receipts:
-        credits = split_receipt(receipt, split, owner_of(receipt))
-        before = tree.copy()
-        for credit in credits:
-            tree.credit(credit.recipient, credit.amount)
-        yield before, credits, tree.copy()
 
 
 def payout_states(

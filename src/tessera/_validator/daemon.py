@@ -38,7 +38,7 @@ from tessera._chain.disputes import (
     vote_commitment,
 )
 from tessera._chain.governance import PolicyClient
-from tessera._chain.settlement import SettlementClient
+from tessera._chain.settlement import PostedEpoch, SettlementClient
 from tessera._chain.staking import StakingClient
 from tessera._crypto.receipt import Receipt
 from tessera._errors import ChainError, TesseraError
@@ -46,7 +46,7 @@ from tessera._payments.audit import royalty_owners
 from tessera._payments.bundle import EpochBundle, load_bundle
 from tessera._payments.payouts import PayoutTree
 from tessera._payments.receipts_tree import PayoutState
-from tessera._payments.trace import owner_key
+from tessera._payments.trace import receipt_version
 from tessera._store.base import BlobStore
 from tessera._validator.evidence import KIND_OF_FINDING, evidence_for
 from tessera._validator.finding import Finding, proven
@@ -169,7 +169,7 @@ class Validator:
             if faulty:
                 faults += 1
                 self._challenge(node, epoch, bundle, index, faulty[0], report)
-        faults += self._check_payouts(node, epoch, bundle, report)
+        faults += self._check_payouts(posted, bundle, report)
         note = "ok" if not faults else f"{faults} fault(s) challenged"
         self.journal.mark_checked(
             CheckedEpoch(node, epoch, len(indices), faults, inconclusive, note)
@@ -220,9 +220,9 @@ class Validator:
         report.challenges_opened.append(challenge)
         log.warning("challenged node %s epoch %d: %s", node, epoch, detail)
 
-    def _check_payouts(self, node: str, epoch: int, bundle: EpochBundle, report: TickReport) -> int:
+    def _check_payouts(self, posted: PostedEpoch, bundle: EpochBundle, report: TickReport) -> int:
         """Replay the epoch's payout states; prove the first that does not follow."""
-        posted = self.settlement.epoch(node, epoch)
+        node, epoch = posted.node, posted.epoch
         try:
             previous = self._previous_payouts(node, epoch)
             owners = royalty_owners(bundle.receipts, self.policy)
@@ -233,7 +233,7 @@ class Validator:
             bundle,
             previous,
             posted.split,
-            lambda r: owners[owner_key(r.model, r.model_digest)],
+            lambda r: owners[receipt_version(r)],
             PayoutState(posted.root, posted.total),
         )
         if fault is None:

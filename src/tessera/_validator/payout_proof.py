@@ -18,11 +18,11 @@ from tessera._chain.settlement import FeeSplit
 from tessera._crypto.receipt import Receipt
 from tessera._payments.bundle import EpochBundle
 from tessera._payments.receipts_tree import PayoutState
+from tessera._payments.split import split_receipt
 from tessera._payments.trace import (
     MAX_SOURCES,
     OwnerOf,
-    replay,
-    state_of,
+    payout_states,
     step_updates,
     unpayable,
 )
@@ -67,14 +67,16 @@ def find_payout_fault(
     """The first provable payout fault of the epoch, or None if its payouts follow its
     receipts. `previous` must be the payouts the previous epoch posted (its root checked)."""
     receipts, trace, tree = bundle.receipts, bundle.trace, bundle.receipts_tree
-    steps = replay(bundle.node, previous, receipts, split, owner_of)
-    for index, (before, credits, after) in enumerate(steps):
-        receipt = receipts[index]
-        if not unpayable(receipt) and state_of(after) == trace[index]:
+    _, states = payout_states(bundle.node, previous, receipts, split, owner_of)
+    for index, receipt in enumerate(receipts):
+        if not unpayable(receipt) and states[index] == trace[index]:
             continue
         if len(receipt.attribution) > MAX_SOURCES:
             return None  # more sources than the prover replays: the attribution check's to catch
-        updates = [] if unpayable(receipt) else step_updates(before, credits)
+        updates = []
+        if not unpayable(receipt):  # the proofs are against the state before: replay up to it
+            before, _ = payout_states(bundle.node, previous, receipts[:index], split, owner_of)
+            updates = step_updates(before, split_receipt(receipt, split, owner_of(receipt)))
         return PayoutFault(
             index,
             f"receipt {index}: the payout state it commits to is not the state before it plus "
