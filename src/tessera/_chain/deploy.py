@@ -101,11 +101,9 @@ def deploy_contracts(
     """Deploy registry, token, settlement, staking, governance and disputes. The deployer
     holds the supply (and delegates its votes to itself) and is the treasury; the timelock
     owns the settlement's, the staking's and the disputes' parameters, the policy and the
-    token's minting, so only passed proposals change them. Staking starts with
-    `DEFAULT_MIN_STAKE` and an unbonding delay an hour above the epoch plus challenge window;
-    the disputes contract is its slasher, the settlement's disputes link and the validators'
-    pool of the fee split; the payout prover is linked to it, so payouts that do not follow
-    the receipts are slashed on a proof."""
+    token's minting, so only passed proposals change them. Staking's unbonding delay is an
+    hour above the epoch plus challenge window; the disputes contract is its slasher, the
+    settlement's disputes link, the validators' pool and the payout prover's way to slash."""
     governance.check(INITIAL_SUPPLY)  # before any gas is spent
     start = chain.block_number()
     registry = chain.deploy("registry", deployer)
@@ -136,11 +134,10 @@ def deploy_contracts(
         "disputes", deployer, token, settlement, staking, policy, registry, dispute_params.as_abi()
     )
     _link_disputes(chain, deployer, settlement, staking, disputes)
-    prover = chain.deploy("payout_prover", deployer, settlement, policy, disputes, registry)
-    chain.transact(chain.contract("disputes", disputes).functions.link_prover(prover), deployer)
-    for name, address in (("settlement", settlement), ("staking", staking), ("disputes", disputes)):
-        handle = chain.contract(name, address)
-        chain.transact(handle.functions.transfer_ownership(timelock), deployer)
+    _link_prover(chain, deployer, settlement, policy, disputes, registry)
+    _hand_to_timelock(
+        chain, deployer, timelock, settlement=settlement, staking=staking, disputes=disputes
+    )
     TokenClient(chain, token).delegate(deployer, deployer.address)
     return Deployment(
         chain.chain_id,
@@ -163,6 +160,28 @@ def _first_split(treasury: str) -> FeeSplit:
     return FeeSplit(
         node_bps, owner_bps, contributors_bps, treasury_bps + DEFAULT_VALIDATORS_BPS, treasury
     )
+
+
+def _link_prover(
+    chain: Chain,
+    deployer: LocalAccount,
+    settlement: str,
+    policy: str,
+    disputes: str,
+    registry: str,
+) -> None:
+    """The payout prover may slash through the disputes contract; the link is set once."""
+    prover = chain.deploy("payout_prover", deployer, settlement, policy, disputes, registry)
+    chain.transact(chain.contract("disputes", disputes).functions.link_prover(prover), deployer)
+
+
+def _hand_to_timelock(
+    chain: Chain, deployer: LocalAccount, timelock: str, **contracts: str
+) -> None:
+    """After linking, only passed proposals change these contracts' parameters."""
+    for name, address in contracts.items():
+        handle = chain.contract(name, address)
+        chain.transact(handle.functions.transfer_ownership(timelock), deployer)
 
 
 def _link_disputes(
