@@ -29,6 +29,7 @@ from tessera._data.datanets import ContributionProof, DatanetDetail
 from tessera._data.ingest import IngestReport, Progress
 from tessera._errors import (
     AccountError,
+    AdapterBusy,
     ChainError,
     ChainUnavailable,
     ConfigError,
@@ -72,6 +73,7 @@ __all__ = [
     "AccountError",
     "AccountInfo",
     "Action",
+    "AdapterBusy",
     "AnvilProcess",
     "AskResult",
     "AuditReport",

@@ -49,6 +49,10 @@ class ModelError(TesseraError):
     """A model cannot be found, converted or loaded, or cannot do what it was asked."""
 
 
+class AdapterBusy(ModelError):
+    """Every adapter slot holds an adapter that a request in flight uses: retry shortly."""
+
+
 class NodeError(TesseraError):
     """A request a node refused, or a node that could not be reached. The node raises it to
     answer (`status` and `code` become the OpenAI-style error), a client raises it on such an

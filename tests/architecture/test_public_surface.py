@@ -80,6 +80,7 @@ EXPECTED = {
     # errors
     "TesseraError",
     "AccountError",
+    "AdapterBusy",
     "ChainError",
     "ChainUnavailable",
     "ConfigError",

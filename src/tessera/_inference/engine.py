@@ -27,8 +27,10 @@ from tessera._attribution.base import Answered, Attributor, Probe
 from tessera._attribution.masked_ablation import MaskedAblation
 from tessera._attribution.reference import effects_from_scratch
 from tessera._errors import ModelError
+from tessera._inference.lora import AdapterBank
 from tessera._inference.packed import ColumnStore, PackedModel, Stream
 from tessera._inference.prompt import Prompt
+from tessera._models.adapter import LoraAdapter
 
 TokenCallback = Callable[[str], None]
 PREFILL_TOKENS = 4096  # prompt tokens admitted per step beyond the first prompt: bounds a step
@@ -41,6 +43,7 @@ class Job:
     stop: tuple[str, ...] = ("\n",)
     attribute: bool = True
     on_text: TokenCallback | None = None  # called on the engine thread with each new piece
+    adapter: int | None = None  # the AdapterBank slot it is answered with (submit_adapted)
     cancelled: threading.Event = field(default_factory=threading.Event)
     future: Future[Completion] = field(default_factory=Future)
 
@@ -82,9 +85,10 @@ class _Row:
     def feed(self) -> Stream:
         """The stream that continues this row: its prompt, or its latest token."""
         prompt = self.job.prompt.ids
+        adapter = self.job.adapter
         if not self.ids:
-            return Stream(self.id, prompt, 0)
-        return Stream(self.id, self.ids[-1:], len(prompt) + len(self.ids) - 1)
+            return Stream(self.id, prompt, 0, adapter=adapter)
+        return Stream(self.id, self.ids[-1:], len(prompt) + len(self.ids) - 1, adapter=adapter)
 
     def answered(self) -> Answered:
         prompt = self.job.prompt
@@ -92,7 +96,7 @@ class _Row:
         return Answered(prompt.ids, prompt.prefix_len, prompt.doc_spans, self.answer, logprobs)
 
     def stream(self, probe: Probe) -> Stream:
-        return probe_stream(self.id, probe)
+        return probe_stream(self.id, probe, self.job.adapter)
 
 
 class Engine:
@@ -102,12 +106,14 @@ class Engine:
         tokenizer: Any,
         max_batch: int = 8,
         attributor: Attributor | None = None,
+        bank: AdapterBank | None = None,
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.max_batch = max_batch
         self.attributor = attributor or MaskedAblation()
-        self.packed = PackedModel(model)
+        self.bank = bank
+        self.packed = PackedModel(model, bank)
         self.eos_ids = eos_token_ids(model, tokenizer)
         self.max_positions = getattr(model.config, "max_position_embeddings", 1 << 30)
         self.batches_run = 0  # steps that admitted new requests
@@ -127,6 +133,18 @@ class Engine:
     def submit(self, job: Job) -> Future[Completion]:
         self._queue.put(job)
         return job.future
+
+    def submit_adapted(
+        self, job: Job, digest: str, load: Callable[[], LoraAdapter]
+    ) -> Future[Completion]:
+        """Answer `job` with adapter `digest` (read by `load` if it is not resident), which
+        stays in its slot until the job is done."""
+        if self.bank is None:
+            raise ModelError("this engine serves no adapters: start it with an adapter bank")
+        bank, slot = self.bank, self.bank.acquire(digest, load)
+        job.adapter = slot
+        job.future.add_done_callback(lambda _: bank.release(slot))
+        return self.submit(job)
 
     def run(self, job: Job) -> Completion:
         return self.submit(job).result()
@@ -321,11 +339,19 @@ class Engine:
         )
 
 
-def probe_stream(request: int, probe: Probe) -> Stream:
+def probe_stream(request: int, probe: Probe, adapter: int | None = None) -> Stream:
     """A probe as a packed stream: it sees its request's cached columns below its start,
-    minus the hidden ones, and its columns are dropped after the pass."""
+    minus the hidden ones, and its columns are dropped after the pass. It runs on its
+    answer's adapter, so it measures what that model owed each document."""
     return Stream(
-        request, probe.tokens, probe.start, False, probe.start, probe.hidden, probe.targets
+        request,
+        probe.tokens,
+        probe.start,
+        False,
+        probe.start,
+        probe.hidden,
+        probe.targets,
+        adapter,
     )
 
 

@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 
 from tessera._errors import ModelError
+from tessera._inference import lora
+from tessera._inference.lora import AdapterBank
 
 ATTENTION = "tessera_packed"
 LOGIT_ROWS = 128  # output-layer rows per product: fast, and the logits stay small in memory
@@ -49,6 +51,7 @@ class Stream:
     sees_below: int | None = None
     hidden: tuple[tuple[int, int], ...] = ()
     targets: Sequence[int] | None = None
+    adapter: int | None = None  # the AdapterBank slot whose delta its rows get; None: base
 
     @property
     def scored(self) -> int:
@@ -221,11 +224,16 @@ def _step_cache_class() -> type:
     return StepCache
 
 
+def _adapter_order(stream: Stream) -> tuple[int, int]:
+    return (-1 if stream.adapter is None else stream.adapter, stream.request)
+
+
 class PackedModel:
     """Runs packed steps of a causal language model over a ColumnStore."""
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, bank: AdapterBank | None = None) -> None:
         _register()
+        self.bank = bank
         model.set_attn_implementation(ATTENTION)
         if model.config._attn_implementation != ATTENTION:
             raise ModelError(
@@ -247,7 +255,8 @@ class PackedModel:
         most likely next token and its log-probability. Keeps the new columns of `keep`
         streams in `store`, each request's columns together.
         """
-        order = sorted(range(len(streams)), key=lambda i: streams[i].request)
+        # by adapter, then request: an adapter's rows are runs, a request's rows one group
+        order = sorted(range(len(streams)), key=lambda i: _adapter_order(streams[i]))
         ordered = [streams[i] for i in order]
         groups, row = [], 0
         by_request: dict[int, list[Stream]] = {}
@@ -262,6 +271,7 @@ class PackedModel:
         placeholder = torch.ones((), dtype=torch.bool).expand(1, 1, total, len(store) + total)
         cache = _step_cache_class()(store)
         token = _ACTIVE.set(_Plan(groups))
+        adapters = lora.active(self._lora_plan(ordered))
         try:
             hidden = self.body(
                 input_ids=ids,
@@ -271,6 +281,7 @@ class PackedModel:
                 use_cache=True,
             ).last_hidden_state[0]  # (T, hidden)
         finally:
+            lora.reset(adapters)
             _ACTIVE.reset(token)
         results = self._score(hidden, ordered)
         self._keep(store, cache, groups, by_request)
@@ -278,6 +289,19 @@ class PackedModel:
         for i, result in zip(order, results, strict=True):
             out[i] = result
         return out
+
+    def _lora_plan(self, ordered: list[Stream]) -> lora.LoraPlan | None:
+        if self.bank is None:
+            if any(s.adapter is not None for s in ordered):
+                raise ModelError("a stream asks for an adapter, and this model has no bank")
+            return None
+        runs: list[tuple[int, int | None]] = []
+        for s in ordered:
+            if runs and runs[-1][1] == s.adapter:
+                runs[-1] = (runs[-1][0] + len(s.tokens), s.adapter)
+            else:
+                runs.append((len(s.tokens), s.adapter))
+        return self.bank.plan(runs)
 
     def _score(
         self, hidden: torch.Tensor, streams: list[Stream]
