@@ -63,7 +63,7 @@ class LoraPlan:
 
 
 def active(plan: LoraPlan | None) -> contextvars.Token[LoraPlan | None]:
-    """Make `plan` the one the wrapped layers apply until `_ACTIVE.reset(token)`."""
+    """Make `plan` the one the wrapped layers apply, until `reset(token)`."""
     return _ACTIVE.set(plan)
 
 
@@ -116,10 +116,6 @@ class AdapterBank:
         self._free = list(range(capacity - 1, -1, -1))
         self._lock = threading.Lock()
         self.loads = 0  # adapters written into a slot, cold loads
-
-    @property
-    def slot_bytes(self) -> int:
-        return 4 * self.rank * sum(m.in_features + m.out_features for m in self.layers.values())
 
     def resident(self) -> list[str]:
         """Digests in slots, least recently used first."""

@@ -1,7 +1,7 @@
 """A LoRA adapter as PEFT saves it, read hostile-safely and checked against its base model.
 
-    adapter = read_adapter(folder)          # adapter_config.json + adapter_model.safetensors
-    check_fits(adapter, generator.model)   # every adapted layer exists with these shapes
+    adapter = read_adapter(folder)  # adapter_config.json + adapter_model.safetensors
+    check_fits(adapter, layers)     # every adapted layer is one of these, with these shapes
 
 Only plain LoRA is served: low-rank A and B on linear layers, one rank and one alpha, no DoRA,
 no biases, no extra trained modules. Anything else is refused with what was found, because a
@@ -42,10 +42,6 @@ class LoraAdapter:
     scale: float  # what PEFT multiplies B @ A by: alpha / rank (alpha / sqrt(rank) for rsLoRA)
     pairs: dict[str, tuple[torch.Tensor, torch.Tensor]]
     base_model: str  # the base its config names (a path or hub id: informative only)
-
-    @property
-    def nbytes(self) -> int:
-        return sum(a.nbytes + b.nbytes for a, b in self.pairs.values())
 
 
 def read_adapter(folder: Path) -> LoraAdapter:
