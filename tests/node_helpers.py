@@ -52,11 +52,20 @@ def start_node(tmp_path, generator, embedder, **options) -> LiveNode:
 
 
 def build_test_node(
-    tmp_path, generator, embedder, facts=FACTS, account=None, authors=(), before=None, **config
+    tmp_path,
+    generator,
+    embedder,
+    facts=FACTS,
+    account=None,
+    authors=(),
+    before=None,
+    catalog=None,
+    **config,
 ) -> tuple[Tessera, Node]:
     """A node serving datanet `facts`, not yet listening. `account`: a new account that signs
     as the node; `authors`: new accounts that contribute the facts in turn (default: the
-    default account); `before(t)`: runs on the home just before the node is built."""
+    default account); `before(t)`: runs on the home just before the node is built;
+    `catalog`: the model registry its adapters are read from."""
     t = Tessera.init(tmp_path / "home", chain="inprocess", password="pw", scrypt_n=2**4)
     t.create_datanet("facts", "CC-BY-4.0")
     for name in {account, *authors} - {None}:
@@ -71,4 +80,4 @@ def build_test_node(
     settings = replace(base, **config)  # free unless a test turns payments on
     if before is not None:
         before(t)
-    return t, build_node(t.node_parts(account), settings, generator, embedder)
+    return t, build_node(t.node_parts(account), settings, generator, embedder, catalog)

@@ -114,6 +114,10 @@ def test_an_adapter_for_another_base_or_rank_is_refused_and_loads_nothing(served
     [
         ({"peft_type": "IA3"}, "not a LoRA adapter"),
         ({"use_dora": True}, "not plain LoRA"),
+        ({"use_dora": []}, "not plain LoRA"),
+        ({"bias": {}}, "not plain LoRA"),
+        ({"fan_in_fan_out": 0}, "not plain LoRA"),
+        ({"modules_to_save": {}}, "not plain LoRA"),
         ({"r": 0}, "rank is 0"),
         ({"rank_pattern": {"q_proj": 2}}, "one rank"),
     ],
@@ -124,6 +128,13 @@ def test_an_adapter_that_is_not_plain_lora_is_refused(served, tmp_path, change, 
     path.write_text(json.dumps({**json.loads(path.read_text()), **change}))
     with pytest.raises(ModelError, match=message):
         read_adapter(folder)
+
+
+def test_plain_lora_spelled_with_an_empty_module_list_is_read(served, tmp_path):
+    folder = save_random_adapter(served.root / "base", tmp_path / "plain", 4)
+    path = folder / "adapter_config.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "modules_to_save": []}))
+    assert read_adapter(folder).rank == 4
 
 
 def test_adapter_weights_that_are_not_safetensors_are_refused(served, tmp_path):

@@ -112,7 +112,6 @@ class Engine:
         self.tokenizer = tokenizer
         self.max_batch = max_batch
         self.attributor = attributor or MaskedAblation()
-        self.bank = bank
         self.packed = PackedModel(model, bank)
         self.eos_ids = eos_token_ids(model, tokenizer)
         self.max_positions = getattr(model.config, "max_position_embeddings", 1 << 30)
@@ -129,6 +128,11 @@ class Engine:
         self._thread.start()
 
     # public --------------------------------------------------------------------------------
+
+    @property
+    def bank(self) -> AdapterBank | None:
+        """The adapter slots the packed model applies (None: the base model alone)."""
+        return self.packed.bank
 
     def submit(self, job: Job) -> Future[Completion]:
         self._queue.put(job)

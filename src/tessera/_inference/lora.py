@@ -122,6 +122,11 @@ class AdapterBank:
         with self._lock:
             return list(self._slots)
 
+    def slots(self) -> dict[str, tuple[int, int]]:
+        """digest -> (slot, requests holding it), least recently used first."""
+        with self._lock:
+            return {d: (s, self._pins[s]) for d, s in self._slots.items()}
+
     def acquire(self, digest: str, load: Callable[[], LoraAdapter]) -> int:
         """The slot holding adapter `digest`, pinned until `release`; `load` reads it when it
         is not resident, into a free slot or the least recently used unpinned one."""
@@ -178,17 +183,26 @@ class AdapterBank:
         )
 
 
-def _wrap(model: Any, bank: AdapterBank) -> dict[str, LoraLinear]:
-    """Wrap every linear layer of the decoder (not the output layer) in a LoraLinear."""
+def slot_bytes(model: Any, rank: int) -> int:
+    """The memory one bank slot of `rank` takes over `model`: float32 A and B per layer."""
+    return sum(4 * rank * (c.in_features + c.out_features) for _, _, c, _ in _targets(model))
+
+
+def _targets(model: Any) -> list[tuple[Any, str, Any, str]]:
+    """(parent, name, layer, path) of every linear layer of the decoder, not the output's."""
     head = model.get_output_embeddings()
-    targets = [
+    return [
         (parent, name, child, f"{prefix}.{name}" if prefix else name)
         for prefix, parent in model.named_modules()
         for name, child in parent.named_children()
         if hasattr(child, "in_features") and child is not head
     ]
+
+
+def _wrap(model: Any, bank: AdapterBank) -> dict[str, LoraLinear]:
+    """Wrap every linear layer of the decoder (not the output layer) in a LoraLinear."""
     layers = {}
-    for parent, name, child, path in targets:
+    for parent, name, child, path in _targets(model):
         if isinstance(child, LoraLinear):
             raise ModelError("this model already serves adapters: load it again for a new bank")
         layers[path] = LoraLinear(child, path, bank)

@@ -29,8 +29,13 @@ MAX_CONFIG_BYTES = 1 << 16
 MAX_WEIGHTS_BYTES = 1 << 30  # rank 64 on every layer of a 1B model fits
 MAX_RANK = 256
 _KEY = re.compile(r"base_model\.model\.([A-Za-z0-9_.]+)\.lora_([AB])\.weight")
-# settings that change what the adapter computes, and the value plain LoRA has
-_PLAIN = {"use_dora": False, "bias": "none", "fan_in_fan_out": False, "modules_to_save": None}
+# settings that change what the adapter computes, and the values plain LoRA has
+_PLAIN: dict[str, tuple[Any, ...]] = {
+    "use_dora": (False,),
+    "bias": ("none",),
+    "fan_in_fan_out": (False,),
+    "modules_to_save": (None, []),  # no extra trained modules, however PEFT spells it
+}
 
 
 @dataclass(frozen=True)
@@ -95,12 +100,17 @@ def _read_config(path: Path) -> dict[str, Any]:
     if not isinstance(config, dict) or config.get("peft_type") != "LORA":
         raise ModelError(f"{path} is not a LoRA adapter's config (peft_type must be LORA)")
     for key, plain in _PLAIN.items():
-        if config.get(key, plain) not in (plain, [], {}):
+        if not _is_one_of(config.get(key, plain[0]), plain):
             raise ModelError(f"{path}: {key}={config[key]!r} is not plain LoRA, which is served")
     for key in ("rank_pattern", "alpha_pattern"):
         if config.get(key):
             raise ModelError(f"{path}: per-layer ranks ({key}) are not served: use one rank")
     return config
+
+
+def _is_one_of(value: Any, allowed: tuple[Any, ...]) -> bool:
+    """Equal to one of `allowed` and of its type: JSON's 0 is not false, nor [] none."""
+    return any(type(value) is type(a) and value == a for a in allowed)
 
 
 def _read_pairs(path: Path, rank: int) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:

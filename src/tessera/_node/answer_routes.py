@@ -38,26 +38,35 @@ class EventStream(StreamingResponse):
 async def chat_completions(body: wire.ChatRequest, request: Request, service: Service) -> Any:
     vouchers = request.headers.getlist(VOUCHER_HEADER)
     question = questions.from_chat(body, vouchers, service.config)
-    return await _serve(request, service, question, body.stream, chat=True)
+    return await _serve(request, service, question, body, chat=True)
 
 
 @router.post("/v1/completions", responses=wire.ANSWER_RESPONSES)
 async def completions(body: wire.CompletionRequest, request: Request, service: Service) -> Any:
     vouchers = request.headers.getlist(VOUCHER_HEADER)
     question = questions.from_completion(body, vouchers, service.config)
-    return await _serve(request, service, question, body.stream, chat=False)
+    return await _serve(request, service, question, body, chat=False)
 
 
 async def _serve(
-    request: Request, service: NodeService, question: Question, stream: bool, chat: bool
+    request: Request,
+    service: NodeService,
+    question: Question,
+    body: wire.ChatRequest | wire.CompletionRequest,
+    chat: bool,
 ) -> Any:
-    model = service.config.model_id
+    model = body.model
     signed = request.headers.getlist(AUTHORIZATION_HEADER)
-    question = await run_in_threadpool(questions.authorized, question, signed, service)
-    if stream:
+    question = await run_in_threadpool(_admitted, question, model, signed, service)
+    if body.stream:
         # refusals (unpaid, empty datanet, too long) raise in open(), before any 200 is sent
         return EventStream(await AnswerStream.open(service, question, wire.SseChunks(model, chat)))
     answer = await deliver_whole(service, question, request.is_disconnected)
     if answer is None:
         return JSONResponse({}, status_code=499)  # the client left: no receipt was kept
     return wire.chat_body(answer, model) if chat else wire.completion_body(answer, model)
+
+
+def _admitted(question: Question, model: str, signed: list[str], service: NodeService) -> Question:
+    """The model first (an unknown one costs the client no authorization), then payment."""
+    return questions.authorized(questions.for_model(question, model, service), signed, service)

@@ -16,6 +16,12 @@ class NodeConfig:
     model_id: str = DEFAULT_MODEL_ID
     # a model_path folder is served as local/FOLDER unless its id was given (`--model-id`)
     model_id_given: bool = False
+    # adapters served beside the base: model ids, or ("all",) for every one on the base
+    adapters: tuple[str, ...] = ()
+    adapter_memory_mib: int = 1024  # the resident set's budget: the bank's slots fit in it
+    adapter_rank: int = 16  # the highest adapter rank served (a slot's size)
+    catalog_refresh_s: float = 2.0  # how often the model registry is re-read for new adapters
+    require_approval: bool = False  # True: refuse models governance has not approved
     host: str = "127.0.0.1"
     port: int = 8000
     top_k: int = 3  # documents retrieved per question (more adds distractors and cost)

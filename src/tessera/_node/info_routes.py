@@ -30,15 +30,16 @@ def health(service: Service) -> dict[str, Any]:
         "receipts": service.receipts.count(),
         # a settlement that fails, or receipts that cannot be redeemed, cost the node money
         "settlement": money.to_json(),
+        "adapters": service.adapters.to_json() if service.adapters is not None else None,
     }
 
 
 @router.get("/v1/models")
 def models(service: Service) -> dict[str, Any]:
+    """The base model, then each adapter served as its own model (`parent`: the base)."""
     config, policy = service.config, service.content_policy()
     served = sorted(s.name for s in service.follower.snapshots.values())
-    model = {
-        "id": config.model_id,
+    shared = {
         "object": "model",
         "created": 0,
         "owned_by": service.node_key.address,
@@ -49,12 +50,23 @@ def models(service: Service) -> dict[str, Any]:
             "unit": "smallest TSR unit (18 decimals)",
         },
         "datanets": served,
-        "weights_digest": service.weights_digest,
-        # approved by governance: this id with exactly these weights
-        "approved": policy.model_approved(config.model_id, service.weights_digest),
         "tessera": _terms(service, policy),
     }
-    return {"object": "list", "data": [model]}
+    listed = []
+    for version in service.served_versions():
+        model = {"id": version.model_id, **shared, "weights_digest": version.weights_digest}
+        # approved by governance: this id with exactly these weights
+        model["approved"] = policy.model_approved(version.model_id, version.weights_digest)
+        if version.adapter is not None:
+            adapter = version.adapter
+            model |= {
+                "parent": config.model_id,  # as vLLM lists a LoRA adapter
+                "version": adapter.version,
+                "builder": adapter.builder,
+                "manifest_cid": adapter.manifest_cid,
+            }
+        listed.append(model)
+    return {"object": "list", "data": listed}
 
 
 def _terms(service: NodeService, policy: PolicySnapshot) -> dict[str, Any]:

@@ -55,14 +55,6 @@ def _question(
     """Check everything cheap about a request before any work is done for it."""
     kept = body.model_dump(mode="json", exclude_unset=True)  # what the receipt commits to
     checks.valid_unicode(kept)
-    if body.model != config.model_id:
-        raise NodeError(
-            f"this node does not serve model {body.model!r}: "
-            f"it serves {config.model_id!r} (see /v1/models)",
-            status=404,
-            code="model_not_found",
-            param="model",
-        )
     checks.prompt_size(text, body, config)
     wanted = getattr(body, "max_completion_tokens", None) or body.max_tokens
     max_tokens = min(wanted or config.default_max_tokens, config.max_tokens_limit)
@@ -74,6 +66,12 @@ def _question(
         tuple(dict.fromkeys([*config.stop, *stops])),
         voucher=checks.one_voucher(vouchers),
     )
+
+
+def for_model(question: Question, model_id: str, service: NodeService) -> Question:
+    """`question` for the model version its `model` names, checked before payment or work:
+    404 `model_not_found` for a model this node does not serve."""
+    return replace(question, model=service.served_version(model_id))
 
 
 def authorized(question: Question, headers: list[str], service: NodeService) -> Question:

@@ -16,10 +16,12 @@ from typing import IO, Any
 
 from tessera._attribution.masked_ablation import MaskedAblation
 from tessera._data.vectors import VectorIndex
-from tessera._errors import AccountError
+from tessera._errors import AccountError, InputError
 from tessera._inference.engine import Engine
 from tessera._inference.prompt import PromptBuilder
 from tessera._models.digest import weights_digest
+from tessera._node.adapters import AdapterFolders, ServedAdapters, bank_for
+from tessera._node.catalog import AdapterCatalog, CatalogSource
 from tessera._node.config import NodeConfig
 from tessera._node.follower import Follower
 from tessera._node.health import SettlementHealth
@@ -133,33 +135,36 @@ def _hold_serving_lock(path: Path, node: str) -> IO[str]:
 
 
 def build_node(
-    parts: NodeParts, config: NodeConfig, generator: Any = None, embedder: Any = None
+    parts: NodeParts,
+    config: NodeConfig,
+    generator: Any = None,
+    embedder: Any = None,
+    catalog: CatalogSource | None = None,
 ) -> Node:
-    """Load (or take) the models, index the served datanets once, and wire the service."""
+    """Load (or take) the models, index the served datanets once, and wire the service.
+    `catalog`: the model registry the adapters (`config.adapters`) are read from."""
     node_key = parts.node_key  # first: a second node of this account fails before loading
     serving = _hold_serving_lock(parts.home.serving_lock_path(node_key.address), node_key.address)
     try:
-        return _assemble(parts, config, serving, generator, embedder)
+        return _assemble(parts, config, serving, (generator, embedder, catalog))
     except BaseException:
         serving.close()
         raise
 
 
 def _assemble(
-    t: NodeParts,
-    config: NodeConfig,
-    serving: IO[str],
-    generator: Any,
-    embedder: Any,
+    t: NodeParts, config: NodeConfig, serving: IO[str], given: tuple[Any, Any, Any]
 ) -> Node:
     from tessera._models import load_embedder, load_generator
     from tessera._node.app import create_app
 
-    generator = generator or load_generator(config.model_path)
-    embedder = embedder or load_embedder()
+    generator = given[0] or load_generator(config.model_path)
+    embedder = given[1] or load_embedder()
     if config.model_path and not config.model_id_given and config.model_id == NodeConfig.model_id:
         config = replace(config, model_id=f"local/{generator.folder.name}")
-    model = _served_model(config, generator, embedder)
+    digest = weights_digest(generator.folder)
+    adapters = _adapters(t, config, generator.model, digest, given[2])
+    model = _served_model(config, generator, embedder, digest, adapters)
     try:
         world = _chain_and_storage(t, config, _open_vectors(t, embedder), model.embed)
     except BaseException:
@@ -191,16 +196,41 @@ def _assemble(
     return node
 
 
-def _served_model(config: NodeConfig, generator: Any, embedder: Any) -> ServedModel:
-    digest = weights_digest(generator.folder)
+def _adapters(
+    t: NodeParts, config: NodeConfig, model: Any, base: str, source: CatalogSource | None
+) -> ServedAdapters | None:
+    """The adapters `config` asks for on base `model` (weights digest `base`), over a bank
+    that wraps it."""
+    if not config.adapters:
+        return None
+    if source is None:
+        raise InputError(
+            "this deployment has no model registry to read adapters from: start the node "
+            "without --adapters, or on a deployment that has one"
+        )
+    catalog = AdapterCatalog(source, base, config.adapters, config.catalog_refresh_s)
+    catalog.load()  # an adapter named that is not published fails here, before serving
+    bank = bank_for(model, config.adapter_memory_mib, config.adapter_rank)
+    folders = AdapterFolders(t.store, t.home.path / "models")
+    return ServedAdapters(catalog, folders, bank, config.adapter_memory_mib)
+
+
+def _served_model(
+    config: NodeConfig,
+    generator: Any,
+    embedder: Any,
+    digest: str,
+    adapters: ServedAdapters | None,
+) -> ServedModel:
     attributor = MaskedAblation(config.min_effect)  # the method the node pays by
-    engine = Engine(generator.model, generator.tokenizer, config.max_batch, attributor)
+    bank = adapters.bank if adapters is not None else None
+    engine = Engine(generator.model, generator.tokenizer, config.max_batch, attributor, bank)
 
     def embed(texts: list[str]) -> Any:
         with engine.lock:  # one torch user at a time (see Engine.lock)
             return embedder.embed(texts)
 
-    return ServedModel(engine, PromptBuilder(generator.tokenizer), embed, digest)
+    return ServedModel(engine, PromptBuilder(generator.tokenizer), embed, digest, adapters)
 
 
 def _open_vectors(t: NodeParts, embedder: Any) -> VectorIndex:

@@ -22,6 +22,8 @@ from tessera._data.vectors import Hit, VectorIndex
 from tessera._errors import ChainError, NodeError
 from tessera._inference.engine import Completion, Engine, Job
 from tessera._inference.prompt import Prompt, PromptBuilder
+from tessera._node.adapters import ServedAdapters
+from tessera._node.catalog import ServedVersion
 from tessera._node.config import NodeConfig
 from tessera._node.follower import Follower
 from tessera._node.health import SettlementHealth
@@ -41,6 +43,7 @@ class Question:
     authorization: ClientAuthorization | None = None  # the client's signature of the request
     on_text: Callable[[str], None] | None = None
     cancelled: Any = None  # threading.Event set when the client went away
+    model: ServedVersion | None = None  # the version asked for (None: the base model)
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,7 @@ class ServedModel:
     prompts: PromptBuilder
     embed: Callable[[list[str]], Any]  # texts -> (n, dim) vectors, under the engine's lock
     weights_digest: str = ""  # the model version governance approves
+    adapters: ServedAdapters | None = None  # None: the base model alone
 
 
 @dataclass(frozen=True)
@@ -131,12 +135,55 @@ class NodeService:
     def __init__(self, config: NodeConfig, model: ServedModel, world: ChainAndStorage) -> None:
         self.config = config
         self.engine, self.prompts, self.embed = model.engine, model.prompts, model.embed
-        self.weights_digest = model.weights_digest
+        self.weights_digest, self.adapters = model.weights_digest, model.adapters
         self.follower, self.vectors, self.store = world.follower, world.vectors, world.store
         self.receipts, self.node_key = world.receipts, world.node_key
         self.chain_id, self.verifying_contract = world.chain_id, world.verifying_contract
         self.payments, self.policy = world.payments, world.policy
         self.settlement_health = SettlementHealth()  # kept current by the node's settling loop
+
+    # models ---------------------------------------------------------------------------------
+
+    def base_version(self) -> ServedVersion:
+        return ServedVersion(self.config.model_id, self.weights_digest)
+
+    def served_versions(self) -> list[ServedVersion]:
+        """The base model, then every adapter served now."""
+        adapters = self.adapters.catalog.served() if self.adapters is not None else []
+        return [
+            self.base_version(),
+            *(ServedVersion(a.model_id, a.weights_digest, a) for a in adapters),
+        ]
+
+    def served_version(self, model_id: str) -> ServedVersion:
+        """The version a request's `model` names; NodeError 404 if this node does not serve
+        it, 403 if governance has not approved it and this node requires approval."""
+        adapter = None
+        if model_id != self.config.model_id:
+            adapter = self.adapters.catalog.get(model_id) if self.adapters is not None else None
+            if adapter is None:
+                raise NodeError(
+                    f"this node does not serve model {model_id!r}: it serves "
+                    f"{self.config.model_id!r} and the adapters /v1/models lists",
+                    status=404,
+                    code="model_not_found",
+                    param="model",
+                )
+        version = ServedVersion(
+            model_id, adapter.weights_digest if adapter else self.weights_digest, adapter
+        )
+        if self.config.require_approval and not self.content_policy().model_approved(
+            model_id, version.weights_digest
+        ):
+            raise NodeError(
+                f"model {model_id!r} (weights {version.weights_digest}) is not approved by "
+                "governance, and this node serves approved models only: ask for an approved "
+                "one (/v1/models says which)",
+                status=403,
+                code="model_not_approved",
+                param="model",
+            )
+        return version
 
     # retrieval ------------------------------------------------------------------------------
 
@@ -213,12 +260,23 @@ class NodeService:
             job = Job(prompt, question.max_tokens, question.stop, attribute, question.on_text)
             if question.cancelled is not None:
                 job.cancelled = question.cancelled
-            future = self.engine.submit(job)
+            future = self._generate(job, question.model)
         except BaseException:
             if self.payments is not None:
                 self.payments.release(reservation)
             raise
         return Pending(future, retrieved, time.perf_counter() - began, reservation)
+
+    def _generate(self, job: Job, model: ServedVersion | None) -> Any:
+        """Queue `job` on the base model or on the adapter `model` names."""
+        if model is None or model.adapter is None:
+            return self.engine.submit(job)
+        if self.adapters is None:  # a version from served_version always has its adapters
+            raise NodeError(f"this node serves no adapters, not {model.model_id!r}", status=404)
+        future = self.adapters.submit(self.engine, job, model.adapter)
+        if self.receipts.model_digest(model.model_id) != model.weights_digest:
+            self.receipts.set_model_digest(model.model_id, model.weights_digest)  # its bundles'
+        return future
 
     def reserve(self, question: Question, max_price: int) -> Reservation:
         if self.payments is None:
@@ -308,6 +366,7 @@ class NodeService:
             for s in sources
             if s.weight_ppm > 0
         )
+        model = question.model or self.base_version()
         unsigned = Receipt(
             id=answer_id,
             node=self.node_key.address,
@@ -315,13 +374,13 @@ class NodeService:
             verifying_contract=self.verifying_contract,
             request=question.request,
             response_text=completion.text,
-            model=self.config.model_id,
+            model=model.model_id,
             datanets=snapshots,
             attribution=attribution,
             price=self.price(completion.prompt_tokens, len(completion.answer_ids)),
             client=client,
             timestamp=int(time.time()),
-            model_digest=self.weights_digest or ZERO_DIGEST,
+            model_digest=model.weights_digest or ZERO_DIGEST,
             context=context,
             answer_tokens=tuple(completion.answer_ids),
             method=self.engine.attributor.name,

@@ -306,6 +306,29 @@ def node_status(ctx: click.Context, account_: str | None) -> None:
     help="The id to serve --model under, e.g. the approved id of a folder from `tessera model "
     "fetch` (default: local/FOLDER-NAME).",
 )
+@click.option(
+    "--adapters",
+    multiple=True,
+    metavar="all|NAME",
+    help="Serve published adapters beside the base model: `all` (every one on this base, "
+    "new ones too) or a model id (repeatable).",
+)
+@click.option(
+    "--adapter-memory",
+    "adapter_memory",
+    type=click.IntRange(min=1),
+    default=tessera.NodeConfig.adapter_memory_mib,
+    show_default=True,
+    help="MiB for resident adapters; the least recently used leaves first.",
+)
+@click.option(
+    "--adapter-rank",
+    type=click.IntRange(min=1),
+    default=tessera.NodeConfig.adapter_rank,
+    show_default=True,
+    help="The highest adapter rank served.",
+)
+@click.option("--require-approval", is_flag=True, help="Refuse models governance has not approved.")
 @click.option("--port", default=8000, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--as", "account_", help="Account whose key signs receipts (default: default).")
@@ -317,16 +340,28 @@ def node_start(
     datanets: tuple[str, ...],
     model_path: str | None,
     model_id: str | None,
+    adapters: tuple[str, ...],
+    adapter_memory: int,
+    adapter_rank: int,
+    require_approval: bool,
     port: int,
     host: str,
     account_: str | None,
     free: bool,
 ) -> None:
-    """Serve OpenAI-compatible, attributed, paid answers from the chosen datanets; settle
-    each epoch on chain as it falls due."""
+    """Serve OpenAI-compatible, attributed, paid answers from the chosen datanets (and
+    adapters); settle each epoch on chain as it falls due."""
     t = open_home(ctx, password=True)
     config = tessera.NodeConfig(
-        datanets=datanets, model_path=model_path, host=host, port=port, payments=not free
+        datanets=datanets,
+        model_path=model_path,
+        adapters=adapters,
+        adapter_memory_mib=adapter_memory,
+        adapter_rank=adapter_rank,
+        require_approval=require_approval,
+        host=host,
+        port=port,
+        payments=not free,
     )
     if model_id:
         config = replace(config, model_id=model_id, model_id_given=True)

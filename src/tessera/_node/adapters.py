@@ -1,0 +1,114 @@
+"""Adapters on a node: fetched by CID on first use, hash-checked, read, and answered with from
+the engine's bank of resident slots (least recently used out first).
+
+    served = ServedAdapters(catalog, store, home / "models", bank, budget_mib=1024)
+    future = served.submit(engine, job, version)  # fetches and loads it the first time
+
+A folder is fetched into the home once (`fetch_model`: every block checked against its CID,
+the whole against the version's weights digest, renamed into place only then), so nothing is
+half-loaded: a folder that fails a check is never read, and no slot is written for it.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from tessera._errors import AdapterBusy, ModelError, NodeError, StoreError
+from tessera._inference.engine import Completion, Engine, Job
+from tessera._inference.lora import AdapterBank, slot_bytes
+from tessera._models.adapter import LoraAdapter, read_adapter
+from tessera._models.publication import fetch_model
+from tessera._node.catalog import AdapterCatalog, AdapterVersion
+from tessera._store.base import BlobStore
+
+MIB = 1 << 20
+
+
+def bank_for(model: Any, budget_mib: int, rank: int) -> AdapterBank:
+    """A bank over `model` with as many slots of `rank` as `budget_mib` holds."""
+    per_slot = slot_bytes(model, rank)
+    capacity = budget_mib * MIB // per_slot
+    if capacity < 1:
+        raise ModelError(
+            f"an adapter of rank {rank} takes {per_slot / MIB:.1f} MiB on this base model, over "
+            f"the adapter memory budget of {budget_mib} MiB: give a larger --adapter-memory or "
+            "a lower --adapter-rank"
+        )
+    return AdapterBank(model, capacity, rank)
+
+
+class AdapterFolders:
+    """Adapter versions fetched by CID into `root` (one folder per weights digest), once each
+    however many requests ask at the same time."""
+
+    def __init__(self, store: BlobStore, root: Path) -> None:
+        self.store, self.root = store, Path(root)
+        self._checked: set[str] = set()  # digests whose folder is verified in this process
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def folder(self, version: AdapterVersion) -> Path:
+        digest = version.weights_digest
+        into = self.root / digest
+        with self._guard:
+            lock = self._locks.setdefault(digest, threading.Lock())
+        with lock:
+            if digest not in self._checked:
+                fetch_model(self.store, version.manifest_cid, into, digest)
+                self._checked.add(digest)
+        return into
+
+    def adapter(self, version: AdapterVersion) -> LoraAdapter:
+        """The adapter `version` names, read from its verified folder."""
+        return read_adapter(self.folder(version))
+
+
+class ServedAdapters:
+    """The adapters a node answers with: its catalog, their folders, the engine's bank."""
+
+    def __init__(
+        self,
+        catalog: AdapterCatalog,
+        folders: AdapterFolders,
+        bank: AdapterBank,
+        budget_mib: int,
+    ) -> None:
+        self.catalog, self.folders, self.bank = catalog, folders, bank
+        self.budget_mib = budget_mib
+        self._ids: dict[str, str] = {}  # digest -> model id, of versions loaded
+
+    def submit(self, engine: Engine, job: Job, version: AdapterVersion) -> Future[Completion]:
+        """Queue `job` on `version`, fetching and loading it if it is not resident."""
+        try:
+            self.folders.folder(version)  # outside the bank's lock: the network can be slow
+            future = engine.submit_adapted(
+                job, version.weights_digest, lambda: self.folders.adapter(version)
+            )
+        except AdapterBusy as exc:
+            raise NodeError(str(exc), status=503, code="adapters_busy") from None
+        except (StoreError, ModelError) as exc:
+            raise NodeError(
+                f"adapter {version.model_id} (version {version.version}) cannot be served: {exc}",
+                status=502,
+                code="adapter_unavailable",
+                param="model",
+            ) from None
+        self._ids[version.weights_digest] = version.model_id
+        return future
+
+    def to_json(self) -> dict[str, Any]:
+        """What `/health` shows: the budget, and every resident adapter with its slot."""
+        return {
+            "budget_mib": self.budget_mib,
+            "slots": self.bank.capacity,
+            "rank": self.bank.rank,
+            "loads": self.bank.loads,
+            "registry_error": self.catalog.error,
+            "resident": [
+                {"id": self._ids.get(d), "weights_digest": d, "slot": slot, "in_use": pins}
+                for d, (slot, pins) in self.bank.slots().items()
+            ],
+        }
