@@ -18,7 +18,9 @@ from typing import Any
 
 import torch
 
+from tessera._inference import lora
 from tessera._inference.engine import delivered_text, first_stop
+from tessera._inference.lora import AdapterBank
 from tessera._inference.packed import ColumnStore
 from tessera._validator.finding import Finding
 from tessera._validator.terms import Asked
@@ -53,14 +55,25 @@ class Decoding:
 
 
 @torch.inference_mode()
-def teacher_forced(model: Any, prompt_ids: Sequence[int], answer: Sequence[int]) -> ForcedPass:
+def teacher_forced(
+    model: Any,
+    prompt_ids: Sequence[int],
+    answer: Sequence[int],
+    adapter: tuple[AdapterBank, int] | None = None,
+) -> ForcedPass:
     """One pass over prompt and answer; its cache of the prompt is kept as the engine keeps
-    a prefilled prompt's, so the attribution probes need no second pass over the prompt."""
+    a prefilled prompt's, so the attribution probes need no second pass over the prompt.
+    `adapter`: (the bank wrapping `model`, the slot of the adapter that answered)."""
     from transformers import DynamicCache
 
     ids = torch.tensor([[*prompt_ids, *answer]])  # (1, prompt + n)
     cache: Any = DynamicCache()  # no config: every layer keeps all its columns, windowed or not
-    out = model(input_ids=ids, logits_to_keep=len(answer) + 1, past_key_values=cache)
+    plan = adapter[0].plan([(ids.shape[1], adapter[1])]) if adapter is not None else None
+    token = lora.active(plan)  # every row on the adapter's slot; None: the base alone
+    try:
+        out = model(input_ids=ids, logits_to_keep=len(answer) + 1, past_key_values=cache)
+    finally:
+        lora.reset(token)
     n = len(prompt_ids)
     columns = ColumnStore(
         [layer.keys[:, :, :n] for layer in cache.layers],  # (1, kv_heads, n, dim)

@@ -60,9 +60,11 @@ def engine_effects(
     prompt: Prompt,
     forced: ForcedPass,
     answer: Sequence[int],
+    adapter: int | None = None,
 ) -> list[float]:
     """The effects the engine measures: the method's probes in one packed pass over the
-    prompt's cached columns, and the answer's log-probabilities with every document."""
+    prompt's cached columns, and the answer's log-probabilities with every document.
+    `adapter`: the bank slot of the adapter that answered (its probes run on it too)."""
     if not (prompt.doc_spans and answer):  # the engine attributes nothing: no weight
         return [0.0] * len(prompt.doc_spans)
     logprobs = forced.logprobs(answer)
@@ -71,7 +73,7 @@ def engine_effects(
     scored: list[list[float]] = []
     if probes:
         store = replace(forced.prompt_columns)  # the pass rebuilds the store it is given
-        scored = [lp for _, lp in packed.step(store, [probe_stream(0, p) for p in probes])]
+        scored = [lp for _, lp in packed.step(store, [probe_stream(0, p, adapter) for p in probes])]
     return method.effects(answered, scored)
 
 

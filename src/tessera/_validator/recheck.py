@@ -18,10 +18,12 @@ from typing import Any
 
 from tessera._attribution.base import Attributor
 from tessera._crypto.receipt import Receipt
-from tessera._errors import InputError, TesseraError
+from tessera._errors import InputError, ModelError, TesseraError
 from tessera._inference.engine import eos_token_ids
+from tessera._inference.lora import AdapterBank
 from tessera._inference.packed import PackedModel
 from tessera._inference.prompt import Prompt, PromptBuilder
+from tessera._models.adapter import LoraAdapter
 from tessera._validator.answer_check import Decoding, ForcedPass, check_answer, teacher_forced
 from tessera._validator.attribution_check import attributor_named, check_weights, engine_effects
 from tessera._validator.finding import Finding, proven
@@ -47,6 +49,9 @@ class RecheckModel:
     tokenizer: Any
     weights_digest: str  # 0x-hex: the approved version these weights are
     prompts: PromptBuilder | None = None  # the nodes' prompt format; None: the default
+    bank: AdapterBank | None = None  # slots over `model` for the adapters receipts name
+    # weights digest -> that adapter version on this base, fetched by CID (None: not one)
+    adapters: Callable[[str], LoraAdapter | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,7 @@ class Transcript:
     prompt: Prompt
     forced: ForcedPass | None = None
     effects: list[float] | None = None  # what the attribution re-check measured, once it ran
+    adapter: int | None = None  # the bank slot of the adapter the receipt names, while held
 
 
 class Rechecker:
@@ -78,7 +84,8 @@ class Rechecker:
         self.weights_digest = model.weights_digest
         self.prompts = model.prompts or PromptBuilder(model.tokenizer)
         self.world = world
-        self.packed = PackedModel(model.model)  # the engine's own pass, for attribution probes
+        self.bank, self.adapters = model.bank, model.adapters
+        self.packed = PackedModel(model.model, model.bank)  # the engine's own pass, for probes
         self.decoding = Decoding(
             model.tokenizer,
             eos_token_ids(model.model, model.tokenizer),
@@ -107,14 +114,40 @@ class Rechecker:
         found += self.check_prompt(receipt, transcript)
         if proven(found):
             return found, transcript
-        if receipt.model_digest.lower() != self.weights_digest.lower():
-            detail = f"served by weights {receipt.model_digest}, which this validator does not hold"
-            return [*found, Finding("model", detail, inconclusive=True)], transcript
-        for check in (self.check_answer, self.check_attribution):
-            found += check(receipt, transcript)
-            if proven(found):
-                break
+        held = self._hold_adapter(receipt.model_digest, transcript)
+        if isinstance(held, Finding):
+            return [*found, held], transcript
+        try:
+            for check in (self.check_answer, self.check_attribution):
+                found += check(receipt, transcript)
+                if proven(found):
+                    break
+        finally:
+            if self.bank is not None and transcript.adapter is not None:
+                self.bank.release(transcript.adapter)
+                transcript.adapter = None
         return found, transcript
+
+    def _hold_adapter(self, digest: str, transcript: Transcript) -> Finding | None:
+        """Re-execute on the weights the receipt names: the base, or the adapter version with
+        that digest (held in a bank slot until released); a Finding when they cannot be had."""
+        if digest.lower() == self.weights_digest.lower():
+            return None
+        adapter = None
+        if self.bank is not None and self.adapters is not None:
+            try:
+                adapter = self.adapters(digest.lower())
+            except TesseraError as exc:
+                detail = f"the adapter with weights {digest} cannot be fetched: {exc}"
+                return Finding("model", detail, inconclusive=True)
+        if adapter is None or self.bank is None:
+            detail = f"served by weights {digest}, which this validator does not hold"
+            return Finding("model", detail, inconclusive=True)
+        try:
+            transcript.adapter = self.bank.acquire(adapter.digest, lambda: adapter)
+        except ModelError as exc:  # busy slots, or an adapter that does not fit this base
+            return Finding("model", f"the adapter {digest} cannot be loaded: {exc}", True)
+        return None
 
     def transcript(self, receipt: Receipt) -> Transcript | Finding:
         """The prompt the node must have built, or why it cannot be rebuilt."""
@@ -181,7 +214,9 @@ class Rechecker:
         """What `method`, run as the engine runs it, finds each context document was worth."""
         forced = self.forced_pass(receipt, transcript)
         answer = receipt.answer_tokens
-        transcript.effects = engine_effects(self.packed, method, transcript.prompt, forced, answer)
+        transcript.effects = engine_effects(
+            self.packed, method, transcript.prompt, forced, answer, transcript.adapter
+        )
         return transcript.effects
 
     def _impossible(self, receipt: Receipt, transcript: Transcript) -> list[Finding]:
@@ -202,6 +237,7 @@ class Rechecker:
     def forced_pass(self, receipt: Receipt, transcript: Transcript) -> ForcedPass:
         """The one teacher-forced pass over the prompt and the answer, run once per receipt."""
         if transcript.forced is None:
-            ids = transcript.prompt.ids
-            transcript.forced = teacher_forced(self.model, ids, receipt.answer_tokens)
+            ids, slot = transcript.prompt.ids, transcript.adapter
+            held = (self.bank, slot) if self.bank is not None and slot is not None else None
+            transcript.forced = teacher_forced(self.model, ids, receipt.answer_tokens, held)
         return transcript.forced

@@ -17,11 +17,14 @@ from tessera._data.datanets import snapshot_root
 from tessera._data.index import ContributionIndex
 from tessera._data.vectors import Hit, VectorIndex
 from tessera._errors import TesseraError
+from tessera._models.adapter import LoraAdapter
 from tessera._models.digest import weights_digest
 from tessera._network.metadata import NodeMetadata
+from tessera._node.adapters import AdapterFolders, bank_for
+from tessera._node.catalog import ALL_ADAPTERS, AdapterCatalog, CatalogSource
 from tessera._node.follower import Follower
 from tessera._node.policy import PolicyWatch
-from tessera._parts import ValidatorParts
+from tessera._parts import NodeParts, ValidatorParts
 from tessera._store.base import BlobStore
 from tessera._validator.daemon import Validator
 from tessera._validator.journal import ValidatorJournal
@@ -35,6 +38,8 @@ class ValidatorConfig:
     sample_rate: float | None = None  # None: the stake's share of the network's rate
     tick_s: float = 5.0
     follow_interval_s: float = 2.0
+    adapter_memory_mib: int = 256  # adapters re-checked are held in slots fitting in this
+    adapter_rank: int = 16  # the highest adapter rank it re-checks
 
 
 @dataclass
@@ -53,9 +58,15 @@ class ValidatorRuntime:
 
 
 def build_validator(
-    parts: ValidatorParts, config: ValidatorConfig, generator: Any = None, embedder: Any = None
+    parts: ValidatorParts,
+    config: ValidatorConfig,
+    generator: Any = None,
+    embedder: Any = None,
+    catalog: CatalogSource | None = None,
 ) -> ValidatorRuntime:
-    """Load (or take) the models, index every datanet, and wire the daemon."""
+    """Load (or take) the models, index every datanet, and wire the daemon. `catalog`: the
+    model registry, to re-check adapter answers on the adapter their receipt names (its bank
+    wraps `generator`'s model, so a node in this process needs a copy of its own)."""
     from tessera._models import load_embedder, load_generator
 
     generator = generator or load_generator(config.model_path)
@@ -79,7 +90,7 @@ def build_validator(
         chain_id=deployment.chain_id,
         verifying_contract=deployment.registry,
     )
-    model = RecheckModel(generator.model, generator.tokenizer, weights_digest(generator.folder))
+    model = _recheck_model(t, config, generator, catalog)
     rechecker = Rechecker(model, world)
     validator = Validator(
         t.node_key,
@@ -95,6 +106,24 @@ def build_validator(
     )
     follower.start(config.follow_interval_s)
     return ValidatorRuntime(validator, rechecker, follower, vectors, generator)
+
+
+def _recheck_model(
+    t: NodeParts, config: ValidatorConfig, generator: Any, catalog: CatalogSource | None
+) -> RecheckModel:
+    """The base weights, and (given the registry) the adapters on them, fetched by digest."""
+    base = weights_digest(generator.folder)
+    if catalog is None:
+        return RecheckModel(generator.model, generator.tokenizer, base)
+    adapters = AdapterCatalog(catalog, base, (ALL_ADAPTERS,), refresh_s=float("inf"))
+    folders = AdapterFolders(t.store, t.home.path / "models")
+
+    def adapter(digest: str) -> LoraAdapter | None:
+        version = adapters.by_digest(digest)
+        return folders.adapter(version) if version is not None else None
+
+    bank = bank_for(generator.model, config.adapter_memory_mib, config.adapter_rank)
+    return RecheckModel(generator.model, generator.tokenizer, base, bank=bank, adapters=adapter)
 
 
 class SnapshotRetrieval:

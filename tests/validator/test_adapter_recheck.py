@@ -1,0 +1,116 @@
+"""Validators re-check an adapter's answer on the adapter its receipt names, fetched by digest
+through the model registry: an honest one checks clean, and an answer from the base model
+billed as the adapter's (or the adapter's billed as the base's) is a fault."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from adapter_helpers import save_random_adapter
+from node_helpers import build_test_node
+from served_node import MIN_EFFECT, QUESTIONS
+
+from tessera._models import GeneratorConfig, load_generator
+from tessera._models.digest import weights_digest
+from tessera._models.publication import publish_model
+from tessera._node import questions, wire
+from tessera._node.adapters import AdapterFolders, bank_for
+from tessera._node.catalog import ALL_ADAPTERS, AdapterCatalog, InMemoryCatalog
+from tessera._validator.finding import proven
+from tessera._validator.recheck import Rechecker, RecheckModel, RecheckWorld
+from tessera._validator.terms import NodeTerms
+
+ADAPTER = "acme/a"
+
+
+@pytest.fixture(scope="module")
+def court(tmp_path_factory, tiny_generator, tiny_embedder):
+    """A node serving the base and one adapter, and a validator that can fetch the adapter."""
+    root = tmp_path_factory.mktemp("adapter-recheck")
+    base = tiny_generator.folder
+    catalog = InMemoryCatalog()
+
+    def before(t):
+        folder = save_random_adapter(base, root / "a", seed=1)
+        manifest = publish_model(t.store, folder, ADAPTER)
+        catalog.publish(ADAPTER, manifest.weights_digest, manifest.cid, weights_digest(base), "0xB")
+
+    own = load_generator(str(base))  # the node's bank wraps its own copy
+    t, node = build_test_node(
+        root, own, tiny_embedder, authors=("alice", "bob"), min_effect=MIN_EFFECT,
+        adapters=(ALL_ADAPTERS,), catalog=catalog, before=before,
+    )  # fmt: skip
+    service = node.service
+    mine = load_generator(str(base), GeneratorConfig(onednn=False))  # the validator's copy
+    registry = AdapterCatalog(catalog, service.weights_digest, (ALL_ADAPTERS,), float("inf"))
+    folders = AdapterFolders(t.store, root / "validator-models")
+
+    def adapter(digest):
+        version = registry.by_digest(digest)
+        return folders.adapter(version) if version is not None else None
+
+    bank = bank_for(mine.model, 64, 8)
+    model = RecheckModel(mine.model, mine.tokenizer, service.weights_digest, None, bank, adapter)
+    config = service.config
+    terms = NodeTerms(0, 0, config.top_k, config.stop, config.default_max_tokens, 512)
+
+    def retrieve(text, snapshots, k):
+        vector = service.embed([text])[0]
+        return service.vectors.search(vector, k, [s.datanet for s in snapshots])
+
+    world = RecheckWorld(
+        t.store.get, retrieve, lambda _: terms, lambda m, d: True, service.chain_id,
+        service.verifying_contract,
+    )  # fmt: skip
+    yield t, service, Rechecker(model, world), catalog
+    node.close()
+
+
+def _answer(service, model, text=QUESTIONS[0]):
+    body = {"model": model, "max_tokens": 8, "messages": [{"role": "user", "content": text}]}
+    question = questions.from_chat(wire.ChatRequest.model_validate(body), [], service.config)
+    return service.answer(questions.for_model(question, model, service)).receipt
+
+
+def _forge(service, receipt, **changes):
+    return replace(receipt, **changes, signature="").signed_by(service.node_key)
+
+
+def test_an_adapter_answer_rechecks_clean_on_the_adapter_it_names(court):
+    _, service, rechecker, catalog = court
+    receipt = _answer(service, ADAPTER)
+    assert receipt.model_digest == catalog.latest(ADAPTER).weights_digest
+    findings = rechecker.recheck(receipt)
+    assert proven(findings) == [], findings
+    assert not [f for f in findings if f.kind == "model"]  # re-executed, not skipped
+    assert rechecker.bank.slots()[receipt.model_digest][1] == 0  # released after
+
+
+def test_an_answer_from_the_base_billed_as_the_adapters_is_a_fault(court):
+    _, service, rechecker, _ = court
+    base = _answer(service, service.config.model_id)
+    adapted = _answer(service, ADAPTER)
+    assert base.answer_tokens != adapted.answer_tokens
+    billed = _forge(service, base, model=ADAPTER, model_digest=adapted.model_digest)
+    faults = proven(rechecker.recheck(billed))
+    assert faults and faults[0].kind == "answer", faults
+
+
+def test_an_adapter_answer_billed_as_the_bases_is_a_fault(court):
+    _, service, rechecker, _ = court
+    adapted = _answer(service, ADAPTER, QUESTIONS[1])
+    billed = _forge(
+        service, adapted, model=service.config.model_id, model_digest=service.weights_digest
+    )
+    faults = proven(rechecker.recheck(billed))
+    assert faults and faults[0].kind == "answer", faults
+
+
+def test_a_validator_without_the_registry_finds_adapter_answers_inconclusive(court):
+    _, service, rechecker, _ = court
+    receipt = _answer(service, ADAPTER)
+    base_only = RecheckModel(rechecker.model, rechecker.tokenizer, rechecker.weights_digest)
+    findings = Rechecker(base_only, rechecker.world).recheck(receipt)
+    assert proven(findings) == []
+    assert [f.kind for f in findings if f.inconclusive] == ["model"]
