@@ -1,10 +1,19 @@
-"""Random PEFT LoRA adapters over a tiny base, saved as PEFT saves them, for serving tests."""
+"""Random PEFT LoRA adapters over a tiny base, saved as PEFT saves them, for serving tests;
+published into a home's store and an in-memory registry; a validator that re-checks them."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import torch
+
+from tessera._models import GeneratorConfig, load_generator
+from tessera._models.digest import weights_digest
+from tessera._models.publication import publish_model
+from tessera._node.adapters import AdapterFolders, bank_for
+from tessera._node.catalog import ALL_ADAPTERS, AdapterCatalog, AdapterVersion, InMemoryCatalog
+from tessera._validator.recheck import Rechecker, RecheckModel, RecheckWorld
+from tessera._validator.terms import NodeTerms
 
 
 def save_random_adapter(
@@ -52,3 +61,39 @@ def greedy(model, ids: list[int], steps: int, adapter: str | None = None) -> lis
             logits = model(input_ids=batch).logits
         tokens.append(int(logits[0, -1].argmax()))
     return tokens[len(ids) :]
+
+
+def publish_adapter(t, catalog: InMemoryCatalog, base: Path, folder: Path, model_id: str):
+    """`folder` put into home `t`'s store and published in `catalog` on `base`."""
+    manifest = publish_model(t.store, folder, model_id)
+    return catalog.publish(
+        model_id, manifest.weights_digest, manifest.cid, weights_digest(base), "0xBuilder"
+    )
+
+
+def adapter_rechecker(t, service, catalog: InMemoryCatalog, base: Path, root: Path) -> Rechecker:
+    """A validator beside `service`'s node on its own copy of the base weights at `base`
+    (without oneDNN), that fetches the adapters receipts name through `catalog` into `root`;
+    it holds every model approved and the node's terms (a free node)."""
+    mine = load_generator(str(base), GeneratorConfig(onednn=False))
+    registry = AdapterCatalog(catalog, service.weights_digest, (ALL_ADAPTERS,), float("inf"))
+    folders = AdapterFolders(t.store, root)
+
+    def adapter(digest: str):
+        version: AdapterVersion | None = registry.by_digest(digest)
+        return folders.adapter(version) if version is not None else None
+
+    bank = bank_for(mine.model, 64, 8)
+    model = RecheckModel(mine.model, mine.tokenizer, service.weights_digest, None, bank, adapter)
+    config = service.config
+    terms = NodeTerms(0, 0, config.top_k, config.stop, config.default_max_tokens, 512)
+
+    def retrieve(text, snapshots, k):
+        vector = service.embed([text])[0]
+        return service.vectors.search(vector, k, [s.datanet for s in snapshots])
+
+    world = RecheckWorld(
+        t.store.get, retrieve, lambda _: terms, lambda m, d: True, service.chain_id,
+        service.verifying_contract,
+    )  # fmt: skip
+    return Rechecker(model, world)

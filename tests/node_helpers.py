@@ -60,12 +60,14 @@ def build_test_node(
     authors=(),
     before=None,
     catalog=None,
+    build=build_node,
     **config,
 ) -> tuple[Tessera, Node]:
     """A node serving datanet `facts`, not yet listening. `account`: a new account that signs
     as the node; `authors`: new accounts that contribute the facts in turn (default: the
     default account); `before(t)`: runs on the home just before the node is built;
-    `catalog`: the model registry its adapters are read from."""
+    `catalog`: the model registry its adapters are read from; `build`: build_node's
+    signature, e.g. a byzantine node's builder."""
     t = Tessera.init(tmp_path / "home", chain="inprocess", password="pw", scrypt_n=2**4)
     t.create_datanet("facts", "CC-BY-4.0")
     for name in {account, *authors} - {None}:
@@ -80,4 +82,4 @@ def build_test_node(
     settings = replace(base, **config)  # free unless a test turns payments on
     if before is not None:
         before(t)
-    return t, build_node(t.node_parts(account), settings, generator, embedder, catalog)
+    return t, build(t.node_parts(account), settings, generator, embedder, catalog)

@@ -7,19 +7,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from adapter_helpers import save_random_adapter
+from adapter_helpers import adapter_rechecker, publish_adapter, save_random_adapter
 from node_helpers import build_test_node
 from served_node import MIN_EFFECT, QUESTIONS
 
-from tessera._models import GeneratorConfig, load_generator
-from tessera._models.digest import weights_digest
-from tessera._models.publication import publish_model
+from tessera._models import load_generator
 from tessera._node import questions, wire
-from tessera._node.adapters import AdapterFolders, bank_for
-from tessera._node.catalog import ALL_ADAPTERS, AdapterCatalog, InMemoryCatalog
+from tessera._node.catalog import ALL_ADAPTERS, InMemoryCatalog
 from tessera._validator.finding import proven
-from tessera._validator.recheck import Rechecker, RecheckModel, RecheckWorld
-from tessera._validator.terms import NodeTerms
+from tessera._validator.recheck import Rechecker, RecheckModel
 
 ADAPTER = "acme/a"
 
@@ -32,38 +28,15 @@ def court(tmp_path_factory, tiny_generator, tiny_embedder):
     catalog = InMemoryCatalog()
 
     def before(t):
-        folder = save_random_adapter(base, root / "a", seed=1)
-        manifest = publish_model(t.store, folder, ADAPTER)
-        catalog.publish(ADAPTER, manifest.weights_digest, manifest.cid, weights_digest(base), "0xB")
+        publish_adapter(t, catalog, base, save_random_adapter(base, root / "a", 1), ADAPTER)
 
     own = load_generator(str(base))  # the node's bank wraps its own copy
     t, node = build_test_node(
         root, own, tiny_embedder, authors=("alice", "bob"), min_effect=MIN_EFFECT,
         adapters=(ALL_ADAPTERS,), catalog=catalog, before=before,
     )  # fmt: skip
-    service = node.service
-    mine = load_generator(str(base), GeneratorConfig(onednn=False))  # the validator's copy
-    registry = AdapterCatalog(catalog, service.weights_digest, (ALL_ADAPTERS,), float("inf"))
-    folders = AdapterFolders(t.store, root / "validator-models")
-
-    def adapter(digest):
-        version = registry.by_digest(digest)
-        return folders.adapter(version) if version is not None else None
-
-    bank = bank_for(mine.model, 64, 8)
-    model = RecheckModel(mine.model, mine.tokenizer, service.weights_digest, None, bank, adapter)
-    config = service.config
-    terms = NodeTerms(0, 0, config.top_k, config.stop, config.default_max_tokens, 512)
-
-    def retrieve(text, snapshots, k):
-        vector = service.embed([text])[0]
-        return service.vectors.search(vector, k, [s.datanet for s in snapshots])
-
-    world = RecheckWorld(
-        t.store.get, retrieve, lambda _: terms, lambda m, d: True, service.chain_id,
-        service.verifying_contract,
-    )  # fmt: skip
-    yield t, service, Rechecker(model, world), catalog
+    rechecker = adapter_rechecker(t, node.service, catalog, base, root / "validator-models")
+    yield t, node.service, rechecker, catalog
     node.close()
 
 
