@@ -157,3 +157,9 @@ def test_a_stream_for_an_adapter_on_a_model_without_a_bank_is_refused(tiny_gener
     finally:
         engine.close()
     assert torch.is_inference_mode_enabled() is False
+
+
+def test_a_bank_for_a_model_already_wrapped_is_the_one_wrapping_it(served):
+    from tessera._node.adapters import bank_for
+
+    assert bank_for(served.model, 1, 8) is served.bank

@@ -242,3 +242,16 @@ def test_an_approved_adapter_is_served_where_approval_is_required(served):
         service.config = config
     assert _receipt(approved).model_digest == a.weights_digest
     assert base.status_code == 403 and base.json()["error"]["code"] == "model_not_approved"
+
+
+def test_the_memory_budget_sets_the_number_of_slots(tiny_generator):
+    from tessera._errors import ModelError
+    from tessera._inference.lora import slot_bytes
+    from tessera._node.adapters import MIB, bank_for
+
+    model = load_generator(str(tiny_generator.folder)).model
+    wide = MIB // slot_bytes(model, 1) + 1  # a rank whose one slot is over 1 MiB
+    with pytest.raises(ModelError, match="larger --adapter-memory"):
+        bank_for(model, 1, wide)
+    bank = bank_for(model, 3, 8)
+    assert bank.capacity == 3 * MIB // slot_bytes(model, 8) > 1 and bank.rank == 8

@@ -183,6 +183,14 @@ class AdapterBank:
         )
 
 
+def bank_of(model: Any) -> AdapterBank | None:
+    """The bank already wrapping `model`'s layers (None: none does)."""
+    for module in model.modules():
+        if isinstance(module, LoraLinear):
+            return module._bank[0]
+    return None
+
+
 def slot_bytes(model: Any, rank: int) -> int:
     """The memory one bank slot of `rank` takes over `model`: float32 A and B per layer."""
     return sum(4 * rank * (c.in_features + c.out_features) for _, _, c, _ in _targets(model))
@@ -195,7 +203,9 @@ def _targets(model: Any) -> list[tuple[Any, str, Any, str]]:
         (parent, name, child, f"{prefix}.{name}" if prefix else name)
         for prefix, parent in model.named_modules()
         for name, child in parent.named_children()
-        if hasattr(child, "in_features") and child is not head
+        if hasattr(child, "in_features")
+        and child is not head
+        and not isinstance(parent, LoraLinear)  # a wrapped layer counts once
     ]
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from tessera._errors import AdapterBusy, ModelError, NodeError, StoreError
 from tessera._inference.engine import Completion, Engine, Job
-from tessera._inference.lora import AdapterBank, slot_bytes
+from tessera._inference.lora import AdapterBank, bank_of, slot_bytes
 from tessera._models.adapter import LoraAdapter, read_adapter
 from tessera._models.publication import fetch_model
 from tessera._node.catalog import AdapterCatalog, AdapterVersion
@@ -28,7 +28,11 @@ MIB = 1 << 20
 
 
 def bank_for(model: Any, budget_mib: int, rank: int) -> AdapterBank:
-    """A bank over `model` with as many slots of `rank` as `budget_mib` holds."""
+    """A bank over `model` with as many slots of `rank` as `budget_mib` holds; the bank that
+    wraps it already, if one does (a node and a validator in one process share the slots)."""
+    existing = bank_of(model)
+    if existing is not None:
+        return existing
     per_slot = slot_bytes(model, rank)
     capacity = budget_mib * MIB // per_slot
     if capacity < 1:
