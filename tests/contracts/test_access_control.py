@@ -160,6 +160,9 @@ ACCESS: dict[str, dict[str, str]] = {
         "onERC1155BatchReceived": ANYONE,
         "__default__": ANYONE,  # receives ether
     },
+    "models": {
+        "publish": ANYONE,  # under its own model id, with weights nobody published
+    },
     "policy": {
         "transfer_ownership": OWNER,
         "approve_model": OWNER,
@@ -234,6 +237,7 @@ class World:
     policy: Contract
     disputes: Contract
     payout_prover: Contract
+    models: Contract
     timelock: Contract
     governor: Contract
     owner: str  # deployed all: owns token, settlement and policy, administers the timelock
@@ -300,6 +304,7 @@ def build_world(w3: Web3) -> World:
         {"from": curator}
     )
     policy = deploy("policy")
+    models = deploy("models", registry.address)
     policy.functions.block_content(CID).transact({"from": owner})
     policy.functions.approve_model("approved", DIGEST, owner).transact({"from": owner})
     policy.functions.block_datanet(1).transact({"from": owner})
@@ -354,6 +359,7 @@ def build_world(w3: Web3) -> World:
         policy=policy,
         disputes=disputes,
         payout_prover=payout_prover,
+        models=models,
         timelock=timelock,
         governor=governor,
         owner=owner,
@@ -457,7 +463,7 @@ GATES = [
         "link_deployment",
         "owner",
         "registry: caller is not the deployer",
-        lambda w: ((w.spare,) * 7 + (1,),),
+        lambda w: ((w.spare,) * 8 + (1,),),
     ),
     Gate("settlement", "transfer_ownership", "owner", NOT_OWNER, lambda w: (w.spare,)),
     Gate("settlement", "set_fee_split", "owner", NOT_OWNER, lambda w: (w.split,)),
@@ -661,6 +667,35 @@ def test_anyone_creates_a_datanet_and_registers_batches(world):
     registry.register_batch(1, ROOT, 3, ROOT, 1, "bafybatch").transact({"from": newcomer})
     assert registry.batches(1).call()[6] == newcomer  # the submitter
     assert registry.datanets(1).call()[0] == world.curator
+
+
+# models -------------------------------------------------------------------------------------
+
+
+def model_version(model_id: str, weights: bytes) -> tuple:
+    """`models.publish`'s arguments: trained on datanet 1's first batch, data proven."""
+    return (model_id, weights, b"\x0b" * 32, "bafymanifest", [1], [1], ROOT, 3, ROOT, True)
+
+
+@covers("models", "publish")
+def test_anyone_publishes_a_model_of_its_own_only(world, reverts):
+    models = world.models.functions
+    world.registry.functions.register_batch(1, ROOT, 3, ROOT, 1, "bafybatch").transact(
+        {"from": world.curator}
+    )
+    builder = world.newcomer().address
+    models.publish(*model_version("mine", DIGEST)).transact({"from": builder})
+    models.publish(*model_version("mine", b"\x08" * 32)).transact({"from": builder})
+    with reverts("models: model id bound to another builder"):
+        models.publish(*model_version("mine", b"\x09" * 32)).transact({"from": world.stranger})
+    with reverts("models: digest already published"):
+        models.publish(*model_version("theirs", DIGEST)).transact({"from": world.stranger})
+    models.publish(*model_version("theirs", b"\x09" * 32)).transact({"from": world.stranger})
+    assert (models.builder("mine").call(), models.builder("theirs").call()) == (
+        builder,
+        world.stranger,
+    )
+    assert (models.version_count("mine").call(), models.version_count("theirs").call()) == (2, 1)
 
 
 # settlement and its escrow ------------------------------------------------------------------

@@ -255,7 +255,7 @@ def test_verification_refuses_unknown_batches_and_malformed_signatures(
 
 
 def _linked(seed: int, block: int = 7) -> LinkedDeployment:
-    addresses = [Account.from_key(keccak(text=f"contract {seed} {i}")).address for i in range(7)]
+    addresses = [Account.from_key(keccak(text=f"contract {seed} {i}")).address for i in range(8)]
     return LinkedDeployment(*addresses, block)
 
 
@@ -278,7 +278,7 @@ def test_only_the_deployer_links(registry, funded, refused):
     assert registry.linked_deployment() is None
 
 
-@pytest.mark.parametrize("field", range(7))
+@pytest.mark.parametrize("field", range(8))
 def test_a_zero_address_is_never_linked(registry, owner, refused, field):
     values = list(_linked(1).as_abi())
     values[field] = ZERO

@@ -59,6 +59,7 @@ class Deployment:
     governor: str
     policy: str
     disputes: str
+    models: str
     block: int
 
     def to_json(self) -> dict[str, Any]:
@@ -71,6 +72,7 @@ class Deployment:
             ("governor", "governance"),
             ("staking", "the node network"),
             ("disputes", "validators"),
+            ("models", "the model factory"),
         ):
             if name not in data:
                 raise ChainError(
@@ -87,6 +89,7 @@ class Deployment:
             data["governor"],
             data["policy"],
             data["disputes"],
+            data["models"],
             int(data["block"]),
         )
 
@@ -98,7 +101,8 @@ def deploy_contracts(
     governance: GovernanceSettings = DEFAULT_GOVERNANCE,
     dispute_params: DisputeParams = DEFAULT_DISPUTE_PARAMS,
 ) -> Deployment:
-    """Deploy registry, token, settlement, staking, governance and disputes. The deployer
+    """Deploy registry, token, settlement, staking, governance, disputes and the model
+    registry (its snapshots checked against the datanet registry, no owner). The deployer
     holds the supply (and delegates its votes to itself) and is the treasury; the timelock
     owns the settlement's, the staking's and the disputes' parameters, the policy and the
     token's minting, so only passed proposals change them. Staking's unbonding delay is an
@@ -119,20 +123,15 @@ def deploy_contracts(
         periods.challenge_period,
         periods.withdrawal_delay,
     )
-    staking = chain.deploy(
-        "staking",
-        deployer,
-        token,
-        settlement,
-        DEFAULT_MIN_STAKE,
-        default_unbonding_delay(periods),
-    )
+    unbonding = default_unbonding_delay(periods)
+    staking = chain.deploy("staking", deployer, token, settlement, DEFAULT_MIN_STAKE, unbonding)
     timelock, governor, policy = deploy_governance(
         chain, deployer, token, [("token", token)], governance
     )
     disputes = chain.deploy(
         "disputes", deployer, token, settlement, staking, policy, registry, dispute_params.as_abi()
     )
+    models = chain.deploy("models", deployer, registry)
     _link_disputes(chain, deployer, settlement, staking, disputes)
     _link_prover(chain, deployer, settlement, policy, disputes, registry)
     _hand_to_timelock(
@@ -149,6 +148,7 @@ def deploy_contracts(
         governor,
         policy,
         disputes,
+        models,
         start,
     )
 
@@ -222,6 +222,7 @@ def check_deployment(chain: Chain, deployment: Deployment) -> None:
         ("timelock", deployment.timelock),
         ("policy", deployment.policy),
         ("disputes", deployment.disputes),
+        ("models", deployment.models),
     ):
         if not chain.has_code(address):
             raise ChainError(

@@ -30,6 +30,7 @@ def link(chain: Chain, deployer: LocalAccount, deployment: Deployment) -> None:
         deployment.governor,
         deployment.policy,
         deployment.disputes,
+        deployment.models,
         deployment.block,
     )
     RegistryClient(chain, deployment.registry).link_deployment(deployer, linked)
@@ -69,6 +70,7 @@ def _from_address(chain: Chain, address: str) -> Deployment:
         governor=linked.governor,
         policy=linked.policy,
         disputes=linked.disputes,
+        models=linked.models,
         block=linked.block,
     )
 

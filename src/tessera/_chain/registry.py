@@ -48,9 +48,10 @@ class LinkedDeployment:
     governor: str
     policy: str
     disputes: str
+    models: str
     block: int
 
-    def as_abi(self) -> tuple[str, str, str, str, str, str, str, int]:
+    def as_abi(self) -> tuple[str, str, str, str, str, str, str, str, int]:
         return (
             self.token,
             self.settlement,
@@ -59,6 +60,7 @@ class LinkedDeployment:
             self.governor,
             self.policy,
             self.disputes,
+            self.models,
             self.block,
         )
 

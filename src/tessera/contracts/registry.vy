@@ -46,6 +46,7 @@ struct Deployment:
     governor: address
     policy: address
     disputes: address
+    models: address
     block: uint256  # where the deployment began: a joining home indexes from here
 
 
@@ -99,6 +100,7 @@ event DeploymentLinked:
     governor: address
     policy: address
     disputes: address
+    models: address
     block: uint256
 
 
@@ -130,7 +132,8 @@ def link_deployment(deployment: Deployment):
             (`tessera init --join REGISTRY`).
     @dev Only the deployer, only once: afterwards the record is fixed.
     @param deployment The token, settlement, staking, timelock, governor,
-           policy and disputes addresses and the deployment's first block.
+           policy, disputes and models addresses and the deployment's
+           first block.
     """
     assert msg.sender == deployer, "registry: caller is not the deployer"
     assert self.deployment.token == empty(address), "registry: deployment already linked"
@@ -142,6 +145,7 @@ def link_deployment(deployment: Deployment):
         and deployment.governor != empty(address)
         and deployment.policy != empty(address)
         and deployment.disputes != empty(address)
+        and deployment.models != empty(address)
     ), "registry: zero address in deployment"
     self.deployment = deployment
     log DeploymentLinked(
@@ -152,6 +156,7 @@ def link_deployment(deployment: Deployment):
         governor=deployment.governor,
         policy=deployment.policy,
         disputes=deployment.disputes,
+        models=deployment.models,
         block=deployment.block,
     )
 
