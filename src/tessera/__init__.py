@@ -53,11 +53,15 @@ from tessera._payments.epochs import SettlementStatus, SettleResult
 from tessera._payments.units import format_tsr, parse_tsr
 
 if TYPE_CHECKING:
+    from tessera._chain.models import ModelRecord
     from tessera._evaluation.attribution_eval import EvalConfig
     from tessera._evaluation.attribution_eval import evaluate as evaluate_attribution
+    from tessera._factory.factory import TrainedModel
+    from tessera._factory.tracing import ModelTrace
     from tessera._models.digest import weights_digest
     from tessera._models.gguf_cache import default_gemma_dir as default_model_dir
     from tessera._models.model_manifest import ModelManifest
+    from tessera._models.training import TrainProgress, TrainSettings
     from tessera._node.byzantine import build_byzantine_node
     from tessera._node.config import NodeConfig
     from tessera._node.runtime import Node, build_node
@@ -96,6 +100,8 @@ __all__ = [
     "InputError",
     "ModelError",
     "ModelManifest",
+    "ModelRecord",
+    "ModelTrace",
     "NetworkNode",
     "NetworkParameters",
     "Node",
@@ -118,6 +124,9 @@ __all__ = [
     "StoreError",
     "Tessera",
     "TesseraError",
+    "TrainProgress",
+    "TrainSettings",
+    "TrainedModel",
     "ValidatorConfig",
     "ValidatorRuntime",
     "ValidatorStatus",
@@ -143,6 +152,11 @@ _LAZY = {
     "evaluate_attribution": ("tessera._evaluation.attribution_eval", "evaluate"),
     "weights_digest": ("tessera._models.digest", "weights_digest"),
     "ModelManifest": ("tessera._models.model_manifest", "ModelManifest"),
+    "ModelRecord": ("tessera._chain.models", "ModelRecord"),
+    "ModelTrace": ("tessera._factory.tracing", "ModelTrace"),
+    "TrainSettings": ("tessera._models.training", "TrainSettings"),
+    "TrainedModel": ("tessera._factory.factory", "TrainedModel"),
+    "TrainProgress": ("tessera._models.training", "TrainProgress"),
     "default_model_dir": ("tessera._models.gguf_cache", "default_gemma_dir"),
     "NodeConfig": ("tessera._node.config", "NodeConfig"),
     "Node": ("tessera._node.runtime", "Node"),

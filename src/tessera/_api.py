@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -72,7 +72,9 @@ from tessera._store.local import LocalBlobStore
 from tessera._store.peers import PeerFetcher
 
 if TYPE_CHECKING:
+    from tessera._factory.factory import ModelFactory, TrainedModel
     from tessera._models.model_manifest import ModelManifest
+    from tessera._models.training import TrainProgress, TrainSettings
     from tessera._payments.epochs import EpochSettler, SettlementStatus, SettleResult
 
 __all__ = [
@@ -336,6 +338,44 @@ class Tessera:
 
         folder = Path(path) if path is not None else default_gemma_dir()
         return publish_model(self.store, folder, model_id)
+
+    @cached_property
+    def factory(self) -> ModelFactory:
+        """Train, import, publish, show and trace this home's adapters (`_factory`)."""
+        from tessera._chain.models import ModelRegistryClient
+        from tessera._factory.factory import ModelFactory
+
+        models = ModelRegistryClient(self.chain, self.config.deployment.models)
+        return ModelFactory(
+            self.registry, models, self.gov.policy, self.store, self.index, self.home.path
+        )
+
+    def train_model(
+        self,
+        name: str,
+        datanets: list[str],
+        settings: TrainSettings | None = None,
+        base: Path | None = None,
+        block: int | None = None,
+        account: str | None = None,
+        progress: Callable[[TrainProgress], None] | None = None,
+    ) -> TrainedModel:
+        """Fine-tune LoRA adapter `name` (HOME/adapters/NAME) on a snapshot of `datanets` at
+        `block` (default: now), over `base` (default: Gemma 3 270M); resumes a killed run."""
+        from tessera._models.training import TrainSettings
+
+        return self.factory.train(
+            self.address(account), name, datanets, _base_model(base),
+            settings or TrainSettings(), block, progress,
+        )  # fmt: skip
+
+    def import_adapter(
+        self, source: Path, name: str, datanets: list[str], base: Path | None = None
+    ) -> Path:
+        """Copy a PEFT adapter trained elsewhere into this home under `name`, its training
+        data declared (`datanets`), not proven; publish it with `factory.publish`."""
+        base_folder, base_model = _base_model(base)
+        return self.factory.import_peft(Path(source), name, datanets, base_folder, base_model)
 
     def fetch_model(
         self, manifest_cid: str, expected_digest: str | None = None, allow_unapproved: bool = False
@@ -663,6 +703,15 @@ class Tessera:
                     f"the receipt credits {source.contributor} for {source.cid} "
                     f"in datanet #{source.datanet}, which the chain does not show"
                 )
+
+
+def _base_model(base: Path | None) -> tuple[Path, str]:
+    """(folder, id) of the base model adapters are trained on: the default Gemma 3 270M."""
+    from tessera._models.gguf_cache import default_gemma_dir
+
+    if base is None:
+        return default_gemma_dir(), "gemma-3-270m"
+    return Path(base), f"local/{Path(base).name}"
 
 
 def _ensure_gas(chain: Chain, address: str) -> None:

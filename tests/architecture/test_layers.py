@@ -25,6 +25,7 @@ LAYERS = {
     "_parts": 4,
     "_attribution": 5,
     "_client": 5,
+    "_factory": 5,  # the model factory: snapshots, training runs, provenance, tracing
     "_inference": 6,
     "_network": 6,  # the network as clients and operators see it
     "_api": 7,  # the facade: the library's one public door

@@ -75,6 +75,11 @@ EXPECTED = {
     "default_model_dir",
     "weights_digest",
     "ModelManifest",
+    "ModelRecord",
+    "ModelTrace",
+    "TrainProgress",
+    "TrainSettings",
+    "TrainedModel",
     "EvalConfig",
     "evaluate_attribution",
     # errors
