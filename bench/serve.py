@@ -30,7 +30,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-DEMO = Path(__file__).resolve().parents[1] / "src" / "tessera" / "demo"
+DEMO = Path(__file__).resolve().parents[1] / "src" / "tessera" / "cli" / "demo_data"
 LEVELS = (1, 4, 8)
 MODES = {"batched": 8, "one at a time": 1}
 

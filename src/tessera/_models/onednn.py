@@ -4,6 +4,10 @@ On the AMD EPYC machines this project runs on, PyTorch's float32 linear layers g
 kernels for these shapes are 2 to 3 times slower than oneDNN's (bench/serve.py's notes; the
 output layer of Gemma 3, 262,144 x 640, takes 38 ms per token through MKL and 11 ms through
 oneDNN). Both compute in float32; the results differ only in rounding (about 1e-6).
+
+The input goes in as it is and the output comes back dense: converting each activation to a
+oneDNN tensor and back cost two more parallel regions per layer, which doubled a decoding step
+(one row per layer: the waits, not the arithmetic, are the time), for bitwise the same result.
 """
 
 from __future__ import annotations
@@ -25,11 +29,13 @@ class OneDnnLinear(torch.nn.Module):
         )
         # plain attributes, not parameters: nothing trains or moves them
         self.packed_weight = weight.contiguous().to_mkldnn()
-        self.packed_bias = bias.contiguous().to_mkldnn()
+        self.dense_bias = bias.contiguous()  # zeros where there is none: the same sums as before
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        rows = x.reshape(-1, self.in_features).contiguous().to_mkldnn()
-        out = torch._C._nn.mkldnn_linear(rows, self.packed_weight, self.packed_bias).to_dense()
+        rows = x.reshape(-1, self.in_features).contiguous()  # (rows, in), dense
+        out = torch.ops.mkldnn._linear_pointwise(
+            rows, self.packed_weight, self.dense_bias, "none", [], ""
+        )
         return out.reshape(*x.shape[:-1], self.out_features)
 
     def extra_repr(self) -> str:
