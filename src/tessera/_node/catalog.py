@@ -6,7 +6,7 @@ served without a restart.
     catalog.get("acme/legal-7")  # its AdapterVersion, or None: not served here
 
 The source is anything with the registry client's reads (`CatalogSource`): the chain's model
-registry on a node, an `InMemoryCatalog` in tests and benchmarks.
+registry on a node (`model_registry`), an `InMemoryCatalog` in tests and benchmarks.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Protocol
 
 from tessera._errors import InputError
 from tessera._node.policy import _UNREADABLE
+from tessera._parts import NodeParts
 
 log = logging.getLogger("tessera._node")
 ALL_ADAPTERS = "all"  # `--adapters all`: every adapter on the served base
@@ -114,6 +115,13 @@ class InMemoryCatalog:
         with self._lock:
             found = [v for vs in self._versions.values() for v in vs if v.weights_digest == digest]
             return found[0] if found else None
+
+
+def model_registry(parts: NodeParts) -> CatalogSource:
+    """The deployment's model registry (models.vy): the adapters published on chain."""
+    from tessera._chain.models import ModelRegistryClient
+
+    return ModelRegistryClient(parts.chain, parts.deployment.models)
 
 
 class AdapterCatalog:

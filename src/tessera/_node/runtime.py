@@ -16,12 +16,12 @@ from typing import IO, Any
 
 from tessera._attribution.masked_ablation import MaskedAblation
 from tessera._data.vectors import VectorIndex
-from tessera._errors import AccountError, InputError
+from tessera._errors import AccountError
 from tessera._inference.engine import Engine
 from tessera._inference.prompt import PromptBuilder
 from tessera._models.digest import weights_digest
 from tessera._node.adapters import AdapterFolders, ServedAdapters, bank_for
-from tessera._node.catalog import AdapterCatalog, CatalogSource
+from tessera._node.catalog import AdapterCatalog, CatalogSource, model_registry
 from tessera._node.config import NodeConfig
 from tessera._node.follower import Follower
 from tessera._node.health import SettlementHealth
@@ -142,7 +142,8 @@ def build_node(
     catalog: CatalogSource | None = None,
 ) -> Node:
     """Load (or take) the models, index the served datanets once, and wire the service.
-    `catalog`: the model registry the adapters (`config.adapters`) are read from."""
+    `catalog`: where the adapters (`config.adapters`) are read from (default: the
+    deployment's model registry on chain)."""
     node_key = parts.node_key  # first: a second node of this account fails before loading
     serving = _hold_serving_lock(parts.home.serving_lock_path(node_key.address), node_key.address)
     try:
@@ -203,11 +204,7 @@ def _adapters(
     that wraps it."""
     if not config.adapters:
         return None
-    if source is None:
-        raise InputError(
-            "this deployment has no model registry to read adapters from: start the node "
-            "without --adapters, or on a deployment that has one"
-        )
+    source = source if source is not None else model_registry(t)
     catalog = AdapterCatalog(source, base, config.adapters, config.catalog_refresh_s)
     catalog.load()  # an adapter named that is not published fails here, before serving
     bank = bank_for(model, config.adapter_memory_mib, config.adapter_rank)

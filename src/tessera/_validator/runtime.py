@@ -21,7 +21,7 @@ from tessera._models.adapter import LoraAdapter
 from tessera._models.digest import weights_digest
 from tessera._network.metadata import NodeMetadata
 from tessera._node.adapters import AdapterFolders, bank_for
-from tessera._node.catalog import ALL_ADAPTERS, AdapterCatalog, CatalogSource
+from tessera._node.catalog import ALL_ADAPTERS, AdapterCatalog, CatalogSource, model_registry
 from tessera._node.follower import Follower
 from tessera._node.policy import PolicyWatch
 from tessera._parts import NodeParts, ValidatorParts
@@ -111,11 +111,10 @@ def build_validator(
 def _recheck_model(
     t: NodeParts, config: ValidatorConfig, generator: Any, catalog: CatalogSource | None
 ) -> RecheckModel:
-    """The base weights, and (given the registry) the adapters on them, fetched by digest."""
+    """The base weights, and the adapters on them, fetched by digest through the registry."""
     base = weights_digest(generator.folder)
-    if catalog is None:
-        return RecheckModel(generator.model, generator.tokenizer, base)
-    adapters = AdapterCatalog(catalog, base, (ALL_ADAPTERS,), refresh_s=float("inf"))
+    source = catalog if catalog is not None else model_registry(t)
+    adapters = AdapterCatalog(source, base, (ALL_ADAPTERS,), refresh_s=float("inf"))
     folders = AdapterFolders(t.store, t.home.path / "models")
 
     def adapter(digest: str) -> LoraAdapter | None:
