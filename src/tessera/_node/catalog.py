@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from tessera._errors import InputError
-from tessera._node.policy import _UNREADABLE
+from tessera._node.policy import CHAIN_UNREADABLE
 from tessera._parts import NodeParts
 
 log = logging.getLogger("tessera._node")
@@ -171,7 +171,7 @@ class AdapterCatalog:
             try:
                 self._refresh()
                 self.error = None
-            except _UNREADABLE as exc:  # keep serving what was read last, and say so
+            except CHAIN_UNREADABLE as exc:  # keep serving what was read last, and say so
                 self._read_at = time.monotonic()  # and retry at the next interval, not sooner
                 self.error = f"cannot read the model registry: {type(exc).__name__}: {exc}"
                 log.warning(self.error)

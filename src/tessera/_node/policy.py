@@ -17,7 +17,8 @@ from tessera._errors import ChainError, TesseraError
 
 log = logging.getLogger("tessera._node")
 NO_POLICY = PolicySnapshot(0, frozenset(), frozenset(), frozenset())
-_UNREADABLE = (TesseraError, OSError, Web3Exception, requests.RequestException)
+# what a chain read raises when the chain cannot be read (or answers nonsense)
+CHAIN_UNREADABLE = (TesseraError, OSError, Web3Exception, requests.RequestException)
 
 
 class PolicyWatch:
@@ -33,7 +34,7 @@ class PolicyWatch:
         try:
             with self._lock:
                 self._snapshot = self.client.snapshot()
-        except _UNREADABLE as exc:
+        except CHAIN_UNREADABLE as exc:
             raise ChainError(
                 f"cannot read the network's content policy at {self.client.address} "
                 f"({type(exc).__name__}: {exc}): check the chain, then start the node again"
@@ -55,7 +56,7 @@ class PolicyWatch:
                         len(self._snapshot.blocked_datanets),
                     )
             self.error = None
-        except _UNREADABLE as exc:
+        except CHAIN_UNREADABLE as exc:
             self.error = f"cannot read the content policy: {type(exc).__name__}: {exc}"
             log.warning(self.error)
         return self._snapshot
