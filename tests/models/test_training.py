@@ -173,7 +173,7 @@ def report(p):
     print(p.step, flush=True)
 train_adapter(Path(sys.argv[1]), DOCS, RESUMABLE, Path(sys.argv[2]), report, Path(sys.argv[3]))
 """
-RESUMABLE = TrainSettings(**{**FAST.recipe(), "epochs": 8}, checkpoint_every=3, threads=1)
+RESUMABLE = TrainSettings(**{**FAST.recipe(), "epochs": 3}, checkpoint_every=3, threads=1)
 
 
 def test_a_run_killed_with_sigkill_resumes_to_the_same_weights(base, tmp_path):
