@@ -243,7 +243,7 @@ def test_an_output_folder_with_files_is_refused(base, tmp_path):
 
 @pytest.mark.slow
 def test_a_few_steps_on_the_real_model(tmp_path):
-    settings = TrainSettings(rank=4, alpha=8, epochs=1, max_tokens=64, augmentation="questions")
+    settings = TrainSettings(rank=4, alpha=8, epochs=1, max_tokens=64, augmentation="sentences")
     result = train_adapter(default_gemma_dir(), DOCS[:2], settings, tmp_path / "out")
     adapter = read_adapter(result.folder)
     assert adapter.rank == 4 and result.steps >= 1
