@@ -45,10 +45,14 @@ def test_the_demo_runs_the_whole_loop_on_the_embedded_defaults(tmp_path):
     answered = [line.split("(node ")[1][:42] for line in out.splitlines() if "answered by" in line]
     assert len(answered) == 6 and len(set(answered[:3])) == 1 and answered[3] != answered[0]
     assert "passed over " + answered[0] in out
-    assert "epoch 0: 3 receipts" in out and "epoch 0: 1 receipts" in out and "(posted," in out
+    assert "epoch 0: 4 receipts" in out and "epoch 0: 1 receipts" in out and "(posted," in out
     assert out.count(": OK") == 3 and "1 receipts re-verified" in out
-    assert "3 receipts re-verified" in out
-    assert "token holders approve gemma-3-270m at weights 0x" in out  # proposal 1
+    assert "4 receipts re-verified" in out  # one through the adapter
+    assert "token holders approve gemma-3-270m at 0x" in out  # proposal 1
+    assert "and demo-facts-lora at 0x" in out
+    # the builder trains an adapter on the datanet, publishes it; the client asks through it
+    assert "traced back from the chain: 24 contributions, every claim checks out" in out
+    assert "receipt names demo-facts-lora at 0x" in out
     assert "who earned what, and why" in out
     for role in ("model owner", "contributor", "treasury", "node"):
         assert role in out, role
@@ -58,10 +62,10 @@ def test_the_demo_runs_the_whole_loop_on_the_embedded_defaults(tmp_path):
     # validators: two stake, re-check every epoch; the cheater's changed answer is challenged,
     # a committee votes, it is slashed and its epoch refunded; the honest nodes are not touched
     assert out.count("stakes 1000 TSR as a validator") == 2
-    caught = out.split("11. validators re-check")[1].split("12. after the challenge")[0]
+    caught = out.split("12. validators re-check")[1].split("13. after the challenge")[0]
     assert "answer" in caught and "slashed" in caught
     assert "back to the client who paid it" in caught
-    governed = out.split("13. token holders block a contribution")[1]
+    governed = out.split("14. token holders block a contribution")[1]
     assert "proposal 2: SUCCEEDED" in governed and "proposal 2 executed" in governed
     assert governed.count("withheld bafk") == 1
     assert "the blocked contribution is no longer used or paid" in governed

@@ -12,7 +12,7 @@ from pathlib import Path
 from rich.console import Console
 
 import tessera
-from tessera.cli import demo_network, demo_validation, render
+from tessera.cli import demo_models, demo_network, demo_validation, render
 
 DEMO_CORPUS = Path(__file__).parent / "demo_data" / "corpus.jsonl"
 DEMO_DATANET = "demo-facts"
@@ -75,7 +75,9 @@ def run_demo(
     for name in ("builder", "operator", "client"):
         if name not in {a.name for a in t.accounts()}:
             t.new_account(name)
-    _approve_model(t, out)
+    out.rule("6. the builder trains an adapter on the datanet and publishes it with provenance")
+    adapter = demo_models.build_adapter(t, out, DEMO_DATANET)
+    demo_models.approve_models(t, out, adapter)
     t.transfer(100 * TSR, "client")  # from the treasury, which holds the initial supply
     questions = _questions(corpus)
     if questions:
@@ -146,7 +148,7 @@ def _questions(corpus: Path) -> list[str]:
 
 
 def _answer_settle_claim_govern(t: tessera.Tessera, out: Console, questions: list[str]) -> None:
-    out.rule("6. a second operator joins; both nodes stake, register and serve")
+    out.rule("7. a second operator joins; both nodes stake, register and serve")
     second = demo_network.join_second_operator(t, out)
     fleet = demo_network.Fleet(DEMO_DATANET)
     stack = ExitStack()
@@ -159,7 +161,7 @@ def _answer_settle_claim_govern(t: tessera.Tessera, out: Console, questions: lis
         demo_network.show_network(t, fleet, "operator-2", out)
         demo_network.fund_channels(t, fleet)
 
-        out.rule("7. the client asks the network, not a URL: vouchers, answers, receipts")
+        out.rule("8. the client asks the network, not a URL: vouchers, answers, receipts")
         results = [demo_network.ask_network(t, out, q) for q in questions]
         top_sources = [str(r.sources[0]["cid"]) for r in results]
         assert results[0].receipt is not None
@@ -168,8 +170,10 @@ def _answer_settle_claim_govern(t: tessera.Tessera, out: Console, questions: lis
         out.print(f"\n{chosen}'s node stops; the client fails over:")
         demo_network.ask_network(t, out, questions[0])
         demo_network.restart(fleet, chosen, _free_port(), out)
+        out.print("\nthe client asks through the builder's adapter, served beside the base:")
+        demo_models.ask_through_adapter(t, out, fleet.urls[chosen], questions[0])
 
-        out.rule("8. two validators stake; a third operator's node lies about its answers")
+        out.rule("9. two validators stake; a third operator's node lies about its answers")
         validators = demo_validation.Validators(t, out)
         stack.callback(validators.close)
         cheater = demo_validation.start_cheater(t, fleet, _free_port(), out)
@@ -177,22 +181,22 @@ def _answer_settle_claim_govern(t: tessera.Tessera, out: Console, questions: lis
         for q in questions[:2]:
             demo_network.ask_network(t, out, q, node=cheater)
 
-        out.rule("9. each node settles its epoch: one transaction redeems, posts the root")
+        out.rule("10. each node settles its epoch: one transaction redeems, posts the root")
         for name in fleet.addresses:
             render.settled(fleet.homes[name].settle_epoch(fleet.accounts[name]))
-        out.rule("10. anyone can audit them: fetch each bundle, re-verify, recompute the root")
+        out.rule("11. anyone can audit them: fetch each bundle, re-verify, recompute the root")
         for address in fleet.addresses.values():
             render.audit(t.audit_epoch(0, address))
 
-        out.rule("11. validators re-check every epoch's sample; the liar is challenged, slashed")
+        out.rule("12. validators re-check every epoch's sample; the liar is challenged, slashed")
         demo_validation.catch_the_cheater(t, fleet, validators, cheater, out)
 
-        out.rule("12. after the challenge window, everyone claims with one Merkle proof")
+        out.rule("13. after the challenge window, everyone claims with one Merkle proof")
         honest = [a for n, a in fleet.addresses.items() if n != "cheater"]
         _wait_for_claims(t, out, honest)
         _who_earned_what([t, second], out)
 
-        out.rule("13. token holders block a contribution; from the next block the node drops it")
+        out.rule("14. token holders block a contribution; from the next block the node drops it")
         running = next(n for n in fleet.urls if n != chosen)
         client = tessera.NodeClient(fleet.urls[running], payer=t.payer("client"))
         _govern(t, out, client, questions[0], top_sources[0])
@@ -201,24 +205,6 @@ def _answer_settle_claim_govern(t: tessera.Tessera, out: Console, questions: lis
         fleet.close()
         stack.close()
         second.close()
-
-
-def _approve_model(t: tessera.Tessera, out: Console) -> None:
-    """Token holders approve the served model version and name its builder as the royalty
-    owner: the royalty follows a vote, so nobody can take it by naming the model first."""
-    digest = tessera.weights_digest(tessera.default_model_dir())  # the folder the node serves
-    builder = t.address("builder")
-    actions = t.gov.actions.approve_model("gemma-3-270m", digest, builder)
-    proposal = t.gov.propose(actions, f"Approve gemma-3-270m at {digest}; royalty to {builder}")
-    t.gov.wait_for(proposal, tessera.ProposalState.ACTIVE)
-    t.gov.vote(proposal, "for")
-    t.gov.wait_for(proposal, tessera.ProposalState.SUCCEEDED)
-    t.gov.queue(proposal)
-    t.gov.execute(proposal, wait=True)
-    out.print(
-        f"token holders approve gemma-3-270m at weights {digest[:18]}... (proposal "
-        f"{proposal}): its royalty goes to builder {builder}"
-    )
 
 
 def _govern(

@@ -51,6 +51,7 @@ class Fleet:
             settle_check_s=None,
             price_per_input_token=prices[0],
             price_per_output_token=prices[1],
+            adapters=("all",),  # every adapter published on the base, loaded on first use
         )
         node = tessera.build_node(home.node_parts(account), config)  # indexes before serving
         self.prices[name] = prices
