@@ -23,7 +23,6 @@ from tessera._errors import ChainError, ContractRevert, InputError, NotFoundErro
 MAX_MODEL_ID = 128  # bytes, models.vy's bound (policy.vy's too)
 MAX_CID = 128  # bytes, models.vy's bound on the manifest's CID
 MAX_DATANETS = 16  # models.vy's bound on the datanets of one snapshot
-ZERO_ADDRESS = "0x" + "00" * 20
 _HEX32 = re.compile(r"0x[0-9a-fA-F]{64}")
 
 # what to do about each refusal the contract can give (it is checked here first, so these
