@@ -45,6 +45,7 @@ from rich.table import Table
 from tessera._models import default_gemma_dir
 from tessera._models.training import (
     TrainingDocument,
+    TrainProgress,
     TrainSettings,
     load_causal_lm,
     train_adapter,
@@ -204,10 +205,19 @@ def texts_for(base: Path, work: dict, settings: TrainSettings) -> tuple[list, fl
     return cache[settings.augmentation]
 
 
+def show(progress: TrainProgress) -> None:
+    if progress.step % 10 == 0 or progress.step == progress.total:
+        print(
+            f"  step {progress.step}/{progress.total} loss {progress.loss:.3f} "
+            f"{progress.tokens_per_s:.0f} tokens/s, ETA {progress.eta_s:.0f} s",
+            flush=True,
+        )
+
+
 def train_and_score(base: Path, work: dict, settings: TrainSettings, into: Path) -> dict:
     texts, augment_s = texts_for(base, work, settings)
     started = time.perf_counter()
-    result = train_adapter(base, work["documents"], settings, into, texts=texts)
+    result = train_adapter(base, work["documents"], settings, into, progress=show, texts=texts)
     wall = time.perf_counter() - started + augment_s  # making the texts is part of training
     print(f"  trained {into.name}: {wall:.0f} s, loss {result.final_loss}", flush=True)
     return {
