@@ -53,6 +53,8 @@ def test_the_demo_runs_the_whole_loop_on_the_embedded_defaults(tmp_path):
     # the builder trains an adapter on the datanet, publishes it; the client asks through it
     assert "traced back from the chain: 24 contributions, every claim checks out" in out
     assert "receipt names demo-facts-lora at 0x" in out
+    through_adapter = out.split("Q (demo-facts-lora):")[1].split("receipt names")[0]
+    assert "Ilsa Varrow" in through_adapter  # the adapter answers from the retrieved fact
     assert "who earned what, and why" in out
     for role in ("model owner", "contributor", "treasury", "node"):
         assert role in out, role
