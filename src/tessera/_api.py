@@ -370,12 +370,19 @@ class Tessera:
         )  # fmt: skip
 
     def import_adapter(
-        self, source: Path, name: str, datanets: list[str], base: Path | None = None
+        self,
+        source: Path,
+        name: str,
+        datanets: list[str],
+        base: Path | None = None,
+        account: str | None = None,
     ) -> Path:
         """Copy a PEFT adapter trained elsewhere into this home under `name`, its training
         data declared (`datanets`), not proven; publish it with `factory.publish`."""
         base_folder, base_model = _base_model(base)
-        return self.factory.import_peft(Path(source), name, datanets, base_folder, base_model)
+        return self.factory.import_peft(
+            self.address(account), Path(source), name, datanets, base_folder, base_model
+        )
 
     def fetch_model(
         self, manifest_cid: str, expected_digest: str | None = None, allow_unapproved: bool = False

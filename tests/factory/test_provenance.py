@@ -14,7 +14,8 @@ from gov_helpers import enact
 from tessera import InputError, ModelError, NotFoundError, StoreError, Tessera, weights_digest
 from tessera._data.snapshot import take_snapshot
 from tessera._factory.provenance import FILE, from_snapshot, read_provenance, write_provenance
-from tessera._models import build_tiny_generator
+from tessera._models import TinyConfig, build_tiny_generator
+from tessera._models.model_card import config_hash
 
 PASSWORD = "correct horse"
 FACTS = [
@@ -49,18 +50,21 @@ def _contribute(t: Tessera, folder: Path, texts: list[str]) -> None:
     t.contribute("facts", [folder / f"{i}.txt" for i in range(len(texts))])
 
 
-def _trained(t: Tessera, base: Path, name: str, block: int | None = None, seed: int = 1) -> Path:
+def _trained(
+    t: Tessera, base: Path, name: str, block: int | None = None, seed: int = 1, account=None
+) -> Path:
     """What `tessera model train` leaves: an adapter and the provenance of its snapshot."""
     snapshot = take_snapshot(
         t.registry, t.store, t.index, t.gov.policy.snapshot(), ["facts"], block
     )
     folder = t.factory.adapter_dir(name)
     save_random_adapter(base, folder, seed=seed)
-    config_hash = "0x" + "ab" * 32
-    write_provenance(
-        folder,
-        from_snapshot(name, "local/tiny", weights_digest(base), snapshot, config_hash, {"r": 4}),
-    )
+    settings = {"rank": 4, "seed": seed}
+    provenance = from_snapshot(
+        name, t.address(account), "local/tiny", weights_digest(base), snapshot, config_hash(settings),
+        settings,
+    )  # fmt: skip
+    write_provenance(folder, provenance)
     return folder
 
 
@@ -117,7 +121,7 @@ def test_a_name_bound_to_another_builder_is_refused_and_nothing_is_recorded(home
     home.factory.publish(home.signer(), "brewer")
     home.new_account("squatter")  # funded with gas on a dev chain
     shutil.rmtree(home.factory.adapter_dir("brewer"))
-    _trained(home, base, "brewer", seed=2)
+    _trained(home, base, "brewer", seed=2, account="squatter")  # its own adapter, our name
     with pytest.raises(InputError, match="bound to builder"):
         home.factory.publish(home.signer("squatter"), "brewer")
     assert len(home.factory.versions("brewer")) == 1
@@ -172,3 +176,41 @@ def test_an_imported_adapter_says_its_data_is_declared(home, base, tmp_path):
         home.import_adapter(source, "nodata", [], base)
     with pytest.raises(ModelError):
         home.import_adapter(tmp_path, "notanadapter", ["facts"], base)
+
+
+def test_a_copied_publish_by_another_account_is_refused_or_shows_in_the_trace(home, base):
+    folder = _trained(home, base, "brewer")
+    home.new_account("copier")
+    with pytest.raises(InputError, match="its builder publishes it"):
+        home.factory.publish(home.signer("copier"), "brewer")
+    # sent straight to the contract, a copy of the builder's publish binds the id to the copier,
+    # and the trace says so: the provenance inside the files names the builder who trained it
+    from tessera._chain.models import Snapshot
+    from tessera._factory.provenance import read_provenance as provenance_of
+    from tessera._models.publication import publish_model
+
+    p = provenance_of(folder)
+    manifest = publish_model(home.store, folder, "brewer")
+    home.factory.models.publish(
+        home.signer("copier"), "brewer", manifest.weights_digest, p.base_digest, manifest.cid,
+        Snapshot((1,), (2,)), p.data_root, len(p.contributions), p.config_hash, True,
+    )  # fmt: skip
+    trace = home.factory.trace("brewer")
+    assert not trace.ok and any("builder" in problem for problem in trace.problems)
+
+
+def test_an_edited_config_hash_is_refused(home, base):
+    folder = _trained(home, base, "brewer")
+    body = json.loads((folder / FILE).read_text())
+    body["settings"]["rank"] = 64  # claim other settings than the hash was made of
+    (folder / FILE).write_text(json.dumps(body))
+    with pytest.raises(ModelError, match="config hash"):
+        read_provenance(folder)
+
+
+def test_an_adapter_for_another_base_is_refused_at_import(home, base, tmp_path):
+    other = build_tiny_generator(tmp_path / "other-base", TinyConfig(hidden=48))
+    source = save_random_adapter(other, tmp_path / "for-other", seed=4)
+    with pytest.raises(ModelError, match="another base"):
+        home.import_adapter(source, "misfit", ["facts"], base)
+    assert not home.factory.adapter_dir("misfit").exists()

@@ -74,9 +74,15 @@ class ModelFactory:
         from tessera._models.training import train_adapter
 
         check_builder(self.models, name, builder)  # before hours of training, not after
+        # a killed run resumes on the snapshot it started with, however the datanets moved on
+        pending = self.checkpoint_dir(name) / "snapshot-block"
+        if block is None and pending.is_file():
+            block = int(pending.read_text())
         snapshot = take_snapshot(
             self.registry, self.store, self.index, self.policy.snapshot(), datanets, block
         )
+        pending.parent.mkdir(parents=True, exist_ok=True)
+        pending.write_text(str(snapshot.block))
         card = Card(
             name=name,
             base_name=base[1],
@@ -96,20 +102,27 @@ class ModelFactory:
         )
         write_provenance(
             staging,
-            from_snapshot(name, base[1], base_digest, snapshot, result.config_hash,
+            from_snapshot(name, builder, base[1], base_digest, snapshot, result.config_hash,
                           settings.recipe()),
         )  # fmt: skip
         folder = self.adapter_dir(name)
         shutil.rmtree(folder, ignore_errors=True)  # the new version replaces the old files
         staging.rename(folder)
         shutil.rmtree(checkpoints, ignore_errors=True)  # done: the next run starts afresh
+        pending.unlink(missing_ok=True)
         return TrainedModel(folder, snapshot, result)
 
     def import_peft(
-        self, source: Path, name: str, declared: list[str], base_folder: Path, base_model: str
+        self,
+        builder: str,
+        source: Path,
+        name: str,
+        declared: list[str],
+        base_folder: Path,
+        base_model: str,
     ) -> Path:
         return import_adapter(
-            self.registry, source, name, declared, base_model, weights_digest(base_folder),
+            self.registry, builder, source, name, declared, (base_folder, base_model),
             self.adapter_dir(name),
         )  # fmt: skip
 

@@ -17,7 +17,14 @@ from tessera._factory.provenance import (
     check_model_name,
     write_provenance,
 )
-from tessera._models.adapter import ADAPTER_CONFIG, ADAPTER_WEIGHTS, read_adapter
+from tessera._models.adapter import (
+    ADAPTER_CONFIG,
+    ADAPTER_WEIGHTS,
+    base_linear_layers,
+    check_fits,
+    read_adapter,
+)
+from tessera._models.digest import weights_digest
 
 CARD = "README.md"
 DECLARED_NOTE = (
@@ -29,21 +36,23 @@ DECLARED_NOTE = (
 
 def import_adapter(
     registry: RegistryClient,
+    builder: str,
     source: Path,
     name: str,
     declared: list[str],
-    base_model: str,
-    base_digest: str,
+    base: tuple[Path, str],
     into: Path,
 ) -> Path:
-    """Copy the PEFT adapter in `source` to `into` (a new folder) with a declared provenance."""
+    """Copy the PEFT adapter in `source` to `into` (a new folder) with a declared provenance;
+    `base` (folder, id) is the model it must fit."""
     check_model_name(name)
     if not declared:
         raise InputError(
             "name the datanets the adapter was trained on (`--datanet NAME`): an imported "
             "adapter's data is declared, and a model with no data named cannot be traced"
         )
-    read_adapter(Path(source))  # plain LoRA within bounds, or one clear refusal
+    # plain LoRA within bounds, on layers of this base with their shapes, or one refusal
+    check_fits(read_adapter(Path(source)), base_linear_layers(base[0]))
     if Path(into).exists():
         raise InputError(f"{into} exists: remove it or import under another name")
     records = sorted({r.id: r for r in (resolve_datanet(registry, n) for n in declared)}.values(),
@@ -54,8 +63,8 @@ def import_adapter(
             raise InputError(f"datanet {entry.name!r} has no contributions to have trained on")
     config = (Path(source) / ADAPTER_CONFIG).read_bytes()
     provenance = Provenance(
-        name, base_model, base_digest, False, registry.chain.block_number(), entries, (),
-        "0x" + hashlib.sha256(config).hexdigest(), {"imported_from": "peft"},
+        name, builder, base[1], weights_digest(base[0]), False, registry.chain.block_number(),
+        entries, (), "0x" + hashlib.sha256(config).hexdigest(), {"imported_from": "peft"},
     )  # fmt: skip
     Path(into).parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(dir=Path(into).parent, prefix=f".{Path(into).name}.import-"))

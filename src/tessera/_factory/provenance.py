@@ -17,12 +17,14 @@ from typing import Any
 
 from tessera._data.snapshot import DatanetSnapshot, data_root
 from tessera._errors import InputError, ModelError
+from tessera._models.model_card import config_hash
 
 FILE = "provenance.json"
 VERSION = 1
 MAX_BYTES = 64 << 20  # about a million contributions; bounded before parsing
 ZERO = "0x" + "00" * 32
 _HEX32 = re.compile(r"^0x[0-9a-f]{64}$")
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 
@@ -38,6 +40,7 @@ class DatanetEntry:
 @dataclass(frozen=True)
 class Provenance:
     model_id: str
+    builder: str  # who trained or imported it: a copy of its publish sent by another is caught
     base_model: str
     base_digest: str
     proven: bool  # trained here on a snapshot; False: declared by an importer
@@ -69,6 +72,7 @@ def check_model_name(name: str) -> str:
 
 def from_snapshot(
     model_id: str,
+    builder: str,
     base_model: str,
     base_digest: str,
     snapshot: DatanetSnapshot,
@@ -81,8 +85,8 @@ def from_snapshot(
     )
     contributions = tuple((d.datanet, d.cid) for d in snapshot.documents)
     return Provenance(
-        model_id, base_model, base_digest, True, snapshot.block, datanets, contributions,
-        config_hash, settings,
+        model_id, builder, base_model, base_digest, True, snapshot.block, datanets,
+        contributions, config_hash, settings,
     )  # fmt: skip
 
 
@@ -128,8 +132,15 @@ def _parse(body: dict[str, Any]) -> Provenance:
             raise ValueError(f"{digest!r} is not a 0x-hex 32-byte digest")
     if bool(body["proven"]) != bool(contributions):
         raise ValueError("a proven model lists its contributions, and only a proven one does")
+    if len(set(contributions)) != len(contributions):
+        raise ValueError("a contribution is listed twice")
+    if not _ADDRESS.match(body["builder"]):
+        raise ValueError(f"builder {body['builder']!r} is not an address")
+    settings = dict(body["settings"])
+    if body["proven"] and config_hash(settings) != body["config_hash"]:
+        raise ValueError("its config hash is not the hash of its training settings")
     return Provenance(
-        check_model_name(body["model_id"]), str(body["base_model"]), body["base_digest"],
-        bool(body["proven"]), int(body["block"]), datanets, contributions, body["config_hash"],
-        dict(body["settings"]),
+        check_model_name(body["model_id"]), body["builder"], str(body["base_model"]),
+        body["base_digest"], bool(body["proven"]), int(body["block"]), datanets, contributions,
+        body["config_hash"], settings,
     )  # fmt: skip

@@ -49,6 +49,11 @@ def publish_adapter(
             f"{folder} holds model {provenance.model_id!r}, not {name!r}: publish it under the "
             "name it was trained as"
         )
+    if provenance.builder.lower() != builder.address.lower():
+        raise InputError(
+            f"{folder} was built by {provenance.builder}, not {builder.address}: its builder "
+            "publishes it (`--as` their account)"
+        )
     read_adapter(Path(folder))  # a plain LoRA adapter, within bounds, or one clear refusal
     check_builder(models, name, builder.address)
     _check_snapshot(registry, provenance)

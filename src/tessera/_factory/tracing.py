@@ -83,6 +83,7 @@ def trace_version(
 def _record_problems(record: ModelRecord, p: Provenance) -> list[str]:
     claims = {
         "model id": (record.model_id, p.model_id),
+        "builder": (record.builder.lower(), p.builder.lower()),
         "base digest": (record.base_digest, p.base_digest),
         "config hash": (record.config_hash, p.config_hash),
         "data root": (record.data_root, p.data_root),

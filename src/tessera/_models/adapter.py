@@ -140,3 +140,25 @@ def _read_pairs(path: Path, rank: int) -> dict[str, tuple[torch.Tensor, torch.Te
             raise ModelError(f"{path}: {module} lacks a rank-{rank} A and B pair")
         pairs[module] = (a, b)
     return pairs
+
+
+def base_linear_layers(folder: Path) -> dict[str, Any]:
+    """The linear layers an adapter may change in the causal LM at `folder` (path -> layer,
+    shapes only: built on the meta device, no weights read); the output layer is not one."""
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    try:
+        config = AutoConfig.from_pretrained(Path(folder), local_files_only=True)
+        with torch.device("meta"):
+            model = AutoModelForCausalLM.from_config(config)
+    except (OSError, ValueError) as error:
+        raise ModelError(
+            f"{folder} holds no causal language model to fit the adapter to: {error}"
+        ) from error
+    head = model.get_output_embeddings()
+    return {
+        f"{prefix}.{name}" if prefix else name: child
+        for prefix, parent in model.named_modules()
+        for name, child in parent.named_children()
+        if isinstance(child, torch.nn.Linear) and child is not head
+    }

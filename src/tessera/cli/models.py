@@ -87,13 +87,19 @@ def model_train(ctx: click.Context, name: str, datanets: tuple[str, ...], base: 
     "--datanet", "datanets", multiple=True, help="A datanet it was trained on (declared)."
 )
 @click.option("--base", type=click.Path(path_type=Path), help="Its base model folder.")
+@click.option("--as", "account", help="The builder's account (default: default).")
 @click.pass_context
 @friendly
 def model_import(
-    ctx: click.Context, folder: Path, name: str, datanets: tuple[str, ...], base: Path | None
+    ctx: click.Context,
+    folder: Path,
+    name: str,
+    datanets: tuple[str, ...],
+    base: Path | None,
+    account: str | None,
 ) -> None:
     """Bring in a PEFT adapter trained elsewhere; its data is declared, not proven."""
-    into = open_home(ctx).import_adapter(folder, name, list(datanets), base)
+    into = open_home(ctx).import_adapter(folder, name, list(datanets), base, account)
     console.print(f"adapter {name} imported into {into} (training data declared, not proven)")
     console.print(f"publish it with `tessera model publish {name}`")
 
