@@ -60,10 +60,10 @@ def _trained(
     folder = t.factory.adapter_dir(name)
     save_random_adapter(base, folder, seed=seed)
     settings = {"rank": 4, "seed": seed}
+    digest, hashed = weights_digest(base), config_hash(settings)
     provenance = from_snapshot(
-        name, t.address(account), "local/tiny", weights_digest(base), snapshot, config_hash(settings),
-        settings,
-    )  # fmt: skip
+        name, t.address(account), "local/tiny", digest, snapshot, hashed, settings
+    )
     write_provenance(folder, provenance)
     return folder
 

@@ -131,12 +131,22 @@ class AdapterBank:
         """The slot holding adapter `digest`, pinned until `release`; `load` reads it when it
         is not resident, into a free slot or the least recently used unpinned one."""
         with self._lock:
-            slot = self._slots.get(digest)
-            if slot is None:
-                slot = self._fill(digest, load())
-            self._slots.move_to_end(digest)
-            self._pins[slot] += 1
-            return slot
+            if digest in self._slots:
+                return self._pin(digest)
+        # read outside the lock: a cold read takes a while, and the engine's releases (and so
+        # every other request's decoding) must not wait for it; a second reader of the same
+        # adapter finds it resident below and drops its copy
+        adapter = load()
+        with self._lock:
+            if digest not in self._slots:
+                self._fill(digest, adapter)
+            return self._pin(digest)
+
+    def _pin(self, digest: str) -> int:
+        slot = self._slots[digest]
+        self._slots.move_to_end(digest)
+        self._pins[slot] += 1
+        return slot
 
     def release(self, slot: int) -> None:
         with self._lock:
@@ -157,14 +167,18 @@ class AdapterBank:
             )
         check_fits(adapter, self.layers)
         slot = self._take_slot()
-        with torch.no_grad():
-            for path in self.layers:
-                self.a[path][slot].zero_()
-                self.b[path][slot].zero_()
-                if path in adapter.pairs:
-                    a, b = adapter.pairs[path]
-                    self.a[path][slot, : adapter.rank] = a
-                    self.b[path][slot, :, : adapter.rank] = b * adapter.scale
+        try:
+            with torch.no_grad():
+                for path in self.layers:
+                    self.a[path][slot].zero_()
+                    self.b[path][slot].zero_()
+                    if path in adapter.pairs:
+                        a, b = adapter.pairs[path]
+                        self.a[path][slot, : adapter.rank] = a
+                        self.b[path][slot, :, : adapter.rank] = b * adapter.scale
+        except BaseException:
+            self._free.append(slot)  # never lose a slot to a failed copy
+            raise
         self.ranks[slot] = adapter.rank
         self._slots[digest] = slot
         self.loads += 1

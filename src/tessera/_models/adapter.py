@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ ADAPTER_WEIGHTS = "adapter_model.safetensors"
 MAX_CONFIG_BYTES = 1 << 16
 MAX_WEIGHTS_BYTES = 1 << 30  # rank 64 on every layer of a 1B model fits
 MAX_RANK = 256
+MAX_SIDE_FILE_BYTES = 64 << 20  # a model card, a training manifest, a provenance file
 _KEY = re.compile(r"base_model\.model\.([A-Za-z0-9_.]+)\.lora_([AB])\.weight")
 # settings that change what the adapter computes, and the values plain LoRA has
 _PLAIN: dict[str, tuple[Any, ...]] = {
@@ -162,3 +163,20 @@ def base_linear_layers(folder: Path) -> dict[str, Any]:
         for name, child in parent.named_children()
         if isinstance(child, torch.nn.Linear) and child is not head
     }
+
+
+def check_adapter_files(files: Sequence[tuple[str, int]]) -> None:
+    """Refuse, before fetching anything, a published "adapter" whose manifest (name, size
+    pairs) holds other files or more bytes than an adapter can: a peer must not be able to
+    fill a node's disk by publishing on its base."""
+    names = {name for name, _ in files}
+    if not {ADAPTER_CONFIG, ADAPTER_WEIGHTS} <= names:
+        raise ModelError(f"it has no {ADAPTER_CONFIG} and {ADAPTER_WEIGHTS}: not a PEFT adapter")
+    for name, size in files:
+        bound = {ADAPTER_CONFIG: MAX_CONFIG_BYTES, ADAPTER_WEIGHTS: MAX_WEIGHTS_BYTES}.get(
+            name, MAX_SIDE_FILE_BYTES
+        )
+        if size > bound:
+            raise ModelError(f"its {name} is {size} bytes, over the {bound} an adapter's may be")
+    if len(files) > 8:
+        raise ModelError(f"it has {len(files)} files: an adapter has at most 8")

@@ -19,8 +19,8 @@ from typing import Any
 from tessera._errors import AdapterBusy, ModelError, NodeError, StoreError
 from tessera._inference.engine import Completion, Engine, Job
 from tessera._inference.lora import AdapterBank, bank_of, slot_bytes
-from tessera._models.adapter import LoraAdapter, read_adapter
-from tessera._models.publication import fetch_model
+from tessera._models.adapter import LoraAdapter, check_adapter_files, read_adapter
+from tessera._models.publication import fetch_model, read_manifest
 from tessera._node.catalog import AdapterCatalog, AdapterVersion
 from tessera._store.base import BlobStore
 
@@ -61,6 +61,8 @@ class AdapterFolders:
             lock = self._locks.setdefault(digest, threading.Lock())
         with lock:
             if digest not in self._checked:
+                manifest = read_manifest(self.store, version.manifest_cid)  # one small block
+                check_adapter_files([(f.name, f.size) for f in manifest.files])
                 fetch_model(self.store, version.manifest_cid, into, digest)
                 self._checked.add(digest)
         return into
