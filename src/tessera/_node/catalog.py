@@ -167,27 +167,38 @@ class AdapterCatalog:
         return found if found is not None and found.base_digest == self.base_digest else None
 
     def _refresh_if_due(self) -> None:
-        if time.monotonic() - self._read_at >= self.refresh_s:
-            try:
-                self._refresh()
-                self.error = None
-            except CHAIN_UNREADABLE as exc:  # keep serving what was read last, and say so
-                self._read_at = time.monotonic()  # and retry at the next interval, not sooner
-                self.error = f"cannot read the model registry: {type(exc).__name__}: {exc}"
-                log.warning(self.error)
+        if time.monotonic() - self._read_at < self.refresh_s:
+            return
+        # one request re-reads the registry; the others serve what was read last meanwhile,
+        # rather than each queueing for a read of its own
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            self._read()
+            self.error = None
+        except CHAIN_UNREADABLE as exc:  # keep serving what was read last, and say so
+            self._read_at = time.monotonic()  # and retry at the next interval, not sooner
+            self.error = f"cannot read the model registry: {type(exc).__name__}: {exc}"
+            log.warning(self.error)
+        finally:
+            self._lock.release()
 
     def _refresh(self) -> None:
         with self._lock:
-            names = self.source.model_ids() if ALL_ADAPTERS in self.wanted else self.wanted
-            served = {}
-            for name in names:
-                record = self.source.latest(name)
-                if record is None:
-                    continue
-                version = AdapterVersion.of(record)
-                if version.base_digest == self.base_digest:
-                    served[name] = version
-            new = sorted(served.keys() - self._served.keys())
-            if new and self._read_at != float("-inf"):
-                log.info("serving newly published adapters: %s", ", ".join(new))
-            self._served, self._read_at = served, time.monotonic()
+            self._read()
+
+    def _read(self) -> None:
+        """Read the registry; the caller holds the lock."""
+        names = self.source.model_ids() if ALL_ADAPTERS in self.wanted else self.wanted
+        served = {}
+        for name in names:
+            record = self.source.latest(name)
+            if record is None:
+                continue
+            version = AdapterVersion.of(record)
+            if version.base_digest == self.base_digest:
+                served[name] = version
+        new = sorted(served.keys() - self._served.keys())
+        if new and self._read_at != float("-inf"):
+            log.info("serving newly published adapters: %s", ", ".join(new))
+        self._served, self._read_at = served, time.monotonic()
