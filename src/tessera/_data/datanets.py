@@ -75,6 +75,12 @@ def resolve_datanet(registry: RegistryClient, name: str) -> DatanetRecord:
     return registry.datanet(datanet_id)
 
 
+def resolve_datanets(registry: RegistryClient, names: list[str]) -> list[DatanetRecord]:
+    """The datanets `names` name, each once, by increasing id (what a snapshot records)."""
+    records = {r.id: r for r in (resolve_datanet(registry, n) for n in names)}
+    return [records[i] for i in sorted(records)]
+
+
 def create_datanet(
     registry: RegistryClient,
     store: BlobStore,

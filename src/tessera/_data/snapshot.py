@@ -14,7 +14,7 @@ from eth_utils import keccak
 from tessera._chain.governance import PolicySnapshot
 from tessera._chain.registry import BatchRecord, DatanetRecord, RegistryClient
 from tessera._crypto.merkle import MerkleTree
-from tessera._data.datanets import resolve_datanet, snapshot_root
+from tessera._data.datanets import resolve_datanets, snapshot_root
 from tessera._data.index import ContributionIndex
 from tessera._errors import InputError, NotFoundError
 from tessera._store.base import BlobStore
@@ -50,14 +50,6 @@ class DatanetSnapshot:
     withheld: tuple[str, ...]  # CIDs left out: blocked by the content policy, or forged
 
     @property
-    def datanet_ids(self) -> tuple[int, ...]:
-        return tuple(d.record.id for d in self.datanets)
-
-    @property
-    def batch_counts(self) -> tuple[int, ...]:
-        return tuple(len(d.batches) for d in self.datanets)
-
-    @property
     def data_root(self) -> str:
         return data_root([(d.datanet, d.cid) for d in self.documents])
 
@@ -90,12 +82,8 @@ def take_snapshot(
     if len(set(names)) > MAX_DATANETS:
         raise InputError(f"a model is trained on at most {MAX_DATANETS} datanets")
     at = registry.chain.block_number() if block is None else block
-    records = sorted(
-        {r.id: r for r in (resolve_datanet(registry, n) for n in names)}.values(),
-        key=lambda r: r.id,
-    )
     index.sync(registry, store)
-    datanets = tuple(_datanet_at(registry, record, at) for record in records)
+    datanets = tuple(_datanet_at(registry, r, at) for r in resolve_datanets(registry, names))
     documents: list[SnapshotDocument] = []
     withheld: list[str] = []
     for datanet in datanets:

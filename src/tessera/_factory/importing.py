@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from tessera._chain.registry import RegistryClient
-from tessera._data.datanets import resolve_datanet
+from tessera._data.datanets import resolve_datanets
 from tessera._errors import InputError
 from tessera._factory.provenance import (
     DatanetEntry,
@@ -55,9 +55,10 @@ def import_adapter(
     check_fits(read_adapter(Path(source)), base_linear_layers(base[0]))
     if Path(into).exists():
         raise InputError(f"{into} exists: remove it or import under another name")
-    records = sorted({r.id: r for r in (resolve_datanet(registry, n) for n in declared)}.values(),
-                     key=lambda r: r.id)  # fmt: skip
-    entries = tuple(DatanetEntry(r.id, r.name, r.license, r.batch_count, "") for r in records)
+    entries = tuple(
+        DatanetEntry(r.id, r.name, r.license, r.batch_count, "")
+        for r in resolve_datanets(registry, declared)
+    )
     for entry in entries:
         if entry.batches == 0:
             raise InputError(f"datanet {entry.name!r} has no contributions to have trained on")

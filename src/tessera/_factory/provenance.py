@@ -15,6 +15,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from tessera._chain.models import Snapshot
+from tessera._chain.registry import RegistryClient
+from tessera._data.datanets import chain_snapshot_root
 from tessera._data.snapshot import DatanetSnapshot, data_root
 from tessera._errors import InputError, ModelError
 from tessera._models.model_card import config_hash
@@ -54,6 +57,11 @@ class Provenance:
     def data_root(self) -> str:
         return data_root(list(self.contributions)) if self.contributions else ZERO
 
+    @property
+    def snapshot(self) -> Snapshot:
+        """The snapshot as the models contract records it."""
+        return Snapshot(tuple(d.id for d in self.datanets), tuple(d.batches for d in self.datanets))
+
     def to_bytes(self) -> bytes:
         body = asdict(self)
         body["version"] = VERSION
@@ -88,6 +96,21 @@ def from_snapshot(
         model_id, builder, base_model, base_digest, True, snapshot.block, datanets,
         contributions, config_hash, settings,
     )  # fmt: skip
+
+
+def snapshot_problems(registry: RegistryClient, p: Provenance) -> list[str]:
+    """Where a proven provenance's snapshot roots are not this chain's (declared: none)."""
+    if not p.proven:
+        return []
+    problems = []
+    for entry in p.datanets:
+        root = chain_snapshot_root(registry, entry.id, entry.batches)
+        if root != entry.root:
+            problems.append(
+                f"datanet #{entry.id}'s first {entry.batches} batches have root {root} on "
+                f"chain, not the {entry.root} the adapter names"
+            )
+    return problems
 
 
 def write_provenance(folder: Path, provenance: Provenance) -> None:

@@ -13,13 +13,11 @@ from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 
-from tessera._chain.models import ModelRecord, ModelRegistryClient, Snapshot
+from tessera._chain.models import ModelRecord, ModelRegistryClient
 from tessera._chain.registry import RegistryClient
-from tessera._data.datanets import chain_snapshot_root
 from tessera._errors import InputError, ModelError
-from tessera._factory.provenance import Provenance, read_provenance
+from tessera._factory.provenance import read_provenance, snapshot_problems
 from tessera._models.adapter import read_adapter
-from tessera._models.digest import weights_digest
 from tessera._models.publication import publish_model
 from tessera._store.base import BlobStore
 
@@ -54,10 +52,14 @@ def publish_adapter(
             f"{folder} was built by {provenance.builder}, not {builder.address}: its builder "
             "publishes it (`--as` their account)"
         )
-    read_adapter(Path(folder))  # a plain LoRA adapter, within bounds, or one clear refusal
+    adapter = read_adapter(Path(folder))  # plain LoRA within bounds, or one clear refusal
     check_builder(models, name, builder.address)
-    _check_snapshot(registry, provenance)
-    if models.by_digest(weights_digest(Path(folder))) is not None:
+    if not provenance.datanets:
+        raise ModelError("the adapter names no datanet it was trained on or declares")
+    problems = snapshot_problems(registry, provenance)
+    if problems:
+        raise ModelError(f"{problems[0]}: it was trained against another chain")
+    if models.by_digest(adapter.digest) is not None:
         raise InputError(
             f"this exact adapter is already published: `tessera model show {name}` lists "
             "its versions; train again for a new one"
@@ -69,25 +71,9 @@ def publish_adapter(
         manifest.weights_digest,
         provenance.base_digest,
         manifest.cid,
-        Snapshot(tuple(d.id for d in provenance.datanets),
-                 tuple(d.batches for d in provenance.datanets)),
+        provenance.snapshot,
         provenance.data_root,
         len(provenance.contributions),
         provenance.config_hash,
         provenance.proven,
     )  # fmt: skip
-
-
-def _check_snapshot(registry: RegistryClient, provenance: Provenance) -> None:
-    if not provenance.datanets:
-        raise ModelError("the adapter names no datanet it was trained on or declares")
-    for entry in provenance.datanets:
-        if not provenance.proven:
-            continue  # declared: the chain checks the ids and counts exist, nothing more
-        on_chain = chain_snapshot_root(registry, entry.id, entry.batches)
-        if on_chain != entry.root:
-            raise ModelError(
-                f"datanet #{entry.id}'s first {entry.batches} batches have root {on_chain} on "
-                f"this chain, not the {entry.root} the adapter was trained on: it was trained "
-                "against another chain"
-            )

@@ -15,10 +15,9 @@ from pathlib import Path
 from tessera._chain.models import ModelRecord, ModelRegistryClient
 from tessera._chain.registry import RegistryClient
 from tessera._crypto.receipt import Receipt
-from tessera._data.datanets import chain_snapshot_root
 from tessera._data.index import ContributionIndex
 from tessera._errors import NotFoundError
-from tessera._factory.provenance import Provenance, read_provenance
+from tessera._factory.provenance import Provenance, read_provenance, snapshot_problems
 from tessera._models.publication import fetch_model
 from tessera._store.base import BlobStore
 
@@ -73,7 +72,7 @@ def trace_version(
     )
     provenance = read_provenance(folder)
     problems = _record_problems(record, provenance)
-    problems += _snapshot_problems(registry, provenance)
+    problems += snapshot_problems(registry, provenance)
     index.sync(registry, store)
     traced, missing = _trace_contributions(registry, index, provenance)
     problems += missing
@@ -89,28 +88,14 @@ def _record_problems(record: ModelRecord, p: Provenance) -> list[str]:
         "data root": (record.data_root, p.data_root),
         "contribution count": (record.data_count, len(p.contributions)),
         "proven data": (record.data_proven, p.proven),
-        "datanets": (tuple(record.snapshot.datanets), tuple(d.id for d in p.datanets)),
-        "batch counts": (tuple(record.snapshot.batch_counts), tuple(d.batches for d in p.datanets)),
+        "datanets": (tuple(record.snapshot.datanets), p.snapshot.datanets),
+        "batch counts": (tuple(record.snapshot.batch_counts), p.snapshot.batch_counts),
     }
     return [
         f"the chain records {what} {chain!r}, the adapter's provenance {file!r}"
         for what, (chain, file) in claims.items()
         if chain != file
     ]
-
-
-def _snapshot_problems(registry: RegistryClient, p: Provenance) -> list[str]:
-    if not p.proven:
-        return []
-    problems = []
-    for entry in p.datanets:
-        root = chain_snapshot_root(registry, entry.id, entry.batches)
-        if root != entry.root:
-            problems.append(
-                f"datanet #{entry.id}'s first {entry.batches} batches have root {root} on "
-                f"chain, not the {entry.root} the adapter names"
-            )
-    return problems
 
 
 def _trace_contributions(
