@@ -96,20 +96,21 @@ class ModelRegistryClient:
         """Publish a new version of `model_id`, built by `sender`; returns it as recorded.
         Raises InputError on a malformed value, NotFoundError for an unknown datanet and
         ChainError when the id or digest is someone else's; nothing is sent then."""
-        args = _publish_args(
-            model_id,
-            weights_digest,
-            base_digest,
-            manifest_cid,
-            snapshot,
-            data_root,
-            data_count,
-            config_hash,
-            data_proven,
-        )
+        # the contract's rules that need no chain state, then those that do
+        _check_id(model_id)
+        weights = _bytes32(weights_digest, "the weights digest")
+        base = _bytes32(base_digest, "the base model's digest")
+        _check_manifest_cid(manifest_cid)
+        datanets, counts = _check_snapshot_shape(snapshot)
+        _check_data(data_count, data_proven)
+        root = _bytes32(data_root, "the data root", zero_ok=not data_proven)
+        config = _bytes32(config_hash, "the training config's hash")
         self._check_free(sender.address, model_id, weights_digest)
-        self._check_snapshot_exists(list(snapshot.datanets), list(snapshot.batch_counts))
-        fn = self.contract.functions.publish(*args)
+        self._check_snapshot_exists(datanets, counts)
+        fn = self.contract.functions.publish(
+            model_id, weights, base, manifest_cid, datanets, counts, root, data_count, config,
+            data_proven,
+        )  # fmt: skip
         try:
             receipt = self.chain.transact(fn, sender)
         except ContractRevert as exc:
@@ -129,22 +130,30 @@ class ModelRegistryClient:
 
     def version(self, model_id: str, number: int, block: int | None = None) -> ModelRecord:
         """Version `number` (from 1) of `model_id`; NotFoundError if there is none."""
-        f = self.contract.functions
-        try:
-            fields = self.chain.call(f.version(model_id, number), block)
-        except ContractRevert:
-            raise NotFoundError(
-                f"model {model_id!r} has no version {number}: `tessera model show` lists them"
-            ) from None
-        builder = Web3.to_checksum_address(self.chain.call(f.builder(model_id), block))
-        return _record(model_id, number, builder, fields)
+        return self._version(model_id, number, self._builder_at(model_id, block), block)
 
     def versions(self, model_id: str) -> list[ModelRecord]:
         """Every version of `model_id`, oldest first (empty if never published), read at one
         block so they belong together."""
         block = self.chain.block_number()
         count = int(self.chain.call(self.contract.functions.version_count(model_id), block))
-        return [self.version(model_id, n, block) for n in range(1, count + 1)]
+        if not count:
+            return []
+        builder = self._builder_at(model_id, block)  # one for all: an id's builder never changes
+        return [self._version(model_id, n, builder, block) for n in range(1, count + 1)]
+
+    def _builder_at(self, model_id: str, block: int | None) -> str:
+        found = self.chain.call(self.contract.functions.builder(model_id), block)
+        return Web3.to_checksum_address(found)
+
+    def _version(self, model_id: str, number: int, builder: str, block: int | None) -> ModelRecord:
+        try:
+            fields = self.chain.call(self.contract.functions.version(model_id, number), block)
+        except ContractRevert:
+            raise NotFoundError(
+                f"model {model_id!r} has no version {number}: `tessera model show` lists them"
+            ) from None
+        return _record(model_id, number, builder, fields)
 
     def latest(self, model_id: str) -> ModelRecord | None:
         """The newest version of `model_id`, or None if it was never published."""
@@ -202,41 +211,6 @@ class ModelRegistryClient:
                     f"the snapshot names {count} batches of datanet {datanet}, which has "
                     f"{registered}: name only batches already registered"
                 )
-
-
-def _publish_args(
-    model_id: str,
-    weights_digest: str,
-    base_digest: str,
-    manifest_cid: str,
-    snapshot: Snapshot,
-    data_root: str,
-    data_count: int,
-    config_hash: str,
-    data_proven: bool,
-) -> tuple[Any, ...]:
-    """`publish`'s arguments in the contract's order, each checked by the contract's rules
-    that need no chain state."""
-    _check_id(model_id)
-    weights = _bytes32(weights_digest, "the weights digest")
-    base = _bytes32(base_digest, "the base model's digest")
-    _check_manifest_cid(manifest_cid)
-    datanets, counts = _check_snapshot_shape(snapshot)
-    _check_data(data_count, data_proven)
-    root = _bytes32(data_root, "the data root", zero_ok=not data_proven)
-    config = _bytes32(config_hash, "the training config's hash")
-    return (
-        model_id,
-        weights,
-        base,
-        manifest_cid,
-        datanets,
-        counts,
-        root,
-        data_count,
-        config,
-        data_proven,
-    )
 
 
 def _record(model_id: str, number: int, builder: str, fields: Any) -> ModelRecord:
