@@ -1,7 +1,7 @@
 """Adapters on a node: fetched by CID on first use, hash-checked, read, and answered with from
 the engine's bank of resident slots (least recently used out first).
 
-    served = ServedAdapters(catalog, store, home / "models", bank, budget_mib=1024)
+    served = ServedAdapters(catalog, AdapterFolders(store, home / "models"), bank, 1024)
     future = served.submit(engine, job, version)  # fetches and loads it the first time
 
 A folder is fetched into the home once (`fetch_model`: every block checked against its CID,

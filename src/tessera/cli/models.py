@@ -110,7 +110,8 @@ def model_import(
 def model_list(ctx: click.Context) -> None:
     """Every model published on this chain, with its latest version."""
     t = open_home(ctx)
-    latest = [t.factory.versions(n)[-1] for n in t.factory.models.model_ids()]
+    models = t.factory.models
+    latest = [r for r in map(models.latest, models.model_ids()) if r is not None]
     if not latest:
         console.print("no model is published yet: `tessera model train NAME --datanet D`")
         return
