@@ -98,8 +98,9 @@ class ModelFactory:
         staging = self.home / "adapters" / ".staging" / name
         shutil.rmtree(staging, ignore_errors=True)  # a finished run's output, not its state
         result = train_adapter(
-            base[0], _documents(snapshot), settings, staging, progress, checkpoints, card
-        )
+            base[0], _documents(snapshot), settings, staging, progress, checkpoints, card,
+            base_digest=base_digest,
+        )  # fmt: skip
         write_provenance(
             staging,
             from_snapshot(name, builder, base[1], base_digest, snapshot, result.config_hash,

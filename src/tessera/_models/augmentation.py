@@ -56,15 +56,12 @@ def augmented_texts(
         return texts
     sentences = [(d.cid, s) for d in documents for s in split_sentences(d.text)]
     if augmentation == "sentences":
-        return texts + [TrainingText(cid, s) for cid, s in sentences if s not in _whole(documents)]
+        whole = {d.text.strip() for d in documents}  # a one-sentence document is there already
+        return texts + [TrainingText(cid, s) for cid, s in sentences if s not in whole]
     questions = write_questions(model, tokenizer, [s for _, s in sentences])
     return texts + [
         question_answer(cid, q, s) for (cid, s), q in zip(sentences, questions, strict=True) if q
     ]
-
-
-def _whole(documents: Sequence[TrainingDocument]) -> set[str]:
-    return {d.text.strip() for d in documents}
 
 
 def question_prompt(sentence: str) -> str:

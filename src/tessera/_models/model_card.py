@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tessera._crypto.receipt import canonical_json
+
 MANIFEST = "training_manifest.json"
 CARD = "README.md"
 MANIFEST_FORMAT = "tessera-training-manifest/1"
@@ -43,10 +45,6 @@ class RunFacts:
     config_hash: str
     figures: dict[str, Any]
     adapter_sha256: str
-
-
-def canonical_json(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def config_hash(settings: dict[str, Any]) -> str:

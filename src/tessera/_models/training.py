@@ -119,17 +119,20 @@ def train_adapter(
     checkpoint_dir: str | Path | None = None,
     provenance: Provenance | None = None,
     texts: Sequence[TrainingText] | None = None,
+    base_digest: str | None = None,
 ) -> TrainResult:
     """Train an adapter on `documents` over the causal LM at `base` (a folder, or a Generator)
     and write it to `out` (which must not hold files yet). `texts` are the documents'
-    augmented texts when they were made already (`training_texts`), else they are made here."""
+    augmented texts when they were made already (`training_texts`), else they are made here;
+    `base_digest` is the base folder's weights digest when the caller hashed it already."""
     settings, provenance = settings or TrainSettings(), provenance or Provenance()
     out, folder = Path(out), _base_folder(base)
     checkpoints = Path(checkpoint_dir) if checkpoint_dir is not None else None
     _check(settings, documents, out)
     if settings.threads:
         torch.set_num_threads(settings.threads)
-    digest, recipe_hash = weights_digest(folder), config_hash(settings.recipe())
+    digest = base_digest or weights_digest(folder)  # a gigabyte read: once per run
+    recipe_hash = config_hash(settings.recipe())
     model, tokenizer = load_causal_lm(folder)
     state = load_checkpoint(checkpoints, recipe_hash)
     if state is not None:
