@@ -3,6 +3,7 @@ published into a home's store and an in-memory registry; a validator that re-che
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import torch
@@ -11,7 +12,7 @@ from tessera._models import GeneratorConfig, load_generator
 from tessera._models.digest import weights_digest
 from tessera._models.publication import publish_model
 from tessera._node.adapters import AdapterFolders, bank_for
-from tessera._node.catalog import ALL_ADAPTERS, AdapterCatalog, AdapterVersion, InMemoryCatalog
+from tessera._node.catalog import ALL_ADAPTERS, AdapterCatalog, InMemoryCatalog
 from tessera._validator.recheck import Rechecker, RecheckModel, RecheckWorld
 from tessera._validator.terms import NodeTerms
 
@@ -78,10 +79,7 @@ def adapter_rechecker(t, service, catalog: InMemoryCatalog, base: Path, root: Pa
     mine = load_generator(str(base), GeneratorConfig(onednn=False))
     registry = AdapterCatalog(catalog, service.weights_digest, (ALL_ADAPTERS,), float("inf"))
     folders = AdapterFolders(t.store, root)
-
-    def adapter(digest: str):
-        version: AdapterVersion | None = registry.by_digest(digest)
-        return folders.adapter(version) if version is not None else None
+    adapter = functools.partial(folders.loader, registry)  # as the validator daemon does
 
     bank = bank_for(mine.model, 64, 8)
     model = RecheckModel(mine.model, mine.tokenizer, service.weights_digest, None, bank, adapter)

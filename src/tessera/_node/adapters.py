@@ -12,6 +12,7 @@ half-loaded: a folder that fails a check is never read, and no slot is written f
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,16 @@ class AdapterFolders:
     def adapter(self, version: AdapterVersion) -> LoraAdapter:
         """The adapter `version` names, read from its verified folder."""
         return read_adapter(self.folder(version))
+
+    def loader(self, catalog: AdapterCatalog, digest: str) -> Callable[[], LoraAdapter] | None:
+        """What reads the adapter registered with `digest` on the catalog's base, its folder
+        fetched and checked now; the read is left to the bank, which skips it when the adapter
+        is resident (None: no such adapter)."""
+        version = catalog.by_digest(digest)
+        if version is None:
+            return None
+        self.folder(version)
+        return lambda: self.adapter(version)
 
 
 class ServedAdapters:

@@ -138,6 +138,7 @@ class AdapterCatalog:
         self._served: dict[str, AdapterVersion] = {}
         self._read_at = float("-inf")
         self._lock = threading.Lock()
+        self._found: dict[str, AdapterVersion] = {}  # by_digest's finds
 
     def load(self) -> None:
         """The first read, before the node serves: an adapter named at start that is not
@@ -161,10 +162,17 @@ class AdapterCatalog:
         return self._served.get(model_id)
 
     def by_digest(self, digest: str) -> AdapterVersion | None:
-        """The registered version with these weights, on this base (None: not one)."""
-        record = self.source.by_digest(digest.lower())
+        """The registered version with these weights, on this base (None: not one). A found
+        one is kept: a digest is published once and a version never changes."""
+        digest = digest.lower()
+        if digest in self._found:
+            return self._found[digest]
+        record = self.source.by_digest(digest)
         found = AdapterVersion.of(record) if record is not None else None
-        return found if found is not None and found.base_digest == self.base_digest else None
+        if found is None or found.base_digest != self.base_digest:
+            return None
+        self._found[digest] = found
+        return found
 
     def _refresh_if_due(self) -> None:
         if time.monotonic() - self._read_at < self.refresh_s:

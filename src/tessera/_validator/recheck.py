@@ -50,8 +50,9 @@ class RecheckModel:
     weights_digest: str  # 0x-hex: the approved version these weights are
     prompts: PromptBuilder | None = None  # the nodes' prompt format; None: the default
     bank: AdapterBank | None = None  # slots over `model` for the adapters receipts name
-    # weights digest -> that adapter version on this base, fetched by CID (None: not one)
-    adapters: Callable[[str], LoraAdapter | None] | None = None
+    # weights digest -> what reads that adapter version on this base, its folder fetched by
+    # CID (None: not one); the bank calls it only when the adapter is not resident
+    adapters: Callable[[str], Callable[[], LoraAdapter] | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -133,18 +134,18 @@ class Rechecker:
         that digest (held in a bank slot until released); a Finding when they cannot be had."""
         if digest.lower() == self.weights_digest.lower():
             return None
-        adapter = None
+        load = None
         if self.bank is not None and self.adapters is not None:
             try:
-                adapter = self.adapters(digest.lower())
+                load = self.adapters(digest.lower())
             except TesseraError as exc:
                 detail = f"the adapter with weights {digest} cannot be fetched: {exc}"
                 return Finding("model", detail, inconclusive=True)
-        if adapter is None or self.bank is None:
+        if load is None or self.bank is None:
             detail = f"served by weights {digest}, which this validator does not hold"
             return Finding("model", detail, inconclusive=True)
         try:
-            transcript.adapter = self.bank.acquire(adapter.digest, lambda: adapter)
+            transcript.adapter = self.bank.acquire(digest.lower(), load)
         except ModelError as exc:  # busy slots, or an adapter that does not fit this base
             return Finding("model", f"the adapter {digest} cannot be loaded: {exc}", True)
         return None

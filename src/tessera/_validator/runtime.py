@@ -6,6 +6,7 @@ tessera validator start --stake 1000 --as val
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,7 +18,6 @@ from tessera._data.datanets import snapshot_root
 from tessera._data.index import ContributionIndex
 from tessera._data.vectors import Hit, VectorIndex
 from tessera._errors import TesseraError
-from tessera._models.adapter import LoraAdapter
 from tessera._models.digest import weights_digest
 from tessera._network.metadata import NodeMetadata
 from tessera._node.adapters import AdapterFolders, bank_for
@@ -116,13 +116,11 @@ def _recheck_model(
     source = catalog if catalog is not None else model_registry(t)
     adapters = AdapterCatalog(source, base, (ALL_ADAPTERS,), refresh_s=float("inf"))
     folders = AdapterFolders(t.store, t.home.path / "models")
-
-    def adapter(digest: str) -> LoraAdapter | None:
-        version = adapters.by_digest(digest)
-        return folders.adapter(version) if version is not None else None
-
     bank = bank_for(generator.model, config.adapter_memory_mib, config.adapter_rank)
-    return RecheckModel(generator.model, generator.tokenizer, base, bank=bank, adapters=adapter)
+    return RecheckModel(
+        generator.model, generator.tokenizer, base, bank=bank,
+        adapters=functools.partial(folders.loader, adapters),
+    )  # fmt: skip
 
 
 class SnapshotRetrieval:
