@@ -85,10 +85,15 @@ class NodeClient:
         return list(self._request("GET", "/v1/models")["data"])
 
     def ask(
-        self, question: str, model: str | None = None, max_tokens: int | None = None
+        self,
+        question: str,
+        model: str | None = None,
+        max_tokens: int | None = None,
+        ignore_eos: bool = False,
     ) -> AskResult:
+        """Ask with the node's first model or `model`; `ignore_eos` asks for all max_tokens."""
         try:
-            return self._ask_paid(question, model, max_tokens)
+            return self._ask_paid(question, model, max_tokens, ignore_eos)
         except (KeyError, IndexError, TypeError, ValueError, AttributeError):
             # a peer's malformed body is the peer's fault: the caller may ask another node
             raise NodeError(
@@ -98,7 +103,9 @@ class NodeClient:
                 code="bad_node_answer",
             ) from None
 
-    def _ask_paid(self, question: str, model: str | None, max_tokens: int | None) -> AskResult:
+    def _ask_paid(
+        self, question: str, model: str | None, max_tokens: int | None, ignore_eos: bool
+    ) -> AskResult:
         models = self.models()
         info = next((m for m in models if m["id"] == model), models[0]) if model else models[0]
         payload: dict[str, Any] = {
@@ -107,6 +114,8 @@ class NodeClient:
         }
         if max_tokens:
             payload["max_tokens"] = max_tokens
+        if ignore_eos:
+            payload["ignore_eos"] = True
         tessera = info.get("tessera") or {}
         if not (self.payer and tessera.get("payments")):
             return self._ask(payload, {})

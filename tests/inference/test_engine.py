@@ -164,3 +164,19 @@ def test_capped_effects_never_exceed_what_the_documents_gave_nor_the_plain_drop(
     ceiling = float((all_docs - none).clamp(min=0).sum())
     for c in capped:
         assert c <= ceiling + 1e-3
+
+
+def test_ignore_eos_generates_the_whole_budget_through_end_of_sequence(tiny_generator):
+    engine = Engine(tiny_generator.model, tiny_generator.tokenizer, max_batch=2)
+    engine.prompts = PromptBuilder(tiny_generator.tokenizer)
+    try:
+        free = engine.run(job(engine, attribute=False))
+        assert free.answer_ids, "the tiny model must say something for this test to mean anything"
+        engine.eos_ids = {*engine.eos_ids, free.answer_ids[0]}  # its first token now ends it
+        ended = engine.run(job(engine, attribute=False))
+        assert ended.answer_ids == [] and ended.finish_reason == "stop"
+        forced = engine.run(job(engine, attribute=False, ignore_eos=True))
+        assert forced.finish_reason == "length" and forced.answer_ids == free.answer_ids
+        assert len(forced.answer_ids) == 8
+    finally:
+        engine.close()

@@ -48,6 +48,17 @@ def test_chat_completion_carries_attribution_and_a_saved_receipt(openai_client, 
     live.t.verify_receipt(receipt)  # and against the chain: snapshots and contributions
 
 
+def test_ignore_eos_answers_with_the_whole_budget_and_the_receipt_says_so(openai_client):
+    budget = 12
+    response = openai_client.chat.completions.create(
+        model=MODEL, messages=ASK, max_tokens=budget, extra_body={"ignore_eos": True}
+    )
+    receipt = Receipt.from_json(response.model_extra["receipt"])
+    assert receipt.request["ignore_eos"] is True  # signed: a validator re-checks it so
+    assert response.choices[0].finish_reason == "length"
+    assert response.usage.completion_tokens == len(receipt.answer_tokens) == budget
+
+
 def test_streamed_chat_adds_up_to_the_same_answer(openai_client, live):
     plain = openai_client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=8)
     chunks = list(

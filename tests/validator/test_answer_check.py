@@ -96,8 +96,8 @@ def forced(*tops: dict[int, float]) -> ForcedPass:
     return ForcedPass(logits, ColumnStore())
 
 
-def run(decoding, forced_pass, answer, text, max_tokens=8, stop=("\n",)):
-    asked = Asked("Who?", stop, max_tokens)
+def run(decoding, forced_pass, answer, text, max_tokens=8, stop=("\n",), ignore_eos=False):
+    asked = Asked("Who?", stop, max_tokens, ignore_eos)
     return check_answer(forced_pass, decoding, 10, answer, text, asked)
 
 
@@ -132,6 +132,19 @@ def test_an_answer_ends_where_the_engine_ends_it(decoding):
     assert run(decoding, forced({A: 5.0}, {B: 5.0}, {newline: 9.0}), [A, B], text) == []
     fault = first_fault(run(decoding, forced({A: 5.0}, {B: 5.0}, {C: 9.0}), [A, B], text))
     assert "cut short" in fault.detail
+
+
+def test_an_answer_that_asked_for_every_token_does_not_end_at_end_of_sequence(decoding):
+    eos = decoding.tokenizer.eos_token_id
+    text = delivered_text(decoding.tokenizer, [A, B])
+    ends = forced({A: 5.0}, {B: 5.0}, {eos: 9.0})
+    assert run(decoding, ends, [A, B], text) == []
+    fault = first_fault(run(decoding, ends, [A, B], text, ignore_eos=True))
+    assert "cut short" in fault.detail
+    # the whole budget, an end-of-sequence token inside it: as the engine generates it
+    through = forced({A: 5.0}, {eos: 5.0}, {B: 5.0}, {C: 9.0})
+    full = delivered_text(decoding.tokenizer, [A, eos, B])
+    assert run(decoding, through, [A, eos, B], full, max_tokens=3, ignore_eos=True) == []
 
 
 def test_an_ending_that_a_near_tie_gives_is_inconclusive(decoding):

@@ -44,6 +44,7 @@ CHATS = {
     "over-limit": {"messages": [{"role": "user", "content": "Who?"}], "max_tokens": 10_000},
     "one-stop": {"messages": [{"role": "user", "content": "Who?"}], "stop": "."},
     "stops": {"messages": [{"role": "user", "content": "Who?"}], "stop": ["\n", ";", "."]},
+    "ignore-eos": {"messages": [{"role": "user", "content": "Who?"}], "ignore_eos": True},
 }
 COMPLETIONS = {
     "string": {"prompt": "The capital of France is"},
@@ -65,6 +66,7 @@ def test_a_chat_request_asks_what_the_node_answers(name):
     kept = wire.ChatRequest.model_validate(body).model_dump(mode="json", exclude_unset=True)
     mine = asked(kept, TERMS)
     assert (mine.text, mine.stop, mine.max_tokens) == (node.text, node.stop, node.max_tokens)
+    assert mine.ignore_eos == node.ignore_eos == (name == "ignore-eos")
 
 
 @pytest.mark.parametrize("name", sorted(COMPLETIONS))

@@ -44,6 +44,9 @@ class Job:
     attribute: bool = True
     on_text: TokenCallback | None = None  # called on the engine thread with each new piece
     adapter: int | None = None  # the AdapterBank slot it is answered with (submit_adapted)
+    # generate all max_new_tokens, through end-of-sequence tokens (vLLM's ignore_eos): equal
+    # work per request, for benchmarks that compare models whose answers differ in length
+    ignore_eos: bool = False
     cancelled: threading.Event = field(default_factory=threading.Event)
     future: Future[Completion] = field(default_factory=Future)
 
@@ -290,7 +293,7 @@ class Engine:
         if job.cancelled.is_set():
             row.done = "cancelled"
             return
-        if token in self.eos_ids:
+        if token in self.eos_ids and not job.ignore_eos:
             row.done, row.answer_len = "stop", len(row.ids)
             return
         row.ids.append(token)

@@ -65,6 +65,7 @@ def _question(
         max_tokens,
         tuple(dict.fromkeys([*config.stop, *stops])),
         voucher=checks.one_voucher(vouchers),
+        ignore_eos=body.ignore_eos,
     )
 
 

@@ -40,6 +40,7 @@ class Question:
     max_tokens: int
     stop: tuple[str, ...]
     voucher: str | None = None  # the X-Tessera-Voucher header, if any
+    ignore_eos: bool = False  # generate all max_tokens (a load test's equal work)
     authorization: ClientAuthorization | None = None  # the client's signature of the request
     on_text: Callable[[str], None] | None = None
     cancelled: Any = None  # threading.Event set when the client went away
@@ -258,6 +259,7 @@ class NodeService:
             if self.payments is not None:
                 reservation = self.payments.shrink(reservation, exact)
             job = Job(prompt, question.max_tokens, question.stop, attribute, question.on_text)
+            job.ignore_eos = question.ignore_eos
             if question.cancelled is not None:
                 job.cancelled = question.cancelled
             future = self._generate(job, question.model)

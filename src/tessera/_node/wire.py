@@ -44,6 +44,9 @@ class _Common(BaseModel):
     stop: StopString | StopList | None = None
     temperature: StrictFloat | None = Field(default=None, ge=0, le=2, allow_inf_nan=False)
     n: StrictInt | None = Field(default=None, ge=1, le=1)
+    # vLLM's extra parameter: generate all max_tokens (billed), through end-of-sequence
+    # tokens; stop strings still cut. For load tests that need equal work per request
+    ignore_eos: StrictBool = False
     user: str | None = Field(default=None, max_length=256)
 
 

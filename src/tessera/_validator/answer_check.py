@@ -150,7 +150,7 @@ def _check_ending(
         if response_text == text:
             return []
         return [_changed(response_text, text)]
-    endings = [_ending(decoding, answer, t, question.stop) for t in _candidates(forced, answer)]
+    endings = [_ending(decoding, answer, t, question) for t in _candidates(forced, answer)]
     if endings[0] == response_text:
         return []
     if response_text in endings[1:]:
@@ -180,14 +180,12 @@ def _candidates(forced: ForcedPass, answer: Sequence[int]) -> list[int]:
     return [int(t) for t in top.indices[close]]
 
 
-def _ending(
-    decoding: Decoding, answer: Sequence[int], token: int, stop: tuple[str, ...]
-) -> str | None:
+def _ending(decoding: Decoding, answer: Sequence[int], token: int, question: Asked) -> str | None:
     """The text the engine delivers if `token` follows the answer; None if it goes on."""
-    if token in decoding.eos_ids:
+    if token in decoding.eos_ids and not question.ignore_eos:
         return delivered_text(decoding.tokenizer, list(answer))
     longer = delivered_text(decoding.tokenizer, [*answer, token])
-    cut = first_stop(longer, stop)
+    cut = first_stop(longer, question.stop)
     return longer[:cut] if cut >= 0 else None
 
 

@@ -31,6 +31,7 @@ class Asked:
     text: str  # what retrieval searched for and the prompt asked
     stop: tuple[str, ...]
     max_tokens: int
+    ignore_eos: bool = False  # the request asked for all max_tokens (vLLM's ignore_eos)
 
 
 def asked(request: dict[str, Any], terms: NodeTerms) -> Asked:
@@ -44,6 +45,7 @@ def asked(request: dict[str, Any], terms: NodeTerms) -> Asked:
             _question_text(request),
             tuple(dict.fromkeys([*terms.stop, *stops])),
             min(int(max_tokens or terms.default_max_tokens), terms.max_tokens_limit),
+            request.get("ignore_eos") is True,
         )
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise InputError(f"the request is not one a node answers ({exc})") from None
