@@ -45,7 +45,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -101,8 +101,9 @@ def draw(count: int, prompts: int, adapters: int | None, seed: int) -> list[Requ
 # adapters -----------------------------------------------------------------------------------
 
 
-def write_adapters(bank: AdapterBank, root: Path, count: int) -> list[Path]:
-    """`count` random rank-8 PEFT adapters on every layer the bank wraps, as PEFT saves them."""
+def write_adapters(layers: Mapping[str, Any], root: Path, count: int) -> list[Path]:
+    """`count` random rank-8 PEFT adapters on `layers` (path -> linear layer: every one a bank
+    wraps), as PEFT saves them."""
     from safetensors.torch import save_file
 
     config = {
@@ -112,14 +113,14 @@ def write_adapters(bank: AdapterBank, root: Path, count: int) -> list[Path]:
         "lora_alpha": ALPHA,
         "lora_dropout": 0.0,
         "bias": "none",
-        "target_modules": sorted({p.rsplit(".", 1)[-1] for p in bank.layers}),
+        "target_modules": sorted({p.rsplit(".", 1)[-1] for p in layers}),
         "base_model_name_or_path": "base",
     }
     folders = []
     for n in range(count):
         g = torch.Generator().manual_seed(n)
         tensors = {}
-        for path, layer in bank.layers.items():
+        for path, layer in layers.items():
             a = torch.randn(RANK, layer.in_features, generator=g) / layer.in_features**0.5
             b = torch.randn(layer.out_features, RANK, generator=g) * 0.02
             tensors[f"base_model.model.{path}.lora_A.weight"] = a
@@ -340,7 +341,7 @@ def serve(model: str | None, root: Path) -> Served:
     base, again = load_generator(model), load_generator(model)
     prompts = demo_prompts(PromptBuilder(base.tokenizer))
     bank = AdapterBank(again.model, capacity=RESIDENT, rank=RANK)
-    registry = publish(write_adapters(bank, root / "written", RESIDENT), root)
+    registry = publish(write_adapters(bank.layers, root / "written", RESIDENT), root)
     loads = preload(bank, registry)
     return Served(
         Engine(base.model, base.tokenizer, max_batch=CONCURRENCY),

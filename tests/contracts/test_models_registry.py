@@ -282,6 +282,18 @@ def test_new_versions_append_and_old_ones_stay_traceable(models, registry, owner
     assert models.model_ids() == [MODEL]  # one model, two versions
 
 
+def test_the_logs_give_each_version_as_its_record_and_only_in_the_blocks_asked(
+    models, builder, other
+):
+    start = models.head()
+    first = models.publish(builder, **fields())
+    bob = models.publish(other, **fields(model_id="bob/code", weights_digest=digest("bob 1")))
+    second = models.publish(builder, **fields(weights_digest=digest("weights 2")))
+    assert models.published(start + 1, models.head()) == [first, bob, second]
+    assert models.published(second.block, second.block) == [second]
+    assert models.published(second.block + 1, models.head()) == []
+
+
 def test_model_ids_are_listed_in_order_of_first_publication(models, builder, other):
     models.publish(other, **fields(model_id="bob/code", weights_digest=digest("bob 1")))
     models.publish(builder, **fields())

@@ -22,11 +22,11 @@ class Flaky(InMemoryCatalog):
         super().__init__()
         self.down, self.reads = False, 0
 
-    def model_ids(self) -> list[str]:
+    def head(self) -> int:
         self.reads += 1
         if self.down:
             raise ChainError("the chain is down")
-        return super().model_ids()
+        return super().head()
 
 
 def test_the_latest_version_on_the_served_base_is_served():
@@ -66,3 +66,31 @@ def test_the_registry_is_read_at_its_interval_and_its_last_read_kept_while_down(
     assert catalog.get("a") is not None and "the chain is down" in catalog.error
     source.down = False
     assert catalog.get("late") is not None and catalog.error is None
+
+
+class Counted(InMemoryCatalog):
+    """A registry that records the block ranges it is asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[tuple[int, int]] = []
+
+    def published(self, from_block: int, to_block: int):
+        self.asked.append((from_block, to_block))
+        return super().published(from_block, to_block)
+
+
+def test_a_re_read_asks_only_for_what_was_published_since_the_last():
+    source = Counted()
+    for n in range(1000):
+        source.publish(f"m{n}", _digest(n + 1), f"bafkreim{n}", BASE, "0xB")
+    catalog = AdapterCatalog(source, BASE, (ALL_ADAPTERS,), 0.0)
+    catalog.load()
+    assert len(catalog.served()) == 1000 and source.asked == [(0, 1000)]
+    catalog.get("m1")  # nothing new: no read of the logs at all
+    assert source.asked == [(0, 1000)]
+    source.publish("m1", _digest(5000), "bafkreinew", BASE, "0xB")
+    source.publish("m2", _digest(5001), "bafkreinew2", OTHER, "0xB")  # moved to another base
+    assert catalog.get("m1").version == 2 and source.asked[-1] == (1001, 1002)
+    assert catalog.get("m2") is None  # its latest version is not on this base
+    assert catalog.by_digest(_digest(3)).model_id == "m2"  # its old version stays re-checkable

@@ -168,6 +168,20 @@ class ModelRegistryClient:
         count = int(self.chain.call(f.model_count(), block))
         return [str(self.chain.call(f.model_id_at(i), block)) for i in range(count)]
 
+    def head(self) -> int:
+        """The chain's latest block: `published` reads up to it."""
+        return self.chain.block_number()
+
+    def published(self, from_block: int, to_block: int) -> list[ModelRecord]:
+        """Every version published in blocks `from_block` to `to_block`, in order, from the
+        registry's ModelPublished logs: one read however many models there are."""
+        if from_block > to_block:  # an empty range (some nodes refuse one past their head)
+            return []
+        logs = self.contract.events.ModelPublished.get_logs(
+            from_block=from_block, to_block=to_block
+        )
+        return [_logged(log) for log in logs]
+
     def by_digest(self, weights_digest: str) -> ModelRecord | None:
         """The version published with these weights, or None if none was."""
         digest = _bytes32(weights_digest, "the weights digest")
@@ -211,6 +225,26 @@ class ModelRegistryClient:
                     f"the snapshot names {count} batches of datanet {datanet}, which has "
                     f"{registered}: name only batches already registered"
                 )
+
+
+def _logged(log: Any) -> ModelRecord:
+    args = log["args"]
+    return ModelRecord(
+        model_id=str(args["model_id"]),
+        version=int(args["version"]),
+        builder=Web3.to_checksum_address(args["builder"]),
+        weights_digest=_hex(args["weights_digest"]),
+        base_digest=_hex(args["base_digest"]),
+        manifest_cid=str(args["manifest_cid"]),
+        snapshot=Snapshot(
+            tuple(int(d) for d in args["datanets"]), tuple(int(c) for c in args["batch_counts"])
+        ),
+        data_root=_hex(args["data_root"]),
+        data_count=int(args["data_count"]),
+        config_hash=_hex(args["config_hash"]),
+        data_proven=bool(args["data_proven"]),
+        block=int(log["blockNumber"]),
+    )
 
 
 def _record(model_id: str, number: int, builder: str, fields: Any) -> ModelRecord:

@@ -1,6 +1,7 @@
 """Which adapters a node serves: the model registry's latest version of each model built on
 the served base, re-read every few seconds so an adapter published after the node started is
-served without a restart.
+served without a restart. A re-read asks only for what was published since the last one (the
+registry's logs), so it costs the same with a thousand models as with one.
 
     catalog = AdapterCatalog(source, base_digest, wanted=ALL_ADAPTERS, refresh_s=2.0)
     catalog.get("acme/legal-7")  # its AdapterVersion, or None: not served here
@@ -46,8 +47,8 @@ class ModelRecordLike(Protocol):
 class CatalogSource(Protocol):
     """The model registry's reads a node needs (`ModelRegistryClient` has them)."""
 
-    def model_ids(self) -> Sequence[str]: ...
-    def latest(self, model_id: str) -> ModelRecordLike | None: ...
+    def head(self) -> int: ...  # the latest block
+    def published(self, from_block: int, to_block: int) -> Sequence[ModelRecordLike]: ...
     def by_digest(self, digest: str) -> ModelRecordLike | None: ...
 
 
@@ -84,10 +85,11 @@ class ServedVersion:
 
 
 class InMemoryCatalog:
-    """A model registry held in memory: every version published, the latest served."""
+    """A model registry held in memory, each publication a block of its own."""
 
     def __init__(self) -> None:
         self._versions: dict[str, list[AdapterVersion]] = {}
+        self._log: list[AdapterVersion] = []  # block n published self._log[n - 1]
         self._lock = threading.Lock()
 
     def publish(
@@ -100,16 +102,16 @@ class InMemoryCatalog:
                 base_digest.lower(),
             )  # fmt: skip
             versions.append(record)
+            self._log.append(record)
             return record
 
-    def model_ids(self) -> list[str]:
+    def head(self) -> int:
         with self._lock:
-            return list(self._versions)
+            return len(self._log)
 
-    def latest(self, model_id: str) -> AdapterVersion | None:
+    def published(self, from_block: int, to_block: int) -> list[AdapterVersion]:
         with self._lock:
-            versions = self._versions.get(model_id)
-            return versions[-1] if versions else None
+            return self._log[max(from_block, 1) - 1 : to_block]
 
     def by_digest(self, digest: str) -> AdapterVersion | None:
         with self._lock:
@@ -136,6 +138,8 @@ class AdapterCatalog:
         self.refresh_s = refresh_s
         self.error: str | None = None  # set while the registry cannot be read
         self._served: dict[str, AdapterVersion] = {}
+        self._latest: dict[str, AdapterVersion] = {}  # every model's newest version, any base
+        self._through = -1  # the last block read
         self._read_at = float("-inf")
         self._lock = threading.Lock()
         self._found: dict[str, AdapterVersion] = {}  # by_digest's finds
@@ -196,16 +200,23 @@ class AdapterCatalog:
             self._read()
 
     def _read(self) -> None:
-        """Read the registry; the caller holds the lock."""
-        names = self.source.model_ids() if ALL_ADAPTERS in self.wanted else self.wanted
-        served = {}
-        for name in names:
-            record = self.source.latest(name)
-            if record is None:
-                continue
-            version = AdapterVersion.of(record)
-            if version.base_digest == self.base_digest:
-                served[name] = version
+        """Read what was published since the last read; the caller holds the lock."""
+        head = self.source.head()
+        if head > self._through:
+            for record in self.source.published(self._through + 1, head):
+                version = AdapterVersion.of(record)
+                known = self._latest.get(version.model_id)
+                if known is None or version.version > known.version:
+                    self._latest[version.model_id] = version
+                if version.base_digest == self.base_digest:
+                    self._found[version.weights_digest] = version
+            self._through = head
+        everything = ALL_ADAPTERS in self.wanted
+        served = {
+            name: version
+            for name, version in self._latest.items()
+            if (everything or name in self.wanted) and version.base_digest == self.base_digest
+        }
         new = sorted(served.keys() - self._served.keys())
         if new and self._read_at != float("-inf"):
             log.info("serving newly published adapters: %s", ", ".join(new))
