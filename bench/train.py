@@ -263,6 +263,9 @@ def options() -> argparse.Namespace:
         "--sweep", default=",".join(SWEEP), help=f"comma-separated, of {', '.join(SWEEP)}; '' none"
     )
     parser.add_argument("--quick", action="store_true", help="10 entities, 12 epochs, no sweep")
+    parser.add_argument(
+        "--speed-only", action="store_true", help="the speed section alone (no accuracy runs)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     quick = {"entities": 10, "controls": 10, "epochs": 12} if args.quick else {}
@@ -297,6 +300,9 @@ def main() -> int:
             f"{figures['plain_peft']['tokens_per_s']}: {figures['ratio']}x",
             flush=True,
         )
+        if args.speed_only:
+            print(json.dumps(result["speed"], indent=2))
+            return 0 if figures["ratio"] >= 2.0 else 1
         result["base"] = evaluate(base, None, work)
         runs = {"defaults": defaults}
         for name in filter(None, args.sweep.split(",")):

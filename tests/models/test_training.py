@@ -24,6 +24,7 @@ from tessera._models.training import (
     TrainingDocument,
     TrainSettings,
     load_causal_lm,
+    frozen_to_bf16,
     step_loss,
     train_adapter,
 )
@@ -150,6 +151,39 @@ def test_packed_loss_and_gradients_equal_the_padded_full_logits_ones(base):
         torch.testing.assert_close(
             grad, dict(model.named_parameters())[name].grad, rtol=1e-3, atol=1e-6
         )
+
+
+def test_frozen_weights_cast_once_train_as_autocasts_casts_on_every_use(base):
+    from peft import LoraConfig, get_peft_model
+
+    model, tokenizer = load_causal_lm(base)
+    torch.manual_seed(1)
+    model = get_peft_model(model, LoraConfig(r=4, target_modules="all-linear"))
+    with torch.no_grad():  # B = 0 at init: give the adapter a delta, so its gradients flow
+        for name, param in model.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.02)
+    step = pack(training_rows(tokenizer, [TrainingText(d.cid, d.text) for d in DOCS[:3]], 64))
+    softcap = getattr(model.config, "final_logit_softcapping", None)
+
+    def loss_and_grads(head=None):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            loss = step_loss(model, step, softcap, head)
+        loss.backward()
+        grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+        model.zero_grad()
+        return loss.detach(), grads
+
+    loss, grads = loss_and_grads()
+    head = frozen_to_bf16(model)
+    output = model.get_output_embeddings()
+    frozen = [m for m in model.modules() if isinstance(m, torch.nn.Linear) and m is not output]
+    assert {m.weight.dtype for m in frozen if not m.weight.requires_grad} == {torch.bfloat16}
+    assert output.weight.dtype == torch.float32 and head.dtype == torch.bfloat16
+    assert model.get_input_embeddings().weight.dtype == torch.float32  # tied to the output
+    cast_loss, cast_grads = loss_and_grads(head)
+    assert torch.equal(loss, cast_loss) and grads.keys() == cast_grads.keys() and grads
+    assert all(torch.equal(grads[n], cast_grads[n]) for n in grads)
 
 
 def _padded_loss(model, rows, pad: int) -> torch.Tensor:

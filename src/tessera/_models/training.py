@@ -108,6 +108,7 @@ class _Run:
     steps: list[PackedStep]
     softcap: float | None
     losses: list[float]
+    head: torch.Tensor | None = None  # the output layer's weight as the loss multiplies by it
 
 
 def train_adapter(
@@ -261,10 +262,24 @@ def _start(
     optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=0.0)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(len(steps), settings))
     softcap = getattr(model.config, "final_logit_softcapping", None)
-    run = _Run(peft_model, optimizer, scheduler, steps, softcap, [])
+    head = frozen_to_bf16(peft_model) if settings.bf16 else None
+    run = _Run(peft_model, optimizer, scheduler, steps, softcap, [], head)
     if state is not None:
         _restore(run, state)
     return run
+
+
+def frozen_to_bf16(model: Any) -> torch.Tensor:
+    """Cast the frozen linear weights to bfloat16 once, as autocast casts them on every use
+    (the same rounding, so the same numbers): 100M weights converted twice per step cost a
+    third of it. The output layer, tied to the embeddings (which stay float32), gets a copy;
+    it is returned for the loss."""
+    head = model.get_output_embeddings()
+    for module in model.modules():
+        frozen = isinstance(module, torch.nn.Linear) and not module.weight.requires_grad
+        if frozen and module is not head:
+            module.weight.data = module.weight.data.to(torch.bfloat16)
+    return head.weight.detach().to(torch.bfloat16)
 
 
 def _schedule(total: int, settings: TrainSettings) -> Callable[[int], float]:
@@ -319,7 +334,7 @@ def _train(
 
 def train_step(run: _Run, step: PackedStep, bf16: bool) -> float:
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-        loss = step_loss(run.model, step, run.softcap)
+        loss = step_loss(run.model, step, run.softcap, run.head)
     loss.backward()
     params = [p for group in run.optimizer.param_groups for p in group["params"]]
     torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -329,16 +344,18 @@ def train_step(run: _Run, step: PackedStep, bf16: bool) -> float:
     return float(loss.detach())
 
 
-def step_loss(model: Any, step: PackedStep, softcap: float | None = None) -> torch.Tensor:
-    """Mean cross entropy of a packed step's targets; the output layer runs only where there
-    is a target, a chunk at a time."""
+def step_loss(
+    model: Any, step: PackedStep, softcap: float | None = None, head: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Mean cross entropy of a packed step's targets; the output layer (`head`, default the
+    model's own weight) runs only where there is a target, a chunk at a time."""
     causal_lm = model.get_base_model() if hasattr(model, "get_base_model") else model
     hidden = causal_lm.get_decoder()(
         input_ids=step.input_ids[None],
         position_ids=step.position_ids[None],
         use_cache=False,
     ).last_hidden_state[0]  # (tokens, hidden)
-    weight = causal_lm.get_output_embeddings().weight  # (vocab, hidden), frozen
+    weight = causal_lm.get_output_embeddings().weight if head is None else head  # (vocab, h)
     return chunked_cross_entropy(hidden[step.target_positions], weight, step.targets, softcap)
 
 
