@@ -57,7 +57,9 @@ def _chunk(
     lse = torch.logsumexp(logits, dim=-1)  # (c,)
     rows = torch.arange(len(t))
     loss = (lse - logits[rows, t]).sum()
-    probs = torch.exp(logits - lse[:, None])  # (c, vocab): softmax, in place of the logits
+    # the softmax, written over the logits: the same values as exp(logits - lse) without two
+    # fresh vocabulary-sized buffers per chunk (each a page-faulting allocation)
+    probs = logits.sub_(lse[:, None]).exp_()  # (c, vocab)
     probs[rows, t] -= 1.0
     if capped is not None:
         probs *= 1.0 - capped * capped
