@@ -75,6 +75,14 @@ def test_an_answer_is_the_same_alone_and_in_a_mixed_batch(served):
         assert mixed.answer_logprob == pytest.approx(single.answer_logprob, abs=1e-4)
 
 
+def test_steps_of_adapter_rows_only_answer_as_each_alone(served):
+    # no base row in the batch: each decoding step is the gathered product over every row
+    mix = [(q, name) for q in QUESTIONS[:2] for name in ("a", "b")]
+    alone = [_submit(served, _job(served, q), name).result() for q, name in mix]
+    futures = [_submit(served, _job(served, q), name) for q, name in mix]
+    assert [f.result().answer_ids for f in futures] == [c.answer_ids for c in alone]
+
+
 def test_the_bank_reuses_the_least_recently_used_free_slot(served, tmp_path):
     base = served.root / "base"
     adapters = [

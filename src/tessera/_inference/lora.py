@@ -41,6 +41,7 @@ class LoraPlan:
     dense: tuple[tuple[int, int, int, int], ...]  # (start, stop, slot, rank)
     rows: torch.Tensor | None  # (n,) rows done by the gathered product
     slots: torch.Tensor | None  # (n,) their slots
+    every_row: bool = False  # the gathered rows are all the pass's rows, in order
 
     @classmethod
     def of(cls, runs: Sequence[tuple[int, int | None]], ranks: Sequence[int]) -> LoraPlan | None:
@@ -59,7 +60,7 @@ class LoraPlan:
         if not dense and not rows:
             return None
         gathered = (torch.tensor(rows), torch.tensor(slots)) if rows else (None, None)
-        return cls(tuple(dense), *gathered)
+        return cls(tuple(dense), *gathered, every_row=not dense and len(rows) == at)
 
 
 def active(plan: LoraPlan | None) -> contextvars.Token[LoraPlan | None]:
@@ -92,8 +93,11 @@ class LoraLinear(torch.nn.Module):
         rows_out = out.view(-1, self.out_features)
         for start, stop, slot, rank in plan.dense:
             low = rows_in[start:stop] @ a[slot, :rank].T  # (rows, rank)
-            rows_out[start:stop] += low @ b[slot, :, :rank].T
-        if plan.rows is not None:
+            rows_out[start:stop].addmm_(low, b[slot, :, :rank].T)  # in place: one op, not two
+        if plan.rows is not None and plan.every_row:  # a decoding step: in place, no gathers
+            low = torch.bmm(a[plan.slots], rows_in.unsqueeze(-1))  # (n, rank, 1)
+            rows_out.unsqueeze(-1).baddbmm_(b[plan.slots], low)
+        elif plan.rows is not None:
             low = torch.bmm(a[plan.slots], rows_in[plan.rows].unsqueeze(-1))  # (n, rank, 1)
             rows_out.index_add_(0, plan.rows, torch.bmm(b[plan.slots], low).squeeze(-1))
         return out
