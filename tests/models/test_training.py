@@ -23,8 +23,8 @@ from tessera._models.model_card import Provenance, canonical_json
 from tessera._models.training import (
     TrainingDocument,
     TrainSettings,
-    load_causal_lm,
     frozen_to_bf16,
+    load_causal_lm,
     step_loss,
     train_adapter,
 )
