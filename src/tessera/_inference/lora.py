@@ -59,8 +59,10 @@ class LoraPlan:
             at += count
         if not dense and not rows:
             return None
-        gathered = (torch.tensor(rows), torch.tensor(slots)) if rows else (None, None)
-        return cls(tuple(dense), *gathered, every_row=not dense and len(rows) == at)
+        every_row = not dense and len(rows) == at
+        if not rows:
+            return cls(tuple(dense), None, None)
+        return cls(tuple(dense), torch.tensor(rows), torch.tensor(slots), every_row)
 
 
 def active(plan: LoraPlan | None) -> contextvars.Token[LoraPlan | None]:
