@@ -454,10 +454,23 @@ def render(figures: dict[str, Any], out: Path) -> None:
         f"{cold['p99_s'] * 1e3:.0f} ms; memory per resident adapter "
         f"{figures['slot_bytes'] / 2**20:.2f} MiB (its slot)"
     )
+    print_bars(bars, out)
+
+
+def print_bars(bars: dict[str, Any], out: Path) -> None:
     for name, bar in bars.items():
         value = bar.get("ratio", bar.get("p99_over_p50"))
         print(f"bar {name}: {'met' if bar['met'] else 'NOT met'} ({value:.2f})")
     print(f"figures in {out}")
+
+
+def options(doc: str, results: str) -> argparse.Namespace:
+    """The adapter benchmarks' command line: --model, --quick, --out (bench/results/RESULTS)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--model", help="a local model folder (default: Gemma 3 270M)")
+    parser.add_argument("--quick", action="store_true", help="fewer requests per phase")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / results)
+    return parser.parse_args()
 
 
 def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
@@ -480,13 +493,7 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", help="a local model folder (default: Gemma 3 270M)")
-    parser.add_argument("--quick", action="store_true", help="fewer requests per phase")
-    parser.add_argument(
-        "--out", type=Path, default=Path(__file__).parent / "results" / "adapters.json"
-    )
-    args = parser.parse_args()
+    args = options(__doc__, "adapters.json")
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="tessera-adapters-bench-") as tmp:
         figures = run(args, Path(tmp))

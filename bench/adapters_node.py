@@ -28,7 +28,6 @@ HTTP and signing share its cores, the same for both phases.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import os
@@ -40,7 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from adapters import DEMO, percentiles, write_adapters
+from adapters import DEMO, options, percentiles, print_bars, write_adapters
 from network import Served, bound_listener
 from rich.console import Console
 from rich.table import Table
@@ -274,20 +273,11 @@ def render(result: dict[str, Any], out: Path) -> None:
         f"cold load from the store (fetch by CID, checks, read, bank): p50 "
         f"{cold['p50_s'] * 1e3:.0f} ms, p99 {cold['p99_s'] * 1e3:.0f} ms over {cold['loads']}"
     )
-    for name, bar in result["bars"].items():
-        value = bar.get("ratio", bar.get("p99_over_p50"))
-        print(f"bar {name}: {'met' if bar['met'] else 'NOT met'} ({value:.2f})")
-    print(f"figures in {out}")
+    print_bars(result["bars"], out)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", help="a local model folder (default: Gemma 3 270M)")
-    parser.add_argument("--quick", action="store_true", help="fewer requests per phase")
-    parser.add_argument(
-        "--out", type=Path, default=Path(__file__).parent / "results" / "adapters-node.json"
-    )
-    args = parser.parse_args()
+    args = options(__doc__, "adapters-node.json")
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="tessera-adapters-node-") as tmp:
         bench = start(args.model, Path(tmp))
