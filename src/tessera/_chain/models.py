@@ -227,24 +227,19 @@ class ModelRegistryClient:
                 )
 
 
+# ModelVersion's fields before its block, in order: what a ModelPublished log carries too
+_VERSION_FIELDS = (
+    "weights_digest", "base_digest", "manifest_cid", "datanets", "batch_counts",
+    "data_root", "data_count", "config_hash", "data_proven",
+)  # fmt: skip
+
+
 def _logged(log: Any) -> ModelRecord:
-    args = log["args"]
-    return ModelRecord(
-        model_id=str(args["model_id"]),
-        version=int(args["version"]),
-        builder=Web3.to_checksum_address(args["builder"]),
-        weights_digest=_hex(args["weights_digest"]),
-        base_digest=_hex(args["base_digest"]),
-        manifest_cid=str(args["manifest_cid"]),
-        snapshot=Snapshot(
-            tuple(int(d) for d in args["datanets"]), tuple(int(c) for c in args["batch_counts"])
-        ),
-        data_root=_hex(args["data_root"]),
-        data_count=int(args["data_count"]),
-        config_hash=_hex(args["config_hash"]),
-        data_proven=bool(args["data_proven"]),
-        block=int(log["blockNumber"]),
-    )
+    """A ModelPublished log as the record `version` reads: the same fields, the log's block."""
+    a = log["args"]
+    fields = (*(a[name] for name in _VERSION_FIELDS), log["blockNumber"])
+    builder = Web3.to_checksum_address(a["builder"])
+    return _record(str(a["model_id"]), int(a["version"]), builder, fields)
 
 
 def _record(model_id: str, number: int, builder: str, fields: Any) -> ModelRecord:

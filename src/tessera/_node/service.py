@@ -258,8 +258,10 @@ class NodeService:
             exact = self.price(len(prompt.ids), question.max_tokens)
             if self.payments is not None:
                 reservation = self.payments.shrink(reservation, exact)
-            job = Job(prompt, question.max_tokens, question.stop, attribute, question.on_text)
-            job.ignore_eos = question.ignore_eos
+            job = Job(
+                prompt, question.max_tokens, question.stop, attribute, question.on_text,
+                ignore_eos=question.ignore_eos,
+            )  # fmt: skip
             if question.cancelled is not None:
                 job.cancelled = question.cancelled
             future = self._generate(job, question.model)
