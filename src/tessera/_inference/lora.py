@@ -7,12 +7,16 @@ never changed: nothing is merged into them, and no step runs one batch per adapt
 
 The packed step orders rows by adapter, so an adapter's rows are runs. A long run (a prompt
 being prefilled, an attribution probe) gets two small products on views of its adapter's
-weights; the short runs (one new token per decoding answer) are gathered and done as one
-batched product over all of them with each row's own A and B (as Punica's BGMV kernel does), so
-eight answers on eight adapters cost two products per layer, not sixteen.
+weights. The single rows (one new token of each decoding answer, each on its own adapter) go
+to one call per layer of a small C kernel (`lora_kernel.py`) that reads each row's own A and
+B in place. Measured with 8 rows on 8 adapters over the default model's 126 layers (rank 8):
+8 ms a step, against 11 ms for two PyTorch matrix-vector calls per row and 13 ms for
+gathering the rows' A and B into one batched product as Punica's BGMV kernel does (on a CPU
+the gather copies every active adapter's weights each step). Without a C compiler the
+per-row PyTorch calls run instead.
 
-Adapters live in an AdapterBank of preallocated slots, each holding one adapter's A and B for
-every layer, zero-padded to the bank's rank (a zero row adds nothing). A slot is reused least
+Adapters live in an AdapterBank of preallocated slots, each holding one adapter's A and B^T
+for every layer, zero-padded to the bank's rank (a zero row adds nothing). A slot is reused least
 recently used first, and never while a request holds it.
 """
 
@@ -28,6 +32,7 @@ from typing import Any
 import torch
 
 from tessera._errors import AdapterBusy, ModelError
+from tessera._inference.lora_kernel import add_rows, rows_kernel
 from tessera._models.adapter import LoraAdapter, check_fits
 
 DENSE_ROWS = 8  # a run of this many rows of one adapter is cheaper as its own two products
@@ -36,33 +41,28 @@ _ACTIVE: contextvars.ContextVar[LoraPlan | None] = contextvars.ContextVar("lora"
 
 @dataclass(frozen=True)
 class LoraPlan:
-    """Which rows of a pass get which slot's delta: dense runs, then gathered single rows."""
+    """Which rows of a pass get which slot's delta: dense runs, then single rows."""
 
     dense: tuple[tuple[int, int, int, int], ...]  # (start, stop, slot, rank)
-    rows: torch.Tensor | None  # (n,) rows done by the gathered product
-    slots: torch.Tensor | None  # (n,) their slots
-    every_row: bool = False  # the gathered rows are all the pass's rows, in order
+    rows: tuple[tuple[int, int], ...] = ()  # (row, slot) of rows done one by one
+    row_index: torch.Tensor | None = None  # the same as (3, n) int64: rows, slots, ranks
 
     @classmethod
     def of(cls, runs: Sequence[tuple[int, int | None]], ranks: Sequence[int]) -> LoraPlan | None:
         """From (row count, slot or None) per run, in row order; None if no row is adapted."""
         dense: list[tuple[int, int, int, int]] = []
-        rows: list[int] = []
-        slots: list[int] = []
+        rows: list[tuple[int, int]] = []
         at = 0
         for count, slot in runs:
             if slot is not None and count >= DENSE_ROWS:
                 dense.append((at, at + count, slot, ranks[slot]))
             elif slot is not None:
-                rows.extend(range(at, at + count))
-                slots.extend([slot] * count)
+                rows.extend((row, slot) for row in range(at, at + count))
             at += count
         if not dense and not rows:
             return None
-        every_row = not dense and len(rows) == at
-        if not rows:
-            return cls(tuple(dense), None, None)
-        return cls(tuple(dense), torch.tensor(rows), torch.tensor(slots), every_row)
+        index = [[r for r, _ in rows], [s for _, s in rows], [ranks[s] for _, s in rows]]
+        return cls(tuple(dense), tuple(rows), torch.tensor(index, dtype=torch.int64))
 
 
 def active(plan: LoraPlan | None) -> contextvars.Token[LoraPlan | None]:
@@ -90,19 +90,54 @@ class LoraLinear(torch.nn.Module):
         plan = _ACTIVE.get()
         if plan is None:
             return out
-        a, b = self._bank[0].a[self.path], self._bank[0].b[self.path]
-        rows_in = x.reshape(-1, self.in_features)
+        bank = self._bank[0]
+        shared, at = bank.input_of[self.path]
+        dense_lows, row_lows = shared.lows(x, plan, singles=bank.kernel is None)
+        b, ranks = bank.b[self.path], bank.ranks
         rows_out = out.view(-1, self.out_features)
-        for start, stop, slot, rank in plan.dense:
-            low = rows_in[start:stop] @ a[slot, :rank].T  # (rows, rank)
-            rows_out[start:stop].addmm_(low, b[slot, :, :rank].T)  # in place: one op, not two
-        if plan.rows is not None and plan.every_row:  # a decoding step: in place, no gathers
-            low = torch.bmm(a[plan.slots], rows_in.unsqueeze(-1))  # (n, rank, 1)
-            rows_out.unsqueeze(-1).baddbmm_(b[plan.slots], low)
-        elif plan.rows is not None:
-            low = torch.bmm(a[plan.slots], rows_in[plan.rows].unsqueeze(-1))  # (n, rank, 1)
-            rows_out.index_add_(0, plan.rows, torch.bmm(b[plan.slots], low).squeeze(-1))
+        for (start, stop, slot, rank), low in zip(plan.dense, dense_lows, strict=True):
+            rows_out[start:stop].addmm_(low[:, at : at + rank], b[slot, :rank])  # in place
+        if plan.rows and bank.kernel is not None and plan.row_index is not None:
+            rows_in = x.reshape(-1, self.in_features).contiguous()
+            add_rows(bank.kernel, rows_out, rows_in, bank.a[self.path], b, plan.row_index)
+        elif plan.rows:
+            b_views, outputs = bank.b_views[self.path], rows_out.unbind(0)
+            for (row, slot), low in zip(plan.rows, row_lows, strict=True):
+                outputs[row].addmv_(b_views[slot].T, low[at : at + ranks[slot]])
         return out
+
+
+class SharedInput:
+    """The layers of one block that read the same input (attention's q, k and v; the MLP's
+    gate and up), with their A matrices stacked per slot: one product gives every member's
+    x A^T, and the first member to run computes it for the rest. On a CPU each small product
+    costs mostly its call, so this cuts a decoding row's products per block from 14 to 11."""
+
+    def __init__(self, paths: Sequence[str], capacity: int, rank: int, in_features: int) -> None:
+        self.paths, self.rank = tuple(paths), rank
+        self.a = torch.empty(capacity, len(paths) * rank, in_features)
+        self._last: tuple[Any, ...] = (None, None, (), ())  # input, plan, its lows
+
+    def member(self, path: str) -> torch.Tensor:
+        """`path`'s A in every slot: a view of the stacked matrix."""
+        at = self.paths.index(path) * self.rank
+        return self.a[:, at : at + self.rank]
+
+    def lows(
+        self, x: torch.Tensor, plan: LoraPlan, singles: bool
+    ) -> tuple[Sequence[torch.Tensor], Sequence[torch.Tensor]]:
+        """x A^T of every member, per dense run (rows, members x rank) and, if `singles`, per
+        single row; computed once per input and plan (the identity check: a member fed
+        another input, or a concurrent pass in another thread, computes its own)."""
+        last_x, last_plan, dense, rows = self._last
+        if last_x is x and last_plan is plan:
+            return dense, rows
+        rows_in = x.reshape(-1, x.shape[-1])
+        dense = [rows_in[start:stop] @ self.a[slot].T for start, stop, slot, _ in plan.dense]
+        inputs = rows_in.unbind(0) if singles else ()
+        rows = [torch.mv(self.a[slot], inputs[row]) for row, slot in plan.rows] if singles else []
+        self._last = (x, plan, dense, rows)
+        return dense, rows
 
 
 class AdapterBank:
@@ -114,9 +149,18 @@ class AdapterBank:
         self.capacity, self.rank = capacity, rank
         self.layers = _wrap(model, self)
         # empty, not zeros: memory is committed only as slots are filled
-        self.a = {p: torch.empty(capacity, rank, m.in_features) for p, m in self.layers.items()}
-        self.b = {p: torch.empty(capacity, m.out_features, rank) for p, m in self.layers.items()}
+        self.input_of = {
+            path: (shared, shared.paths.index(path) * rank)
+            for shared in _shared_inputs(self.layers, capacity, rank)
+            for path in shared.paths
+        }
+        self.a = {p: self.input_of[p][0].member(p) for p in self.layers}
+        # B transposed, (rank, out) per slot: a row's delta is then an axpy per rank, dense
+        self.b = {p: torch.empty(capacity, rank, m.out_features) for p, m in self.layers.items()}
         self.ranks = [0] * capacity
+        self.kernel = rows_kernel()  # None: no C compiler here, single rows go through PyTorch
+        # per layer, per slot: B^T cut to the slot's adapter's rank, for the single rows
+        self.b_views = {p: [self.b[p][s, :0] for s in range(capacity)] for p in self.layers}
         self._pins = [0] * capacity
         self._slots: OrderedDict[str, int] = OrderedDict()  # digest -> slot, least recent first
         self._free = list(range(capacity - 1, -1, -1))
@@ -181,11 +225,13 @@ class AdapterBank:
                     if path in adapter.pairs:
                         a, b = adapter.pairs[path]
                         self.a[path][slot, : adapter.rank] = a
-                        self.b[path][slot, :, : adapter.rank] = b * adapter.scale
+                        self.b[path][slot, : adapter.rank] = (b * adapter.scale).T
         except BaseException:
             self._free.append(slot)  # never lose a slot to a failed copy
             raise
         self.ranks[slot] = adapter.rank
+        for path, views in self.b_views.items():
+            views[slot] = self.b[path][slot, : adapter.rank]
         self._slots[digest] = slot
         self.loads += 1
         return slot
@@ -227,6 +273,15 @@ def _targets(model: Any) -> list[tuple[Any, str, Any, str]]:
         and child is not head
         and not isinstance(parent, LoraLinear)  # a wrapped layer counts once
     ]
+
+
+def _shared_inputs(layers: dict[str, LoraLinear], capacity: int, rank: int) -> list[SharedInput]:
+    """Siblings (one parent module) of equal input width, as the blocks feed them one input."""
+    groups: dict[tuple[str, int], list[str]] = {}
+    for path, layer in layers.items():
+        parent = path.rpartition(".")[0]
+        groups.setdefault((parent, layer.in_features), []).append(path)
+    return [SharedInput(paths, capacity, rank, width) for (_, width), paths in groups.items()]
 
 
 def _wrap(model: Any, bank: AdapterBank) -> dict[str, LoraLinear]:
