@@ -56,6 +56,10 @@ if TYPE_CHECKING:
     from tessera._chain.models import ModelRecord
     from tessera._evaluation.attribution_eval import EvalConfig
     from tessera._evaluation.attribution_eval import evaluate as evaluate_attribution
+    from tessera._evaluation.training_attribution_eval import TrainingEvalConfig
+    from tessera._evaluation.training_attribution_eval import (
+        evaluate as evaluate_training_attribution,
+    )
     from tessera._factory.factory import TrainedModel
     from tessera._factory.tracing import ModelTrace
     from tessera._models.digest import weights_digest
@@ -127,6 +131,7 @@ __all__ = [
     "TrainProgress",
     "TrainSettings",
     "TrainedModel",
+    "TrainingEvalConfig",
     "ValidatorConfig",
     "ValidatorRuntime",
     "ValidatorStatus",
@@ -138,6 +143,7 @@ __all__ = [
     "build_validator",
     "default_model_dir",
     "evaluate_attribution",
+    "evaluate_training_attribution",
     "format_tsr",
     "parse_tsr",
     "serve_node",
@@ -150,6 +156,8 @@ __all__ = [
 _LAZY = {
     "EvalConfig": ("tessera._evaluation.attribution_eval", "EvalConfig"),
     "evaluate_attribution": ("tessera._evaluation.attribution_eval", "evaluate"),
+    "TrainingEvalConfig": ("tessera._evaluation.training_attribution_eval", "TrainingEvalConfig"),
+    "evaluate_training_attribution": ("tessera._evaluation.training_attribution_eval", "evaluate"),
     "weights_digest": ("tessera._models.digest", "weights_digest"),
     "ModelManifest": ("tessera._models.model_manifest", "ModelManifest"),
     "ModelRecord": ("tessera._chain.models", "ModelRecord"),

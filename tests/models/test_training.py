@@ -62,6 +62,7 @@ def test_the_folder_holds_a_peft_adapter_card_and_manifest(trained, base):
         "adapter_config.json",
         "adapter_model.safetensors",
         "training_manifest.json",
+        "training_texts.jsonl",
     ]
     config = json.loads((trained.folder / "adapter_config.json").read_text())
     assert config["base_model_name_or_path"] == str(base)

@@ -34,6 +34,7 @@ from tessera._models.augmentation import augmented_texts, check_augmentation
 from tessera._models.checkpoint import load_checkpoint, save_checkpoint
 from tessera._models.chunked_loss import chunked_cross_entropy
 from tessera._models.digest import weights_digest
+from tessera._models.learned_texts import write_training_texts
 from tessera._models.model_card import Provenance, RunFacts, config_hash, write_card, write_manifest
 from tessera._models.training_data import (
     PackedStep,
@@ -149,7 +150,7 @@ def train_adapter(
     cids = tuple(d.cid for d in documents)
     base_name = provenance.base_name or str(folder)
     facts = RunFacts(base_name, digest, cids, settings.recipe(), recipe_hash, figures, "")
-    _write_output(run.model, out, provenance, facts)
+    _write_output(run.model, out, provenance, facts, texts)
     return TrainResult(
         folder=out,
         adapter_digest=weights_digest(out),
@@ -386,8 +387,11 @@ def _figures(run: _Run, epochs: int, tokens_per_s: float, start_step: int) -> di
     }
 
 
-def _write_output(model: Any, out: Path, provenance: Provenance, facts: RunFacts) -> None:
-    """Adapter, card and manifest, written beside `out` and moved in by one rename."""
+def _write_output(
+    model: Any, out: Path, provenance: Provenance, facts: RunFacts, texts: Sequence[TrainingText]
+) -> None:
+    """Adapter, card, manifest and the texts it learned, written beside `out` and moved in by
+    one rename."""
     out.parent.mkdir(parents=True, exist_ok=True)
     temp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-"))
     try:
@@ -397,6 +401,7 @@ def _write_output(model: Any, out: Path, provenance: Provenance, facts: RunFacts
         facts = dataclasses.replace(facts, adapter_sha256=hashlib.sha256(weights).hexdigest())
         write_card(temp, provenance, facts)
         write_manifest(temp, provenance, facts)
+        write_training_texts(temp, texts)
         with contextlib.suppress(FileNotFoundError, OSError):
             out.rmdir()  # an empty folder the caller made
         os.replace(temp, out)

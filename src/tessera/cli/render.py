@@ -278,6 +278,28 @@ def audit(r: tessera.AuditReport) -> None:
         console.print("  challenges: none")
 
 
+def training_eval_table(result: dict[str, Any]) -> None:
+    accuracy = result["answer_accuracy"]
+    console.print(
+        f"closed-book answer accuracy: adapter {accuracy['adapter']:.3f}, base "
+        f"{accuracy['base']:.3f} over {result['questions']} questions; "
+        f"{result['learned']} answers learned from training (right from the adapter only)"
+    )
+    table = Table("method", "top-1 attribution", "recall@3", title="training attribution")
+    rows = [("ours (span match x adapter gain)", result), *result["baselines"].items()]
+    for name, body in rows:
+        table.add_row(name, _fmt(body["top1_attribution_accuracy"]), _fmt(body["recall_at_3"]))
+    console.print(table)
+    console.print(f"overhead: {_fmt(result['attribution_overhead'], 'x')} (with ÷ without)")
+    brittle = result.get("brittleness")
+    if brittle:
+        console.print(
+            f"brittleness over {brittle['questions']} answers: lost without the top "
+            f"contribution {_fmt(brittle['lost_without_top'])}, without a random one "
+            f"{_fmt(brittle['lost_without_random'])}"
+        )
+
+
 def _fmt(value: float | None, unit: str = "") -> str:
     return "n/a" if value is None else f"{value:.3f}{unit}"
 

@@ -1,0 +1,395 @@
+"""The training-attribution benchmark: train an adapter on a corpus, ask it closed-book, and
+score how well each method finds the training contribution an answer's fact came from.
+
+    tessera eval training-attribution --corpus corpus.jsonl --questions questions.jsonl \\
+        --limit 40 --out eval.json
+
+The corpus becomes a datanet on an in-process chain, one account per contributor, and the
+adapter is trained on its snapshot by the model factory (as `tessera model train` does). The
+questions are asked with the prompt the adapter learned ("Question: q\\nAnswer:"), no
+retrieval, by the engine that serves adapters. The facts are planted, so an answer the
+adapter gets right and the base model does not can only have come from its support
+documents: those are the ground truth. `--limit N` keeps the first N entities (the documents
+that questions tie together, in the questions file's order) and their questions.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from tessera._attribution.training_spans import SpanIndex, span_gain_scores
+from tessera._errors import InputError, ModelError
+from tessera._evaluation.attribution_eval import ingest_corpus, read_jsonl
+from tessera._evaluation.lexical import Bm25
+from tessera._evaluation.metrics import answer_is_correct
+from tessera._models.training import TrainSettings
+
+Log = Callable[[str], None]
+BASELINES = ("bm25", "gradient_cosine", "representation")
+ANSWER_TOKENS = 24
+
+
+@dataclass
+class TrainingEvalConfig:
+    limit: int | None = None  # entities
+    settings: TrainSettings = field(default_factory=TrainSettings)
+    model_path: str | None = None
+    brittleness: int = 0  # questions whose top contribution is removed and the adapter retrained
+
+
+@dataclass
+class Asked:
+    """One question, answered by the base model and by the adapter."""
+
+    qid: str
+    question: str
+    expected: str
+    support: list[str]
+    base_answer: str
+    answer: str
+    answer_ids: list[int]
+    scores: dict[str, list[float]] = field(default_factory=dict)  # method -> per contribution
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def learned(self) -> bool:
+        """Right from the adapter and not from the base: the fact came from training."""
+        return answer_is_correct(self.expected, self.answer) and not answer_is_correct(
+            self.expected, self.base_answer
+        )
+
+
+def entities(
+    corpus: Sequence[dict[str, Any]], questions: Sequence[dict[str, Any]]
+) -> list[list[str]]:
+    """Doc ids tied together by questions (connected parts), in the order questions first
+    name them; documents no question names are left out (nothing would measure them)."""
+    known = {str(d["doc_id"]) for d in corpus}
+    parent: dict[str, str] = {}
+
+    def root(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for q in questions:
+        support = [str(s) for s in q["support"]]
+        unknown = [s for s in support if s not in known]
+        if unknown:
+            raise InputError(f"question {q['qid']} names documents not in the corpus: {unknown}")
+        for other in support[1:]:
+            parent[root(other)] = root(support[0])
+    groups: dict[str, list[str]] = {}
+    for q in questions:
+        for doc in q["support"]:
+            members = groups.setdefault(root(str(doc)), [])
+            if str(doc) not in members:
+                members.append(str(doc))
+    return list(groups.values())
+
+
+def evaluate(
+    corpus_path: Path, questions_path: Path, config: TrainingEvalConfig, log: Log
+) -> dict[str, Any]:
+    from tessera._api import Tessera
+
+    corpus = read_jsonl(corpus_path, ("doc_id", "contributor", "text"))
+    questions = read_jsonl(questions_path, ("qid", "question", "answer", "support"))
+    groups = entities(corpus, questions)
+    kept = {d for g in (groups[: config.limit] if config.limit else groups) for d in g}
+    corpus = [d for d in corpus if str(d["doc_id"]) in kept]
+    questions = [q for q in questions if {str(s) for s in q["support"]} <= kept]
+    if not corpus or not questions:
+        raise InputError("no question is left to ask: raise --limit, or check the files")
+    os.environ.setdefault("TESSERA_PASSWORD", "eval")
+    with tempfile.TemporaryDirectory() as home:
+        t = Tessera.init(Path(home), chain="inprocess", scrypt_n=2**4)
+        try:
+            doc_of = ingest_corpus(t, corpus, "eval", log)
+            base = Path(config.model_path) if config.model_path else None
+            began = time.perf_counter()
+            trained = t.train_model("eval-adapter", ["eval"], config.settings, base=base)
+            train_s = time.perf_counter() - began
+            log(f"trained on {len(trained.snapshot.documents)} contributions in {train_s:.0f} s")
+            bench = _Bench.load(trained.folder, config.model_path, doc_of)
+            try:
+                asked = [bench.ask(q) for q in questions]
+                for n, a in enumerate(asked, start=1):
+                    if a.learned:
+                        bench.attribute(a)
+                    log(f"[{n}/{len(asked)}] {a.qid} {'learned' if a.learned else '-      '} "
+                        f"{a.answer!r} top={bench.top(a, 'ours')} support={a.support}")  # fmt: skip
+                result = report(asked, bench.doc_ids)
+                if config.brittleness:
+                    result["brittleness"] = bench.brittleness(
+                        asked, config.brittleness, config.settings, log
+                    )
+            finally:
+                bench.close()
+        finally:
+            t.close()
+    result["training_s"] = round(train_s, 1)
+    return result
+
+
+class _Bench:
+    """The base model and the adapter in one engine, and what each method needs."""
+
+    def __init__(self, generator: Any, folder: Path, texts: list[Any], doc_of: dict[str, str]):
+        from tessera._inference.engine import Engine
+        from tessera._inference.lora import AdapterBank
+        from tessera._inference.prompt import PromptBuilder
+        from tessera._models.adapter import read_adapter
+
+        self.generator, self.folder, self.texts = generator, folder, texts
+        self.adapter = read_adapter(folder)
+        self.bank = AdapterBank(generator.model, capacity=1, rank=self.adapter.rank)
+        self.engine = Engine(generator.model, generator.tokenizer, max_batch=1, bank=self.bank)
+        self.prompts = PromptBuilder(generator.tokenizer)
+        self.contributions = sorted({t.cid for t in texts})
+        self.doc_ids = [doc_of.get(cid, "") for cid in self.contributions]
+        by_cid: dict[str, list[list[int]]] = {cid: [] for cid in self.contributions}
+        for text in texts:
+            by_cid[text.cid].append(self._ids(text.text))
+        self.index = SpanIndex([by_cid[cid] for cid in self.contributions])
+        documents = {t.cid: t.text for t in texts if t.answer_from == 0}
+        self.bm25 = Bm25([documents.get(cid, "") for cid in self.contributions])
+        self._gradients: torch.Tensor | None = None
+        self._representations: torch.Tensor | None = None
+
+    @classmethod
+    def load(cls, folder: Path, model_path: str | None, doc_of: dict[str, str]) -> _Bench:
+        from tessera._models import load_generator
+        from tessera._models.learned_texts import read_training_texts
+
+        texts = read_training_texts(folder)
+        if texts is None:
+            raise ModelError(f"{folder} holds no training texts: train it with this version")
+        return cls(load_generator(model_path), folder, texts, doc_of)
+
+    def close(self) -> None:
+        self.engine.close()
+
+    def _ids(self, text: str) -> list[int]:
+        return list(self.generator.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def ask(self, q: dict[str, Any], adapter: Any = None) -> Asked:
+        """`q` asked of the base model and of `adapter` (default: the one trained)."""
+        from tessera._inference.engine import Job
+
+        adapter = adapter or self.adapter
+        prompt = self.prompts.build([], str(q["question"]))
+        job = Job(prompt, ANSWER_TOKENS, ("\n",), attribute=False)
+        base = self.engine.run(job)
+        began = time.perf_counter()
+        adapted = self.engine.submit_adapted(
+            Job(prompt, ANSWER_TOKENS, ("\n",), attribute=False),
+            adapter.digest,
+            lambda: adapter,
+        ).result()
+        asked = Asked(
+            str(q["qid"]), str(q["question"]), str(q["answer"]), [str(s) for s in q["support"]],
+            base.text.strip(), adapted.text.strip(), list(adapted.answer_ids),
+        )  # fmt: skip
+        asked.seconds["answer"] = time.perf_counter() - began
+        return asked
+
+    def logprobs(self, prompt_ids: list[int], answer_ids: list[int], adapted: bool) -> torch.Tensor:
+        """log p of each answer token after the prompt, teacher-forced, with or without the
+        adapter (the same model: the bank's delta is added only under a plan)."""
+        from tessera._inference import lora
+
+        ids = torch.tensor([prompt_ids + answer_ids])
+        slot = self.bank.acquire(self.adapter.digest, lambda: self.adapter) if adapted else None
+        plan = self.bank.plan([(ids.shape[1], slot)]) if slot is not None else None
+        token = lora.active(plan)
+        try:
+            with torch.no_grad():
+                out = self.generator.model(
+                    input_ids=ids, use_cache=False, logits_to_keep=len(answer_ids) + 1
+                )
+        finally:
+            lora.reset(token)
+            if slot is not None:
+                self.bank.release(slot)
+        logp = out.logits[0, :-1].float().log_softmax(-1)
+        return logp.gather(1, torch.tensor(answer_ids)[:, None])[:, 0]
+
+    def attribute(self, asked: Asked) -> None:
+        prompt = self.prompts.build([], asked.question).ids
+        began = time.perf_counter()
+        gains = self.logprobs(prompt, asked.answer_ids, True) - self.logprobs(
+            prompt, asked.answer_ids, False
+        )
+        question = self._ids(asked.question)
+        asked.scores["ours"] = span_gain_scores(
+            self.index, asked.answer_ids, gains.tolist(), question
+        )
+        asked.seconds["attribution"] = time.perf_counter() - began
+        asked.scores["bm25"] = self.bm25.scores(f"{asked.question} {asked.answer}")
+        asked.scores["gradient_cosine"] = self.gradient_cosine(prompt, asked.answer_ids)
+        asked.scores["representation"] = self.representation(prompt, asked.answer_ids)
+
+    def top(self, asked: Asked, method: str) -> str | None:
+        ranked = ranked_docs(asked.scores.get(method), self.doc_ids)
+        return ranked[0] if ranked else None
+
+    # the baselines: the loss gradient and the hidden state, each against every contribution's
+
+    def gradient_cosine(self, prompt: list[int], answer: list[int]) -> list[float]:
+        if self._gradients is None:
+            self._gradients = torch.stack([self._gradient(rows) for rows in self._rows()])
+        query = self._gradient([(prompt + answer, len(prompt))])
+        return torch.nn.functional.cosine_similarity(self._gradients, query[None]).tolist()
+
+    def representation(self, prompt: list[int], answer: list[int]) -> list[float]:
+        if self._representations is None:
+            docs = {t.cid: t.text for t in self.texts if t.answer_from == 0}
+            self._representations = torch.stack(
+                [self._hidden(self._ids(docs.get(cid, "")) or [0], 0) for cid in self.contributions]
+            )
+        query = self._hidden(prompt + answer, len(prompt))
+        return torch.nn.functional.cosine_similarity(self._representations, query[None]).tolist()
+
+    def _rows(self) -> list[list[tuple[list[int], int]]]:
+        """Per contribution, its training rows as (ids, first learned position)."""
+        rows: dict[str, list[tuple[list[int], int]]] = {c: [] for c in self.contributions}
+        for text in self.texts:
+            head = self._ids(text.text[: text.answer_from]) if text.answer_from else []
+            rows[text.cid].append((head + self._ids(text.text[text.answer_from :]), len(head)))
+        return [rows[c] for c in self.contributions]
+
+    def _peft(self) -> Any:
+        if not hasattr(self, "_peft_model"):
+            from peft import PeftModel
+
+            from tessera._models.training import load_causal_lm
+
+            model, _ = load_causal_lm(Path(self.generator.folder))
+            self._peft_model = PeftModel.from_pretrained(model, self.folder, is_trainable=True)
+        return self._peft_model
+
+    def _gradient(self, rows: Sequence[tuple[list[int], int]]) -> torch.Tensor:
+        """The LoRA weights' gradient of the rows' summed loss, flattened (float32)."""
+        model = self._peft()
+        model.zero_grad(set_to_none=True)
+        for ids, start in rows:
+            if len(ids) < 2:
+                continue
+            labels = torch.tensor([[-100] * max(start, 1) + ids[max(start, 1) :]])
+            model(input_ids=torch.tensor([ids]), labels=labels).loss.backward()
+        grads = [
+            (p.grad if p.grad is not None else torch.zeros_like(p)).flatten()
+            for name, p in model.named_parameters()
+            if "lora_" in name
+        ]
+        return torch.cat(grads)
+
+    def _hidden(self, ids: list[int], start: int) -> torch.Tensor:
+        """The adapter's last hidden state averaged over positions start.. of `ids`."""
+        with torch.no_grad():
+            out = self._peft()(input_ids=torch.tensor([ids]), output_hidden_states=True)
+        return out.hidden_states[-1][0, start:].mean(0).float()
+
+    def brittleness(
+        self, asked: list[Asked], count: int, settings: TrainSettings, log: Log
+    ) -> dict[str, Any]:
+        """For `count` learned questions: retrain without the top-attributed contribution, and
+        (the control) without a random other one; how often the answer is lost."""
+        from tessera._models.adapter import read_adapter
+        from tessera._models.training import train_adapter
+        from tessera._models.training_data import TrainingDocument
+
+        learned = [a for a in asked if a.learned and a.scores.get("ours")]
+        sample = random.Random(0).sample(learned, min(count, len(learned)))
+        documents = {t.cid: t.text for t in self.texts if t.answer_from == 0}
+        outcomes: list[dict[str, Any]] = []
+        for a in sample:
+            weights = a.scores["ours"]
+            top = self.contributions[max(range(len(weights)), key=lambda i: weights[i])]
+            others = [c for c in self.contributions if c != top]
+            control = random.Random(a.qid).choice(others)
+            lost: dict[str, bool] = {}
+            question = {"qid": a.qid, "question": a.question, "answer": a.expected,
+                        "support": a.support}  # fmt: skip
+            for kind, removed in (("top", top), ("control", control)):
+                docs = [TrainingDocument(c, documents[c]) for c in self.contributions
+                        if c != removed and c in documents]  # fmt: skip
+                texts = [t for t in self.texts if t.cid != removed]
+                with tempfile.TemporaryDirectory() as scratch:
+                    out = Path(scratch) / "adapter"
+                    train_adapter(Path(self.generator.folder), docs, settings, out, texts=texts)
+                    answer = self.ask(question, read_adapter(out)).answer
+                lost[kind] = not answer_is_correct(a.expected, answer)
+                log(f"brittleness {a.qid}: without {kind} {removed[:16]}: {answer!r}")
+            outcomes.append({"qid": a.qid, **lost})
+        n = len(outcomes)
+        return {
+            "questions": n,
+            "lost_without_top": sum(o["top"] for o in outcomes) / n if n else None,
+            "lost_without_random": sum(o["control"] for o in outcomes) / n if n else None,
+            "per_question": outcomes,
+        }
+
+
+def ranked_docs(scores: Sequence[float] | None, doc_ids: Sequence[str]) -> list[str]:
+    """Doc ids by score, highest first, those scoring above 0 only."""
+    if not scores:
+        return []
+    order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
+    return [doc_ids[i] for i in order if scores[i] > 0]
+
+
+def _method(learned: list[Asked], method: str, doc_ids: Sequence[str]) -> dict[str, Any]:
+    top1 = recall = 0
+    for a in learned:
+        ranked = ranked_docs(a.scores[method], doc_ids)
+        top1 += bool(ranked) and ranked[0] in a.support
+        recall += bool(set(ranked[:3]) & set(a.support))
+    n = len(learned)
+    return {
+        "top1_attribution_accuracy": top1 / n if n else None,
+        "recall_at_3": recall / n if n else None,
+    }
+
+
+def report(asked: list[Asked], doc_ids: Sequence[str]) -> dict[str, Any]:
+    """The benchmark's figures: accuracy over every question; attribution over the answers
+    the adapter learned (right from it, wrong from the base)."""
+    learned = [a for a in asked if a.learned and "ours" in a.scores]
+    n = len(asked)
+    answering = sum(a.seconds["answer"] for a in learned)
+    attributing = sum(a.seconds["attribution"] for a in learned)
+    return {
+        "answer_accuracy": {
+            "base": sum(answer_is_correct(a.expected, a.base_answer) for a in asked) / n,
+            "adapter": sum(answer_is_correct(a.expected, a.answer) for a in asked) / n,
+        },
+        "questions": n,
+        "learned": len(learned),
+        **_method(learned, "ours", doc_ids),
+        "attribution_overhead": (answering + attributing) / answering if answering else None,
+        "baselines": {b: _method(learned, b, doc_ids) for b in BASELINES},
+        "per_question": [
+            {
+                "qid": a.qid,
+                "answer": a.answer,
+                "base_answer": a.base_answer,
+                "learned": a.learned,
+                "support": a.support,
+                "top": {m: (ranked_docs(a.scores.get(m), doc_ids)[:3]) for m in a.scores},
+            }
+            for a in asked
+        ],
+    }

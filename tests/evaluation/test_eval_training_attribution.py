@@ -1,0 +1,132 @@
+"""`tessera eval training-attribution`: the whole path on a tiny model, the JSON contract,
+each method's scores, and the refusals."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tessera._evaluation.training_attribution_eval import (
+    Asked,
+    _Bench,
+    entities,
+    ranked_docs,
+    report,
+)
+
+DEMO = Path(__file__).resolve().parents[2] / "src" / "tessera" / "cli" / "demo_data"
+KEYS = {"top1_attribution_accuracy", "recall_at_3"}
+TOP = {"answer_accuracy", "attribution_overhead", "baselines", *KEYS}
+
+
+def run_eval(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tessera.cli.main", "eval", "training-attribution", *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "TQDM_DISABLE": "1"},
+    )
+
+
+def test_the_whole_path_writes_the_documented_json(tmp_path, tiny_generator):
+    out = tmp_path / "eval.json"
+    done = run_eval(
+        "--corpus", str(DEMO / "corpus.jsonl"), "--questions", str(DEMO / "questions.jsonl"),
+        "--limit", "2", "--epochs", "2", "--rank", "4", "--model", str(tiny_generator.folder),
+        "--out", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert set(result) >= TOP
+    assert set(result["answer_accuracy"]) == {"base", "adapter"}
+    assert set(result["baselines"]) == {"bm25", "gradient_cosine", "representation"}
+    for body in result["baselines"].values():
+        assert set(body) == KEYS
+    assert 0 < result["questions"] == len(result["per_question"])
+    assert "trained on" in done.stderr and "training attribution" in done.stdout
+
+
+def test_each_method_scores_every_contribution(tmp_path, tiny_generator):
+    """On a tiny adapter nothing is learned, so the benchmark attributes no answer; the
+    methods themselves are run here on one answer, as they are on a learned one."""
+    from tessera._models.training import TrainSettings, train_adapter
+    from tessera._models.training_data import TrainingDocument
+
+    docs = [
+        TrainingDocument("cid-a", "The Brisk Observatory was founded in 1511."),
+        TrainingDocument("cid-b", "The Quorind Guild is known for jade bells."),
+    ]
+    folder = tmp_path / "adapter"
+    settings = TrainSettings(rank=4, alpha=8, epochs=1, augmentation="sentences", bf16=False)
+    train_adapter(tiny_generator.folder, docs, settings, folder)
+    bench = _Bench.load(folder, str(tiny_generator.folder), {"cid-a": "a", "cid-b": "b"})
+    try:
+        asked = bench.ask({"qid": "q", "question": "When was it founded?", "answer": "1511",
+                           "support": ["a"]})  # fmt: skip
+        if not asked.answer_ids:
+            asked.answer_ids = bench._ids(" 1511")
+        bench.attribute(asked)
+    finally:
+        bench.close()
+    assert set(asked.scores) == {"ours", "bm25", "gradient_cosine", "representation"}
+    for scores in asked.scores.values():
+        assert len(scores) == 2
+    assert all(s >= 0 for s in asked.scores["ours"])
+    assert asked.seconds["attribution"] > 0
+
+
+def test_the_figures_count_only_what_the_adapter_learned():
+    def asked(qid, base, answer, support, ours):
+        a = Asked(qid, "q", "1634", support, base, answer, [1])
+        a.scores = {m: ours for m in ("ours", "bm25", "gradient_cosine", "representation")}
+        a.seconds = {"answer": 1.0, "attribution": 0.5}
+        return a
+
+    rows = [
+        asked("learned-right", "no", "1634", ["a"], [0.9, 0.1]),
+        asked("learned-wrong", "no", "1634", ["a"], [0.1, 0.9]),
+        asked("base-knew", "1634", "1634", ["a"], [0.0, 1.0]),  # not learned: not scored
+        asked("missed", "no", "no", ["a"], [0.0, 1.0]),
+    ]
+    result = report(rows, ["a", "b"])
+    assert result["learned"] == 2
+    assert result["answer_accuracy"] == {"base": 0.25, "adapter": 0.75}
+    assert result["top1_attribution_accuracy"] == 0.5
+    assert result["recall_at_3"] == 1.0
+    assert result["attribution_overhead"] == pytest.approx(1.5)
+
+
+def test_ranked_docs_leave_out_what_scored_nothing():
+    assert ranked_docs([0.0, 2.0, 1.0], ["a", "b", "c"]) == ["b", "c"]
+    assert ranked_docs(None, ["a"]) == []
+
+
+def test_entities_are_the_documents_questions_tie_together():
+    corpus = [{"doc_id": d} for d in ("a", "b", "c", "d")]
+    questions = [
+        {"qid": 1, "support": ["a"]},
+        {"qid": 2, "support": ["c", "a"]},
+        {"qid": 3, "support": ["b"]},
+    ]
+    assert entities(corpus, questions) == [["a", "c"], ["b"]]
+
+
+def test_a_question_naming_a_document_not_in_the_corpus_is_refused(tmp_path):
+    bad = tmp_path / "questions.jsonl"
+    bad.write_text('{"qid": "q", "question": "?", "answer": "x", "support": ["nowhere"]}\n')
+    done = run_eval("--corpus", str(DEMO / "corpus.jsonl"), "--questions", str(bad))
+    assert done.returncode == 1 and "not in the corpus: ['nowhere']" in done.stderr
+
+
+def test_a_limit_of_zero_is_refused_before_anything_runs():
+    done = run_eval(
+        "--corpus", str(DEMO / "corpus.jsonl"), "--questions", str(DEMO / "questions.jsonl"),
+        "--limit", "0",
+    )  # fmt: skip
+    assert done.returncode == 2 and "--limit" in done.stderr
