@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from eval_helpers import run_tessera_eval
 
 from tessera._evaluation.metrics import answer_is_correct
 
@@ -36,13 +35,7 @@ def test_answer_accuracy_needs_every_part(expected, answer, ok):
 
 
 def run_eval(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "tessera.cli.main", "eval", "attribution", *args],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**os.environ, "TQDM_DISABLE": "1"},
-    )
+    return run_tessera_eval("attribution", *args)
 
 
 def test_eval_runs_the_whole_path_and_writes_the_documented_json(tmp_path, tiny_generator):

@@ -4,12 +4,11 @@ each method's scores, and the refusals."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from eval_helpers import run_tessera_eval
 
 from tessera._evaluation.training_attribution_eval import (
     Asked,
@@ -25,13 +24,7 @@ TOP = {"answer_accuracy", "attribution_overhead", "baselines", *KEYS}
 
 
 def run_eval(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "tessera.cli.main", "eval", "training-attribution", *args],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**os.environ, "TQDM_DISABLE": "1"},
-    )
+    return run_tessera_eval("training-attribution", *args)
 
 
 def test_the_whole_path_writes_the_documented_json(tmp_path, tiny_generator):
@@ -49,7 +42,8 @@ def test_the_whole_path_writes_the_documented_json(tmp_path, tiny_generator):
     for body in result["baselines"].values():
         assert set(body) == KEYS
     assert 0 < result["questions"] == len(result["per_question"])
-    assert "trained on" in done.stderr and "training attribution" in done.stdout
+    assert "training: step" in done.stderr and "trained on" in done.stderr
+    assert "training attribution" in done.stdout
 
 
 def test_each_method_scores_every_contribution(tmp_path, tiny_generator):
@@ -67,25 +61,27 @@ def test_each_method_scores_every_contribution(tmp_path, tiny_generator):
     train_adapter(tiny_generator.folder, docs, settings, folder)
     bench = _Bench.load(folder, str(tiny_generator.folder), {"cid-a": "a", "cid-b": "b"})
     try:
-        asked = bench.ask({"qid": "q", "question": "When was it founded?", "answer": "1511",
-                           "support": ["a"]})  # fmt: skip
-        if not asked.answer_ids:
-            asked.answer_ids = bench._ids(" 1511")
+        question = {"qid": "q", "question": "When was it founded?", "answer": "1511",
+                    "support": ["a"]}  # fmt: skip
+        asked = bench.ask(question)
         bench.attribute(asked)
+        again = bench.ask(question, attributed=False)
     finally:
         bench.close()
+    assert asked.answer_ids, "the tiny adapter said nothing: the methods had nothing to score"
     assert set(asked.scores) == {"ours", "bm25", "gradient_cosine", "representation"}
     for scores in asked.scores.values():
         assert len(scores) == 2
     assert all(s >= 0 for s in asked.scores["ours"])
-    assert asked.seconds["attribution"] > 0
+    assert set(asked.seconds) == {"answer", "attributed"}
+    assert again.answer_ids == asked.answer_ids and "ours" not in again.scores
 
 
 def test_the_figures_count_only_what_the_adapter_learned():
     def asked(qid, base, answer, support, ours):
         a = Asked(qid, "q", "1634", support, base, answer, [1])
         a.scores = {m: ours for m in ("ours", "bm25", "gradient_cosine", "representation")}
-        a.seconds = {"answer": 1.0, "attribution": 0.5}
+        a.seconds = {"answer": 1.0, "attributed": 1.5}
         return a
 
     rows = [

@@ -7,6 +7,10 @@ answer in its packed step, reading the prompt's cached keys and values, and neve
 know what the probes mean, so a new method is a new file beside this one, not an engine edit:
 
     engine = Engine(model, tokenizer, attributor=ContextCite())
+    engine = Engine(model, tokenizer, also=[TrainingSpans(...)])  # a second method, run beside
+
+An engine runs its `attributor` (context attribution, which the receipt pays by) and any
+others it is given `also` on every finished answer, all their probes in the same step.
 
 These types are plain data, so this package knows nothing of the engine that runs them.
 """
@@ -29,6 +33,7 @@ class Answered:
     doc_spans: tuple[Span, ...]
     answer_ids: Sequence[int]
     answer_logprobs: Sequence[float]  # log p of each answer token, scored while decoding
+    adapter: str | None = None  # weights digest of the adapter that answered; None: the base
 
     @property
     def suffix_ids(self) -> Sequence[int]:
@@ -49,6 +54,9 @@ class Probe:
     start: int
     hidden: tuple[Span, ...]
     targets: Sequence[int]
+    # False: on the base model alone, not the answer's adapter; it then reads nothing cached
+    # (the prompt's keys and values were computed with the adapter) and starts at 0
+    adapted: bool = True
 
 
 class Attributor(ABC):
@@ -61,8 +69,8 @@ class Attributor(ABC):
 
     @abstractmethod
     def probes(self, answered: Answered) -> list[Probe]:
-        """The scoring passes this method needs for `answered` (at least one document, a
-        non-empty answer)."""
+        """The scoring passes this method needs for `answered` (a non-empty answer); none if
+        the method does not apply to it (no documents to credit, no adapter's training)."""
 
     @abstractmethod
     def effects(self, answered: Answered, scored: Sequence[Sequence[float]]) -> list[float]:

@@ -19,6 +19,7 @@ import os
 import random
 import tempfile
 import time
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ from typing import Any
 
 import torch
 
-from tessera._attribution.training_spans import SpanIndex, span_gain_scores
+from tessera._attribution.training import LearnedIndex, TrainingSpans
 from tessera._errors import InputError, ModelError
 from tessera._evaluation.attribution_eval import ingest_corpus, read_jsonl
 from tessera._evaluation.lexical import Bm25
@@ -119,7 +120,9 @@ def evaluate(
             doc_of = ingest_corpus(t, corpus, "eval", log)
             base = Path(config.model_path) if config.model_path else None
             began = time.perf_counter()
-            trained = t.train_model("eval-adapter", ["eval"], config.settings, base=base)
+            trained = t.train_model(
+                "eval-adapter", ["eval"], config.settings, base=base, progress=_progress(log)
+            )
             train_s = time.perf_counter() - began
             log(f"trained on {len(trained.snapshot.documents)} contributions in {train_s:.0f} s")
             bench = _Bench.load(trained.folder, config.model_path, doc_of)
@@ -143,6 +146,15 @@ def evaluate(
     return result
 
 
+def _progress(log: Log) -> Callable[[Any], None]:
+    def show(p: Any) -> None:  # a TrainProgress, about every tenth of the run
+        if p.step == p.total or p.step % max(1, p.total // 10) == 0:
+            log(f"training: step {p.step}/{p.total}, loss {p.loss:.3f}, "
+                f"{p.tokens_per_s:.0f} tokens/s, ETA {p.eta_s:.0f} s")  # fmt: skip
+
+    return show
+
+
 class _Bench:
     """The base model and the adapter in one engine, and what each method needs."""
 
@@ -154,15 +166,16 @@ class _Bench:
 
         self.generator, self.folder, self.texts = generator, folder, texts
         self.adapter = read_adapter(folder)
-        self.bank = AdapterBank(generator.model, capacity=1, rank=self.adapter.rank)
-        self.engine = Engine(generator.model, generator.tokenizer, max_batch=1, bank=self.bank)
+        self.learned = LearnedIndex(self._ids)
+        self.contributions = list(self.learned.add(self.adapter.digest, texts).cids)
+        self.method = TrainingSpans(self.learned)
+        self.bank = AdapterBank(generator.model, capacity=2, rank=self.adapter.rank)
+        # the serving path: the engine runs training attribution beside, one probe per answer
+        self.engine = Engine(
+            generator.model, generator.tokenizer, max_batch=1, bank=self.bank, also=[self.method]
+        )
         self.prompts = PromptBuilder(generator.tokenizer)
-        self.contributions = sorted({t.cid for t in texts})
         self.doc_ids = [doc_of.get(cid, "") for cid in self.contributions]
-        by_cid: dict[str, list[list[int]]] = {cid: [] for cid in self.contributions}
-        for text in texts:
-            by_cid[text.cid].append(self._ids(text.text))
-        self.index = SpanIndex([by_cid[cid] for cid in self.contributions])
         documents = {t.cid: t.text for t in texts if t.answer_from == 0}
         self.bm25 = Bm25([documents.get(cid, "") for cid in self.contributions])
         self._gradients: torch.Tensor | None = None
@@ -184,59 +197,38 @@ class _Bench:
     def _ids(self, text: str) -> list[int]:
         return list(self.generator.tokenizer(text, add_special_tokens=False)["input_ids"])
 
-    def ask(self, q: dict[str, Any], adapter: Any = None) -> Asked:
-        """`q` asked of the base model and of `adapter` (default: the one trained)."""
+    def ask(self, q: dict[str, Any], adapter: Any = None, attributed: bool = True) -> Asked:
+        """`q` asked of the base model and of `adapter` (default: the one trained), the
+        adapter's answer twice, without training attribution and with it (order alternating
+        per question, so a shared machine's drift falls on both), each timed."""
         from tessera._inference.engine import Job
 
         adapter = adapter or self.adapter
         prompt = self.prompts.build([], str(q["question"]))
-        job = Job(prompt, ANSWER_TOKENS, ("\n",), attribute=False)
-        base = self.engine.run(job)
-        began = time.perf_counter()
-        adapted = self.engine.submit_adapted(
-            Job(prompt, ANSWER_TOKENS, ("\n",), attribute=False),
-            adapter.digest,
-            lambda: adapter,
-        ).result()
+        base = self.engine.run(Job(prompt, ANSWER_TOKENS, ("\n",), attribute=False))
+        seconds, done = {}, {}
+        order = (False, True) if zlib.crc32(str(q["qid"]).encode()) % 2 else (True, False)
+        for attribute in order if attributed else (False,):
+            began = time.perf_counter()
+            job = Job(prompt, ANSWER_TOKENS, ("\n",), attribute=attribute)
+            done[attribute] = self.engine.submit_adapted(
+                job, adapter.digest, lambda: adapter
+            ).result()
+            seconds["attributed" if attribute else "answer"] = time.perf_counter() - began
+        adapted = done[attributed]
         asked = Asked(
             str(q["qid"]), str(q["question"]), str(q["answer"]), [str(s) for s in q["support"]],
             base.text.strip(), adapted.text.strip(), list(adapted.answer_ids),
         )  # fmt: skip
-        asked.seconds["answer"] = time.perf_counter() - began
+        asked.seconds = seconds
+        effects = adapted.also.get(self.method.name)
+        if effects is not None:
+            asked.scores["ours"] = effects
         return asked
 
-    def logprobs(self, prompt_ids: list[int], answer_ids: list[int], adapted: bool) -> torch.Tensor:
-        """log p of each answer token after the prompt, teacher-forced, with or without the
-        adapter (the same model: the bank's delta is added only under a plan)."""
-        from tessera._inference import lora
-
-        ids = torch.tensor([prompt_ids + answer_ids])
-        slot = self.bank.acquire(self.adapter.digest, lambda: self.adapter) if adapted else None
-        plan = self.bank.plan([(ids.shape[1], slot)]) if slot is not None else None
-        token = lora.active(plan)
-        try:
-            with torch.no_grad():
-                out = self.generator.model(
-                    input_ids=ids, use_cache=False, logits_to_keep=len(answer_ids) + 1
-                )
-        finally:
-            lora.reset(token)
-            if slot is not None:
-                self.bank.release(slot)
-        logp = out.logits[0, :-1].float().log_softmax(-1)
-        return logp.gather(1, torch.tensor(answer_ids)[:, None])[:, 0]
-
     def attribute(self, asked: Asked) -> None:
+        """The baselines, on the answer the engine attributed (its "ours" scores)."""
         prompt = self.prompts.build([], asked.question).ids
-        began = time.perf_counter()
-        gains = self.logprobs(prompt, asked.answer_ids, True) - self.logprobs(
-            prompt, asked.answer_ids, False
-        )
-        question = self._ids(asked.question)
-        asked.scores["ours"] = span_gain_scores(
-            self.index, asked.answer_ids, gains.tolist(), question
-        )
-        asked.seconds["attribution"] = time.perf_counter() - began
         asked.scores["bm25"] = self.bm25.scores(f"{asked.question} {asked.answer}")
         asked.scores["gradient_cosine"] = self.gradient_cosine(prompt, asked.answer_ids)
         asked.scores["representation"] = self.representation(prompt, asked.answer_ids)
@@ -294,7 +286,7 @@ class _Bench:
             for name, p in model.named_parameters()
             if "lora_" in name
         ]
-        return torch.cat(grads)
+        return torch.cat(grads)  # a few million floats per contribution: fine at this scale
 
     def _hidden(self, ids: list[int], start: int) -> torch.Tensor:
         """The adapter's last hidden state averaged over positions start.. of `ids`."""
@@ -330,7 +322,7 @@ class _Bench:
                 with tempfile.TemporaryDirectory() as scratch:
                     out = Path(scratch) / "adapter"
                     train_adapter(Path(self.generator.folder), docs, settings, out, texts=texts)
-                    answer = self.ask(question, read_adapter(out)).answer
+                    answer = self.ask(question, read_adapter(out), attributed=False).answer
                 lost[kind] = not answer_is_correct(a.expected, answer)
                 log(f"brittleness {a.qid}: without {kind} {removed[:16]}: {answer!r}")
             outcomes.append({"qid": a.qid, **lost})
@@ -370,7 +362,7 @@ def report(asked: list[Asked], doc_ids: Sequence[str]) -> dict[str, Any]:
     learned = [a for a in asked if a.learned and "ours" in a.scores]
     n = len(asked)
     answering = sum(a.seconds["answer"] for a in learned)
-    attributing = sum(a.seconds["attribution"] for a in learned)
+    attributing = sum(a.seconds["attributed"] for a in learned)
     return {
         "answer_accuracy": {
             "base": sum(answer_is_correct(a.expected, a.base_answer) for a in asked) / n,
@@ -379,7 +371,7 @@ def report(asked: list[Asked], doc_ids: Sequence[str]) -> dict[str, Any]:
         "questions": n,
         "learned": len(learned),
         **_method(learned, "ours", doc_ids),
-        "attribution_overhead": (answering + attributing) / answering if answering else None,
+        "attribution_overhead": attributing / answering if answering else None,
         "baselines": {b: _method(learned, b, doc_ids) for b in BASELINES},
         "per_question": [
             {

@@ -16,7 +16,7 @@ import itertools
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +44,7 @@ class Job:
     attribute: bool = True
     on_text: TokenCallback | None = None  # called on the engine thread with each new piece
     adapter: int | None = None  # the AdapterBank slot it is answered with (submit_adapted)
+    adapter_digest: str | None = None  # and that adapter's weights digest
     # generate all max_new_tokens, through end-of-sequence tokens (vLLM's ignore_eos): equal
     # work per request, for benchmarks that compare models whose answers differ in length
     ignore_eos: bool = False
@@ -61,6 +62,9 @@ class Completion:
     answer_logprob: float | None
     generate_seconds: float
     attribute_seconds: float
+    # per method the engine runs `also` (its name), its effects; absent: it did not apply
+    also: dict[str, list[float]] = field(default_factory=dict)
+    adapter_digest: str | None = None  # the adapter that answered; None: the base model
 
     @classmethod
     def cancelled(cls, job: Job, text: str, seconds: float) -> Completion:
@@ -96,10 +100,13 @@ class _Row:
     def answered(self) -> Answered:
         prompt = self.job.prompt
         logprobs = self.logprobs[: self.answer_len]  # scored while decoding
-        return Answered(prompt.ids, prompt.prefix_len, prompt.doc_spans, self.answer, logprobs)
+        return Answered(
+            prompt.ids, prompt.prefix_len, prompt.doc_spans, self.answer, logprobs,
+            self.job.adapter_digest,
+        )  # fmt: skip
 
     def stream(self, probe: Probe) -> Stream:
-        return probe_stream(self.id, probe, self.job.adapter)
+        return probe_stream(self.id, probe, self.job.adapter if probe.adapted else None)
 
 
 class Engine:
@@ -110,11 +117,13 @@ class Engine:
         max_batch: int = 8,
         attributor: Attributor | None = None,
         bank: AdapterBank | None = None,
+        also: Sequence[Attributor] = (),
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.max_batch = max_batch
-        self.attributor = attributor or MaskedAblation()
+        self.attributor = attributor or MaskedAblation()  # context attribution: what pays
+        self.also = tuple(also)  # more methods on the same answers (training attribution)
         self.packed = PackedModel(model, bank)
         self.eos_ids = eos_token_ids(model, tokenizer)
         self.max_positions = getattr(model.config, "max_position_embeddings", 1 << 30)
@@ -149,7 +158,7 @@ class Engine:
         if self.bank is None:
             raise ModelError("this engine serves no adapters: start it with an adapter bank")
         bank, slot = self.bank, self.bank.acquire(digest, load)
-        job.adapter = slot
+        job.adapter, job.adapter_digest = slot, digest
         job.future.add_done_callback(lambda _: bank.release(slot))
         return self.submit(job)
 
@@ -218,18 +227,19 @@ class Engine:
     @torch.inference_mode()
     def _step(self) -> None:
         """One pass: feed every decoding row, run every finished row's attribution probes."""
-        scoring = [(row, probes) for row in self._scoring if (probes := self._probes(row))]
+        scoring = [(row, groups) for row in self._scoring if (groups := self._probes(row))]
         finished = {row.id for row in self._scoring}
         streams = [row.feed() for row in self._decoding]
-        probed = [row.stream(p) for row, probes in scoring for p in probes]
+        probed = [row.stream(p) for row, groups in scoring for g in groups for p in g.probes]
         results = self.packed.step(self._store, streams + probed) if streams or probed else []
         self._scoring = []  # only now: should the pass fail, _loop fails these rows too
         fed, scored = results[: len(streams)], results[len(streams) :]
         at = 0
-        for row, probes in scoring:
-            logprobs = [lp for _, lp in scored[at : at + len(probes)]]
-            at += len(probes)
-            self._settle(row, logprobs)
+        for row, groups in scoring:
+            for group in groups:
+                group.scored = [lp for _, lp in scored[at : at + len(group.probes)]]
+                at += len(group.probes)
+            self._settle(row, groups)
         keep = []
         for row, ([token], [logprob]) in zip(self._decoding, fed, strict=True):
             row.logprobs.append(logprob)
@@ -244,21 +254,26 @@ class Engine:
         self._decoding = keep
         self._store.drop(finished)
 
-    def _probes(self, row: _Row) -> list[Probe]:
-        """The attributor's probes for a finished row; none if it failed, failing the row."""
+    def _probes(self, row: _Row) -> list[_Probed]:
+        """Each method's probes for a finished row (the context method only where there are
+        documents); none if one failed, failing the row; a row no method probes is settled."""
+        answered = row.answered()
+        methods = [self.attributor] if answered.doc_spans else []
         try:
-            probes = self.attributor.probes(row.answered())
-            for probe in probes:
+            groups = [_Probed(m, m.probes(answered)) for m in [*methods, *self.also]]
+            for probe in (p for g in groups for p in g.probes):
                 _check(probe, len(row.job.prompt.ids))
         except Exception as exc:  # a method's failure fails its request alone
             row.job.future.set_exception(exc)
             return []
-        if not probes:
-            self._settle(row, [])
-        return probes
+        groups = [g for g in groups if g.probes or g.method is self.attributor]
+        if not any(g.probes for g in groups):
+            self._settle(row, groups)
+            return []
+        return groups
 
-    def _settle(self, row: _Row, scored: list[list[float]] | None) -> None:
-        """Complete a finished row; `scored`: its probes' log-probabilities, if attributed."""
+    def _settle(self, row: _Row, groups: list[_Probed] | None) -> None:
+        """Complete a finished row; `groups`: each method's probes, scored, if attributed."""
         job = row.job
         if not row.generated:
             row.generated = time.perf_counter()
@@ -266,8 +281,17 @@ class Engine:
         if row.done == "cancelled" or job.cancelled.is_set():
             job.future.set_result(Completion.cancelled(job, row.text, generate_seconds))
             return
+        found: list[float] | None = None
+        logprob: float | None = None
+        also: dict[str, list[float]] = {}
         try:
-            found, logprob = self._effects(row, scored) if scored is not None else (None, None)
+            for group in groups or []:
+                if group.method is self.attributor:
+                    found, logprob = self._effects(row, group.scored)
+                else:
+                    also[group.method.name] = group.method.effects(row.answered(), group.scored)
+            if groups is not None and logprob is None:
+                logprob = float(torch.tensor(row.answered().answer_logprobs).sum())
         except Exception as exc:  # e.g. attribution failed: this request fails alone
             job.future.set_exception(exc)
             return
@@ -281,12 +305,15 @@ class Engine:
                 found,
                 logprob,
                 generate_seconds,
-                time.perf_counter() - row.generated if found is not None else 0.0,
+                time.perf_counter() - row.generated if groups is not None else 0.0,
+                also,
+                job.adapter_digest,
             )
         )
 
     def _attributes(self, row: _Row) -> bool:
-        return row.job.attribute and bool(row.job.prompt.doc_spans) and bool(row.answer)
+        has_method = bool(row.job.prompt.doc_spans) or bool(self.also)
+        return row.job.attribute and has_method and bool(row.answer)
 
     def _advance(self, row: _Row, token: int) -> None:
         job = row.job
@@ -381,10 +408,24 @@ def first_stop(text: str, stops: tuple[str, ...]) -> int:
     return min((text.find(s) for s in stops if s in text), default=-1)
 
 
+@dataclass
+class _Probed:
+    """One method's probes for one finished answer, and once run, what they scored."""
+
+    method: Attributor
+    probes: list[Probe]
+    scored: list[list[float]] = field(default_factory=list)
+
+
 def _check(probe: Probe, prompt_len: int) -> None:
     """A probe reads only the prompt's cache, and scores only its own positions."""
     if not 0 <= probe.start <= prompt_len:
         raise ModelError(f"a probe starts at {probe.start}, outside the prompt of {prompt_len}")
+    if not probe.adapted and probe.start != 0:
+        raise ModelError(
+            "a probe on the base model alone must start at 0: the prompt's cached keys and "
+            "values were computed with the adapter"
+        )
     if not 1 <= len(probe.targets) <= len(probe.tokens):
         raise ModelError(
             f"a probe scores {len(probe.targets)} targets over {len(probe.tokens)} tokens: "

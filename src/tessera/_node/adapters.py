@@ -17,10 +17,12 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
+from tessera._attribution.training import LearnedIndex
 from tessera._errors import AdapterBusy, ModelError, NodeError, StoreError
 from tessera._inference.engine import Completion, Engine, Job
 from tessera._inference.lora import AdapterBank, bank_of, slot_bytes
 from tessera._models.adapter import LoraAdapter, check_adapter_files, read_adapter
+from tessera._models.learned_texts import read_training_texts
 from tessera._models.publication import fetch_model, read_manifest
 from tessera._node.catalog import AdapterCatalog, AdapterVersion
 from tessera._store.base import BlobStore
@@ -92,15 +94,18 @@ class ServedAdapters:
         folders: AdapterFolders,
         bank: AdapterBank,
         budget_mib: int,
+        learned: LearnedIndex | None = None,
     ) -> None:
         self.catalog, self.folders, self.bank = catalog, folders, bank
         self.budget_mib = budget_mib
+        self.learned = learned  # the texts each adapter learned: its training attribution
         self._ids: dict[str, str] = {}  # digest -> model id, of versions loaded
 
     def submit(self, engine: Engine, job: Job, version: AdapterVersion) -> Future[Completion]:
         """Queue `job` on `version`, fetching and loading it if it is not resident."""
         try:
-            self.folders.folder(version)  # outside the bank's lock: the network can be slow
+            folder = self.folders.folder(version)  # outside the bank's lock: network is slow
+            self._learn(version.weights_digest, folder)
             future = engine.submit_adapted(
                 job, version.weights_digest, lambda: self.folders.adapter(version)
             )
@@ -115,6 +120,18 @@ class ServedAdapters:
             ) from None
         self._ids[version.weights_digest] = version.model_id
         return future
+
+    def _learn(self, digest: str, folder: Path) -> None:
+        """Index what the adapter learned, once; a folder without its texts (an imported
+        adapter) answers on, with training attribution unavailable."""
+        if self.learned is None or self.learned.get(digest) is not None:
+            return
+        texts = read_training_texts(folder)
+        if texts:
+            self.learned.add(digest, texts)
+
+    def training_available(self, digest: str) -> bool:
+        return self.learned is not None and self.learned.get(digest) is not None
 
     def to_json(self) -> dict[str, Any]:
         """What `/health` shows: the budget, and every resident adapter with its slot."""

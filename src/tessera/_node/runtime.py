@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from tessera._attribution.masked_ablation import MaskedAblation
+from tessera._attribution.training import LearnedIndex, TrainingSpans
 from tessera._data.vectors import VectorIndex
 from tessera._errors import AccountError
 from tessera._inference.engine import Engine
@@ -164,7 +165,7 @@ def _assemble(
     if config.model_path and not config.model_id_given and config.model_id == NodeConfig.model_id:
         config = replace(config, model_id=f"local/{generator.folder.name}")
     digest = weights_digest(generator.folder)
-    adapters = _adapters(t, config, generator.model, digest, given[2])
+    adapters = _adapters(t, config, generator, digest, given[2])
     model = _served_model(config, generator, embedder, digest, adapters)
     try:
         world = _chain_and_storage(t, config, _open_vectors(t, embedder), model.embed)
@@ -198,18 +199,20 @@ def _assemble(
 
 
 def _adapters(
-    t: NodeParts, config: NodeConfig, model: Any, base: str, source: CatalogSource | None
+    t: NodeParts, config: NodeConfig, generator: Any, base: str, source: CatalogSource | None
 ) -> ServedAdapters | None:
-    """The adapters `config` asks for on base `model` (weights digest `base`), over a bank
-    that wraps it."""
+    """The adapters `config` asks for on `generator`'s model (weights digest `base`), over a
+    bank that wraps it."""
     if not config.adapters:
         return None
     source = source if source is not None else model_registry(t)
     catalog = AdapterCatalog(source, base, config.adapters, config.catalog_refresh_s)
     catalog.load()  # an adapter named that is not published fails here, before serving
-    bank = bank_for(model, config.adapter_memory_mib, config.adapter_rank)
+    bank = bank_for(generator.model, config.adapter_memory_mib, config.adapter_rank)
     folders = AdapterFolders(t.store, t.home.path / "models")
-    return ServedAdapters(catalog, folders, bank, config.adapter_memory_mib)
+    tokenizer = generator.tokenizer  # the served model's: spans are matched in its tokens
+    learned = LearnedIndex(lambda text: list(tokenizer(text, add_special_tokens=False).input_ids))
+    return ServedAdapters(catalog, folders, bank, config.adapter_memory_mib, learned)
 
 
 def _served_model(
@@ -221,7 +224,9 @@ def _served_model(
 ) -> ServedModel:
     attributor = MaskedAblation(config.min_effect)  # the method the node pays by
     bank = adapters.bank if adapters is not None else None
-    engine = Engine(generator.model, generator.tokenizer, config.max_batch, attributor, bank)
+    learned = adapters.learned if adapters is not None else None
+    also = [TrainingSpans(learned)] if learned is not None else []  # shown, not paid yet
+    engine = Engine(generator.model, generator.tokenizer, config.max_batch, attributor, bank, also)
 
     def embed(texts: list[str]) -> Any:
         with engine.lock:  # one torch user at a time (see Engine.lock)

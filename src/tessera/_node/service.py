@@ -14,6 +14,7 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
+from tessera._attribution.training import TrainingSpans
 from tessera._attribution.weights import to_ppm
 from tessera._chain.governance import PolicySnapshot
 from tessera._crypto.authorization import ClientAuthorization
@@ -90,6 +91,34 @@ class Source:
 
 
 @dataclass(frozen=True)
+class TrainedSource:
+    cid: str
+    effect: float  # nats of the answer's gain over the base credited to it
+    weight: float
+    weight_ppm: int
+
+
+TRAINING_NOT_PAID = (
+    "what this adapter's answer owed the contributions it was trained on; shown, not yet "
+    "paid: receipts and settlement carry context attribution only"
+)
+TRAINING_UNAVAILABLE = (
+    "this adapter was published without the texts it learned (an imported adapter, or one "
+    "trained elsewhere): its training attribution cannot be measured, and none is paid"
+)
+
+
+@dataclass(frozen=True)
+class TrainingAttribution:
+    """What an adapter's answer owed its training data (training_spans.py's method)."""
+
+    available: bool
+    method: str
+    sources: tuple[TrainedSource, ...]  # those that mattered, highest weight first
+    note: str
+
+
+@dataclass(frozen=True)
 class Answer:
     id: str
     text: str
@@ -100,6 +129,7 @@ class Answer:
     receipt: Receipt | None
     timings: dict[str, float] = field(default_factory=dict)
     policy: PolicyNote = PolicyNote()  # what governance kept out: neither used nor paid
+    training: TrainingAttribution | None = None  # None: the base model answered
 
     @property
     def attribution(self) -> list[Source]:
@@ -331,7 +361,27 @@ class NodeService:
             receipt,
             timings,
             pending.retrieved.policy,
+            self._training(completion),
         )
+
+    def _training(self, completion: Completion) -> TrainingAttribution | None:
+        digest = completion.adapter_digest
+        if digest is None or self.adapters is None or self.adapters.learned is None:
+            return None
+        method = next((m for m in self.engine.also if isinstance(m, TrainingSpans)), None)
+        effects = completion.also.get(method.name) if method is not None else None
+        if method is None or effects is None:
+            name = method.name if method is not None else ""
+            return TrainingAttribution(False, name, (), TRAINING_UNAVAILABLE)
+        weights = method.weights(effects)
+        cids = self.adapters.learned.contributions(digest)
+        found = [
+            TrainedSource(c, e, w, p)
+            for c, e, w, p in zip(cids, effects, weights, to_ppm(weights), strict=True)
+            if p > 0
+        ]
+        found.sort(key=lambda s: (-s.weight_ppm, s.cid))
+        return TrainingAttribution(True, method.name, tuple(found), TRAINING_NOT_PAID)
 
     def answer(self, question: Question, attribute: bool = True) -> Answer:
         """Answer in this thread and save the receipt as delivered."""

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
 
-from tessera._node.service import Answer, Source
+from tessera._node.service import Answer, Source, TrainingAttribution
 
 
 class TextPart(BaseModel):
@@ -132,6 +132,24 @@ def source_body(s: Source) -> dict[str, Any]:
     }
 
 
+def training_body(t: TrainingAttribution) -> dict[str, Any]:
+    return {
+        "available": t.available,
+        "method": t.method,
+        "paid": False,
+        "sources": [
+            {
+                "cid": s.cid,
+                "weight": s.weight,
+                "weight_ppm": s.weight_ppm,
+                "effect": round(s.effect, 6),
+            }
+            for s in t.sources
+        ],
+        "note": t.note,
+    }
+
+
 WITHHELD_NOTE = (
     "these contributions matched but were not used or paid: the network's content policy "
     "(a passed governance proposal) blocks them"
@@ -141,6 +159,7 @@ WITHHELD_NOTE = (
 def _extras(answer: Answer) -> dict[str, Any]:
     return {
         "attribution": [source_body(s) for s in answer.sources],
+        "training_attribution": training_body(answer.training) if answer.training else None,
         "receipt": answer.receipt.to_json() if answer.receipt else None,
         "content_policy": {
             "version": answer.policy.version,

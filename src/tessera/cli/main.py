@@ -449,13 +449,19 @@ def eval_attribution(
 ) -> None:
     """Ingest, serve, answer and attribute a planted-fact benchmark; report the figures."""
     config = tessera.EvalConfig(limit, not no_contextcite, contextcite_limit, model_path)
-    result = tessera.evaluate_attribution(
-        corpus, questions, config, lambda line: render.err_console.print(line)
-    )
+    result = tessera.evaluate_attribution(corpus, questions, config, _log_line)
+    _write_json(out, result)
+    render.eval_table(result)
+
+
+def _log_line(line: str) -> None:
+    render.err_console.print(line)
+
+
+def _write_json(out: Path | None, result: dict) -> None:
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result, indent=2) + "\n")
-    render.eval_table(result)
 
 
 @eval_.command("training-attribution")
@@ -499,12 +505,8 @@ def eval_training_attribution(
     if rank:
         settings = replace(settings, rank=rank, alpha=2 * rank)
     config = tessera.TrainingEvalConfig(limit, settings, model_path, brittleness)
-    result = tessera.evaluate_training_attribution(
-        corpus, questions, config, lambda line: render.err_console.print(line)
-    )
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2) + "\n")
+    result = tessera.evaluate_training_attribution(corpus, questions, config, _log_line)
+    _write_json(out, result)
     render.training_eval_table(result)
 
 
