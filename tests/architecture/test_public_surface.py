@@ -82,6 +82,8 @@ EXPECTED = {
     "TrainedModel",
     "EvalConfig",
     "evaluate_attribution",
+    "TrainingEvalConfig",
+    "evaluate_training_attribution",
     # errors
     "TesseraError",
     "AccountError",

@@ -497,9 +497,7 @@ def eval_training_attribution(
 ) -> None:
     """Train an adapter on a planted-fact corpus, ask it closed-book, and score how well each
     method finds the training contribution behind each answer."""
-    from tessera._models.training import TrainSettings
-
-    settings = TrainSettings(seed=seed)
+    settings = tessera.TrainSettings(seed=seed)
     if epochs:
         settings = replace(settings, epochs=epochs)
     if rank:
