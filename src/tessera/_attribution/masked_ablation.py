@@ -31,8 +31,6 @@ class MaskedAblation(Attributor):
         """One probe per hidden document, then one with every document hidden: the question
         and the answer again, reading the documents' cached keys and values."""
         answer = answered.answer_ids
-        if not answered.doc_spans:
-            return []  # no document to credit
         # the last answer token predicts nothing needed
         tokens = [*answered.suffix_ids, *answer[:-1]]
         spans = answered.doc_spans

@@ -176,8 +176,9 @@ class _Bench:
         )
         self.prompts = PromptBuilder(generator.tokenizer)
         self.doc_ids = [doc_of.get(cid, "") for cid in self.contributions]
-        documents = {t.cid: t.text for t in texts if t.answer_from == 0}
-        self.bm25 = Bm25([documents.get(cid, "") for cid in self.contributions])
+        # each contribution's own text (its augmentations are learned from an answer on)
+        self.documents = {t.cid: t.text for t in texts if t.answer_from == 0}
+        self.bm25 = Bm25([self.documents.get(cid, "") for cid in self.contributions])
         self._gradients: torch.Tensor | None = None
         self._representations: torch.Tensor | None = None
 
@@ -247,9 +248,11 @@ class _Bench:
 
     def representation(self, prompt: list[int], answer: list[int]) -> list[float]:
         if self._representations is None:
-            docs = {t.cid: t.text for t in self.texts if t.answer_from == 0}
             self._representations = torch.stack(
-                [self._hidden(self._ids(docs.get(cid, "")) or [0], 0) for cid in self.contributions]
+                [
+                    self._hidden(self._ids(self.documents.get(cid, "")) or [0], 0)
+                    for cid in self.contributions
+                ]
             )
         query = self._hidden(prompt + answer, len(prompt))
         return torch.nn.functional.cosine_similarity(self._representations, query[None]).tolist()
@@ -305,7 +308,6 @@ class _Bench:
 
         learned = [a for a in asked if a.learned and a.scores.get("ours")]
         sample = random.Random(0).sample(learned, min(count, len(learned)))
-        documents = {t.cid: t.text for t in self.texts if t.answer_from == 0}
         outcomes: list[dict[str, Any]] = []
         for a in sample:
             weights = a.scores["ours"]
@@ -316,8 +318,8 @@ class _Bench:
             question = {"qid": a.qid, "question": a.question, "answer": a.expected,
                         "support": a.support}  # fmt: skip
             for kind, removed in (("top", top), ("control", control)):
-                docs = [TrainingDocument(c, documents[c]) for c in self.contributions
-                        if c != removed and c in documents]  # fmt: skip
+                docs = [TrainingDocument(c, self.documents[c]) for c in self.contributions
+                        if c != removed and c in self.documents]  # fmt: skip
                 texts = [t for t in self.texts if t.cid != removed]
                 with tempfile.TemporaryDirectory() as scratch:
                     out = Path(scratch) / "adapter"

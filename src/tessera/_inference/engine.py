@@ -285,13 +285,15 @@ class Engine:
         logprob: float | None = None
         also: dict[str, list[float]] = {}
         try:
+            if groups is not None:
+                answered = row.answered()
+                logprob = float(torch.tensor(answered.answer_logprobs).sum())
             for group in groups or []:
+                effects = group.method.effects(answered, group.scored)
                 if group.method is self.attributor:
-                    found, logprob = self._effects(row, group.scored)
+                    found = effects
                 else:
-                    also[group.method.name] = group.method.effects(row.answered(), group.scored)
-            if groups is not None and logprob is None:
-                logprob = float(torch.tensor(row.answered().answer_logprobs).sum())
+                    also[group.method.name] = effects
         except Exception as exc:  # e.g. attribution failed: this request fails alone
             job.future.set_exception(exc)
             return
@@ -351,11 +353,6 @@ class Engine:
             row.sent = len(text)
 
     # attribution ------------------------------------------------------------------------------
-
-    def _effects(self, row: _Row, scored: list[list[float]]) -> tuple[list[float], float]:
-        answered = row.answered()
-        full = float(torch.tensor(answered.answer_logprobs).sum())
-        return self.attributor.effects(answered, scored), full
 
     def ablation_effects(
         self, prompt: Prompt, answer: list[int], cap_by_context: bool = True

@@ -130,9 +130,6 @@ class ServedAdapters:
         if texts:
             self.learned.add(digest, texts)
 
-    def training_available(self, digest: str) -> bool:
-        return self.learned is not None and self.learned.get(digest) is not None
-
     def to_json(self) -> dict[str, Any]:
         """What `/health` shows: the budget, and every resident adapter with its slot."""
         return {
