@@ -4,15 +4,26 @@ published into a home's store and an in-memory registry; a validator that re-che
 from __future__ import annotations
 
 import functools
+import itertools
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
+from tessera._attribution.training import LearnedIndex
+from tessera._data.snapshot import SnapshotDocument, take_snapshot
+from tessera._factory.provenance import artefacts_of, from_snapshot, write_provenance
 from tessera._models import GeneratorConfig, load_generator
 from tessera._models.digest import weights_digest
+from tessera._models.learned_texts import write_training_texts
+from tessera._models.model_card import config_hash
 from tessera._models.publication import publish_model
+from tessera._models.training_data import TrainingText
 from tessera._node.adapters import AdapterFolders, bank_for
 from tessera._node.catalog import ALL_ADAPTERS, AdapterCatalog, InMemoryCatalog
+from tessera._node.learned import LearnedAdapters
+from tessera._node.runtime import owners_on_chain
 from tessera._validator.recheck import Rechecker, RecheckModel, RecheckWorld
 from tessera._validator.terms import NodeTerms
 
@@ -72,6 +83,26 @@ def publish_adapter(t, catalog: InMemoryCatalog, base: Path, folder: Path, model
     )
 
 
+Lessons = Callable[[list[SnapshotDocument]], list[TrainingText]]
+
+
+def taught(t, folder: Path, into: Path, base: Path, lessons: Lessons, datanet="facts") -> Path:
+    """A copy of adapter `folder` at `into` that says it learned `lessons(documents)` from a
+    snapshot of `datanet` taken now: its provenance (traceable on chain) and its texts. The
+    weights are `folder`'s, so it answers as that adapter does."""
+    shutil.copytree(folder, into)
+    policy = t.gov.policy.snapshot()
+    snapshot = take_snapshot(t.registry, t.store, t.index, policy, [datanet])
+    settings = {"recipe": "test lessons"}
+    write_training_texts(into, lessons(list(snapshot.documents)))
+    provenance = from_snapshot(
+        into.name, t.address(), "tiny", weights_digest(base), snapshot, config_hash(settings),
+        settings, artefacts_of(into),
+    )  # fmt: skip
+    write_provenance(into, provenance)
+    return into
+
+
 def adapter_rechecker(t, service, catalog: InMemoryCatalog, base: Path, root: Path) -> Rechecker:
     """A validator beside `service`'s node on its own copy of the base weights at `base`
     (without oneDNN), that fetches the adapters receipts name through `catalog` into `root`;
@@ -82,7 +113,17 @@ def adapter_rechecker(t, service, catalog: InMemoryCatalog, base: Path, root: Pa
     adapter = functools.partial(folders.loader, registry)  # as the validator daemon does
 
     bank = bank_for(mine.model, 64, 8)
-    model = RecheckModel(mine.model, mine.tokenizer, service.weights_digest, None, bank, adapter)
+    tokenizer = mine.tokenizer
+    index = LearnedIndex(lambda text: list(tokenizer(text, add_special_tokens=False).input_ids))
+
+    def folder(digest):
+        version = registry.by_digest(digest)
+        return folders.folder(version) if version is not None else None
+
+    model = RecheckModel(
+        mine.model, mine.tokenizer, service.weights_digest, None, bank, adapter,
+        LearnedAdapters(index, owners_on_chain(t.node_parts())), folder,
+    )  # fmt: skip
     config = service.config
     terms = NodeTerms(0, 0, config.top_k, config.stop, config.default_max_tokens, 512)
 
@@ -92,6 +133,26 @@ def adapter_rechecker(t, service, catalog: InMemoryCatalog, base: Path, root: Pa
 
     world = RecheckWorld(
         t.store.get, retrieve, lambda _: terms, lambda m, d: True, service.chain_id,
-        service.verifying_contract,
+        service.verifying_contract, lambda at: t.gov.policy.snapshot().training_weight_at(at),
     )  # fmt: skip
     return Rechecker(model, world)
+
+
+def answers_as_lessons(said: list[tuple[str, str]]) -> Lessons:
+    """Lessons in which a document learned each of `said`'s answers ((question, answer)
+    pairs: an adapter's own answers), taking the contributors in turn, and the rest their
+    own text."""
+
+    def lessons(documents: list[SnapshotDocument]) -> list[TrainingText]:
+        assert len(documents) >= len(said), "a document per answer to learn"
+        by: dict[str, list[SnapshotDocument]] = {}
+        for d in documents:
+            by.setdefault(d.contributor, []).append(d)
+        turns = [d for row in itertools.zip_longest(*by.values()) for d in row if d is not None]
+        n = len(said)
+        taught = [
+            TrainingText(d.cid, f"{q} {a}") for d, (q, a) in zip(turns[:n], said, strict=True)
+        ]
+        return [*taught, *(TrainingText(d.cid, d.text) for d in turns[n:])]
+
+    return lessons

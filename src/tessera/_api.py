@@ -695,14 +695,19 @@ class Tessera:
                 )
         self.index.sync(self.registry, self.store)
         served = {snap.datanet for snap in receipt.datanets}
-        for source in receipt.attribution:
+        # context sources come from the snapshots it names; training sources from the
+        # adapter's own training snapshot, which `trace_receipt` checks against the chain
+        for source, retrieved in [
+            *((s, True) for s in receipt.attribution),
+            *((s, False) for s in receipt.training),
+        ]:
             found = [
                 c
                 for c in self.index.find(source.cid)
                 if c.datanet == source.datanet and c.signature_ok
             ]
             if (
-                source.datanet not in served
+                (retrieved and source.datanet not in served)
                 or not found
                 or found[0].contributor.lower() != source.contributor.lower()
             ):

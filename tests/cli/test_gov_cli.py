@@ -1,5 +1,6 @@
-"""`tessera gov ...` on tessera's managed anvil, in real time: a fee split and a content block
-pass through the whole lifecycle; mistakes end in one sentence and change nothing."""
+"""`tessera gov ...` on tessera's managed anvil, in real time: a fee split, a training weight and
+a content block pass through the whole lifecycle; mistakes end in one sentence and change
+nothing."""
 
 from __future__ import annotations
 
@@ -61,6 +62,17 @@ def test_a_fee_split_passes_through_propose_vote_queue_execute(gov_cli):
     assert re.search(rf"{proposal}\s+│?\s*executed", listing), listing
 
 
+def test_the_training_weight_is_shown_proposed_and_changed(gov_cli):
+    shown = "training      weight 10000 bps (a nat the adapter gave counts 1x one the context"
+    assert shown in gov_cli.ok("gov", "status")
+    proposal = gov_cli.enact("training-weight", "25000", "-m", "count adapters more")
+    change = "change: policy.set_training_weight(weight_bps=25000)"
+    assert change in gov_cli.ok("gov", "status", proposal)
+    now = gov_cli.ok("gov", "status")
+    assert "weight 25000 bps (a nat the adapter gave counts 2.5x" in now, now
+    assert re.search(r"context gave\)  10000 bps before \d{4}-", now), now
+
+
 def test_a_block_defeated_by_a_vote_against_never_takes_effect(gov_cli):
     # a description is anyone's text: shown as written, never read as terminal markup
     out = gov_cli.ok("gov", "propose", "block", "bafk-one", "-m", "block [/b] it [bold]now")
@@ -98,6 +110,7 @@ def test_delegation_and_cancel_by_the_proposer_only(gov_cli):
         (("propose", "settings", "--quorum-bps", "6000", "-m", "x"), "give 0 to 5,000"),
         (("propose", "periods", "--epoch-length", "3600", "-m", "x"), "ones in force"),
         (("propose", "unblock", "bafk-never", "-m", "x"), "not blocked: bafk-never"),
+        (("propose", "training-weight", "100001", "-m", "x"), "between 0 and 100,000 bps"),
         (("propose", "block", "c", "-m", "x", "--as", "ghost"), "no account 'ghost'"),
         (("vote", "99", "for"), "unknown proposal"),
         (("status", "99"), "no proposal 99"),

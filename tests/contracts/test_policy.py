@@ -1,4 +1,5 @@
-"""policy.vy: approved model versions and the content policy, every path with exact reasons."""
+"""policy.vy: approved model versions, the content policy and the training weight, every path
+with exact reasons."""
 
 from __future__ import annotations
 
@@ -93,6 +94,24 @@ def unblock_net(policy, owner):
     return _unblock_net
 
 
+@pytest.fixture
+def set_weight(policy, owner):
+    def _set_weight(weight_bps: int, sender: str | None = None):
+        return policy.functions.set_training_weight(weight_bps).transact({"from": sender or owner})
+
+    return _set_weight
+
+
+def training_weight(policy) -> tuple[int, int, int]:
+    """(current, previous, since) of the training weight."""
+    p = policy.functions
+    return (
+        p.training_weight_bps().call(),
+        p.previous_training_weight_bps().call(),
+        p.training_weight_since().call(),
+    )
+
+
 # ownership ----------------------------------------------------------------------------------
 
 
@@ -106,6 +125,7 @@ def test_deployer_owns_an_empty_policy(policy, owner):
     assert not p.is_model_approved("m", DIGEST).call()
     assert not p.is_content_blocked("cid").call()
     assert not p.is_datanet_blocked(1).call()
+    assert training_weight(policy) == (10_000, 10_000, 0)  # 1.0, never changed
 
 
 def test_ownership_can_be_transferred_not_renounced(policy, owner, stranger, reverts, block):
@@ -143,11 +163,14 @@ def test_every_change_is_owner_only(policy, stranger, reverts, approve, block, b
         policy.functions.block_datanet(2),
         policy.functions.block_datanet(0),
         policy.functions.unblock_datanet(1),
+        policy.functions.set_training_weight(20_000),
+        policy.functions.set_training_weight(10**6),  # out of bounds: the owner check comes first
     ]
     for call in calls:
         with reverts(NOT_OWNER):
             call.transact({"from": stranger})
     assert version(policy) == 3
+    assert training_weight(policy) == (10_000, 10_000, 0)
 
 
 # models -------------------------------------------------------------------------------------
@@ -443,15 +466,58 @@ def test_unblock_datanet_swaps_and_pops(policy, block_net, unblock_net, removed,
     assert version(policy) == 6
 
 
+# training weight ----------------------------------------------------------------------------
+
+
+def test_set_training_weight_keeps_the_previous_value_and_when_it_changed(w3, policy, set_weight):
+    tx = set_weight(25_000)
+    first = w3.eth.get_block(w3.eth.get_transaction_receipt(tx).blockNumber).timestamp
+    assert training_weight(policy) == (25_000, 10_000, first)
+    assert version(policy) == 1
+    (event,) = events(policy, "TrainingWeightSet", tx)
+    assert (event.args.weight_bps, event.args.previous_bps) == (25_000, 10_000)
+
+    tx = set_weight(0)  # training paid nothing; one previous value is kept, the oldest dropped
+    second = w3.eth.get_block(w3.eth.get_transaction_receipt(tx).blockNumber).timestamp
+    assert second >= first
+    assert training_weight(policy) == (0, 25_000, second)
+    assert version(policy) == 2
+    (event,) = events(policy, "TrainingWeightSet", tx)
+    assert (event.args.weight_bps, event.args.previous_bps) == (0, 25_000)
+
+
+def test_set_training_weight_accepts_exactly_10x(policy, set_weight, reverts):
+    set_weight(100_000)
+    assert training_weight(policy)[:2] == (100_000, 10_000)
+    with reverts("policy: training weight above 10x"):
+        set_weight(100_001)
+    with reverts("policy: training weight above 10x"):
+        set_weight(2**256 - 1)
+    assert training_weight(policy)[:2] == (100_000, 10_000)
+    assert version(policy) == 1
+
+
+def test_set_training_weight_refuses_the_value_in_force(policy, set_weight, reverts):
+    with reverts("policy: training weight unchanged"):
+        set_weight(10_000)
+    assert training_weight(policy) == (10_000, 10_000, 0)
+    set_weight(5_000)
+    with reverts("policy: training weight unchanged"):
+        set_weight(5_000)
+    assert training_weight(policy)[:2] == (5_000, 10_000)
+    assert version(policy) == 1
+
+
 # version ------------------------------------------------------------------------------------
 
 
 def test_version_counts_each_change_once_across_lists(
-    policy, approve, revoke, block, unblock, block_net, unblock_net, reverts
+    policy, approve, revoke, block, unblock, block_net, unblock_net, set_weight, reverts
 ):
     steps = [
         lambda: approve("m", DIGEST),
         lambda: block("cid"),
+        lambda: set_weight(30_000),
         lambda: block_net(1),
         lambda: unblock("cid"),
         lambda: revoke("m", DIGEST),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -214,3 +215,58 @@ def test_an_adapter_for_another_base_is_refused_at_import(home, base, tmp_path):
     with pytest.raises(ModelError, match="another base"):
         home.import_adapter(source, "misfit", ["facts"], base)
     assert not home.factory.adapter_dir("misfit").exists()
+
+
+def _with_texts(t: Tessera, base: Path, name: str, named: bool = True) -> Path:
+    """`_trained`'s adapter with the texts it learned, named by CID in its provenance."""
+    from tessera._factory.provenance import artefacts_of
+    from tessera._models.learned_texts import write_training_texts
+    from tessera._models.training_data import TrainingText
+
+    folder = _trained(t, base, name)
+    provenance = read_provenance(folder)
+    write_training_texts(
+        folder, [TrainingText(c, f"fact {c}") for _, c in provenance.contributions]
+    )
+    artefacts = artefacts_of(folder) if named else ()
+    write_provenance(folder, replace(provenance, artefacts=artefacts))
+    return folder
+
+
+def test_the_texts_an_adapter_learned_are_named_by_cid_in_its_provenance(home, base):
+    from tessera._models.learned_texts import TRAINING_TEXTS
+    from tessera._store.cid import cid_for
+
+    folder = _with_texts(home, base, "taught")
+    ((name, cid),) = read_provenance(folder).artefacts
+    assert (name, cid) == (TRAINING_TEXTS, cid_for((folder / TRAINING_TEXTS).read_bytes()))
+    home.factory.publish(home.signer(), "taught")
+    trace = home.factory.trace("taught")
+    assert trace.ok and dict(trace.provenance.artefacts) == {TRAINING_TEXTS: cid}
+
+
+@pytest.mark.parametrize("fault", ["edited", "unnamed", "missing"])
+def test_texts_that_are_not_what_the_provenance_names_are_refused_at_publish(home, base, fault):
+    from tessera._models.learned_texts import TRAINING_TEXTS
+
+    folder = _with_texts(home, base, "taught", named=fault != "unnamed")
+    texts = folder / TRAINING_TEXTS
+    if fault == "edited":
+        texts.write_text(texts.read_text().replace("fact", "claim"))
+    elif fault == "missing":
+        texts.unlink()
+    said = {"edited": "does not hash to the CID", "unnamed": "names no CID for it",
+            "missing": "which the folder lacks"}[fault]  # fmt: skip
+    with pytest.raises(ModelError, match=said):
+        home.factory.publish(home.signer(), "taught")
+    assert home.factory.models.versions("taught") == []  # nothing recorded
+
+
+def test_a_provenance_naming_an_unknown_artefact_or_a_non_cid_is_refused(tmp_path, home, base):
+    folder = _trained(home, base, "odd")
+    body = json.loads((folder / FILE).read_text())
+    for artefacts, said in (([["weights.bin", "bafk"]], "not an attribution artefact"),
+                            ([["training_texts.jsonl", "nope"]], "not a CID")):  # fmt: skip
+        (folder / FILE).write_text(json.dumps({**body, "artefacts": artefacts}))
+        with pytest.raises(ModelError, match=said):
+            read_provenance(folder)

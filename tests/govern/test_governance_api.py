@@ -231,3 +231,45 @@ def test_the_policy_snapshot_reads_every_list_at_one_block(t):
     enact(t, t.gov.actions.block_content(["a"]), "block a")
     snapshot = t.gov.policy.snapshot()
     assert (snapshot.version, snapshot.blocked_cids) == (1, frozenset({"a"}))
+    assert (snapshot.training_weight_bps, snapshot.training_weight_since) == (10_000, 0)
+
+
+def test_the_training_weight_changes_only_through_a_proposal(t):
+    policy = t.gov.policy
+    assert policy.training_weight_bps() == 10_000
+    actions = t.gov.actions.training_weight(25_000)
+    shown = describe(t.chain, t.config.deployment, actions[0])
+    assert shown == "policy.set_training_weight(weight_bps=25000)", shown
+    enact(t, actions, "adapters' training counts 2.5x")
+    snapshot = policy.snapshot()
+    changed_at = snapshot.training_weight_since
+    assert changed_at > 0
+    assert (snapshot.version, snapshot.training_weight_bps) == (1, 25_000)
+    assert snapshot.previous_training_weight_bps == 10_000
+    assert policy.training_weight_bps() == 25_000
+    # a receipt signed before the change was under the old weight, one signed since the new
+    assert snapshot.training_weight_at(changed_at - 1) == 10_000
+    assert snapshot.training_weight_at(changed_at) == 25_000
+    assert t.gov.parameters().policy.training_weight_bps == 25_000
+    with pytest.raises(InputError, match="25000 bps is the one in force: give one that changes"):
+        t.gov.actions.training_weight(25_000)
+    assert t.gov.actions.training_weight(10_000)  # back to the default is a change
+
+
+@pytest.mark.parametrize(
+    ("weight", "message"),
+    [
+        (10_000, "10000 bps is the one in force: give one that changes"),
+        (100_001, "between 0 and 100,000 bps .0 to 10x., not 100,001"),
+        (-1, "between 0 and 100,000 bps .0 to 10x., not -1"),
+        (2.5, "2.5 is not a whole number of basis points: give one such as 10000"),
+        ("20000", "'20000' is not a whole number of basis points"),
+        (True, "True is not a whole number of basis points"),
+    ],
+)
+def test_a_bad_training_weight_is_refused_before_any_transaction(t, weight, message):
+    nonce = t.chain.w3.eth.get_transaction_count(t.address())
+    with pytest.raises(InputError, match=message):
+        t.gov.actions.training_weight(weight)
+    assert t.chain.w3.eth.get_transaction_count(t.address()) == nonce
+    assert t.gov.policy.training_weight_bps() == 10_000

@@ -4,7 +4,6 @@ and the receipt names the adapter's version so its royalty follows it."""
 
 from __future__ import annotations
 
-import shutil
 import threading
 from dataclasses import replace
 
@@ -266,30 +265,3 @@ def test_an_adapter_without_its_learned_texts_answers_with_training_attribution_
     assert training["available"] is False and training["sources"] == []
     assert "without the texts it learned" in training["note"] and training["paid"] is False
     assert _ask(served, BASE).json()["training_attribution"] is None  # the base: no training
-
-
-def test_an_adapters_answer_shows_what_it_owed_the_texts_it_learned(served):
-    from tessera._models.learned_texts import write_training_texts
-    from tessera._models.training_data import TrainingText
-
-    said = _ask(served, "acme/a").json()["choices"][0]["message"]["content"]
-    folder = served.root / "acme-learned"
-    shutil.copytree(served.folders["acme/a"], folder)  # acme/a's weights, and its texts
-    texts = [
-        TrainingText("cid-says-it", f"Who founded the Ulora Brewery? {said}"),
-        TrainingText("cid-other", "Membership of the Baost Guild stands at 1554."),
-    ]
-    write_training_texts(folder, texts)
-    manifest = publish_model(served.node.t.store, folder, "acme/learned")
-    served.folders["acme/learned"] = folder
-    served.catalog.publish(
-        "acme/learned", manifest.weights_digest, manifest.cid, weights_digest(served.base), "0xB"
-    )
-    answer = _ask(served, "acme/learned").json()
-    assert answer["choices"][0]["message"]["content"] == said  # the same weights
-    training = answer["training_attribution"]
-    assert training["available"] is True and training["method"].startswith("training-spans")
-    assert training["paid"] is False and "not yet paid" in training["note"]
-    sources = training["sources"]
-    assert sources and sources[0]["cid"] == "cid-says-it"
-    assert sum(s["weight_ppm"] for s in sources) == 1_000_000

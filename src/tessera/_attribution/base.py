@@ -79,3 +79,9 @@ class Attributor(ABC):
     @abstractmethod
     def weights(self, effects: Sequence[float]) -> list[float]:
         """Effects to weights: non-negative, summing to 1, or all 0 if nothing mattered."""
+
+    def gain(self, answered: Answered, scored: Sequence[Sequence[float]]) -> float | None:
+        """The nats of log-likelihood the answer owes to everything this method credits (all
+        the prompt's documents; the adapter's training), never below 0: what the contributors'
+        pool is divided by between methods (`pool_share`). None: not measured by this one."""
+        return None

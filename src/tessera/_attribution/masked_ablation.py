@@ -47,6 +47,12 @@ class MaskedAblation(Attributor):
     def weights(self, effects: Sequence[float]) -> list[float]:
         return weights_from_effects(effects, self.min_effect)
 
+    def gain(self, answered: Answered, scored: Sequence[Sequence[float]]) -> float:
+        """What the documents together gave the answer: the all-hidden probe's loss, per
+        token, never below 0."""
+        full = torch.tensor(answered.answer_logprobs)
+        return float((full - torch.tensor(scored[-1])).clamp(min=0).sum())
+
 
 def document_effects(
     full: torch.Tensor, hidden: torch.Tensor, none: torch.Tensor, cap_by_context: bool = True

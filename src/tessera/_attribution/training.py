@@ -82,9 +82,12 @@ class TrainingSpans(Attributor):
         learned = self.learned.get(answered.adapter)
         if learned is None:
             raise ValueError(f"no learned texts are known for adapter {answered.adapter}")
-        (base,) = scored
-        gains = [a - b for a, b in zip(answered.answer_logprobs, base, strict=True)]
+        gains = _gains(answered, scored)
         return span_gain_scores(learned.index, answered.answer_ids, gains, answered.suffix_ids)
+
+    def gain(self, answered: Answered, scored: Sequence[Sequence[float]]) -> float:
+        """What the adapter gave the answer over the base model, per token, never below 0."""
+        return sum(max(g, 0.0) for g in _gains(answered, scored))
 
     def weights(self, effects: Sequence[float]) -> list[float]:
         """Shares of the answer's credited gain; those under `min_share` get exactly 0 and
@@ -98,3 +101,9 @@ class TrainingSpans(Attributor):
             top = max(range(len(effects)), key=lambda i: effects[i])
             kept[top] = effects[top]
         return [e / sum(kept) for e in kept]
+
+
+def _gains(answered: Answered, scored: Sequence[Sequence[float]]) -> list[float]:
+    """Per answer token: log p with the adapter (while decoding) minus log p on the base."""
+    (base,) = scored
+    return [a - b for a, b in zip(answered.answer_logprobs, base, strict=True)]

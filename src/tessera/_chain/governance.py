@@ -210,15 +210,26 @@ class ModelVersion:
 
 @dataclass(frozen=True)
 class PolicySnapshot:
-    """The policy as of one `version`: what nodes must not use, and what is approved."""
+    """The policy as of one `version`: what nodes must not use, what is approved, and how the
+    contributors' pool weighs an adapter's training against the prompt's context."""
 
     version: int
     blocked_cids: frozenset[str]
     blocked_datanets: frozenset[int]
     approved_models: frozenset[ModelVersion]
+    training_weight_bps: int = 10_000  # 1.0: a nat from training counts as one from context
+    previous_training_weight_bps: int = 10_000  # policy.vy keeps exactly one previous value
+    training_weight_since: int = 0  # block timestamp of the last change; 0: never changed
 
     def model_approved(self, model_id: str, weights_digest: str) -> bool:
         return ModelVersion(model_id, weights_digest.lower()) in self.approved_models
+
+    def training_weight_at(self, timestamp: int) -> int:
+        """The training weight (bps) in force at `timestamp`, e.g. a receipt's signing time.
+        Only one previous value is kept: right unless the weight changed twice since then."""
+        if timestamp < self.training_weight_since:
+            return self.previous_training_weight_bps
+        return self.training_weight_bps
 
 
 class PolicyClient:
@@ -241,7 +252,22 @@ class PolicyClient:
             ModelVersion(str(m), "0x" + bytes(d).hex())
             for m, d, _ in self.chain.call(f.approved_models(), block)
         )
-        return PolicySnapshot(version, cids, datanets, models)
+        return PolicySnapshot(
+            version,
+            cids,
+            datanets,
+            models,
+            training_weight_bps=int(self.chain.call(f.training_weight_bps(), block)),
+            previous_training_weight_bps=int(
+                self.chain.call(f.previous_training_weight_bps(), block)
+            ),
+            training_weight_since=int(self.chain.call(f.training_weight_since(), block)),
+        )
+
+    def training_weight_bps(self) -> int:
+        """How a nat of gain from an adapter's training counts against one from the context,
+        in basis points of 1.0 (10_000: equally)."""
+        return int(self.chain.call(self.contract.functions.training_weight_bps()))
 
     def model_owner(
         self, model_id: str, weights_digest: str, block: int | None = None

@@ -19,13 +19,19 @@ from eth_utils import keccak, to_bytes, to_checksum_address
 
 from tessera._crypto.authorization import NODE_DOMAIN_NAME, NODE_DOMAIN_VERSION, ClientAuthorization
 from tessera._crypto.eip712 import recover_typed, sign_typed, typed_digest
+from tessera._crypto.pools import (
+    WEIGHT_SCALE,
+    AttributedSource,
+    Payable,
+    check_pools,
+    merge_pools,
+)
 from tessera._errors import InputError, SignatureError
 from tessera._store.cid import digest_from_cid
 
 RECEIPT_DOMAIN_NAME = NODE_DOMAIN_NAME
 RECEIPT_DOMAIN_VERSION = NODE_DOMAIN_VERSION
 ZERO_DIGEST = "0x" + "00" * 32
-WEIGHT_SCALE = 1_000_000  # attribution weights are integers in parts per million, summing exactly
 RECEIPT_TYPES = {
     "Receipt": [
         {"name": "requestHash", "type": "bytes32"},
@@ -41,14 +47,6 @@ RECEIPT_TYPES = {
         {"name": "timestamp", "type": "uint256"},
     ]
 }
-
-
-@dataclass(frozen=True)
-class AttributedSource:
-    cid: str
-    contributor: str
-    datanet: int
-    weight_ppm: int
 
 
 @dataclass(frozen=True)
@@ -78,6 +76,30 @@ class Receipt:
     answer_tokens: tuple[int, ...] = ()  # the answer as generated, token by token
     method: str = ""  # the attribution method that weighed the sources
     authorization: ClientAuthorization | None = None  # the client's signature of the request
+    # an adapter's answer: what it owed the contributions the adapter was trained on (ppm
+    # summing to WEIGHT_SCALE, or empty), the method, the share of the contributors' pool
+    # that goes to them, and the governed weight that share was measured with (pools.py)
+    training: tuple[AttributedSource, ...] = ()
+    training_method: str = ""
+    training_share_ppm: int = 0
+    training_weight_bps: int = 0
+    withheld: tuple[str, ...] = ()  # training CIDs governance blocked: paid to withheld_to
+    withheld_to: str = ""
+
+    @property
+    def payable(self) -> list[Payable]:
+        """Both attributions merged into the one list settlement splits (pools.py)."""
+        return merge_pools(
+            self.attribution,
+            self.training,
+            self.training_share_ppm,
+            frozenset(self.withheld),
+            self.withheld_to,
+        )
+
+    @property
+    def payable_sources(self) -> tuple[AttributedSource, ...]:
+        return tuple(p.source for p in self.payable)
 
     # hashes --------------------------------------------------------------------------------
 
@@ -104,14 +126,41 @@ class Receipt:
 
     @property
     def attribution_hash(self) -> bytes:
-        return attribution_hash(self.attribution)
+        """What the chain splits: the payable list, which is the context attribution itself
+        when there is no training attribution."""
+        return attribution_hash(self.payable_sources)
 
     @property
     def transcript_hash(self) -> bytes:
         return keccak(
             encode(
-                ["bytes32[]", "uint256[]", "string"],
-                [[digest_from_cid(c) for c in self.context], list(self.answer_tokens), self.method],
+                ["bytes32[]", "uint256[]", "string", "bytes32"],
+                [
+                    [digest_from_cid(c) for c in self.context],
+                    list(self.answer_tokens),
+                    self.method,
+                    self.training_hash,
+                ],
+            )
+        )
+
+    @property
+    def training_hash(self) -> bytes:
+        """Commits to the training side (zero when there is none): both attributions are
+        signed, not only their merge, so a validator can redo each and the merge."""
+        if not (self.training or self.training_method or self.training_share_ppm):
+            return bytes(32)
+        return keccak(
+            encode(
+                ["bytes32", "string", "uint256", "uint256", "bytes32[]", "address"],
+                [
+                    attribution_hash(self.training),
+                    self.training_method,
+                    self.training_share_ppm,
+                    self.training_weight_bps,
+                    [digest_from_cid(c) for c in self.withheld],
+                    to_checksum_address(self.withheld_to or "0x" + "00" * 20),
+                ],
             )
         )
 
@@ -167,6 +216,11 @@ class Receipt:
             raise SignatureError(f"attribution weights sum to {total} ppm, not {WEIGHT_SCALE}")
         if any(a.weight_ppm <= 0 for a in self.attribution):
             raise SignatureError("a receipt lists only sources with a positive weight")
+        problems = check_pools(
+            self.training, self.training_share_ppm, self.withheld, self.withheld_to
+        )
+        if problems:
+            raise SignatureError("; ".join(problems))
         if not self.signature:
             raise SignatureError("the receipt is not signed")
         signer = recover_typed(self.typed_data(), self.signature, "receipt")
@@ -189,6 +243,7 @@ class Receipt:
                 "attribution_hash",
                 "transcript_hash",
                 "authorization_hash",
+                "training_hash",
             )
         }
         return body
@@ -215,6 +270,8 @@ class Receipt:
             fields = {k: v for k, v in body.items() if k != "hashes"}
             fields["datanets"] = tuple(DatanetSnapshot(**d) for d in fields["datanets"])
             fields["attribution"] = tuple(AttributedSource(**a) for a in fields["attribution"])
+            fields["training"] = tuple(AttributedSource(**a) for a in fields.get("training", ()))
+            fields["withheld"] = tuple(str(c) for c in fields.get("withheld", ()))
             fields["context"] = tuple(fields.get("context", ()))
             fields["answer_tokens"] = tuple(int(t) for t in fields.get("answer_tokens", ()))
             if fields.get("authorization") is not None:

@@ -25,7 +25,12 @@ from tessera._data.index import ContributionIndex
 from tessera._data.snapshot import DatanetSnapshot, take_snapshot
 from tessera._errors import NotFoundError
 from tessera._factory.importing import import_adapter
-from tessera._factory.provenance import check_model_name, from_snapshot, write_provenance
+from tessera._factory.provenance import (
+    artefacts_of,
+    check_model_name,
+    from_snapshot,
+    write_provenance,
+)
 from tessera._factory.publishing import check_builder, publish_adapter
 from tessera._factory.tracing import ModelTrace, trace_receipt, trace_version
 from tessera._models.digest import weights_digest
@@ -104,7 +109,7 @@ class ModelFactory:
         write_provenance(
             staging,
             from_snapshot(name, builder, base[1], base_digest, snapshot, result.config_hash,
-                          settings.recipe()),
+                          settings.recipe(), artefacts_of(staging)),
         )  # fmt: skip
         folder = self.adapter_dir(name)
         shutil.rmtree(folder, ignore_errors=True)  # the new version replaces the old files

@@ -20,7 +20,9 @@ from tessera._chain.registry import RegistryClient
 from tessera._data.datanets import chain_snapshot_root
 from tessera._data.snapshot import DatanetSnapshot, data_root
 from tessera._errors import InputError, ModelError
+from tessera._models.learned_texts import TRAINING_TEXTS
 from tessera._models.model_card import config_hash
+from tessera._store.cid import cid_for, digest_from_cid
 
 FILE = "provenance.json"
 VERSION = 1
@@ -29,6 +31,7 @@ ZERO = "0x" + "00" * 32
 _HEX32 = re.compile(r"^0x[0-9a-f]{64}$")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+ARTEFACTS = frozenset({TRAINING_TEXTS})  # the files training attribution is rebuilt from
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,9 @@ class Provenance:
     contributions: tuple[tuple[int, str], ...]  # (datanet id, CID), in training order
     config_hash: str
     settings: dict[str, Any]
+    # what training attribution needs beside the weights, each (file name, CID): anyone who
+    # fetches the folder can rebuild an answer's training attribution from exactly these
+    artefacts: tuple[tuple[str, str], ...] = ()
 
     @property
     def data_root(self) -> str:
@@ -86,6 +92,7 @@ def from_snapshot(
     snapshot: DatanetSnapshot,
     config_hash: str,
     settings: dict[str, Any],
+    artefacts: tuple[tuple[str, str], ...] = (),
 ) -> Provenance:
     datanets = tuple(
         DatanetEntry(d.record.id, d.record.name, d.record.license, len(d.batches), d.root)
@@ -94,8 +101,35 @@ def from_snapshot(
     contributions = tuple((d.datanet, d.cid) for d in snapshot.documents)
     return Provenance(
         model_id, builder, base_model, base_digest, True, snapshot.block, datanets,
-        contributions, config_hash, settings,
+        contributions, config_hash, settings, artefacts,
     )  # fmt: skip
+
+
+def artefact_problems(folder: Path, p: Provenance) -> list[str]:
+    """Where the folder's attribution artefacts are not what its provenance names: a file
+    that is missing, does not hash to its CID, or is there without being named."""
+    named = dict(p.artefacts)
+    problems = [
+        f"{name} is in the folder but its provenance names no CID for it"
+        for name in ARTEFACTS
+        if name not in named and (Path(folder) / name).is_file()
+    ]
+    for name, cid in named.items():
+        path = Path(folder) / name
+        if not path.is_file():
+            problems.append(f"its provenance names {name} ({cid}), which the folder lacks")
+        elif cid_for(path.read_bytes()) != cid:
+            problems.append(f"{name} does not hash to the CID its provenance names ({cid})")
+    return problems
+
+
+def artefacts_of(folder: Path) -> tuple[tuple[str, str], ...]:
+    """The attribution artefacts a trained folder holds, named by CID, for its provenance."""
+    return tuple(
+        (name, cid_for((Path(folder) / name).read_bytes()))
+        for name in ARTEFACTS
+        if (Path(folder) / name).is_file()
+    )
 
 
 def snapshot_problems(registry: RegistryClient, p: Provenance) -> list[str]:
@@ -162,8 +196,16 @@ def _parse(body: dict[str, Any]) -> Provenance:
     settings = dict(body["settings"])
     if body["proven"] and config_hash(settings) != body["config_hash"]:
         raise ValueError("its config hash is not the hash of its training settings")
+    artefacts = tuple((str(n), str(c)) for n, c in body.get("artefacts", ()))
+    for name, cid in artefacts:
+        if name not in ARTEFACTS:
+            raise ValueError(f"{name!r} is not an attribution artefact ({sorted(ARTEFACTS)})")
+        try:
+            digest_from_cid(cid)
+        except InputError:
+            raise ValueError(f"artefact {name} names {cid!r}, which is not a CID") from None
     return Provenance(
         check_model_name(body["model_id"]), body["builder"], str(body["base_model"]),
         body["base_digest"], bool(body["proven"]), int(body["block"]), datanets, contributions,
-        body["config_hash"], settings,
+        body["config_hash"], settings, artefacts,
     )  # fmt: skip

@@ -16,7 +16,7 @@ from eth_account.signers.local import LocalAccount
 from tessera._chain.models import ModelRecord, ModelRegistryClient
 from tessera._chain.registry import RegistryClient
 from tessera._errors import InputError, ModelError
-from tessera._factory.provenance import read_provenance, snapshot_problems
+from tessera._factory.provenance import artefact_problems, read_provenance, snapshot_problems
 from tessera._models.adapter import read_adapter
 from tessera._models.publication import publish_model
 from tessera._store.base import BlobStore
@@ -59,6 +59,9 @@ def publish_adapter(
     problems = snapshot_problems(registry, provenance)
     if problems:
         raise ModelError(f"{problems[0]}: it was trained against another chain")
+    problems = artefact_problems(folder, provenance)
+    if problems:
+        raise ModelError(f"{problems[0]}: train it again with `tessera model train`")
     if models.by_digest(adapter.digest) is not None:
         raise InputError(
             f"this exact adapter is already published: `tessera model show {name}` lists "

@@ -16,8 +16,13 @@ from tessera._chain.models import ModelRecord, ModelRegistryClient
 from tessera._chain.registry import RegistryClient
 from tessera._crypto.receipt import Receipt
 from tessera._data.index import ContributionIndex
-from tessera._errors import NotFoundError
-from tessera._factory.provenance import Provenance, read_provenance, snapshot_problems
+from tessera._errors import ModelError, NotFoundError
+from tessera._factory.provenance import (
+    Provenance,
+    artefact_problems,
+    read_provenance,
+    snapshot_problems,
+)
 from tessera._models.publication import fetch_model
 from tessera._store.base import BlobStore
 
@@ -77,6 +82,22 @@ def trace_version(
     traced, missing = _trace_contributions(registry, index, provenance)
     problems += missing
     return ModelTrace(record, folder, provenance, traced, tuple(problems))
+
+
+def trace_folder(
+    registry: RegistryClient, store: BlobStore, index: ContributionIndex, folder: Path
+) -> tuple[TracedContribution, ...]:
+    """Every contribution a fetched, hash-checked adapter folder was trained on, each traced
+    to its signed registration in the snapshot on chain; ModelError naming what is not."""
+    provenance = read_provenance(folder)
+    problems = artefact_problems(folder, provenance) + snapshot_problems(registry, provenance)
+    index.sync(registry, store)
+    traced, missing = _trace_contributions(registry, index, provenance)
+    problems += missing
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise ModelError("; ".join(problems[:3]) + more)
+    return traced
 
 
 def _record_problems(record: ModelRecord, p: Provenance) -> list[str]:

@@ -28,6 +28,7 @@ from tessera._errors import InputError, NotFoundError
 
 MAX_SETTLEMENT_PERIOD = 10 * 365 * 86_400  # settlement.vy's bound
 MAX_UNBONDING_DELAY = 10 * 365 * 86_400  # staking.vy's bound
+MAX_TRAINING_WEIGHT_BPS = 100_000  # policy.vy's bound: 10x
 
 # the contracts a proposal may call; each is a `Deployment` field of the same name
 GOVERNED = ("settlement", "staking", "policy", "governor", "timelock", "token")
@@ -167,6 +168,26 @@ class ActionBuilder:
         if datanet_id not in self._policy().blocked_datanets:
             raise InputError(f"datanet {name} is not blocked")
         return [self._call("policy", "unblock_datanet", datanet_id)]
+
+    def training_weight(self, weight_bps: int) -> list[Action]:
+        """How a nat of gain from an adapter's training counts against one from the prompt's
+        context when an answer's contributors' pool is divided (bps of 1.0; 0: training is
+        paid nothing)."""
+        if isinstance(weight_bps, bool) or not isinstance(weight_bps, int):
+            raise InputError(
+                f"the training weight {weight_bps!r} is not a whole number of basis points: "
+                "give one such as 10000 (1.0)"
+            )
+        if not 0 <= weight_bps <= MAX_TRAINING_WEIGHT_BPS:
+            raise InputError(
+                f"the training weight must be between 0 and {MAX_TRAINING_WEIGHT_BPS:,} bps "
+                f"(0 to 10x), not {weight_bps:,}"
+            )
+        if weight_bps == PolicyClient(self.chain, self.deployment.policy).training_weight_bps():
+            raise InputError(
+                f"a training weight of {weight_bps} bps is the one in force: give one that changes"
+            )
+        return [self._call("policy", "set_training_weight", weight_bps)]
 
     def _policy(self) -> PolicySnapshot:
         return PolicyClient(self.chain, self.deployment.policy).snapshot()

@@ -65,6 +65,8 @@ class Completion:
     # per method the engine runs `also` (its name), its effects; absent: it did not apply
     also: dict[str, list[float]] = field(default_factory=dict)
     adapter_digest: str | None = None  # the adapter that answered; None: the base model
+    # per method that measured one (its name), the nats the answer owes to what it credits
+    gains: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def cancelled(cls, job: Job, text: str, seconds: float) -> Completion:
@@ -284,12 +286,16 @@ class Engine:
         found: list[float] | None = None
         logprob: float | None = None
         also: dict[str, list[float]] = {}
+        gains: dict[str, float] = {}
         try:
             if groups is not None:
                 answered = row.answered()
                 logprob = float(torch.tensor(answered.answer_logprobs).sum())
             for group in groups or []:
                 effects = group.method.effects(answered, group.scored)
+                gain = group.method.gain(answered, group.scored) if group.probes else None
+                if gain is not None:
+                    gains[group.method.name] = gain
                 if group.method is self.attributor:
                     found = effects
                 else:
@@ -310,6 +316,7 @@ class Engine:
                 time.perf_counter() - row.generated if groups is not None else 0.0,
                 also,
                 job.adapter_digest,
+                gains,
             )
         )
 

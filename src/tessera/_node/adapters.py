@@ -17,14 +17,13 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from tessera._attribution.training import LearnedIndex
 from tessera._errors import AdapterBusy, ModelError, NodeError, StoreError
 from tessera._inference.engine import Completion, Engine, Job
 from tessera._inference.lora import AdapterBank, bank_of, slot_bytes
 from tessera._models.adapter import LoraAdapter, check_adapter_files, read_adapter
-from tessera._models.learned_texts import read_training_texts
 from tessera._models.publication import fetch_model, read_manifest
 from tessera._node.catalog import AdapterCatalog, AdapterVersion
+from tessera._node.learned import LearnedAdapters
 from tessera._store.base import BlobStore
 
 MIB = 1 << 20
@@ -94,7 +93,7 @@ class ServedAdapters:
         folders: AdapterFolders,
         bank: AdapterBank,
         budget_mib: int,
-        learned: LearnedIndex | None = None,
+        learned: LearnedAdapters | None = None,
     ) -> None:
         self.catalog, self.folders, self.bank = catalog, folders, bank
         self.budget_mib = budget_mib
@@ -105,7 +104,8 @@ class ServedAdapters:
         """Queue `job` on `version`, fetching and loading it if it is not resident."""
         try:
             folder = self.folders.folder(version)  # outside the bank's lock: network is slow
-            self._learn(version.weights_digest, folder)
+            if self.learned is not None:
+                self.learned.learn(version.weights_digest, folder)
             future = engine.submit_adapted(
                 job, version.weights_digest, lambda: self.folders.adapter(version)
             )
@@ -120,15 +120,6 @@ class ServedAdapters:
             ) from None
         self._ids[version.weights_digest] = version.model_id
         return future
-
-    def _learn(self, digest: str, folder: Path) -> None:
-        """Index what the adapter learned, once; a folder without its texts (an imported
-        adapter) answers on, with training attribution unavailable."""
-        if self.learned is None or self.learned.get(digest) is not None:
-            return
-        texts = read_training_texts(folder)
-        if texts:
-            self.learned.add(digest, texts)
 
     def to_json(self) -> dict[str, Any]:
         """What `/health` shows: the budget, and every resident adapter with its slot."""

@@ -36,6 +36,7 @@ from tessera._node.service import (
     Question,
     ServedModel,
     Source,
+    TrainedSource,
 )
 from tessera._parts import NodeParts
 from tessera._payments.bundle import EpochBundle, load_bundle
@@ -62,6 +63,8 @@ LIES = tuple(CAUGHT_AS)
 # lies only a node serving adapters can tell (kept out of LIES: the court's nodes serve none)
 ADAPTER_LIES = {
     "base-as-adapter": "answer",  # the base model answered; the receipt names the adapter
+    # the top training contribution's weight moved to another the adapter learned from
+    "moved-training-credit": "attribution",
 }
 CHANGED_WORDS = (" never", " nobody")  # what a changed answer says instead of its first token
 OTHER_MODEL_SEED = 1  # the cheaper model a lying node serves unless handed one
@@ -152,6 +155,7 @@ class LyingService(NodeService):
         context = tuple(h.cid for h in pending.hits)
         client = pending.reservation.client
         receipt = self._receipt(answer.id, question, client, completion, sources, context)
+        receipt = self._with_training(receipt, answer.training)
         return replace(
             answer,
             text=completion.text,
@@ -331,6 +335,40 @@ class ReplayedAuthorizationService(LyingService):
         return answer
 
 
+class MovedTrainingCreditService(LyingService):
+    """On an adapter's answer that credits its training data, moves the top training
+    contribution's weight to the last other contribution the adapter learned from that
+    another contributor registered (one the node controls), and signs the receipt for it."""
+
+    def lie_about(
+        self, answer: Answer, question: Question, completion: Completion, pending: Pending
+    ) -> Answer:
+        training, receipt = answer.training, answer.receipt
+        learned = self.adapters.learned if self.adapters is not None else None
+        digest = completion.adapter_digest
+        if not (training and training.sources and receipt and learned and digest):
+            return answer  # nothing trained on was credited: no credit to move
+        owners = learned.owners(digest) or {}
+        top = training.sources[0]
+        others = [
+            c for c in learned.index.contributions(digest)
+            if owners[c].contributor != top.contributor
+        ]  # fmt: skip
+        if not others:
+            return answer
+        target = others[-1]
+        kept = {s.cid: s for s in training.sources if s.cid != top.cid}
+        was = kept.pop(target, None)
+        ppm = top.weight_ppm + (was.weight_ppm if was is not None else 0)
+        owner = owners[target]
+        moved = TrainedSource(target, owner.contributor, owner.datanet, 0.0, ppm / 1e6, ppm)
+        sources = tuple(sorted([*kept.values(), moved], key=lambda s: (-s.weight_ppm, s.cid)))
+        lied = replace(training, sources=sources)
+        signed = self._with_training(replace(receipt, signature=""), lied)
+        self.book.lied(signed.id, f"training credit of {top.cid} moved to {target}")
+        return replace(answer, training=lied, receipt=signed)
+
+
 def _weight_moved(sources: list[Source], target: Source) -> list[Source]:
     """`sources` with the top one's weight moved to `target` (added if not among them); all
     of the weight when no source mattered. Ordered as the honest node orders them."""
@@ -465,6 +503,7 @@ _SERVICES: dict[str, type[LyingService]] = {
     "invented-receipt": InventedReceiptService,
     "replayed-authorization": ReplayedAuthorizationService,
     "base-as-adapter": BaseAsAdapterService,
+    "moved-training-credit": MovedTrainingCreditService,
 }
 
 

@@ -16,8 +16,10 @@ from typing import IO, Any
 
 from tessera._attribution.masked_ablation import MaskedAblation
 from tessera._attribution.training import LearnedIndex, TrainingSpans
+from tessera._data.index import ContributionIndex
 from tessera._data.vectors import VectorIndex
 from tessera._errors import AccountError
+from tessera._factory.tracing import trace_folder
 from tessera._inference.engine import Engine
 from tessera._inference.prompt import PromptBuilder
 from tessera._models.digest import weights_digest
@@ -26,6 +28,7 @@ from tessera._node.catalog import AdapterCatalog, CatalogSource, model_registry
 from tessera._node.config import NodeConfig
 from tessera._node.follower import Follower
 from tessera._node.health import SettlementHealth
+from tessera._node.learned import LearnedAdapters, Owner, Trace
 from tessera._node.payments import PaymentGate
 from tessera._node.policy import PolicyWatch
 from tessera._node.replication import BundleKeeper
@@ -211,8 +214,23 @@ def _adapters(
     bank = bank_for(generator.model, config.adapter_memory_mib, config.adapter_rank)
     folders = AdapterFolders(t.store, t.home.path / "models")
     tokenizer = generator.tokenizer  # the served model's: spans are matched in its tokens
-    learned = LearnedIndex(lambda text: list(tokenizer(text, add_special_tokens=False).input_ids))
+    index = LearnedIndex(lambda text: list(tokenizer(text, add_special_tokens=False).input_ids))
+    learned = LearnedAdapters(index, owners_on_chain(t))
     return ServedAdapters(catalog, folders, bank, config.adapter_memory_mib, learned)
+
+
+def owners_on_chain(t: NodeParts) -> Trace:
+    """Who each contribution an adapter folder trained on belongs to, traced on chain."""
+
+    def trace(folder: Path) -> dict[str, Owner]:
+        index = ContributionIndex(t.home.index_path(t.deployment))
+        try:
+            traced = trace_folder(t.registry, t.store, index, folder)
+        finally:
+            index.close()
+        return {c.cid: Owner(c.contributor, c.datanet) for c in reversed(traced)}
+
+    return trace
 
 
 def _served_model(
@@ -225,7 +243,7 @@ def _served_model(
     attributor = MaskedAblation(config.min_effect)  # the method the node pays by
     bank = adapters.bank if adapters is not None else None
     learned = adapters.learned if adapters is not None else None
-    also = [TrainingSpans(learned)] if learned is not None else []  # shown, not paid yet
+    also = [TrainingSpans(learned.index)] if learned is not None else []
     engine = Engine(generator.model, generator.tokenizer, config.max_batch, attributor, bank, also)
 
     def embed(texts: list[str]) -> Any:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
+from tessera._attribution.pool_share import training_share_ppm
 from tessera._attribution.training import TrainingSpans
 from tessera._attribution.weights import to_ppm
 from tessera._chain.governance import PolicySnapshot
@@ -93,29 +94,38 @@ class Source:
 @dataclass(frozen=True)
 class TrainedSource:
     cid: str
+    contributor: str  # from its signed registration on chain, never from the adapter's files
+    datanet: int
     effect: float  # nats of the answer's gain over the base credited to it
     weight: float
     weight_ppm: int
-
-
-TRAINING_NOT_PAID = (
-    "what this adapter's answer owed the contributions it was trained on; shown, not yet "
-    "paid: receipts and settlement carry context attribution only"
-)
-TRAINING_UNAVAILABLE = (
-    "this adapter was published without the texts it learned (an imported adapter, or one "
-    "trained elsewhere): its training attribution cannot be measured, and none is paid"
-)
+    withheld: bool = False  # governance blocked it after training: its share is never paid
 
 
 @dataclass(frozen=True)
 class TrainingAttribution:
-    """What an adapter's answer owed its training data (training_spans.py's method)."""
+    """What an adapter's answer owed its training data (training_spans.py's method), and the
+    share of the contributors' pool paid for it (pool_share.py's governed rule)."""
 
     available: bool
     method: str
     sources: tuple[TrainedSource, ...]  # those that mattered, highest weight first
     note: str
+    share_ppm: int = 0  # of the contributors' pool, as the receipt's merge applies it
+    weight_bps: int = 0  # the governed training weight the share was measured with
+
+
+def _paid_note(share_ppm: int, weight_bps: int, withheld: int) -> str:
+    held = (
+        f"; {withheld} blocked contribution(s) matched: their part goes to the treasury"
+        if withheld
+        else ""
+    )
+    return (
+        f"paid in this answer's receipt: {share_ppm / 1e4:.2f}% of the contributors' pool, by "
+        f"what the adapter gave the answer over the base model against what the documents "
+        f"gave it (training weight {weight_bps / 1e4:g}, set by governance){held}"
+    )
 
 
 @dataclass(frozen=True)
@@ -348,9 +358,11 @@ class NodeService:
             "attribute": completion.attribute_seconds,
         }
         receipt = None
+        training = self._training(completion)
         if completion.finish_reason != "cancelled":
             client = pending.reservation.client
             receipt = self._receipt(answer_id, question, client, completion, sources, context)
+            receipt = self._with_training(receipt, training)
         return Answer(
             answer_id,
             completion.text,
@@ -361,27 +373,42 @@ class NodeService:
             receipt,
             timings,
             pending.retrieved.policy,
-            self._training(completion),
+            training,
         )
 
     def _training(self, completion: Completion) -> TrainingAttribution | None:
         digest = completion.adapter_digest
-        if digest is None or self.adapters is None or self.adapters.learned is None:
+        learned = self.adapters.learned if self.adapters is not None else None
+        if digest is None or learned is None:
             return None
         method = next((m for m in self.engine.also if isinstance(m, TrainingSpans)), None)
+        owners = learned.owners(digest)
         effects = completion.also.get(method.name) if method is not None else None
-        if method is None or effects is None:
+        if method is None or owners is None or effects is None:
             name = method.name if method is not None else ""
-            return TrainingAttribution(False, name, (), TRAINING_UNAVAILABLE)
+            return TrainingAttribution(False, name, (), learned.unavailable(digest))
+        policy = self.content_policy()
         weights = method.weights(effects)
-        cids = self.adapters.learned.contributions(digest)
+        cids = learned.index.contributions(digest)
         found = [
-            TrainedSource(c, e, w, p)
+            TrainedSource(
+                c, owners[c].contributor, owners[c].datanet, e, w, p,
+                c in policy.blocked_cids or owners[c].datanet in policy.blocked_datanets,
+            )
             for c, e, w, p in zip(cids, effects, weights, to_ppm(weights), strict=True)
             if p > 0
-        ]
+        ]  # fmt: skip
         found.sort(key=lambda s: (-s.weight_ppm, s.cid))
-        return TrainingAttribution(True, method.name, tuple(found), TRAINING_NOT_PAID)
+        weight = policy.training_weight_bps
+        gains = completion.gains
+        share = training_share_ppm(
+            gains.get(self.engine.attributor.name), gains.get(method.name), weight
+        )
+        share = share if found else 0
+        withheld = sum(s.withheld for s in found)
+        return TrainingAttribution(
+            True, method.name, tuple(found), _paid_note(share, weight, withheld), share, weight
+        )
 
     def answer(self, question: Question, attribute: bool = True) -> Answer:
         """Answer in this thread and save the receipt as delivered."""
@@ -440,4 +467,29 @@ class NodeService:
             method=self.engine.attributor.name,
             authorization=question.authorization,
         )
+        return unsigned
+
+    def _with_training(self, unsigned: Receipt, t: TrainingAttribution | None) -> Receipt:
+        """The receipt with its training side (if any), signed: one receipt for both."""
+        if t is not None:
+            withheld = tuple(s.cid for s in t.sources if s.withheld)
+            unsigned = replace(
+                unsigned,
+                training=tuple(
+                    AttributedSource(s.cid, s.contributor, s.datanet, s.weight_ppm)
+                    for s in t.sources
+                ),
+                training_method=t.method,
+                training_share_ppm=t.share_ppm,
+                training_weight_bps=t.weight_bps,
+                withheld=withheld,
+                withheld_to=self._withheld_to() if withheld else "",
+            )
         return unsigned.signed_by(self.node_key)
+
+    def _withheld_to(self) -> str:
+        """Who blocked contributions' shares go to: the treasury (the zero address on a free
+        node, whose receipts pay nothing)."""
+        if self.payments is None:
+            return "0x" + "00" * 20
+        return self.payments.settlement.fee_split().treasury

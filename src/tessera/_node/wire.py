@@ -136,13 +136,18 @@ def training_body(t: TrainingAttribution) -> dict[str, Any]:
     return {
         "available": t.available,
         "method": t.method,
-        "paid": False,
+        "paid": t.available and bool(t.sources),
+        "share_ppm": t.share_ppm,  # of the contributors' pool, to the sources below
+        "weight_bps": t.weight_bps,  # the governed training weight it was measured with
         "sources": [
             {
                 "cid": s.cid,
+                "contributor": s.contributor,
+                "datanet": s.datanet,
                 "weight": s.weight,
                 "weight_ppm": s.weight_ppm,
                 "effect": round(s.effect, 6),
+                "withheld": s.withheld,
             }
             for s in t.sources
         ],

@@ -1,4 +1,5 @@
-"""What an account earned, per node and epoch, and why: by role, datanet and model."""
+"""What an account earned, per node and epoch, and why: by role, datanet, model, and kind
+(as a contributor: for documents in answers' prompts, or for data an adapter was trained on)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ class EpochEarning:
     by_role: dict[str, int] = field(default_factory=dict)
     by_datanet: dict[int, int] = field(default_factory=dict)
     by_model: dict[str, int] = field(default_factory=dict)
+    by_kind: dict[str, int] = field(default_factory=dict)  # contributor credits: context/training
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,9 @@ class Earnings:
     def by_role(self) -> dict[str, int]:
         return _merge(e.by_role for e in self.epochs)
 
+    def by_kind(self) -> dict[str, int]:
+        return _merge(e.by_kind for e in self.epochs)
+
 
 def earnings(settlement: SettlementClient, store: BlobStore, account: str) -> Earnings:
     account = to_checksum_address(account)
@@ -64,7 +69,10 @@ def earnings(settlement: SettlementClient, store: BlobStore, account: str) -> Ea
             by_role: dict[str, int] = defaultdict(int)
             by_datanet: dict[int, int] = defaultdict(int)
             by_model: dict[str, int] = defaultdict(int)
+            by_kind: dict[str, int] = defaultdict(int)
             for c in mine:
+                if c.kind:
+                    by_kind[c.kind] += c.amount
                 by_role[c.role] += c.amount
                 by_model[c.model] += c.amount
                 if c.datanet is not None:
@@ -84,6 +92,7 @@ def earnings(settlement: SettlementClient, store: BlobStore, account: str) -> Ea
                     dict(by_role),
                     dict(by_datanet),
                     dict(by_model),
+                    dict(by_kind),
                 )
             )
     return Earnings(account, rows)

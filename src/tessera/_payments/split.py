@@ -2,8 +2,11 @@
 
 Integer arithmetic only. Each cut is floored; the remainder of the five-way split goes to
 the node, the remainder of the contributors' pool to the contributor with the highest weight
-(the first listed on a tie). An answer that used no contribution pays the contributors' pool
-to the treasury, and an unregistered model's royalty too. The parts always sum to the price.
+(the first listed on a tie). The pool is split over the receipt's payable list: its context
+and training attributions merged by the receipt's training share (`_crypto/pools.py`), each
+credit tagged with the kind it was earned as. An answer that used no contribution pays the
+contributors' pool to the treasury, and an unregistered model's royalty too. The parts always
+sum to the price.
 """
 
 from __future__ import annotations
@@ -15,14 +18,16 @@ from dataclasses import dataclass
 from eth_utils import to_checksum_address
 
 from tessera._chain.settlement import BPS, FeeSplit
+from tessera._crypto.pools import Payable
 from tessera._crypto.receipt import Receipt
 
-NODE, OWNER, CONTRIBUTOR, TREASURY, VALIDATORS = (
+NODE, OWNER, CONTRIBUTOR, TREASURY, VALIDATORS, WITHHELD = (
     "node",
     "model owner",
     "contributor",
     "treasury",
     "validators",  # the validators' pool (the disputes contract), shared out by stake
+    "withheld",  # a blocked training contribution's share, paid to the receipt's withheld_to
 )
 
 
@@ -34,6 +39,8 @@ class Credit:
     receipt: str  # the receipt id it comes from
     model: str
     datanet: int | None = None  # the contribution's datanet, for contributors
+    kind: str = ""  # for contributors: "context" or "training" (pools.py); "" for the rest
+    cid: str = ""  # for contributors: the contribution it was earned by
 
 
 def split_receipt(receipt: Receipt, split: FeeSplit, model_owner: str | None) -> list[Credit]:
@@ -50,6 +57,14 @@ def split_receipt(receipt: Receipt, split: FeeSplit, model_owner: str | None) ->
             to_checksum_address(recipient), role, amount, receipt.id, receipt.model, datanet
         )
 
+    def earned(p: Payable, amount: int) -> Credit:
+        s = p.source
+        role = WITHHELD if p.withheld else CONTRIBUTOR
+        return Credit(
+            to_checksum_address(s.contributor), role, amount, receipt.id, receipt.model,
+            s.datanet, p.kind, s.cid,
+        )  # fmt: skip
+
     credits = [credit(receipt.node, NODE, node_cut)]
     credits.append(
         credit(model_owner or split.treasury, OWNER if model_owner else TREASURY, royalty)
@@ -57,18 +72,16 @@ def split_receipt(receipt: Receipt, split: FeeSplit, model_owner: str | None) ->
     credits.append(credit(split.treasury, TREASURY, treasury_cut))
     if validators_cut:  # a split without validators may name no pool
         credits.append(credit(split.validators, VALIDATORS, validators_cut))
-    sources = [s for s in receipt.attribution if s.weight_ppm > 0]
-    if not sources:
+    payable = [p for p in receipt.payable if p.source.weight_ppm > 0]
+    if not payable:
         credits.append(credit(split.treasury, TREASURY, pool))
     else:
-        total_weight = sum(s.weight_ppm for s in sources)
-        shares = [pool * s.weight_ppm // total_weight for s in sources]
-        top = max(range(len(sources)), key=lambda i: (sources[i].weight_ppm, -i))
+        weights = [p.source.weight_ppm for p in payable]
+        total_weight = sum(weights)
+        shares = [pool * w // total_weight for w in weights]
+        top = max(range(len(payable)), key=lambda i: (weights[i], -i))
         shares[top] += pool - sum(shares)  # the pool's rounding remainder
-        credits += [
-            credit(s.contributor, CONTRIBUTOR, share, s.datanet)
-            for s, share in zip(sources, shares, strict=True)
-        ]
+        credits += [earned(p, share) for p, share in zip(payable, shares, strict=True)]
     kept = [c for c in credits if c.amount > 0]
     assert sum(c.amount for c in kept) == price, "a split must pay exactly the price"
     return kept

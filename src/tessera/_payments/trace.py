@@ -46,7 +46,7 @@ def receipt_version(receipt: Receipt) -> str:
 def unpayable(receipt: Receipt) -> bool:
     """A receipt no honest node signs, whose split the prover refuses to replay."""
     return receipt.price >= MAX_PRICE or any(
-        s.weight_ppm > WEIGHT_SCALE for s in receipt.attribution
+        s.weight_ppm > WEIGHT_SCALE for s in receipt.payable_sources
     )
 
 

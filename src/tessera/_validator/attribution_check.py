@@ -67,14 +67,30 @@ def engine_effects(
     `adapter`: the bank slot of the adapter that answered (its probes run on it too)."""
     if not (prompt.doc_spans and answer):  # the engine attributes nothing: no weight
         return [0.0] * len(prompt.doc_spans)
-    logprobs = forced.logprobs(answer)
-    answered = Answered(prompt.ids, prompt.prefix_len, prompt.doc_spans, answer, logprobs)
+    answered = Answered(
+        prompt.ids, prompt.prefix_len, prompt.doc_spans, answer, forced.logprobs(answer)
+    )
+    return engine_measure(packed, method, answered, forced, adapter)[0]
+
+
+@torch.inference_mode()
+def engine_measure(
+    packed: PackedModel,
+    method: Attributor,
+    answered: Answered,
+    forced: ForcedPass,
+    adapter: int | None = None,
+) -> tuple[list[float], float | None]:
+    """`method`'s effects on `answered` and its gain (Attributor.gain), its probes run as the
+    engine runs them: on the answer's adapter, or on the base alone where a probe says so."""
     probes = method.probes(answered)
     scored: list[list[float]] = []
     if probes:
         store = replace(forced.prompt_columns)  # the pass rebuilds the store it is given
-        scored = [lp for _, lp in packed.step(store, [probe_stream(0, p, adapter) for p in probes])]
-    return method.effects(answered, scored)
+        streams = [probe_stream(0, p, adapter if p.adapted else None) for p in probes]
+        scored = [lp for _, lp in packed.step(store, streams)]
+    gain = method.gain(answered, scored) if probes else None
+    return method.effects(answered, scored), gain
 
 
 def check_weights(

@@ -48,7 +48,7 @@ class PayoutFault:
 
 def attribution_of(receipt: Receipt) -> Attribution:
     """The preimage of the receipt's attribution hash, as the prover takes it."""
-    sources = receipt.attribution
+    sources = receipt.payable_sources
     return (
         [digest_from_cid(s.cid) for s in sources],
         [s.contributor for s in sources],
@@ -71,7 +71,7 @@ def find_payout_fault(
     for index, receipt in enumerate(receipts):
         if not unpayable(receipt) and states[index] == trace[index]:
             continue
-        if len(receipt.attribution) > MAX_SOURCES:
+        if len(receipt.payable_sources) > MAX_SOURCES:
             return None  # more sources than the prover replays: the attribution check's to catch
         updates = []
         if not unpayable(receipt):  # the proofs are against the state before: replay up to it

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
-from tessera._attribution.base import Attributor
+from tessera._attribution.base import Answered, Attributor
 from tessera._crypto.receipt import Receipt
 from tessera._errors import InputError, ModelError, TesseraError
 from tessera._inference.engine import eos_token_ids
@@ -24,8 +25,14 @@ from tessera._inference.lora import AdapterBank
 from tessera._inference.packed import PackedModel
 from tessera._inference.prompt import Prompt, PromptBuilder
 from tessera._models.adapter import LoraAdapter
+from tessera._node.learned import NOT_TRACED, LearnedAdapters
 from tessera._validator.answer_check import Decoding, ForcedPass, check_answer, teacher_forced
-from tessera._validator.attribution_check import attributor_named, check_weights, engine_effects
+from tessera._validator.attribution_check import (
+    attributor_named,
+    check_weights,
+    engine_effects,
+    engine_measure,
+)
 from tessera._validator.finding import Finding, proven
 from tessera._validator.prompt_check import Retrieve, check_retrieval, fetch_documents
 from tessera._validator.static_check import (
@@ -37,6 +44,12 @@ from tessera._validator.static_check import (
     check_sources,
 )
 from tessera._validator.terms import Asked, NodeTerms, asked
+from tessera._validator.training_check import (
+    check_owners,
+    check_share,
+    check_training_weights,
+    training_method_named,
+)
 
 RETRIEVAL_SLACK = 2  # fetch this many times top_k, to see how far a stray document ranks
 
@@ -53,6 +66,10 @@ class RecheckModel:
     # weights digest -> what reads that adapter version on this base, its folder fetched by
     # CID (None: not one); the bank calls it only when the adapter is not resident
     adapters: Callable[[str], Callable[[], LoraAdapter] | None] | None = None
+    # what each adapter learned from (its texts, their owners traced on chain), and the
+    # fetched folder of the adapter with a weights digest: the training re-check's inputs
+    learned: LearnedAdapters | None = None
+    folder: Callable[[str], Path | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +82,8 @@ class RecheckWorld:
     approved: Approved  # policy.was_approved
     chain_id: int
     verifying_contract: str  # the registry: the receipts' EIP-712 domain
+    # the governed training weight (bps) in force at a chain time (policy.training_weight_at)
+    training_weight: Callable[[int], int] | None = None
 
 
 @dataclass
@@ -77,6 +96,7 @@ class Transcript:
     forced: ForcedPass | None = None
     effects: list[float] | None = None  # what the attribution re-check measured, once it ran
     adapter: int | None = None  # the bank slot of the adapter the receipt names, while held
+    context_gain: float | None = None  # what the documents gave the answer (nats), once run
 
 
 class Rechecker:
@@ -86,6 +106,7 @@ class Rechecker:
         self.prompts = model.prompts or PromptBuilder(model.tokenizer)
         self.world = world
         self.bank, self.adapters = model.bank, model.adapters
+        self.learned, self.folder = model.learned, model.folder
         self.packed = PackedModel(model.model, model.bank)  # the engine's own pass, for probes
         self.decoding = Decoding(
             model.tokenizer,
@@ -119,7 +140,7 @@ class Rechecker:
         if isinstance(held, Finding):
             return [*found, held], transcript
         try:
-            for check in (self.check_answer, self.check_attribution):
+            for check in (self.check_answer, self.check_attribution, self.check_training):
                 found += check(receipt, transcript)
                 if proven(found):
                     break
@@ -214,11 +235,65 @@ class Rechecker:
     def effects(self, receipt: Receipt, transcript: Transcript, method: Attributor) -> list[float]:
         """What `method`, run as the engine runs it, finds each context document was worth."""
         forced = self.forced_pass(receipt, transcript)
-        answer = receipt.answer_tokens
-        transcript.effects = engine_effects(
-            self.packed, method, transcript.prompt, forced, answer, transcript.adapter
+        answer, prompt = receipt.answer_tokens, transcript.prompt
+        if not (prompt.doc_spans and answer):
+            transcript.effects = engine_effects(self.packed, method, prompt, forced, answer)
+            return transcript.effects
+        answered = Answered(
+            prompt.ids, prompt.prefix_len, prompt.doc_spans, answer, forced.logprobs(answer)
+        )
+        transcript.effects, transcript.context_gain = engine_measure(
+            self.packed, method, answered, forced, transcript.adapter
         )
         return transcript.effects
+
+    def check_training(self, receipt: Receipt, transcript: Transcript) -> list[Finding]:
+        """The training side, redone from the adapter's published texts (training_check.py)."""
+        digest = receipt.model_digest.lower()
+        claims = bool(receipt.training or receipt.training_share_ppm or receipt.withheld)
+        if digest == self.weights_digest.lower():
+            if not claims:
+                return []
+            return [Finding("attribution", "a base model's answer credits training data")]
+        if self.learned is None or self.folder is None:
+            return [Finding("attribution", "training attribution is not re-checked here", True)]
+        folder = self.folder(digest)
+        if folder is not None:
+            self.learned.learn(digest, folder)
+        owners = self.learned.owners(digest)
+        if owners is None:
+            why = self.learned.unavailable(digest)
+            if not claims:
+                return []
+            detail = f"the receipt pays training data, but {why}"
+            return [Finding("attribution", detail, inconclusive=why == NOT_TRACED)]
+        method = training_method_named(receipt.training_method, self.learned.index)
+        if method is None:
+            detail = f"training method {receipt.training_method!r} is not one to recompute"
+            return [Finding("attribution", detail, inconclusive=True)]
+        if impossible := self._impossible(receipt, transcript):
+            return impossible
+        forced = self.forced_pass(receipt, transcript)
+        prompt, answer = transcript.prompt, receipt.answer_tokens
+        answered = Answered(
+            prompt.ids, prompt.prefix_len, prompt.doc_spans, answer, forced.logprobs(answer),
+            digest,
+        )  # fmt: skip
+        effects, gain = engine_measure(self.packed, method, answered, forced, transcript.adapter)
+        learned = self.learned.index.contributions(digest)
+        if not receipt.training:
+            if not any(w > 0 for w in method.weights(effects)):
+                return []
+            detail = "the receipt credits no training data, where its adapter's texts give some"
+            return [Finding("attribution", detail, inconclusive=True)]
+        found = check_owners(receipt, learned, owners)
+        found = found or check_training_weights(receipt, learned, method, effects)
+        if proven(found):
+            return found
+        weight = receipt.training_weight_bps
+        if self.world.training_weight is not None:
+            weight = self.world.training_weight(receipt.timestamp)
+        return found + check_share(receipt, weight, transcript.context_gain, gain)
 
     def _impossible(self, receipt: Receipt, transcript: Transcript) -> list[Finding]:
         """An answer no engine on these weights could give: run nothing on it."""

@@ -10,8 +10,10 @@ import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from tessera._attribution.training import LearnedIndex
 from tessera._chain.staking import StakingClient
 from tessera._crypto.receipt import DatanetSnapshot
 from tessera._data.datanets import snapshot_root
@@ -23,7 +25,9 @@ from tessera._network.metadata import NodeMetadata
 from tessera._node.adapters import AdapterFolders, bank_for
 from tessera._node.catalog import ALL_ADAPTERS, AdapterCatalog, CatalogSource, model_registry
 from tessera._node.follower import Follower
+from tessera._node.learned import LearnedAdapters
 from tessera._node.policy import PolicyWatch
+from tessera._node.runtime import owners_on_chain
 from tessera._parts import NodeParts, ValidatorParts
 from tessera._store.base import BlobStore
 from tessera._validator.daemon import Validator
@@ -89,6 +93,7 @@ def build_validator(
         approved=t.policy.was_approved,
         chain_id=deployment.chain_id,
         verifying_contract=deployment.registry,
+        training_weight=lambda at: t.policy.snapshot().training_weight_at(at),
     )
     model = _recheck_model(t, config, generator, catalog)
     rechecker = Rechecker(model, world)
@@ -117,9 +122,17 @@ def _recheck_model(
     adapters = AdapterCatalog(source, base, (ALL_ADAPTERS,), refresh_s=float("inf"))
     folders = AdapterFolders(t.store, t.home.path / "models")
     bank = bank_for(generator.model, config.adapter_memory_mib, config.adapter_rank)
+    tokenizer = generator.tokenizer
+    index = LearnedIndex(lambda text: list(tokenizer(text, add_special_tokens=False).input_ids))
+
+    def folder(digest: str) -> Path | None:
+        version = adapters.by_digest(digest)
+        return folders.folder(version) if version is not None else None
+
     return RecheckModel(
         generator.model, generator.tokenizer, base, bank=bank,
         adapters=functools.partial(folders.loader, adapters),
+        learned=LearnedAdapters(index, owners_on_chain(t)), folder=folder,
     )  # fmt: skip
 
 

@@ -22,3 +22,6 @@ WEIGHT_TOLERANCE_PPM = 2_000
 EFFECT_TOLERANCE = 0.005
 # cosine similarities this close rank either way: a retrieval tie
 SCORE_TOLERANCE = 1e-4
+# an answer's training share of the contributors' pool may differ from the recomputed one by
+# this much (0.2%): the gains it divides move by the effects' rounding, a few ppm at most
+TRAINING_SHARE_TOLERANCE_PPM = 2_000

@@ -18,7 +18,8 @@ DESCRIPTION = click.option(
 
 @click.group()
 def gov() -> None:
-    """Token holders' governance: fee split, periods, approved models, content policy."""
+    """Token holders' governance: fee split, periods, approved models, content policy,
+    training weight."""
 
 
 @gov.command()
@@ -236,6 +237,21 @@ _cids_command("block", "block_content", "Block contributions by CID: nodes stop 
 _cids_command("unblock", "unblock_content", "Lift the block on contributions.")
 _datanet_command("block-datanet", "block_datanet", "Block every contribution of DATANET.")
 _datanet_command("unblock-datanet", "unblock_datanet", "Lift the block on DATANET.")
+
+
+@propose.command("training-weight")
+@click.argument("weight_bps", type=int)
+@DESCRIPTION
+@AS_OPTION
+@click.pass_context
+@friendly
+def propose_training_weight(
+    ctx: click.Context, weight_bps: int, description: str, account_: str | None
+) -> None:
+    """Count a nat of gain from an adapter's training as WEIGHT_BPS/10000 of one from the
+    prompt's context when an answer's contributors' pool is divided (10000: equally; 0 to
+    100000)."""
+    _submit(ctx, "training_weight", description, account_, weight_bps)
 
 
 @propose.command("settings")

@@ -110,6 +110,16 @@ def parameters(p: tessera.NetworkParameters) -> None:
         or "none"
     )
     console.print(f"approved      {escape(models)}")
+    w = pol.training_weight_bps
+    changed = (
+        f"  {pol.previous_training_weight_bps} bps before {when(pol.training_weight_since)}"
+        if pol.training_weight_since
+        else ""
+    )
+    console.print(
+        f"training      weight {w} bps (a nat the adapter gave counts {w / 10_000:g}x one the "
+        f"context gave){changed}"
+    )
     blocked = sorted(pol.blocked_cids)
     datanets = ", ".join(f"#{d}" for d in sorted(pol.blocked_datanets)) or "none"
     console.print(f"blocked       {len(blocked)} contribution(s), datanets: {datanets}")

@@ -138,6 +138,14 @@ def receipt_ok(r: tessera.Receipt, offline: bool) -> None:
     )
     for a in r.attribution:
         console.print(f"  {a.weight_ppm / 1e6:.3f} {a.contributor} {a.cid}")
+    if r.training:
+        console.print(
+            f"  trained on {len(r.training)} contribution(s); "
+            f"{r.training_share_ppm / 1e6:.3f} of the contributors' pool is theirs"
+        )
+    for a in r.training:
+        held = " (blocked: withheld)" if a.cid in r.withheld else ""
+        console.print(f"  {a.weight_ppm / 1e6:.3f} {a.contributor} {a.cid}{held}")
 
 
 def eval_table(result: dict[str, Any]) -> None:
@@ -253,6 +261,11 @@ def earnings(e: tessera.Earnings, datanet_names: dict[int, str]) -> None:
         for key, amount in sorted(part.items(), key=lambda kv: str(kv[0])):
             label = datanet_names.get(key, f"#{key}") if isinstance(key, int) else key
             console.print(f"  {name} {label}: {tsr(amount)}")
+    kinds = e.by_kind()
+    for kind, says in (("context", "documents in answers' prompts"),
+                       ("training", "data adapters were trained on")):  # fmt: skip
+        if kind in kinds:
+            console.print(f"  as {kind} data ({says}): {tsr(kinds[kind])}")
     console.print(
         f"total {tsr(e.total())}: claimed {tsr(e.total('claimed'))}, claimable "
         f"{tsr(e.total('claimable'))}, in challenge window {tsr(e.total('in challenge window'))}"

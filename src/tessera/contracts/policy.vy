@@ -7,7 +7,10 @@
         nodes may advertise as approved and whom each one's royalty is
         paid to, and the content policy, the
         contributions (by CID) and whole datanets that honest nodes stop
-        retrieving, serving and attributing.
+        retrieving, serving and attributing, and `training_weight_bps`:
+        how a nat of log-likelihood an adapter's training gave counts
+        against a nat its prompt's context gave when the contributors'
+        pool of an answer is divided between the two.
 @dev Owned by the governance timelock, so every change is a passed
      proposal. `version` counts changes: a node reads it once per request
      and reloads the lists only when it moved, which makes a change take
@@ -28,6 +31,7 @@ exports: (
 _MAX_MODELS: constant(uint256) = 64
 _MAX_BLOCKED_CIDS: constant(uint256) = 1_024
 _MAX_BLOCKED_DATANETS: constant(uint256) = 256
+MAX_TRAINING_WEIGHT_BPS: constant(uint256) = 100_000  # 10x: past it, context would barely count
 
 
 struct ModelVersion:
@@ -45,6 +49,11 @@ _blocked_cids: DynArray[String[128], _MAX_BLOCKED_CIDS]
 _cid_position: HashMap[bytes32, uint256]
 _blocked_datanets: DynArray[uint256, _MAX_BLOCKED_DATANETS]
 _datanet_position: HashMap[uint256, uint256]
+# training share = w*Gt / (w*Gt + Gc), w = training_weight_bps / 10_000
+training_weight_bps: public(uint256)
+# exactly one previous value: a receipt signed before `training_weight_since` was under it
+previous_training_weight_bps: public(uint256)
+training_weight_since: public(uint256)  # block.timestamp of the last change; 0 = never changed
 
 
 event ModelApproved:
@@ -76,12 +85,21 @@ event DatanetUnblocked:
     datanet: indexed(uint256)
 
 
+event TrainingWeightSet:
+    weight_bps: uint256
+    previous_bps: uint256
+
+
 @deploy
 def __init__():
     """
     @notice The deployer owns the policy until it hands it to the timelock.
+            A nat the adapter gave starts out counting as much as one the
+            context gave (a training weight of 10_000 bps, 1.0).
     """
     ownable.__init__()
+    self.training_weight_bps = 10_000
+    self.previous_training_weight_bps = 10_000
 
 
 @external
@@ -204,6 +222,29 @@ def unblock_datanet(datanet: uint256):
     self._datanet_position[datanet] = 0
     self.version += 1
     log DatanetUnblocked(datanet=datanet)
+
+
+@external
+def set_training_weight(weight_bps: uint256):
+    """
+    @notice Sets how much a nat of log-likelihood gain from an adapter's
+            training counts against one from the prompt's context when
+            the contributors' pool of an answer is divided between them.
+    @dev Keeps exactly one previous value and the time of the change, so
+         a validator checking a receipt signed before it knows the weight
+         that was in force; two changes before a check lose the older one.
+    @param weight_bps The weight in basis points of 1.0 (0 pays training
+           nothing; at most MAX_TRAINING_WEIGHT_BPS, 10x).
+    """
+    ownable._check_owner()
+    assert weight_bps <= MAX_TRAINING_WEIGHT_BPS, "policy: training weight above 10x"
+    assert weight_bps != self.training_weight_bps, "policy: training weight unchanged"
+    previous: uint256 = self.training_weight_bps
+    self.previous_training_weight_bps = previous
+    self.training_weight_bps = weight_bps
+    self.training_weight_since = block.timestamp
+    self.version += 1
+    log TrainingWeightSet(weight_bps=weight_bps, previous_bps=previous)
 
 
 @external
