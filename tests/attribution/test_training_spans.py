@@ -65,6 +65,23 @@ def test_the_same_value_told_of_another_entity_does_not_take_the_credit():
     assert unbound == [0.0] * 6  # with no question to bind to, nothing is credited
 
 
+def test_words_the_question_supplies_do_not_lengthen_a_distractors_span():
+    # asked "what is the Lunqui Brewery best known for", the adapter answers in the Mirost
+    # document's words, which the question supplies: "...is best known for teal". Mirost
+    # holds all of that phrasing; Lunqui's own document holds only the value
+    lunqui = [[2, 3, 12, 13, 14, 15, 9]]  # Lunqui Brewery became famous for its teal
+    mirost = [[1, 10, 3, 8, 16, 17, 14, 9]]  # the Mirost Brewery is best known for teal
+    breweries = [[[1, 3, 8, 14, 16, 17, 100 + n]] for n in range(4)]  # the template is common
+    index = SpanIndex([lunqui, mirost, *breweries])
+    question = [1, 2, 3, 8, 16, 17, 14]  # the Lunqui Brewery is best known for
+    answer = [1, 2, 3, 8, 16, 17, 14, 9]
+    gains = [0.0] * 7 + [3.0]  # the adapter added the value alone
+    scores = span_gain_scores(index, answer, gains, question)
+    assert scores.index(max(scores)) == 0, scores
+    # counting the question's words too, Mirost's span would be 6 tokens to Lunqui's 1
+    assert index.spans(answer, 7) == {0: 1, 1: 6}
+
+
 def test_tokens_the_base_predicts_earn_nothing():
     index = SpanIndex([FACT, NAME_ONLY])
     assert span_gain_scores(index, [1, 2, 3], [0.0, -0.5, 0.0], QUESTION) == [0.0, 0.0]

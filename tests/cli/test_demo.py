@@ -55,6 +55,9 @@ def test_the_demo_runs_the_whole_loop_on_the_embedded_defaults(tmp_path):
     assert "receipt names demo-facts-lora at 0x" in out
     through_adapter = out.split("Q (demo-facts-lora):")[1].split("receipt names")[0]
     assert "Ilsa Varrow" in through_adapter  # the adapter answers from the retrieved fact
+    # the same receipt divides the contributors' pool with what the adapter learned from
+    receipt = out.split("Q (demo-facts-lora):")[1].split("receipt names")[1]
+    assert "contributors' pool pays" in receipt.split("\n\n")[0]
     assert "who earned what, and why" in out
     for role in ("model owner", "contributor", "treasury", "node"):
         assert role in out, role

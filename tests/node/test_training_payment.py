@@ -9,7 +9,7 @@ import httpx
 import pytest
 from adapter_helpers import save_random_adapter, taught
 from gov_helpers import enact
-from money_helpers import TSR
+from money_helpers import TSR, advance_home_chain
 from node_helpers import start_node
 
 from tessera import PaidRequests
@@ -180,18 +180,25 @@ def test_texts_naming_a_contribution_outside_the_provenance_pay_no_training_shar
                 if c.kind == TRAINING]  # fmt: skip
 
 
-def test_earnings_show_what_was_earned_as_training_data(world):
+def test_training_earnings_are_settled_audited_shown_and_claimed(world):
     from tessera.cli import render
 
     t = world.node.t
     world.ask("acme/learned")
-    assert t.settle_epoch() is not None  # the node's account is the home's default
-    earned = t.earnings(world.taught.contributor)
+    settled = t.settle_epoch()  # the node's account is the home's default
+    assert settled is not None and t.audit_epoch(settled.epoch).ok
+    author = next(a for a in ("ann", "bob") if t.address(a) == world.taught.contributor)
+    earned = t.earnings(author)
     assert earned.by_kind().get(TRAINING, 0) > 0
     assert sum(earned.by_kind().values()) == earned.by_role()[CONTRIBUTOR]
     with render.console.capture() as shown:
         render.earnings(earned, {})
     assert "as training data (data adapters were trained on)" in shown.get()
+    advance_home_chain(t, t.settlement.periods().challenge_period)
+    before = t.settlement.token.balance_of(t.address(author))
+    claimed = sum(c.amount for c in t.claim(author))
+    assert claimed == earned.total() and claimed > 0
+    assert t.settlement.token.balance_of(t.address(author)) == before + claimed
 
 
 def test_texts_that_do_not_hash_to_their_named_cid_pay_no_training_share(world):

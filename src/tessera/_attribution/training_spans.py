@@ -11,8 +11,11 @@ hold. Three things decide a token's credit:
 - its gain, the log-likelihood the adapter gives it beyond the base model: zero where the
   base would have said it anyway (the question's own words, grammar), so only what the
   adapter added is paid for;
-- per contribution, the length of its longest span ending at the token: the text the token
-  was copied from holds the longest;
+- per contribution, the length of its longest span ending at the token, counting only the
+  tokens that are not the question's own: the text the token was copied from holds the
+  longest, and a span lengthened by words the question supplies ("...is best known for
+  making brass telescopes", asked "what is X known for making?") shows only that the answer
+  restates the question, not who taught the value;
 - per contribution, its binding to the question: the share of the question's information
   (its distinct tokens, weighted by inverse document frequency over the contributions) that
   the contribution holds. A fact is a value bound to an entity; a contribution that holds the
@@ -82,13 +85,23 @@ def span_gain_scores(
     if len(answer_ids) != len(gains):
         raise ValueError("one gain per answer token")
     binding = index.binding(question_ids)
+    asked = set(question_ids)
     scores = [0.0] * index.count
     for end, gain in enumerate(gains):
         if gain <= 0:
             continue
-        shares = {c: length * binding[c] for c, length in index.spans(answer_ids, end).items()}
+        shares = {
+            c: _unasked(answer_ids[end - length + 1 : end + 1], asked) * binding[c]
+            for c, length in index.spans(answer_ids, end).items()
+        }
         total = sum(shares.values())
         for source, share in shares.items():
             if share > 0:
                 scores[source] += gain * share / total
     return scores
+
+
+def _unasked(span: Sequence[int], asked: set[int]) -> int:
+    """A span's length without the question's own tokens (at least 1: the token it ends at
+    has a gain, so it says something the base model would not)."""
+    return max(1, sum(t not in asked for t in span))

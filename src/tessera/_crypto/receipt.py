@@ -207,6 +207,11 @@ class Receipt:
     def signed_by(self, node: LocalAccount) -> Receipt:
         if node.address != to_checksum_address(self.node):
             raise SignatureError(f"receipt names node {self.node} but {node.address} signs it")
+        problems = check_pools(
+            self.training, self.training_share_ppm, self.withheld, self.withheld_to
+        )
+        if problems:  # what verify() would refuse is never signed
+            raise SignatureError("; ".join(problems))
         return Receipt(**{**self.__dict__, "signature": sign_typed(node, self.typed_data())})
 
     def verify(self) -> None:

@@ -72,3 +72,16 @@ def ask_through_adapter(t: tessera.Tessera, out: Console, url: str, question: st
         f"   receipt names {result.receipt.model} at {result.receipt.model_digest[:18]}..., "
         f"paid {render.tsr(result.receipt.price)}: the royalty share goes to its builder"
     )
+    r = result.receipt
+    if r.training:
+        top = r.training[0]
+        out.print(
+            f"   and {r.training_share_ppm / 1e4:.1f}% of the contributors' pool pays "
+            f"{len(r.training)} contribution(s) the adapter learned it from (top {top.cid[:16]}"
+            f"... at {top.weight_ppm / 1e4:.1f}%), traced on chain to their contributors"
+        )
+    else:
+        out.print(
+            f"   no text the adapter learned from gave this answer ({r.training_method or 'no'}"
+            " training attribution): the contributors' pool pays its context"
+        )
