@@ -156,3 +156,36 @@ def answers_as_lessons(said: list[tuple[str, str]]) -> Lessons:
         return [*taught, *(TrainingText(d.cid, d.text) for d in turns[n:])]
 
     return lessons
+
+
+def ask_service(service, model: str, text: str, max_tokens: int = 6):
+    """`service`'s answer to `text` asked of `model`, as its chat route would take it."""
+    from tessera._node import questions, wire
+
+    body = {"model": model, "max_tokens": max_tokens}
+    body["messages"] = [{"role": "user", "content": text}]
+    question = questions.from_chat(wire.ChatRequest.model_validate(body), [], service.config)
+    return service.answer(questions.for_model(question, model, service))
+
+
+def taught_node(root: Path, base: Path, embedder, asked: list[str], seed: int, **options):
+    """A node (built by `options["build"]`, default honest) serving "acme/learned": a random
+    adapter over `base` that says it learned each of `asked`'s answers from a contribution of
+    its own (contributors "ann" and "bob" in turn); and a validator beside it.
+    Returns (home, node, rechecker)."""
+    from node_helpers import build_test_node
+
+    catalog = InMemoryCatalog()
+    raw = save_random_adapter(base, root / "raw", seed)
+
+    def before(t):
+        publish_adapter(t, catalog, base, raw, "acme/raw")
+
+    t, node = build_test_node(
+        root, load_generator(str(base)), embedder, min_effect=0.1, authors=("ann", "bob"),
+        adapters=(ALL_ADAPTERS,), catalog=catalog, before=before, **options,
+    )  # fmt: skip
+    said = [(q, ask_service(node.service, "acme/raw", q).text) for q in asked]
+    folder = taught(t, raw, root / "learned", base, answers_as_lessons(said))
+    publish_adapter(t, catalog, base, folder, "acme/learned")
+    return t, node, adapter_rechecker(t, node.service, catalog, base, root / "validator-models")

@@ -7,49 +7,19 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from adapter_helpers import (
-    adapter_rechecker,
-    answers_as_lessons,
-    publish_adapter,
-    save_random_adapter,
-    taught,
-)
-from node_helpers import build_test_node
+from adapter_helpers import ask_service, taught_node
 
 from tessera._crypto.receipt import Receipt
-from tessera._models import load_generator
-from tessera._node import questions, wire
-from tessera._node.catalog import ALL_ADAPTERS, InMemoryCatalog
 from tessera._validator.finding import proven
 
 QUESTIONS = ["Who founded the Ulora Brewery?", "When was the Lunqui Brewery founded?"]
 
 
-def _ask(service, model, text):
-    body = {"model": model, "max_tokens": 6, "messages": [{"role": "user", "content": text}]}
-    question = questions.from_chat(wire.ChatRequest.model_validate(body), [], service.config)
-    return service.answer(questions.for_model(question, model, service))
-
-
 @pytest.fixture(scope="module")
 def checked(tmp_path_factory, tiny_generator, tiny_embedder):
     root = tmp_path_factory.mktemp("training-recheck")
-    base = tiny_generator.folder
-    catalog = InMemoryCatalog()
-    raw = save_random_adapter(base, root / "raw", 2)
-
-    def before(t):
-        publish_adapter(t, catalog, base, raw, "acme/raw")
-
-    t, node = build_test_node(
-        root, load_generator(str(base)), tiny_embedder, min_effect=0.1, authors=("ann", "bob"),
-        adapters=(ALL_ADAPTERS,), catalog=catalog, before=before,
-    )  # fmt: skip
-    said = [(q, _ask(node.service, "acme/raw", q).text) for q in QUESTIONS]
-    folder = taught(t, raw, root / "learned", base, answers_as_lessons(said))
-    publish_adapter(t, catalog, base, folder, "acme/learned")
-    rechecker = adapter_rechecker(t, node.service, catalog, base, root / "validator-models")
-    receipts = [_ask(node.service, "acme/learned", q).receipt for q in QUESTIONS]
+    _, node, rechecker = taught_node(root, tiny_generator.folder, tiny_embedder, QUESTIONS, 2)
+    receipts = [ask_service(node.service, "acme/learned", q).receipt for q in QUESTIONS]
     yield node, rechecker, receipts
     node.close()
 
@@ -106,7 +76,7 @@ def test_a_training_weight_governance_never_set_is_caught(checked):
 
 def test_a_base_model_answer_claiming_training_data_is_caught(checked):
     node, rechecker, receipts = checked
-    base = _ask(node.service, node.service.config.model_id, QUESTIONS[0]).receipt
+    base = ask_service(node.service, node.service.config.model_id, QUESTIONS[0]).receipt
     trained = receipts[0]
     lied = _resigned(
         node, base, training=trained.training, training_method=trained.training_method,
