@@ -144,3 +144,18 @@ def test_the_governed_rule_divides_by_the_measured_gains(context, training, weig
 def test_a_negative_training_weight_is_refused():
     with pytest.raises(ValueError, match="non-negative"):
         training_share_ppm(1.0, 1.0, -1)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"weight_ppm": "1000000"}, {"weight_ppm": True}, {"datanet": 1.5}, {"cid": 7}],
+)
+def test_a_receipt_whose_sources_are_not_typed_as_signed_is_refused_on_reading(bad):
+    from tessera._errors import InputError
+
+    t = _sources([WEIGHT_SCALE], "t")
+    body = receipt(training=t, training_share_ppm=100_000).signed_by(NODE).to_json()
+    for side in ("attribution", "training"):
+        hostile = {**body, side: [{**body[side][0], **bad}]}
+        with pytest.raises(InputError, match="not a Tessera receipt"):
+            Receipt.from_json(hostile)

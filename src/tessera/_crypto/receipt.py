@@ -274,8 +274,8 @@ class Receipt:
         try:
             fields = {k: v for k, v in body.items() if k != "hashes"}
             fields["datanets"] = tuple(DatanetSnapshot(**d) for d in fields["datanets"])
-            fields["attribution"] = tuple(AttributedSource(**a) for a in fields["attribution"])
-            fields["training"] = tuple(AttributedSource(**a) for a in fields.get("training", ()))
+            fields["attribution"] = tuple(_source(a) for a in fields["attribution"])
+            fields["training"] = tuple(_source(a) for a in fields.get("training", ()))
             fields["withheld"] = tuple(str(c) for c in fields.get("withheld", ()))
             fields["context"] = tuple(fields.get("context", ()))
             fields["answer_tokens"] = tuple(int(t) for t in fields.get("answer_tokens", ()))
@@ -286,6 +286,17 @@ class Receipt:
             raise InputError(
                 f"not a Tessera receipt ({exc}): pass a file saved by the node"
             ) from None
+
+
+def _source(body: dict[str, Any]) -> AttributedSource:
+    """One attributed source from hostile JSON: exact types, or ValueError."""
+    source = AttributedSource(**body)
+    ints = (source.datanet, source.weight_ppm)
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in ints):
+        raise ValueError("a source's datanet and weight_ppm are integers")
+    if not (isinstance(source.cid, str) and isinstance(source.contributor, str)):
+        raise ValueError("a source's cid and contributor are strings")
+    return source
 
 
 def attribution_hash(sources: tuple[AttributedSource, ...] | list[AttributedSource]) -> bytes:
