@@ -171,6 +171,7 @@ ACCESS: dict[str, dict[str, str]] = {
         "unblock_content": OWNER,
         "block_datanet": OWNER,
         "unblock_datanet": OWNER,
+        "set_training_weight": OWNER,
     },
 }
 # modules compile only into their host, whose ABI (their exports included) the table checks
@@ -488,6 +489,7 @@ GATES = [
     Gate("policy", "unblock_content", "owner", NOT_OWNER, lambda w: (CID,)),
     Gate("policy", "block_datanet", "owner", NOT_OWNER, lambda w: (2,)),
     Gate("policy", "unblock_datanet", "owner", NOT_OWNER, lambda w: (1,)),
+    Gate("policy", "set_training_weight", "owner", NOT_OWNER, lambda w: (20_000,)),
     Gate(
         "governor",
         "propose",

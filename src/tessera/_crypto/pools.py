@@ -63,7 +63,11 @@ def merge_pools(
     withheld_to: str = "",
 ) -> list[Payable]:
     """The payable list: both attributions scaled into one that sums to WEIGHT_SCALE (or is
-    empty when neither credits anyone). Sources must already be checked (see `check_pools`)."""
+    empty when neither credits anyone). Without a training side it is the context attribution
+    exactly as signed, malformed weights included: the payout prover must see what a node
+    signed to judge it (`check_pools` and `Receipt.verify` refuse what no honest node signs)."""
+    if not training:
+        return [Payable(s, CONTEXT) for s in context]
     t = effective_training_share(context, training, share_ppm)
     scaled = [
         Payable(_weighted(s, s.weight_ppm * (WEIGHT_SCALE - t) // WEIGHT_SCALE), CONTEXT)
@@ -80,6 +84,8 @@ def merge_pools(
         return []
     top = max(range(len(kept)), key=lambda i: (kept[i].source.weight_ppm, -i))
     short = WEIGHT_SCALE - sum(p.source.weight_ppm for p in kept)
+    if short < 0:  # weights no honest node signs: left as they are, never made to look whole
+        return kept
     winner = kept[top]
     kept[top] = replace(winner, source=_weighted(winner.source, winner.source.weight_ppm + short))
     return kept
