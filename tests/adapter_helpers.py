@@ -114,7 +114,7 @@ def adapter_rechecker(t, service, catalog: InMemoryCatalog, base: Path, root: Pa
 
     bank = bank_for(mine.model, 64, 8)
     tokenizer = mine.tokenizer
-    index = LearnedIndex(lambda text: list(tokenizer(text, add_special_tokens=False).input_ids))
+    index = LearnedIndex.for_tokenizer(tokenizer)
 
     def folder(digest):
         version = registry.by_digest(digest)

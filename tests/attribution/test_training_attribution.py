@@ -29,7 +29,7 @@ def served(tmp_path_factory):
     generator = load_generator(str(base))
     bank = AdapterBank(generator.model, capacity=2, rank=4)
     tokenize = generator.tokenizer
-    learned = LearnedIndex(lambda text: list(tokenize(text, add_special_tokens=False).input_ids))
+    learned = LearnedIndex.for_tokenizer(tokenize)
     method = TrainingSpans(learned)
     engine = Engine(generator.model, generator.tokenizer, max_batch=4, bank=bank, also=[method])
     engine.generator, engine.learned, engine.method = generator, learned, method

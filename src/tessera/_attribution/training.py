@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from tessera._attribution.base import Answered, Attributor, Probe
 from tessera._attribution.training_spans import SpanIndex, span_gain_scores
@@ -41,6 +42,12 @@ class LearnedIndex:
         self._tokenize = tokenize
         self._by_digest: dict[str, Learned] = {}
         self._lock = threading.Lock()
+
+    @classmethod
+    def for_tokenizer(cls, tokenizer: Any) -> LearnedIndex:
+        """Texts tokenized as a Hugging Face `tokenizer` reads them, without special tokens:
+        spans are matched in the served model's own tokens."""
+        return cls(lambda text: list(tokenizer(text, add_special_tokens=False).input_ids))
 
     def add(self, digest: str, texts: Sequence[TrainingText]) -> Learned:
         cids = tuple(sorted({t.cid for t in texts}))

@@ -214,7 +214,7 @@ def _adapters(
     bank = bank_for(generator.model, config.adapter_memory_mib, config.adapter_rank)
     folders = AdapterFolders(t.store, t.home.path / "models")
     tokenizer = generator.tokenizer  # the served model's: spans are matched in its tokens
-    index = LearnedIndex(lambda text: list(tokenizer(text, add_special_tokens=False).input_ids))
+    index = LearnedIndex.for_tokenizer(tokenizer)
     learned = LearnedAdapters(index, owners_on_chain(t))
     return ServedAdapters(catalog, folders, bank, config.adapter_memory_mib, learned)
 

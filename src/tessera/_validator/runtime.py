@@ -123,7 +123,7 @@ def _recheck_model(
     folders = AdapterFolders(t.store, t.home.path / "models")
     bank = bank_for(generator.model, config.adapter_memory_mib, config.adapter_rank)
     tokenizer = generator.tokenizer
-    index = LearnedIndex(lambda text: list(tokenizer(text, add_special_tokens=False).input_ids))
+    index = LearnedIndex.for_tokenizer(tokenizer)
 
     def folder(digest: str) -> Path | None:
         version = adapters.by_digest(digest)
