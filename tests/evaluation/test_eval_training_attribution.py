@@ -13,6 +13,8 @@ from eval_helpers import run_tessera_eval
 from tessera._evaluation.training_attribution_eval import (
     Asked,
     _Bench,
+    _disjoint_groups,
+    _Trial,
     entities,
     ranked_docs,
     report,
@@ -126,3 +128,46 @@ def test_a_limit_of_zero_is_refused_before_anything_runs():
         "--limit", "0",
     )  # fmt: skip
     assert done.returncode == 2 and "--limit" in done.stderr
+
+
+def _trial(qid, top, *touched):
+    return _Trial(Asked(qid, "q", "x", [], "", "x", [1]), top, {top, *touched})
+
+
+def test_retrains_are_shared_only_by_questions_that_touch_different_contributions():
+    trials = [_trial("1", "a"), _trial("2", "b"), _trial("3", "a", "c"), _trial("4", "d", "b")]
+    groups = _disjoint_groups(trials, size=3)
+    assert [[t.asked.qid for t in g] for g in groups] == [["1", "2"], ["3", "4"]]
+    assert [len(g) for g in _disjoint_groups(trials, size=1)] == [1, 1, 1, 1]
+
+
+def test_brittleness_retrains_without_the_top_and_without_a_control(tmp_path, tiny_generator):
+    """Two questions about different documents share each retrain: one retrain without both
+    tops, one without two contributions neither question rests on."""
+    from tessera._models.training import TrainSettings, train_adapter
+    from tessera._models.training_data import TrainingDocument
+
+    docs = [TrainingDocument(f"cid-{n}", f"The Brisk Hall number {n} was built in 15{n}1.")
+            for n in range(5)]  # fmt: skip
+    settings = TrainSettings(rank=4, alpha=8, epochs=1, augmentation="sentences", bf16=False)
+    train_adapter(tiny_generator.folder, docs, settings, tmp_path / "adapter")
+    bench = _Bench.load(tmp_path / "adapter", str(tiny_generator.folder),
+                        {f"cid-{n}": f"d{n}" for n in range(5)})  # fmt: skip
+    lines: list[str] = []
+    try:
+        asked = []
+        for n in (0, 1):
+            a = bench.ask({"qid": f"q{n}", "question": f"When was hall {n} built?",
+                           "answer": "x", "support": [f"d{n}"]})  # fmt: skip
+            # planted as learned: the tiny model learns nothing, the retrains are what is tested
+            a.expected, a.answer, a.base_answer = "15x1", "15x1", "no"
+            a.scores["ours"] = [1.0 if c == f"cid-{n}" else 0.0 for c in bench.contributions]
+            asked.append(a)
+        result = bench.brittleness(asked, 2, settings, lines.append, group=2)
+    finally:
+        bench.close()
+    assert result["questions"] == 2 and result["retrains"] == 2
+    assert {o["qid"] for o in result["per_question"]} == {"q0", "q1"}
+    assert result["lost_without_top"] == 1.0  # the tiny adapter never says "15x1"
+    assert sum("without top (2 removed)" in line for line in lines) == 2
+    assert sum("without control (2 removed)" in line for line in lines) == 2

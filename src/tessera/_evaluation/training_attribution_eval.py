@@ -45,6 +45,7 @@ class TrainingEvalConfig:
     settings: TrainSettings = field(default_factory=TrainSettings)
     model_path: str | None = None
     brittleness: int = 0  # questions whose top contribution is removed and the adapter retrained
+    brittleness_group: int = 1  # independent questions that share one retrain
 
 
 @dataclass
@@ -136,7 +137,7 @@ def evaluate(
                 result = report(asked, bench.doc_ids)
                 if config.brittleness:
                     result["brittleness"] = bench.brittleness(
-                        asked, config.brittleness, config.settings, log
+                        asked, config.brittleness, config.settings, log, config.brittleness_group
                     )
             finally:
                 bench.close()
@@ -298,43 +299,103 @@ class _Bench:
         return out.hidden_states[-1][0, start:].mean(0).float()
 
     def brittleness(
-        self, asked: list[Asked], count: int, settings: TrainSettings, log: Log
+        self, asked: list[Asked], count: int, settings: TrainSettings, log: Log, group: int = 1
     ) -> dict[str, Any]:
         """For `count` learned questions: retrain without the top-attributed contribution, and
-        (the control) without a random other one; how often the answer is lost."""
+        (the control) without a random contribution outside the question's support; how often
+        the answer is lost. `group` questions share a retrain when no one's support or top is
+        another's (the planted entities are independent facts), so a larger sample costs
+        fewer retrains; group 1 is one retrain per question and kind."""
+        learned = [a for a in asked if a.learned and a.scores.get("ours")]
+        sample = random.Random(0).sample(learned, min(count, len(learned)))
+        cid_of = {doc: cid for cid, doc in zip(self.contributions, self.doc_ids, strict=True)}
+        trials: list[_Trial] = []
+        for a in sample:
+            weights = a.scores["ours"]
+            top = self.contributions[max(range(len(weights)), key=lambda i: weights[i])]
+            touched = {top} | {cid_of[d] for d in a.support if d in cid_of}
+            trials.append(_Trial(a, top, touched))
+        outcomes: list[dict[str, Any]] = []
+        retrains = 0
+        for batch in _disjoint_groups(trials, group):
+            touched = set().union(*(t.touched for t in batch))
+            others = sorted(c for c in self.contributions if c not in touched)
+            controls = random.Random(batch[0].asked.qid).sample(
+                others, min(len(batch), len(others))
+            )
+            lost = {
+                kind: self._retrain_without(removed, batch, settings, log, kind)
+                for kind, removed in (("top", [t.top for t in batch]), ("control", controls))
+            }
+            retrains += 2
+            for n, t in enumerate(batch):
+                outcomes.append({
+                    "qid": t.asked.qid, "support": len(t.asked.support),
+                    "top": lost["top"][n], "control": lost["control"][n],
+                })  # fmt: skip
+        n = len(outcomes)
+        single = [o for o in outcomes if o["support"] == 1]
+        return {
+            "questions": n,
+            "retrains": retrains,
+            "group": group,
+            "lost_without_top": sum(o["top"] for o in outcomes) / n if n else None,
+            "lost_without_random": sum(o["control"] for o in outcomes) / n if n else None,
+            "lost_without_top_single_support": (
+                sum(o["top"] for o in single) / len(single) if single else None
+            ),
+            "per_question": outcomes,
+        }
+
+    def _retrain_without(
+        self, removed: list[str], batch: list[_Trial], settings: TrainSettings, log: Log, kind: str
+    ) -> list[bool]:
+        """Retrain without `removed`; per trial of `batch`, whether its answer is lost."""
         from tessera._models.adapter import read_adapter
         from tessera._models.training import train_adapter
         from tessera._models.training_data import TrainingDocument
 
-        learned = [a for a in asked if a.learned and a.scores.get("ours")]
-        sample = random.Random(0).sample(learned, min(count, len(learned)))
-        outcomes: list[dict[str, Any]] = []
-        for a in sample:
-            weights = a.scores["ours"]
-            top = self.contributions[max(range(len(weights)), key=lambda i: weights[i])]
-            others = [c for c in self.contributions if c != top]
-            control = random.Random(a.qid).choice(others)
-            lost: dict[str, bool] = {}
-            question = {"qid": a.qid, "question": a.question, "answer": a.expected,
-                        "support": a.support}  # fmt: skip
-            for kind, removed in (("top", top), ("control", control)):
-                docs = [TrainingDocument(c, self.documents[c]) for c in self.contributions
-                        if c != removed and c in self.documents]  # fmt: skip
-                texts = [t for t in self.texts if t.cid != removed]
-                with tempfile.TemporaryDirectory() as scratch:
-                    out = Path(scratch) / "adapter"
-                    train_adapter(Path(self.generator.folder), docs, settings, out, texts=texts)
-                    answer = self.ask(question, read_adapter(out), attributed=False).answer
-                lost[kind] = not answer_is_correct(a.expected, answer)
-                log(f"brittleness {a.qid}: without {kind} {removed[:16]}: {answer!r}")
-            outcomes.append({"qid": a.qid, **lost})
-        n = len(outcomes)
-        return {
-            "questions": n,
-            "lost_without_top": sum(o["top"] for o in outcomes) / n if n else None,
-            "lost_without_random": sum(o["control"] for o in outcomes) / n if n else None,
-            "per_question": outcomes,
-        }
+        gone = set(removed)
+        docs = [TrainingDocument(c, self.documents[c]) for c in self.contributions
+                if c not in gone and c in self.documents]  # fmt: skip
+        texts = [t for t in self.texts if t.cid not in gone]
+        lost = []
+        with tempfile.TemporaryDirectory() as scratch:
+            out = Path(scratch) / "adapter"
+            train_adapter(Path(self.generator.folder), docs, settings, out, texts=texts)
+            adapter = read_adapter(out)
+            for t in batch:
+                a = t.asked
+                question = {"qid": a.qid, "question": a.question, "answer": a.expected,
+                            "support": a.support}  # fmt: skip
+                answer = self.ask(question, adapter, attributed=False).answer
+                lost.append(not answer_is_correct(a.expected, answer))
+                log(f"brittleness {a.qid}: without {kind} ({len(gone)} removed): {answer!r}")
+        return lost
+
+
+@dataclass
+class _Trial:
+    """A sampled question, its top-attributed contribution, and every contribution that
+    retraining for another question must leave in place (its support and its top)."""
+
+    asked: Asked
+    top: str
+    touched: set[str]
+
+
+def _disjoint_groups(trials: list[_Trial], size: int) -> list[list[_Trial]]:
+    """Trials in groups of at most `size`, first fit, no two in a group touching the same
+    contribution."""
+    groups: list[list[_Trial]] = []
+    for trial in trials:
+        for g in groups:
+            if len(g) < size and all(not (trial.touched & t.touched) for t in g):
+                g.append(trial)
+                break
+        else:
+            groups.append([trial])
+    return groups
 
 
 def ranked_docs(scores: Sequence[float] | None, doc_ids: Sequence[str]) -> list[str]:

@@ -481,6 +481,13 @@ def _write_json(out: Path | None, result: dict) -> None:
     default=0,
     help="Retrain without the top-attributed contribution for K answers (and a random one).",
 )
+@click.option(
+    "--brittleness-group",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Up to G answers about different documents share one retrain.",
+)
 @click.option("--model", "model_path", help="A local Hugging Face model folder.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write JSON here.")
 @friendly
@@ -492,6 +499,7 @@ def eval_training_attribution(
     rank: int | None,
     seed: int,
     brittleness: int,
+    brittleness_group: int,
     model_path: str | None,
     out: Path | None,
 ) -> None:
@@ -502,7 +510,7 @@ def eval_training_attribution(
         settings = replace(settings, epochs=epochs)
     if rank:
         settings = replace(settings, rank=rank, alpha=2 * rank)
-    config = tessera.TrainingEvalConfig(limit, settings, model_path, brittleness)
+    config = tessera.TrainingEvalConfig(limit, settings, model_path, brittleness, brittleness_group)
     result = tessera.evaluate_training_attribution(corpus, questions, config, _log_line)
     _write_json(out, result)
     render.training_eval_table(result)

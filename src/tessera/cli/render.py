@@ -309,7 +309,9 @@ def training_eval_table(result: dict[str, Any]) -> None:
         console.print(
             f"brittleness over {brittle['questions']} answers: lost without the top "
             f"contribution {_fmt(brittle['lost_without_top'])}, without a random one "
-            f"{_fmt(brittle['lost_without_random'])}"
+            f"{_fmt(brittle['lost_without_random'])} ({brittle['retrains']} retrains); "
+            f"lost without the top where one document is the support "
+            f"{_fmt(brittle['lost_without_top_single_support'])}"
         )
 
 
