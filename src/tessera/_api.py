@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -272,6 +273,20 @@ class Tessera:
         return self.keystore.unlock(
             account or self.config.default_account, _password(self._password)
         )
+
+    def unlocked(self, account: str, password: str) -> Tessera:
+        """This home acting as `account`, unlocked with `password` (checked now: a wrong one
+        raises AccountError). The view signs as that account by default and shares this
+        home's chain, store and index; drop it to lock the account again."""
+        info = self.keystore.find(account)
+        self.keystore.unlock(info.name, password)
+        view = copy.copy(self)
+        view._password = password
+        view.config = replace(self.config, default_account=info.name)
+        view.gov = Governance(
+            self.chain, self.config.deployment, self.settlement, view.signer, view.address
+        )
+        return view
 
     def address(self, account: str | None = None) -> str:
         """The address of a local account's name, or `account` itself if it is an address."""

@@ -33,7 +33,8 @@ LAYERS = {
     "_evaluation": 8,
     "_validator": 8,  # the validator daemon: re-executes with the node's own parts
     "__init__": 9,  # the package's exports: the one public door every surface goes through
-    "cli": 10,  # the person-facing surface (later the web app and the validator)
+    "web": 10,  # the web app: a person-facing surface, like the CLI
+    "cli": 11,  # the person-facing surface (`tessera web` starts the web app)
 }
 
 

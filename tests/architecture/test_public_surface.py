@@ -112,6 +112,7 @@ HEAVY = (
 )
 
 CLI = Path(tessera.__file__).parent / "cli"
+WEB = Path(tessera.__file__).parent / "web"
 
 
 def test_all_is_exactly_the_expected_surface():
@@ -156,6 +157,19 @@ def test_the_cli_imports_only_the_public_door(module):
         if name.split(".")[0] == "tessera"
         and name != "tessera"
         and not (name == "tessera.cli" or name.startswith("tessera.cli."))
+        and not (name == "tessera.web" or name.startswith("tessera.web."))
+    }
+    assert not wrong, f"{module.name} imports {sorted(wrong)}: use `tessera` (its __all__)"
+
+
+@pytest.mark.parametrize("module", sorted(WEB.glob("*.py")), ids=lambda m: m.name)
+def test_the_web_app_imports_only_the_public_door(module):
+    wrong = {
+        name
+        for name in imported_modules(module)
+        if name.split(".")[0] == "tessera"
+        and name != "tessera"
+        and not (name == "tessera.web" or name.startswith("tessera.web."))
     }
     assert not wrong, f"{module.name} imports {sorted(wrong)}: use `tessera` (its __all__)"
 

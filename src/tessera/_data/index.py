@@ -6,9 +6,13 @@ rebuilt by `sync`, and every answer it gives can be proved against the chain.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 from tessera._chain.registry import RegistryClient
 from tessera._crypto.eip712 import Domain
@@ -44,16 +48,33 @@ class IndexedContribution:
     signature_ok: bool
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _locked(method: F) -> F:
+    @functools.wraps(method)
+    def run(self: ContributionIndex, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return cast(F, run)
+
+
 class ContributionIndex:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, timeout=30)
+        # one connection shared by the threads of a process (the web app's, a node's), each
+        # use under the lock: SQLite's own thread check would refuse all but the opener
+        self.db = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        self._lock = threading.RLock()
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(_SCHEMA)
 
+    @_locked
     def close(self) -> None:
         self.db.close()
 
+    @_locked
     def sync(self, registry: RegistryClient, store: BlobStore) -> int:
         """Index batches registered since the last sync (and retry manifests missing before)."""
         known = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM batches").fetchone()[0]
@@ -107,6 +128,7 @@ class ContributionIndex:
                     ],
                 )
 
+    @_locked
     def known_cids(self, datanet: int) -> set[str]:
         """CIDs the datanet holds with a valid signature (a forged leaf does not count)."""
         rows = self.db.execute(
@@ -114,6 +136,7 @@ class ContributionIndex:
         )
         return {row[0] for row in rows}
 
+    @_locked
     def find(self, cid: str) -> list[IndexedContribution]:
         rows = self.db.execute(
             "SELECT datanet, cid, batch, leaf_index, contributor, signature, signature_ok "
@@ -123,6 +146,7 @@ class ContributionIndex:
         )
         return [IndexedContribution(*row) for row in rows]
 
+    @_locked
     def contributions(self, datanet: int) -> list[IndexedContribution]:
         rows = self.db.execute(
             "SELECT datanet, cid, batch, leaf_index, contributor, signature, signature_ok "
@@ -132,15 +156,18 @@ class ContributionIndex:
         )
         return [IndexedContribution(*row) for row in rows]
 
+    @_locked
     def batch_ids(self, datanet: int) -> list[int]:
         rows = self.db.execute("SELECT id FROM batches WHERE datanet = ? ORDER BY id", (datanet,))
         return [row[0] for row in rows]
 
+    @_locked
     def batch_roots(self, datanet: int) -> list[bytes]:
         """Merkle roots of the datanet's indexed batches, in registration order."""
         rows = self.db.execute("SELECT root FROM batches WHERE datanet = ? ORDER BY id", (datanet,))
         return [bytes(row[0]) for row in rows]
 
+    @_locked
     def manifests(self, datanet: int) -> list[tuple[int, str]]:
         """(batch id, manifest CID) of the datanet's batches whose manifest checked out."""
         rows = self.db.execute(
@@ -149,6 +176,7 @@ class ContributionIndex:
         )
         return [(row[0], row[1]) for row in rows]
 
+    @_locked
     def unavailable_batches(self, datanet: int) -> list[int]:
         rows = self.db.execute(
             "SELECT id FROM batches WHERE datanet = ? AND manifest_ok = 0 ORDER BY id", (datanet,)

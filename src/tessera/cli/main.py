@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 import tessera
-from tessera.cli import gov, models, money, network, render, validator
+from tessera.cli import gov, models, money, network, render, validator, web
 from tessera.cli.common import ask_password, friendly, open_home
 
 
@@ -544,6 +544,7 @@ main.add_command(network.nodes)
 main.add_command(gov.gov)
 main.add_command(validator.validator)
 main.add_command(validator.challenges)
+main.add_command(web.web)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,117 @@
+"""An account's page (contributor and client alike) and what its owner does there: unlock a
+local account for this browser session, claim earnings, deposit to and withdraw from escrow."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+import tessera
+from tessera.web.charts import bar_chart
+from tessera.web.forms import amount, checked_form, required, signing_home
+from tessera.web.paging import page_number, paginate
+from tessera.web.rendering import home, page_size, redirect, render, session_of
+
+router = APIRouter()
+
+
+@router.get("/session", response_class=HTMLResponse)
+async def session_page(request: Request) -> HTMLResponse:
+    accounts = await home(request, lambda t: t.accounts())
+    return render(request, "session.html", title="Sign in", accounts=accounts)
+
+
+@router.post("/session/unlock")
+async def unlock(request: Request) -> Response:
+    session, form = await checked_form(request)
+    if not request.app.state.config.allow_unlock or not _loopback(request):
+        raise tessera.AccountError(
+            "this server does not unlock local accounts: it is not serving loopback only. "
+            "Use a browser wallet, or run `tessera web` on your own machine"
+        )
+    name, password = required(form, "account", 128), required(form, "password", 1024)
+    view = await home(request, lambda t: t.unlocked(name, password))
+    session.unlocked, session.account = view, view.config.default_account
+    session.address = view.address()
+    return redirect(request, f"/accounts/{session.address}")
+
+
+@router.post("/session/lock")
+async def lock(request: Request) -> Response:
+    session, _ = await checked_form(request)
+    session.lock()
+    return redirect(request, "/")
+
+
+@router.get("/accounts/{address}", response_class=HTMLResponse)
+async def account(request: Request, address: str, page: str | None = None) -> HTMLResponse:
+    number = page_number(page)
+
+    def read(t: tessera.Tessera) -> dict[str, Any]:
+        who = t.address(address)  # a name or an address; refuses anything else
+        earned = t.earnings(who)
+        mine = [
+            (d.name, c)
+            for d in t.datanets()
+            for c in t.datanet(d.name).contributions
+            if c.contributor.lower() == who.lower()
+        ]
+        return {"who": who, "wallet": t.wallet(who), "earnings": earned, "mine": mine,
+                "datanet_names": {d.id: d.name for d in t.datanets()}}  # fmt: skip
+
+    found = await home(request, read)
+    earned = found["earnings"]
+    epochs = sorted(earned.epochs, key=lambda e: (e.claimable_at, e.node, e.epoch))
+    chart = bar_chart(
+        [(f"{e.node[:8]}… epoch {e.epoch}", e.amount, tessera.format_tsr(e.amount)) for e in epochs]
+    )
+    own = session_of(request).address
+    return render(
+        request, "account.html", title="Account", chart=chart, epochs=epochs,
+        contributions=paginate(found.pop("mine")[::-1], number, page_size(request)),
+        own=own is not None and own.lower() == found["who"].lower(), **found,
+    )  # fmt: skip
+
+
+@router.post("/accounts/claim")
+async def claim(request: Request) -> Response:
+    session, _ = await checked_form(request)
+    t = signing_home(session)
+    claimed = await home(request, lambda _: t.claim())
+    total = sum(c.amount for c in claimed)
+    return redirect(request, f"/accounts/{session.address}?claimed={total}")
+
+
+@router.post("/wallet/deposit")
+async def deposit(request: Request) -> Response:
+    session, form = await checked_form(request)
+    t, node, value = signing_home(session), required(form, "node", 128), amount(form)
+    await home(request, lambda _: t.deposit(value, node))
+    return redirect(request, f"/accounts/{session.address}")
+
+
+@router.post("/wallet/request-withdrawal")
+async def request_withdrawal(request: Request) -> Response:
+    session, form = await checked_form(request)
+    t, node, value = signing_home(session), required(form, "node", 128), amount(form)
+    await home(request, lambda _: t.request_withdrawal(value, node))
+    return redirect(request, f"/accounts/{session.address}")
+
+
+@router.post("/wallet/withdraw")
+async def withdraw(request: Request) -> Response:
+    session, form = await checked_form(request)
+    t, node = signing_home(session), required(form, "node", 128)
+    await home(request, lambda _: t.withdraw(node))
+    return redirect(request, f"/accounts/{session.address}")
+
+
+def _loopback(request: Request) -> bool:
+    host = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

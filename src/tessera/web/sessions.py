@@ -1,0 +1,64 @@
+"""Browser sessions: a random id in an HttpOnly cookie, a CSRF token per session, and at
+most one account unlocked per session, held in this process's memory only.
+
+The server holds nothing unlocked until a person types their keystore password into the
+unlock form, and only where the app serves loopback (`WebConfig.allow_unlock`). Locking,
+or the session's idle timeout, drops the key.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+
+import tessera
+
+COOKIE = "tessera_session"
+IDLE_S = 30 * 60  # an unlocked account is locked again after this long without a request
+MAX_SESSIONS = 1000  # the oldest are dropped first: a flood of new cookies costs only memory
+
+
+@dataclass
+class Session:
+    id: str
+    csrf: str
+    seen: float
+    account: str | None = None  # the unlocked account's name
+    address: str | None = None
+    unlocked: tessera.Tessera | None = field(default=None, repr=False)
+
+    def lock(self) -> None:
+        self.account = self.address = self.unlocked = None
+
+    def csrf_ok(self, token: str | None) -> bool:
+        return bool(token) and hmac.compare_digest(self.csrf, str(token))
+
+
+class Sessions:
+    def __init__(self, idle_s: float = IDLE_S) -> None:
+        self._by_id: dict[str, Session] = {}
+        self._lock = threading.Lock()
+        self.idle_s = idle_s
+
+    def get(self, session_id: str | None) -> Session | None:
+        with self._lock:
+            session = self._by_id.get(session_id or "")
+            if session is None:
+                return None
+            now = time.monotonic()
+            if now - session.seen > self.idle_s:
+                session.lock()
+            session.seen = now
+            return session
+
+    def new(self) -> Session:
+        session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), time.monotonic())
+        with self._lock:
+            if len(self._by_id) >= MAX_SESSIONS:
+                oldest = min(self._by_id.values(), key=lambda s: s.seen)
+                del self._by_id[oldest.id]
+            self._by_id[session.id] = session
+        return session
