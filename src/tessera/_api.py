@@ -37,6 +37,7 @@ from tessera._chain.join import link as link_deployment
 from tessera._chain.registry import DatanetRecord, RegistryClient
 from tessera._chain.settlement import Channel, FeeSplit, Periods, SettlementClient, Withdrawal
 from tessera._chain.staking import NodeRecord, StakingClient
+from tessera._chain.wallet_txs import transaction_status, wallet_address
 from tessera._client import AskResult, sign_request
 from tessera._crypto.authorization import ClientAuthorization
 from tessera._crypto.eip712 import Domain
@@ -53,9 +54,11 @@ from tessera._errors import (
     ConfigError,
     InputError,
     ModelError,
+    NotFoundError,
     SignatureError,
 )
 from tessera._govern.governance import Governance, NetworkParameters, ProposalStatus
+from tessera._govern.wallet_txs import GovernanceTransactions
 from tessera._home import DEFAULT_ANVIL_PORT, HomeConfig, TesseraHome, check_gateway
 from tessera._network import registration
 from tessera._network.asking import ask_network
@@ -68,6 +71,7 @@ from tessera._payments.claims import ClaimResult, claim_all
 from tessera._payments.earnings import Earnings, earnings
 from tessera._payments.payer import Payer
 from tessera._payments.units import format_tsr
+from tessera._payments.wallet_txs import PaymentTransactions
 from tessera._store.fetching import FetchingBlobStore
 from tessera._store.local import LocalBlobStore
 from tessera._store.peers import PeerFetcher
@@ -567,6 +571,53 @@ class Tessera:
         report = audit_epoch(self.settlement, self.gov.policy, self.store, node, epoch)
         return with_challenges(report, self.challenges(node))
 
+    # a browser wallet's transactions: built here for an address, signed and sent by the wallet
+
+    def vote_transactions(
+        self, sender: str, proposal_id: int, support: str, reason: str = ""
+    ) -> list[dict[str, str]]:
+        """The unsigned vote of `sender` (a wallet's address) for `eth_sendTransaction`."""
+        return self._wallet_governance.vote(sender, proposal_id, support, reason)
+
+    def queue_transactions(self, sender: str, proposal_id: int) -> list[dict[str, str]]:
+        return self._wallet_governance.queue(sender, proposal_id)
+
+    def execute_transactions(self, sender: str, proposal_id: int) -> list[dict[str, str]]:
+        return self._wallet_governance.execute(sender, proposal_id)
+
+    def delegate_transactions(self, sender: str) -> list[dict[str, str]]:
+        """Delegating `sender`'s votes to itself."""
+        return self._wallet_governance.delegate(sender)
+
+    def deposit_transactions(self, sender: str, node: str, amount: int) -> list[dict[str, str]]:
+        """Approval (where needed) and deposit, to send in order."""
+        return self._wallet_payments.deposit(sender, node, amount)
+
+    def claim_transactions(self, sender: str) -> list[dict[str, str]]:
+        """One claim per node that owes `sender` something now."""
+        return self._wallet_payments.claim(sender)
+
+    def voucher_typed_data(self, client: str, node: str, amount: int) -> dict[str, Any]:
+        """The EIP-712 typed data of a voucher from `client` to `node` for a wallet's
+        `eth_signTypedData_v4`; its signature is the voucher's (`Voucher.verify`)."""
+        client, node = wallet_address(client, "the client"), wallet_address(node, "the node")
+        if amount <= 0:
+            raise InputError("a voucher lets a node redeem a positive amount of TSR")
+        voucher = Voucher(client, node, amount, self.chain.chain_id, self.settlement.address)
+        return voucher.wallet_typed_data()
+
+    def transaction_status(self, tx_hash: str) -> str:
+        """`pending`, `succeeded` or `reverted`."""
+        return transaction_status(self.chain, tx_hash)
+
+    @cached_property
+    def _wallet_governance(self) -> GovernanceTransactions:
+        return GovernanceTransactions(self.chain, self.gov.governor, self.settlement.token)
+
+    @cached_property
+    def _wallet_payments(self) -> PaymentTransactions:
+        return PaymentTransactions(self.settlement, self.store)
+
     # validators -----------------------------------------------------------------------------
 
     @cached_property
@@ -673,6 +724,15 @@ class Tessera:
         path = folder / f"{receipt.id}.json"
         path.write_text(json.dumps(receipt.to_json(), indent=2) + "\n")
         return path
+
+    def receipt(self, receipt_id: str) -> Receipt:
+        """A receipt this home kept (`ask` keeps every one that checked out), by its id."""
+        if not _RECEIPT_ID.fullmatch(receipt_id):
+            raise InputError(f"{receipt_id[:80]!r} is not a receipt id (letters, digits, - and _)")
+        path = self.home.path / "receipts" / f"{receipt_id}.json"
+        if not path.exists():
+            raise NotFoundError(f"this home keeps no receipt {receipt_id}: ask a question first")
+        return self.load_receipt(path)
 
     @staticmethod
     def load_receipt(path: Path) -> Receipt:

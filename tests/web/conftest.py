@@ -43,6 +43,8 @@ def web(web_home):
 
 
 def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, "the page has no form with a CSRF token"
+    found = re.search(r'name="csrf" value="([^"]+)"', html) or re.search(
+        r'data-csrf="([^"]+)"', html
+    )
+    assert found, "the page has no CSRF token"
     return found.group(1)

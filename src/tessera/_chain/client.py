@@ -15,7 +15,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import EthereumTesterProvider, Web3
 from web3.contract.contract import Contract, ContractFunction
 from web3.exceptions import ContractLogicError, TimeExhausted, Web3Exception
-from web3.types import TxReceipt, Wei
+from web3.types import TxParams, TxReceipt, Wei
 
 from tessera._chain.compiler import load_artifact
 from tessera._errors import ChainError, ChainUnavailable, ContractRevert
@@ -125,10 +125,16 @@ class Chain:
             raise ChainError(f"deploying {name} produced no contract address")
         return str(address)
 
-    def call(self, fn: ContractFunction, block: int | None = None) -> Any:
-        """A read, at the latest block or at `block`."""
+    def call(
+        self, fn: ContractFunction, block: int | None = None, sender: str | None = None
+    ) -> Any:
+        """A read, at the latest block or at `block`; as sent by `sender`, if given (a dry
+        run of a transaction someone else signs)."""
+        transaction: TxParams | None = (
+            {"from": Web3.to_checksum_address(sender)} if sender else None
+        )
         try:
-            return fn.call(block_identifier=block if block is not None else "latest")
+            return fn.call(transaction, block_identifier=block if block is not None else "latest")
         except Exception as exc:
             if _is_revert(exc):
                 raise ContractRevert(_revert_reason(exc)) from None

@@ -22,6 +22,13 @@ REGISTRY_DOMAIN_NAME = "Tessera Registry"
 REGISTRY_DOMAIN_VERSION = "1"
 CONTRIBUTION_TYPE = "Contribution(uint256 datanet,bytes32 cid,string license)"
 _CONTRIBUTION_TYPE_HASH = keccak(text=CONTRIBUTION_TYPE)
+# spelled out for a wallet: eth_signTypedData_v4 hashes an empty domain type where it is missing
+EIP712_DOMAIN_FIELDS = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
 _DOMAIN_TYPE_HASH = keccak(
     text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
 )
@@ -71,12 +78,7 @@ def contribution_typed_data(
     """The same message as a wallet would show it (eth_signTypedData_v4)."""
     return {
         "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
+            "EIP712Domain": EIP712_DOMAIN_FIELDS,
             "Contribution": [
                 {"name": "datanet", "type": "uint256"},
                 {"name": "cid", "type": "bytes32"},

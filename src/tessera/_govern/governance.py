@@ -201,7 +201,10 @@ class Governance:
         try:
             return step(signer)
         except ContractRevert as exc:
-            hint = _HINTS.get(exc.reason)
-            if hint is None:
-                raise
-            raise ContractRevert(exc.reason, hint) from None
+            raise explained(exc) from None
+
+
+def explained(exc: ContractRevert) -> ContractRevert:
+    """The revert, with what to do about it where the governor's reason has a known remedy."""
+    hint = _HINTS.get(exc.reason)
+    return exc if hint is None else ContractRevert(exc.reason, hint)

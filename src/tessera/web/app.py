@@ -14,13 +14,14 @@ from fastapi.staticfiles import StaticFiles
 import tessera
 from tessera.web import (
     account_routes,
+    ask_routes,
     explore_routes,
     govern_routes,
     model_routes,
     network_routes,
     wallet_routes,
 )
-from tessera.web.rendering import render
+from tessera.web.rendering import error_status, render
 from tessera.web.sessions import COOKIE, Sessions
 from tessera.web.worker import HomeWorker
 
@@ -65,7 +66,7 @@ def create_web_app(
 
     @app.exception_handler(tessera.TesseraError)
     async def refused(request: Request, exc: tessera.TesseraError) -> HTMLResponse:
-        return render(request, "error.html", status=_status(exc), message=str(exc))
+        return render(request, "error.html", status=error_status(exc), message=str(exc))
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (
@@ -74,6 +75,7 @@ def create_web_app(
         govern_routes,
         network_routes,
         account_routes,
+        ask_routes,
         wallet_routes,
     ):
         app.include_router(module.router)
@@ -114,13 +116,3 @@ def _guard(app: FastAPI) -> None:
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["X-Frame-Options"] = "DENY"
         return response
-
-
-def _status(exc: tessera.TesseraError) -> int:
-    if isinstance(exc, tessera.NotFoundError):
-        return 404
-    if isinstance(exc, tessera.AccountError | tessera.SignatureError):
-        return 403
-    if isinstance(exc, tessera.ChainUnavailable | tessera.NodeError):
-        return 502
-    return 400

@@ -78,6 +78,17 @@ async def home(request: Request, fn: Callable[[tessera.Tessera], T]) -> T:
     return result
 
 
+def error_status(exc: tessera.TesseraError) -> int:
+    """The HTTP status of a refusal, for a page and a JSON answer alike."""
+    if isinstance(exc, tessera.NotFoundError):
+        return 404
+    if isinstance(exc, tessera.AccountError | tessera.SignatureError):
+        return 403
+    if isinstance(exc, tessera.ChainUnavailable | tessera.NodeError):
+        return 502
+    return 400
+
+
 def page_size(request: Request) -> int:
     size: int = request.app.state.config.page_size
     return size
