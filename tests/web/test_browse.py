@@ -70,3 +70,18 @@ def test_pages_of_a_long_list():
     assert list(last.items) == [50, 51, 52] and last.next is None and last.previous == 2
     assert paginate(items, 99, 25).number == 3  # past the end: the last page
     assert paginate([], 1, 25).pages == 1
+
+
+def test_mounted_under_a_path_every_link_stays_under_it(web_home):
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from tessera.web import WebConfig, create_web_app
+
+    parent = FastAPI()
+    parent.mount("/app", create_web_app(WebConfig(), opener=lambda: web_home))
+    with TestClient(parent) as client:
+        page = client.get("/app/datanets")
+    assert page.status_code == 200
+    links = [link for link in re.findall(r'href="([^"]+)"', page.text) if link[0] != "#"]
+    assert links and all(link.startswith("/app/") for link in links), links

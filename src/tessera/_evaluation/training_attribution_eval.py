@@ -10,7 +10,8 @@ questions are asked with the prompt the adapter learned ("Question: q\\nAnswer:"
 retrieval, by the engine that serves adapters. The facts are planted, so an answer the
 adapter gets right and the base model does not can only have come from its support
 documents: those are the ground truth. `--limit N` keeps the first N entities (the documents
-that questions tie together, in the questions file's order) and their questions.
+that questions tie together, in the questions file's order) and their questions; without it
+every document is trained on, those no question names (distractors) too.
 """
 
 from __future__ import annotations
@@ -109,8 +110,11 @@ def evaluate(
     corpus = read_jsonl(corpus_path, ("doc_id", "contributor", "text"))
     questions = read_jsonl(questions_path, ("qid", "question", "answer", "support"))
     groups = entities(corpus, questions)
-    kept = {d for g in (groups[: config.limit] if config.limit else groups) for d in g}
-    corpus = [d for d in corpus if str(d["doc_id"]) in kept]
+    if config.limit:  # a document no question names belongs to no entity: left out
+        kept = {d for g in groups[: config.limit] for d in g}
+        corpus = [d for d in corpus if str(d["doc_id"]) in kept]
+    else:  # all of it, distractors too: they are training data nothing should credit
+        kept = {str(d["doc_id"]) for d in corpus}
     questions = [q for q in questions if {str(s) for s in q["support"]} <= kept]
     if not corpus or not questions:
         raise InputError("no question is left to ask: raise --limit, or check the files")

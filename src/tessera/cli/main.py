@@ -333,6 +333,9 @@ def node_status(ctx: click.Context, account_: str | None) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--as", "account_", help="Account whose key signs receipts (default: default).")
 @click.option("--free", is_flag=True, help="Serve without payment (receipts carry price 0).")
+@click.option(
+    "--web/--no-web", default=True, show_default=True, help="Serve the web app at /app as well."
+)
 @click.pass_context
 @friendly
 def node_start(
@@ -348,6 +351,7 @@ def node_start(
     host: str,
     account_: str | None,
     free: bool,
+    web: bool,
 ) -> None:
     """Serve OpenAI-compatible, attributed, paid answers from the chosen datanets (and
     adapters); settle each epoch on chain as it falls due."""
@@ -366,6 +370,13 @@ def node_start(
     if model_id:
         config = replace(config, model_id=model_id, model_id_given=True)
     built = tessera.build_node(t.node_parts(account_), config)
+    if web:
+        from tessera.web import WebConfig, mount_web_app
+
+        # its own view of the home, holding no key: visitors unlock their own accounts
+        loopback = host in ("127.0.0.1", "localhost", "::1")
+        mount_web_app(built.app, WebConfig(ctx.obj["home"], allow_unlock=loopback))
+        render.console.print(f"web app on http://{host}:{port}/app/")
     render.node_serving(built)
     tessera.serve_node(built)
 

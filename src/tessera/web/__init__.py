@@ -11,6 +11,6 @@ to a browser wallet (EIP-1193) and verifies receipts, never to a CDN.
 
 from __future__ import annotations
 
-from tessera.web.app import WebConfig, create_web_app
+from tessera.web.app import WebConfig, create_web_app, mount_web_app
 
-__all__ = ["WebConfig", "create_web_app"]
+__all__ = ["WebConfig", "create_web_app", "mount_web_app"]

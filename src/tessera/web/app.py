@@ -87,6 +87,13 @@ def create_web_app(
     return app
 
 
+def mount_web_app(parent: FastAPI, config: WebConfig, path: str = "/app") -> FastAPI:
+    """The web app under `path` of another app (a node's): its pages link under `path`."""
+    app = create_web_app(config)
+    parent.mount(path, app)
+    return app
+
+
 def _guard(app: FastAPI) -> None:
     """Before every route: only GET and POST, a bounded body, a session; after: the headers
     that keep on-chain text from running and the page from being framed."""

@@ -13,7 +13,7 @@ from pathlib import Path
 import uvicorn
 from axe_playwright_python.sync_playwright import Axe
 from backends import free_port
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from tessera import Tessera
 from tessera.web import WebConfig, create_web_app
@@ -76,3 +76,23 @@ def seen(page: Page, name: str) -> None:
     if os.environ.get("TESSERA_SCREENSHOTS", "") not in ("", "0"):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+
+
+def short(address: str) -> str:
+    """An address as the pages link it (the `short(6)` filter)."""
+    return f"{address[:6]}…{address[-6:]}"
+
+
+def main_nav(page: Page, name: str) -> None:
+    """Follow a link of the header's main navigation by its text."""
+    page.get_by_role("navigation", name="Main").get_by_role("link", name=name).click()
+
+
+def sign_in(page: Page, url: str, account: str) -> None:
+    """Unlock a local account from the sign-in page, as a person does; lands on its account."""
+    page.goto(url + "/")
+    page.get_by_role("banner").get_by_role("link", name="Sign in").click()
+    page.get_by_label("Account", exact=True).select_option(account)
+    page.get_by_label("Keystore password").fill(PASSWORD)
+    page.get_by_role("button", name="Unlock").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Account")

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from money_helpers import TSR
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from tessera import Tessera
@@ -73,6 +74,28 @@ def site_home(tmp_path_factory) -> Iterator[Tessera]:
 @pytest.fixture(scope="session")
 def site(site_home) -> Iterator[LiveSite]:
     with serving(site_home, WebConfig()) as live:
+        yield live
+
+
+@pytest.fixture(scope="session")
+def gov_home(tmp_path_factory) -> Iterator[Tessera]:
+    """A home for governance journeys: its default account holds the supply, delegated to
+    itself; `carol` (the browser wallet's key) holds a tenth, delegated to herself, enough
+    for the quorum alone; `erin` holds nothing. Each journey makes its own proposals."""
+    t = Tessera.init(
+        tmp_path_factory.mktemp("gov") / "home", chain="inprocess", password=PASSWORD, scrypt_n=2**4
+    )
+    t.new_account("carol")
+    t.new_account("erin")
+    t.transfer(100_000_000 * TSR, "carol")
+    t.gov.delegate(account="carol")
+    yield t
+    t.close()
+
+
+@pytest.fixture(scope="session")
+def gov_site(gov_home) -> Iterator[LiveSite]:
+    with serving(gov_home, WebConfig()) as live:
         yield live
 
 

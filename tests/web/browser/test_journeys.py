@@ -8,16 +8,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from .browser_helpers import HOSTILE, PASSWORD, seen
-
-
-def _short(address: str) -> str:
-    """An address as the pages link it (the `short(6)` filter)."""
-    return f"{address[:6]}…{address[-6:]}"
-
-
-def _main_nav(page: Page, name: str) -> None:
-    page.get_by_role("navigation", name="Main").get_by_role("link", name=name).click()
+from .browser_helpers import HOSTILE, PASSWORD, main_nav, seen, short
 
 
 def _cids(page: Page) -> list[str]:
@@ -32,7 +23,7 @@ def test_anyone_browses_from_the_overview_to_a_contributor(page: Page, site) -> 
     carol = site.t.address("carol")
     page.goto(site.url + "/")
     seen(page, "overview")
-    _main_nav(page, "Datanets")
+    main_nav(page, "Datanets")
     expect(page.get_by_role("heading", level=1)).to_have_text("Datanets")
     seen(page, "datanets")
     page.get_by_role("link", name="facts", exact=True).click()
@@ -44,7 +35,7 @@ def test_anyone_browses_from_the_overview_to_a_contributor(page: Page, site) -> 
     expect(page.get_by_text("Verified now")).to_be_visible()
     expect(page.locator("pre.content")).to_contain_text(re.compile("Ulora|Pleno|Juora"))
     seen(page, "contribution")
-    page.get_by_role("link", name=_short(carol)).click()
+    page.get_by_role("link", name=short(carol)).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Account")
     expect(page.get_by_text(carol, exact=True)).to_be_visible()
     expect(page.get_by_role("heading", name="Contributions (7)")).to_be_visible()
@@ -60,7 +51,7 @@ def test_anyone_follows_the_latest_block_to_a_transaction(page: Page, site) -> N
     expect(page.get_by_role("heading", level=1)).to_have_text("Transaction")
     expect(page.get_by_text("succeeded", exact=True)).to_be_visible()
     seen(page, "tx")
-    _main_nav(page, "Models")
+    main_nav(page, "Models")
     expect(page.get_by_text("No model is published yet")).to_be_visible()
     seen(page, "models")
 
@@ -77,7 +68,7 @@ def test_a_person_signs_in_with_a_local_account_and_locks_it(page: Page, site) -
     expect(page.get_by_role("heading", level=1)).to_have_text("Account")
     expect(page.get_by_text(carol, exact=True)).to_be_visible()
     banner = page.get_by_role("banner")
-    expect(banner.get_by_role("link", name=f"carol ({_short(carol)})")).to_be_visible()
+    expect(banner.get_by_role("link", name=f"carol ({short(carol)})")).to_be_visible()
     expect(page.get_by_role("button", name="Deposit")).to_be_visible()  # only on one's own
     seen(page, "account-signed-in")
     banner.get_by_role("button", name="Lock").click()
@@ -103,7 +94,7 @@ def test_a_wrong_password_is_refused_and_unlocks_nothing(page: Page, site) -> No
 
 def test_a_long_datanet_pages_through_every_contribution(page: Page, small_pages) -> None:
     page.goto(small_pages.url + "/")
-    _main_nav(page, "Datanets")
+    main_nav(page, "Datanets")
     page.get_by_role("link", name="recipes", exact=True).click()
     pages = page.get_by_role("navigation", name="Pages")
     expect(pages).to_contain_text("page 1 of 4 (7 in all)")
@@ -126,7 +117,7 @@ def test_markup_in_a_datanet_description_shows_as_text(page: Page, site) -> None
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.goto(site.url + "/")
-    _main_nav(page, "Datanets")
+    main_nav(page, "Datanets")
     page.get_by_role("link", name="hostile", exact=True).click()
     expect(page.get_by_text(HOSTILE, exact=True)).to_be_visible()
     assert page.get_by_role("main").locator("img").count() == 0
