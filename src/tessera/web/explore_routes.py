@@ -27,6 +27,7 @@ async def overview(request: Request) -> HTMLResponse:
             "models": models.model_ids(),
             "proposals": proposals[-5:][::-1],
             "proposal_count": len(proposals),
+            "node_count": t.staking.node_count(),
         }
 
     return render(request, "overview.html", title="Overview", **await home(request, read))
