@@ -92,7 +92,7 @@ def post_epochs(t: Tessera, epochs: int) -> None:
         t.settlement.post_epoch(node, epoch, roots[0], bundle.total, cid, len(receipts),
                                 roots[1], split, redemptions)  # fmt: skip
         previous = bundle.cumulative
-        tester.time_travel(t.settlement.now() + t.settlement.periods().epoch_period + 1)
+        tester.time_travel(t.settlement.now() + t.settlement.periods().epoch_length + 1)
         tester.mine_blocks(1)
 
 

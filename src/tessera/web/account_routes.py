@@ -85,27 +85,22 @@ async def claim(request: Request) -> Response:
     return redirect(request, f"/accounts/{session.address}?claimed={total}")
 
 
-@router.post("/wallet/deposit")
-async def deposit(request: Request) -> Response:
+@router.post("/wallet/{step}")
+async def channel_step(request: Request, step: str) -> Response:
+    """deposit, request-withdrawal (each NODE and AMOUNT) or withdraw (NODE): one channel."""
     session, form = await checked_form(request)
-    t, node, value = signing_home(session), required(form, "node", 128), amount(form)
-    await home(request, lambda _: t.deposit(value, node))
-    return redirect(request, f"/accounts/{session.address}")
-
-
-@router.post("/wallet/request-withdrawal")
-async def request_withdrawal(request: Request) -> Response:
-    session, form = await checked_form(request)
-    t, node, value = signing_home(session), required(form, "node", 128), amount(form)
-    await home(request, lambda _: t.request_withdrawal(value, node))
-    return redirect(request, f"/accounts/{session.address}")
-
-
-@router.post("/wallet/withdraw")
-async def withdraw(request: Request) -> Response:
-    session, form = await checked_form(request)
+    if step not in ("deposit", "request-withdrawal", "withdraw"):
+        raise tessera.NotFoundError(
+            f"no wallet step {step[:40]!r}: deposit, request-withdrawal, withdraw"
+        )
     t, node = signing_home(session), required(form, "node", 128)
-    await home(request, lambda _: t.withdraw(node))
+    value = amount(form) if step != "withdraw" else 0
+    steps = {
+        "deposit": lambda: t.deposit(value, node),
+        "request-withdrawal": lambda: t.request_withdrawal(value, node),
+        "withdraw": lambda: t.withdraw(node),
+    }
+    await home(request, lambda _: steps[step]())
     return redirect(request, f"/accounts/{session.address}")
 
 
