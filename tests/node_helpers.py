@@ -83,3 +83,22 @@ def build_test_node(
     if before is not None:
         before(t)
     return t, build(t.node_parts(account), settings, generator, embedder, catalog)
+
+
+def start_paying_node(tmp_path, generator, embedder, royalty_to="operator") -> LiveNode:
+    """A node paid by voucher ("operator"), its served model approved with `royalty_to` as
+    builder; the facts by carol and dave in turn; alice holds 80 TSR and 20 in its escrow."""
+    from gov_helpers import enact
+    from money_helpers import TSR
+
+    node = start_node(tmp_path, generator, embedder, account="operator",
+                      authors=("carol", "dave"), payments=True, settle_check_s=None)  # fmt: skip
+    t = node.t
+    t.new_account("alice")
+    approve = t.gov.actions.approve_model(
+        node.service.config.model_id, node.service.weights_digest, t.address(royalty_to)
+    )
+    enact(t, approve, "approve the served model; its builder is paid the royalty")
+    t.transfer(100 * TSR, "alice")
+    t.deposit(20 * TSR, "operator", "alice")
+    return node

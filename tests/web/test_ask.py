@@ -5,25 +5,14 @@ from __future__ import annotations
 
 import pytest
 from conftest import PASSWORD, client_for, csrf_of
-from gov_helpers import enact
-from money_helpers import TSR
-from node_helpers import start_node
+from node_helpers import start_paying_node
 
 from tessera.web.highlight import shared_runs
 
 
 @pytest.fixture
 def paying(tmp_path, wide_generator, tiny_embedder):
-    node = start_node(tmp_path, wide_generator, tiny_embedder, account="operator",
-                      authors=("carol", "dave"), payments=True, settle_check_s=None)  # fmt: skip
-    t = node.t
-    t.new_account("alice")
-    approve = t.gov.actions.approve_model(
-        node.service.config.model_id, node.service.weights_digest, t.address("operator")
-    )
-    enact(t, approve, "approve the served model")
-    t.transfer(100 * TSR, "alice")
-    t.deposit(20 * TSR, "operator", "alice")
+    node = start_paying_node(tmp_path, wide_generator, tiny_embedder)
     yield node
     node.stop()
 
