@@ -1,6 +1,8 @@
 """A corpus where lexical overlap misleads: the first N entities of an attribution-dev style
 corpus, plus for every question a distractor document that repeats the question's words
-(twice) but not its answer, by a contributor of its own.
+(twice, as statements) but not its answer, by a contributor of its own. (Phrased as the
+question itself, a distractor teaches the adapter to answer with the question: stop 30 saw it
+recite the distractors for 29 of 30 questions.)
 
     python bench/distractors.py --corpus C --questions Q --entities 20 --out-dir D
     tessera eval training-attribution --corpus D/corpus.jsonl --questions D/questions.jsonl
@@ -32,7 +34,8 @@ def main() -> int:
     documents = [d for d in corpus if str(d["doc_id"]) in kept]
     asked = [q for q in questions if {str(s) for s in q["support"]} <= kept]
     for n, q in enumerate(asked):
-        text = f"People often ask: {q['question']} {q['question']} Nobody here has written it down."
+        said = str(q["question"]).rstrip("?").strip()
+        text = f"Historians still argue about this: {said}. The records on {said} were lost."
         documents.append({"doc_id": f"distractor-{q['qid']}",
                           "contributor": f"0x{0xD15 << 148 | n:040x}", "text": text})  # fmt: skip
     args.out_dir.mkdir(parents=True, exist_ok=True)
