@@ -1,8 +1,12 @@
 """A corpus where lexical overlap misleads: the first N entities of an attribution-dev style
 corpus, plus for every question a distractor document that repeats the question's words
-(twice, as statements) but not its answer, by a contributor of its own. (Phrased as the
-question itself, a distractor teaches the adapter to answer with the question: stop 30 saw it
-recite the distractors for 29 of 30 questions.)
+(twice, as statements) but not its answer, by a contributor of its own.
+
+Stop 30's finding: such distractors teach the adapter to answer with them. Phrased as the
+question, it recited them for 29 of 30 questions; as statements, for all 30 (0 answers
+learned). A distractor that measures attribution must not be the likeliest continuation of the
+question: the next try is one that shares the entity's name and the question's nouns in a
+sentence of its own shape.
 
     python bench/distractors.py --corpus C --questions Q --entities 20 --out-dir D
     tessera eval training-attribution --corpus D/corpus.jsonl --questions D/questions.jsonl
