@@ -53,14 +53,15 @@ async def account(request: Request, address: str, page: str | None = None) -> HT
     def read(t: tessera.Tessera) -> dict[str, Any]:
         who = t.address(address)  # a name or an address; refuses anything else
         earned = t.earnings(who)
+        datanets = t.datanets()
         mine = [
             (d.name, c)
-            for d in t.datanets()
+            for d in datanets
             for c in t.datanet(d.name).contributions
             if c.contributor.lower() == who.lower()
         ]
         return {"who": who, "wallet": t.wallet(who), "earnings": earned, "mine": mine,
-                "datanet_names": {d.id: d.name for d in t.datanets()}}  # fmt: skip
+                "datanet_names": {d.id: d.name for d in datanets}}  # fmt: skip
 
     found = await home(request, read)
     earned = found["earnings"]

@@ -3,6 +3,8 @@ sign with a local account) an account this session unlocked."""
 
 from __future__ import annotations
 
+import re
+
 from fastapi import Request
 
 import tessera
@@ -10,6 +12,7 @@ from tessera.web.rendering import session_of
 from tessera.web.sessions import Session
 
 MAX_FIELDS = 32
+ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")  # as a path or query names an account
 
 
 async def checked_form(request: Request) -> tuple[Session, dict[str, str]]:

@@ -3,19 +3,18 @@ set, a node's posted epochs, challenges and slashes, and one epoch re-audited fr
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 import tessera
+from tessera.web.forms import ADDRESS
 from tessera.web.paging import Page, page_number, paginate
 from tessera.web.rendering import home, page_size, render
 
 router = APIRouter()
 
-ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 BAR_WIDTH = 100  # a stake bar's full length, in its SVG's units
 RECENT_CHALLENGES = 10  # on the network page; a node's page lists all of its own
 

@@ -7,7 +7,6 @@ chain checks. Every answer is `{"error": "..."}` with a 4xx/5xx status when refu
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -15,11 +14,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 import tessera
+from tessera.web.forms import ADDRESS
 from tessera.web.rendering import error_status, home
 
 router = APIRouter(prefix="/api")
 
-ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 MAX_REASON = 1024  # characters; the facade holds a reason to the governor's 256 bytes
 Build = Callable[[tessera.Tessera], Any]
 
