@@ -1,12 +1,14 @@
 """A corpus where lexical overlap misleads: the first N entities of an attribution-dev style
 corpus, plus for every question a distractor document that repeats the question's words
-(twice, as statements) but not its answer, by a contributor of its own.
+but not its answer, by a contributor of its own.
 
-Stop 30's finding: such distractors teach the adapter to answer with them. Phrased as the
-question, it recited them for 29 of 30 questions; as statements, for all 30 (0 answers
-learned). A distractor that measures attribution must not be the likeliest continuation of the
-question: the next try is one that shares the entity's name and the question's nouns in a
-sentence of its own shape.
+Stop 30's finding: distractors that hold the question verbatim teach the adapter to answer
+with them. Phrased as the question, it recited them for 29 of 30 questions; as statements
+around the question ("Historians still argue about this: <question>"), for all 30 (0 answers
+learned): a distractor that is the likeliest continuation of the question measures training,
+not attribution. So a distractor now holds the question's content words (the entity's name
+and the attribute asked about), without the question's own words around them, in a sentence
+of its own shape: it misleads BM25 as much, and it does not read as an answer.
 
     python bench/distractors.py --corpus C --questions Q --entities 20 --out-dir D
     tessera eval training-attribution --corpus D/corpus.jsonl --questions D/questions.jsonl
@@ -19,10 +21,55 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 
 from tessera._evaluation.attribution_eval import read_jsonl
 from tessera._evaluation.training_attribution_eval import entities
+
+# Question words that make a distractor read as the question; what is left names the entity
+# and the attribute asked about.
+_QUESTION_WORDS = frozenset(
+    [
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "how",
+        "many",
+        "much",
+        "in",
+        "of",
+        "is",
+        "was",
+        "does",
+        "did",
+        "do",
+        "the",
+        "a",
+        "an",
+        "by",
+        "for",
+        "from",
+        "to",
+        "at",
+        "on",
+        "year",
+    ]
+)
+SHAPES = (
+    "Tour guides never mention the {words}. They spend the visit on the gardens instead.",
+    "A local newsletter once promised a column on the {words}, and never printed it.",
+    "Nobody at the spring fair could say anything about the {words}; the talk was of rain.",
+)
+
+
+def content_words(question: str) -> str:
+    words = re.findall(r"[A-Za-z0-9']+", question)
+    return " ".join(w for w in words if w.lower() not in _QUESTION_WORDS)
 
 
 def main() -> int:
@@ -38,8 +85,8 @@ def main() -> int:
     documents = [d for d in corpus if str(d["doc_id"]) in kept]
     asked = [q for q in questions if {str(s) for s in q["support"]} <= kept]
     for n, q in enumerate(asked):
-        said = str(q["question"]).rstrip("?").strip()
-        text = f"Historians still argue about this: {said}. The records on {said} were lost."
+        words = content_words(str(q["question"]))
+        text = SHAPES[n % len(SHAPES)].format(words=words)
         documents.append({"doc_id": f"distractor-{q['qid']}",
                           "contributor": f"0x{0xD15 << 148 | n:040x}", "text": text})  # fmt: skip
     args.out_dir.mkdir(parents=True, exist_ok=True)

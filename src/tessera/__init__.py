@@ -43,14 +43,17 @@ from tessera._errors import (
     StoreError,
     TesseraError,
 )
+from tessera._govern.actions import DecodedCall
 from tessera._govern.governance import NetworkParameters, ProposalStatus
 from tessera._home import DEFAULT_ANVIL_PORT
 from tessera._network.records import NetworkNode, ServedModel
+from tessera._network.wallet_asking import UnsignedAsk
 from tessera._payments.audit import AuditReport
 from tessera._payments.claims import ClaimResult
 from tessera._payments.earnings import Earnings
 from tessera._payments.epochs import SettlementStatus, SettleResult
 from tessera._payments.units import format_tsr, parse_tsr
+from tessera._payments.usage import ContributionUsage, ContributionUse
 
 if TYPE_CHECKING:
     from tessera._chain.models import ModelRecord
@@ -93,8 +96,11 @@ __all__ = [
     "ConfigError",
     "ContractRevert",
     "ContributionProof",
+    "ContributionUsage",
+    "ContributionUse",
     "DatanetDetail",
     "DatanetRecord",
+    "DecodedCall",
     "DisputeParams",
     "Earnings",
     "EvalConfig",
@@ -132,6 +138,7 @@ __all__ = [
     "TrainSettings",
     "TrainedModel",
     "TrainingEvalConfig",
+    "UnsignedAsk",
     "ValidatorConfig",
     "ValidatorRuntime",
     "ValidatorStatus",

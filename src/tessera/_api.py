@@ -45,7 +45,7 @@ from tessera._crypto.keys import DEFAULT_SCRYPT_N, AccountInfo, Keystore
 from tessera._crypto.receipt import Receipt
 from tessera._crypto.voucher import Voucher
 from tessera._data import datanets as datanet_ops
-from tessera._data.index import ContributionIndex
+from tessera._data.index import ContributionIndex, IndexedContribution
 from tessera._data.ingest import DEFAULT_BATCH_SIZE, IngestContext, IngestReport, Progress
 from tessera._data.ingest import contribute as ingest
 from tessera._errors import (
@@ -60,17 +60,19 @@ from tessera._errors import (
 from tessera._govern.governance import Governance, NetworkParameters, ProposalStatus
 from tessera._govern.wallet_txs import GovernanceTransactions
 from tessera._home import DEFAULT_ANVIL_PORT, HomeConfig, TesseraHome, check_gateway
-from tessera._network import registration
+from tessera._network import registration, wallet_asking
 from tessera._network.asking import ask_network
 from tessera._network.content_peers import RegisteredPeers
 from tessera._network.directory import NodeDirectory
 from tessera._network.records import NetworkNode
+from tessera._network.wallet_asking import UnsignedAsk
 from tessera._parts import NodeParts, ValidatorParts
 from tessera._payments.audit import AuditReport, audit_epoch, with_challenges
 from tessera._payments.claims import ClaimResult, claim_all
 from tessera._payments.earnings import Earnings, earnings
 from tessera._payments.payer import Payer
 from tessera._payments.units import format_tsr
+from tessera._payments.usage import ContributionUsage, contribution_uses, in_snapshot
 from tessera._payments.wallet_txs import PaymentTransactions
 from tessera._store.fetching import FetchingBlobStore
 from tessera._store.local import LocalBlobStore
@@ -162,6 +164,10 @@ class Tessera:
         self, home: TesseraHome, config: HomeConfig, chain: Chain, password: str | None = None
     ) -> None:
         check_deployment(chain, config.deployment)
+        d = config.deployment  # the contracts whose logs are read, fetched in one request
+        chain.log_index.watch(
+            [d.registry, d.settlement, d.staking, d.governor, d.disputes, d.models]
+        )
         self.home = home
         self.config = config
         self.chain = chain
@@ -312,6 +318,36 @@ class Tessera:
 
     def datanet(self, name: str) -> datanet_ops.DatanetDetail:
         return datanet_ops.show_datanet(self.registry, self.store, self.index, name)
+
+    def contribution_usage(self, cid: str) -> ContributionUsage:
+        """Where a contribution was used: the settled answers that credited it (as context
+        or as training data, with its weight and what it earned) and the model versions
+        whose training snapshot holds it."""
+        self.index.sync(self.registry, self.store)
+        found = [c for c in self.index.find(cid) if c.signature_ok]
+        uses = contribution_uses(self.settlement, self.store, cid)
+        head = self.chain.block_number()
+        versions = self.factory.models.published(self.config.deployment.block, head)
+        models = [
+            v for c in found[:1] for v in versions
+            if in_snapshot(v, c.datanet, self.index.batch_ids(c.datanet).index(c.batch))
+        ]  # fmt: skip
+        return ContributionUsage(cid, uses, models)
+
+    def catch_up(self) -> None:
+        """Read what the chain holds that this home has not indexed yet (the contracts' logs,
+        new contribution batches), so that the next read does not wait for it."""
+        self.chain.log_index.catch_up()
+        self.index.sync(self.registry, self.store)
+
+    def contributions_by(
+        self, account: str, offset: int = 0, limit: int = 50
+    ) -> tuple[int, list[IndexedContribution]]:
+        """How many validly signed contributions `account` (a name or an address) made in
+        every datanet, and `limit` of them from `offset`, newest first."""
+        who = self.address(account)
+        self.index.sync(self.registry, self.store)
+        return self.index.count_by(who), self.index.by_contributor(who, offset, limit)
 
     def contribute(
         self,
@@ -484,9 +520,12 @@ class Tessera:
 
     def payer(self, account: str | None = None) -> Payer:
         """Signs this account's vouchers for `NodeClient(url, payer=...)`."""
-        signer = self.signer(account)
+        return self._payer(self.signer(account))
+
+    def _payer(self, client: LocalAccount | str) -> Payer:
+        """A local key's payer, or the books of a client that signs in its own wallet."""
         return Payer(
-            signer,
+            client,
             self.chain.chain_id,
             self.settlement.address,
             self.home.path / "channels.json",
@@ -706,6 +745,26 @@ class Tessera:
         `result.saved` says where. One that does not check out raises SignatureError and is
         not kept."""
         result = ask_network(self.nodes, self.payer(account), question, node, model)
+        if result.receipt is None:
+            return result
+        return replace(result, saved=self.save_receipt(result.receipt))
+
+    def prepare_ask(
+        self, client: str, question: str, node: str | None = None, model: str | None = None
+    ) -> UnsignedAsk:
+        """A question for `client` to sign in its own wallet: the first node the selection
+        rule picks (`node` pins one), asked what it may cost. `.typed_data()` is what `ask`
+        would sign with a local key (the request's authorization, the voucher for the
+        channel's cumulative amount), for `eth_signTypedData_v4`; send the signatures with
+        `ask_signed`."""
+        client = wallet_address(client, "the client")
+        return wallet_asking.prepare(self.nodes, self._payer(client), question, node, model)
+
+    def ask_signed(self, unsigned: UnsignedAsk, signatures: Sequence[object]) -> AskResult:
+        """Ask as `ask` does with the two signatures of `unsigned.typed_data()`, in order.
+        Both are checked by the node's rules first: SignatureError unless the client made
+        them, and nothing is sent. The receipt is checked and saved as `ask` saves it."""
+        result = wallet_asking.send(unsigned, signatures, self._payer(unsigned.client))
         if result.receipt is None:
             return result
         return replace(result, saved=self.save_receipt(result.receipt))

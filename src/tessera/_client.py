@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 
 from tessera._crypto.authorization import (
     AUTHORIZATION_HEADER,
@@ -18,11 +19,21 @@ from tessera._crypto.authorization import (
 )
 from tessera._crypto.receipt import Receipt, canonical_json
 from tessera._crypto.voucher import VOUCHER_HEADER, Voucher
-from tessera._errors import NodeError, SignatureError
+from tessera._errors import InputError, NodeError, SignatureError
 from tessera._payments.payer import Payer
 
 DEFAULT_NODE_URL = "http://127.0.0.1:8000"
 CONNECT_TIMEOUT_S = 2.0  # a node that does not accept within this is down, as far as we care
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A request for one node: its body, the node's address (None: the node charges nothing)
+    and the most it can cost there (a full context window in, max_tokens out)."""
+
+    payload: dict[str, Any]
+    node: str | None
+    up_to: int
 
 
 @dataclass(frozen=True)
@@ -92,50 +103,61 @@ class NodeClient:
         ignore_eos: bool = False,
     ) -> AskResult:
         """Ask with the node's first model or `model`; `ignore_eos` asks for all max_tokens."""
-        try:
-            return self._ask_paid(question, model, max_tokens, ignore_eos)
-        except (KeyError, IndexError, TypeError, ValueError, AttributeError):
-            # a peer's malformed body is the peer's fault: the caller may ask another node
-            raise NodeError(
-                f"the node at {self.base_url} sent a body that is not a Tessera answer: "
-                "ask another node",
-                status=502,
-                code="bad_node_answer",
-            ) from None
+        request = self.quote(question, model, max_tokens, ignore_eos)
+        if not (self.payer and request.node):
+            with _their_fault(self.base_url):
+                return self._ask(request.payload, {})
+        voucher = self.payer.authorise(request.node, request.up_to)
+        return self.send(request, voucher, sign_request(self.payer, request.node, request.payload))
 
-    def _ask_paid(
-        self, question: str, model: str | None, max_tokens: int | None, ignore_eos: bool
+    def quote(
+        self,
+        question: str,
+        model: str | None = None,
+        max_tokens: int | None = None,
+        ignore_eos: bool = False,
+    ) -> Quote:
+        """The request body this node is sent for `question`, and what it may cost there."""
+        with _their_fault(self.base_url):
+            models = self.models()
+            info = next((m for m in models if m["id"] == model), models[0]) if model else models[0]
+            payload: dict[str, Any] = {
+                "model": info["id"],
+                "messages": [{"role": "user", "content": question}],
+            }
+            if max_tokens:
+                payload["max_tokens"] = max_tokens
+            if ignore_eos:
+                payload["ignore_eos"] = True
+            tessera = info.get("tessera") or {}
+            if not tessera.get("payments"):
+                return Quote(payload, None, 0)
+            # the most this request can cost: a full context window in, max_tokens out
+            pricing = info["pricing"]
+            out_tokens = max_tokens or int(tessera["default_max_tokens"])
+            up_to = int(info["context_window"]) * int(pricing["input_token"]) + out_tokens * int(
+                pricing["output_token"]
+            )
+            return Quote(payload, to_checksum_address(tessera["node"]), up_to)
+
+    def send(
+        self, request: Quote, voucher: Voucher, authorization: ClientAuthorization
     ) -> AskResult:
-        models = self.models()
-        info = next((m for m in models if m["id"] == model), models[0]) if model else models[0]
-        payload: dict[str, Any] = {
-            "model": info["id"],
-            "messages": [{"role": "user", "content": question}],
-        }
-        if max_tokens:
-            payload["max_tokens"] = max_tokens
-        if ignore_eos:
-            payload["ignore_eos"] = True
-        tessera = info.get("tessera") or {}
-        if not (self.payer and tessera.get("payments")):
-            return self._ask(payload, {})
-        # the most this request can cost: a full context window in, max_tokens out
-        pricing = info["pricing"]
-        out_tokens = max_tokens or int(tessera["default_max_tokens"])
-        up_to = int(info["context_window"]) * int(pricing["input_token"]) + out_tokens * int(
-            pricing["output_token"]
-        )
-        node = tessera["node"]
-        voucher = self.payer.authorise(node, up_to)
+        """Send a quoted paid request with its client's signatures, however they were made,
+        once the payer holds its price (`authorise` or `reserve`): the hold is settled on
+        every path, by the receipt's price when one comes back."""
+        if self.payer is None or request.node is None:
+            raise InputError("only a paid node's quote is sent signed, by a client with a payer")
         headers = {
             VOUCHER_HEADER: voucher.to_header(),
-            AUTHORIZATION_HEADER: sign_request(self.payer, node, payload).to_header(),
+            AUTHORIZATION_HEADER: authorization.to_header(),
         }
         result = None
         try:
-            result = self._ask(payload, headers)
+            with _their_fault(self.base_url):
+                result = self._ask(request.payload, headers)
         finally:
-            _settle(self.payer, node, up_to, result.receipt if result else None)
+            _settle(self.payer, request.node, request.up_to, result.receipt if result else None)
         return result
 
     def _ask(self, payload: dict[str, Any], headers: dict[str, str]) -> AskResult:
@@ -149,11 +171,29 @@ class NodeClient:
         self.http.close()
 
 
+def request_hash(body: dict[str, Any]) -> bytes:
+    """What a client signs of a request body: the receipt's `request_hash`."""
+    return keccak(canonical_json(body))
+
+
 def sign_request(payer: Payer, node: str, body: dict[str, Any]) -> ClientAuthorization:
     """The payer's authorization of one request body for `node`, with a fresh nonce: the node
     refuses a paid request without it, and its receipt carries it."""
-    request_hash = keccak(canonical_json(body))  # the receipt's request_hash
-    return authorize_request(payer.account, payer.chain_id, payer.registry, node, request_hash)
+    hashed = request_hash(body)
+    return authorize_request(payer.signer(), payer.chain_id, payer.registry, node, hashed)
+
+
+@contextmanager
+def _their_fault(base_url: str) -> Iterator[None]:
+    """A peer's malformed body is the peer's fault: the caller may ask another node."""
+    try:
+        yield
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+        raise NodeError(
+            f"the node at {base_url} sent a body that is not a Tessera answer: ask another node",
+            status=502,
+            code="bad_node_answer",
+        ) from None
 
 
 class PaidRequests(httpx.Auth):

@@ -10,7 +10,7 @@ from money_helpers import TSR
 
 from tessera._api import FeeSplit, GovernanceSettings, Periods, ProposalState, Tessera
 from tessera._errors import ContractRevert, InputError, NotFoundError
-from tessera._govern.actions import describe
+from tessera._govern.actions import decode, describe
 
 ZERO = "0x" + "00" * 20
 
@@ -60,6 +60,38 @@ def test_periods_change_only_through_a_proposal(t):
     new = Periods(epoch_length=600, challenge_period=300, withdrawal_delay=1_200)
     enact(t, t.gov.actions.periods(new), "shorter epochs")
     assert t.settlement.periods() == new
+
+
+def _decoded(t, actions):
+    calls = [decode(t.chain, t.config.deployment, a) for a in actions]
+    return [(c.contract, c.function, c.args) for c in calls]
+
+
+def test_a_change_keeps_what_it_is_not_given_as_in_force(t):
+    """The `*_change` builders, which the CLI and the web form both propose with."""
+    now, split = t.settlement.periods(), t.settlement.fee_split()
+    periods = t.gov.actions.periods_change(epoch_length=600, withdrawal_delay=1_200)
+    kept = {"epoch_length": 600, "challenge_period": now.challenge_period, "withdrawal_delay": 1200}
+    assert _decoded(t, periods) == [("settlement", "set_periods", kept)]
+    (fee,) = _decoded(t, t.gov.actions.fee_split_change(5_000, 1_000, 3_000, 1_000))
+    assert fee[2]["split"]["treasury"] == split.treasury
+    assert fee[2]["split"]["validators"] == split.validators
+    assert _decoded(t, t.gov.actions.staking_change(min_stake=5 * TSR, slasher=ZERO)) == [
+        ("staking", "set_min_stake", {"min_stake": 5 * TSR}),
+        ("staking", "set_slasher", {"slasher": ZERO}),
+    ]
+    assert _decoded(t, t.gov.actions.settings_change(voting_period=120, quorum_bps=400)) == [
+        ("governor", "set_voting_period", {"new_value": 120})  # 400 bps is in force: no call
+    ]
+    for empty, message in (
+        (t.gov.actions.periods_change, "periods are the ones in force"),
+        (t.gov.actions.staking_change, "give a minimum stake, an unbonding delay or a slasher"),
+        (t.gov.actions.settings_change, "settings are the ones in force"),
+    ):
+        with pytest.raises(InputError, match=message):
+            empty()
+    with pytest.raises(InputError, match="must exceed the epoch length"):
+        t.gov.actions.periods_change(withdrawal_delay=now.epoch_length)
 
 
 def test_tokens_received_after_the_snapshot_do_not_vote(t):

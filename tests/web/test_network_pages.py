@@ -10,6 +10,7 @@ from money_helpers import TSR
 from node_helpers import start_node
 
 from tessera import NodeClient, format_tsr
+from tessera._payments.bundle import load_bundle
 
 STAKE = 1_000 * TSR  # the default minimum, for a node and a validator alike
 QUESTIONS = ["Who founded the Ulora Brewery?", "When was the Lunqui Brewery founded?"]
@@ -113,3 +114,21 @@ def test_an_unknown_node_or_epoch_is_not_found(network, web):
     assert missing.status_code == 404 and "epochs 0 to 0, not epoch 7" in missing.text
     stranger = web.get("/nodes/0x" + "ab" * 20)
     assert stranger.status_code == 404 and "never registered" in stranger.text
+
+
+def test_a_contribution_page_says_which_answers_paid_it_and_how_much(network, web):
+    t, node = network.t, network.t.address("operator")
+    bundle = load_bundle(t.store, t.settlement.epoch(node, 0).bundle_cid)
+    receipts = bundle.receipts
+    source = receipts[0].attribution[0]
+    credited = [r for r in receipts if any(s.cid == source.cid for s in r.attribution)]
+    page = web.get(f"/contributions/{source.cid}")
+    assert page.status_code == 200, page.text[-2000:]
+    used = page.text.split('id="used-h"', 1)[1].split("</section>", 1)[0]
+    plural = "" if len(credited) == 1 else "s"
+    assert f"In {len(credited)} settled answer{plural}" in used
+    for receipt in credited:
+        assert receipt.id in used
+    assert f'href="/nodes/{node}/epochs/0"' in used
+    earned = sum(c.amount for c in bundle.credits() if c.cid == source.cid)
+    assert earned > 0 and f"earned {format_tsr(earned)} TSR as context" in used

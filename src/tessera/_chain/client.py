@@ -18,6 +18,7 @@ from web3.exceptions import ContractLogicError, TimeExhausted, Web3Exception
 from web3.types import TxParams, TxReceipt, Wei
 
 from tessera._chain.compiler import load_artifact
+from tessera._chain.logs import LogIndex
 from tessera._errors import ChainError, ChainUnavailable, ContractRevert
 
 IN_PROCESS = "inprocess"
@@ -45,6 +46,7 @@ class Chain:
     def __init__(self, w3: Web3, url: str) -> None:
         self.w3 = w3
         self.url = url
+        self.log_index = LogIndex(self)  # event logs read once, then only new blocks
 
     @classmethod
     def connect(cls, url: str) -> Chain:

@@ -390,8 +390,8 @@ class DisputesClient:
         found = self._record(
             challenge_id, self.chain.call(self.contract.functions.challenge(challenge_id))
         )
-        resolved = self.contract.events.ChallengeResolved.get_logs(
-            from_block=0, argument_filters={"id": challenge_id}
+        resolved = self.chain.log_index.read(
+            self.contract.events.ChallengeResolved, id=challenge_id
         )
         return replace(found, slashed=sum(int(log.args.slashed) for log in resolved))
 
@@ -404,11 +404,10 @@ class DisputesClient:
     def challenges(self, from_block: int = 0, node: str | None = None) -> list[Challenge]:
         """Every challenge opened since `from_block` (against `node` only, if given), in id
         order, as it stands now, with what each slash took."""
-        filters = {"node": Web3.to_checksum_address(node)} if node else {}
-        opened = self.contract.events.ChallengeOpened.get_logs(
-            from_block=from_block, argument_filters=filters
-        )
-        resolved = self.contract.events.ChallengeResolved.get_logs(from_block=from_block)
+        filters: dict[str, Any] = {"node": Web3.to_checksum_address(node)} if node else {}
+        logs = self.chain.log_index
+        opened = logs.read(self.contract.events.ChallengeOpened, from_block, **filters)
+        resolved = logs.read(self.contract.events.ChallengeResolved, from_block)
         slashed = {int(log.args.id): int(log.args.slashed) for log in resolved}
         ids = sorted({int(log.args.id) for log in opened})
         return [
@@ -421,8 +420,8 @@ class DisputesClient:
 
     def produced_body(self, challenge_id: int, from_block: int = 0) -> bytes | None:
         """The receipt body a node produced on chain for a withheld-receipt challenge."""
-        logs = self.contract.events.ReceiptProduced.get_logs(
-            from_block=from_block, argument_filters={"id": challenge_id}
+        logs = self.chain.log_index.read(
+            self.contract.events.ReceiptProduced, from_block, id=challenge_id
         )
         return bytes(logs[0].args.body) if logs else None
 

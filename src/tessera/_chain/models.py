@@ -177,9 +177,7 @@ class ModelRegistryClient:
         registry's ModelPublished logs: one read however many models there are."""
         if from_block > to_block:  # an empty range (some nodes refuse one past their head)
             return []
-        logs = self.contract.events.ModelPublished.get_logs(
-            from_block=from_block, to_block=to_block
-        )
+        logs = self.chain.log_index.read(self.contract.events.ModelPublished, from_block, to_block)
         return [_logged(log) for log in logs]
 
     def by_digest(self, weights_digest: str) -> ModelRecord | None:

@@ -4,12 +4,14 @@ while a challenge is open, epochs voided, clients refunded)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import astuple, dataclass
 from functools import cached_property
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
+from web3.types import EventData
 
 from tessera._chain.client import Chain
 from tessera._chain.token import TokenClient
@@ -17,6 +19,7 @@ from tessera._errors import ContractRevert
 
 BPS = 10_000
 ZERO_ADDRESS = "0x" + "00" * 20
+CLAIMABLE_PAGE = 128  # settlement.vy's _PAGE: epochs per claimable_times call
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,20 @@ class PostedEpoch:
 
 
 @dataclass(frozen=True)
+class EpochSummary:
+    """A posted epoch as a node's page lists it, read from its EpochPosted log."""
+
+    epoch: int
+    posted_at: int
+    total: int
+    redeemed: int
+    receipt_count: int
+    claimable_at: int
+    voided: bool
+    refunded: bool
+
+
+@dataclass(frozen=True)
 class Withdrawal:
     amount: int
     available_at: int
@@ -208,9 +225,9 @@ class SettlementClient:
         """Every channel the client ever funded (by deposit or move), in order of first
         funding, with what it holds now."""
         client = Web3.to_checksum_address(client)
-        by_client = {"from_block": from_block, "argument_filters": {"client": client}}
-        deposits = self.contract.events.Deposited.get_logs(**by_client)
-        moves = self.contract.events.Moved.get_logs(**by_client)
+        logs = self.chain.log_index
+        deposits = logs.read(self.contract.events.Deposited, from_block, client=client)
+        moves = logs.read(self.contract.events.Moved, from_block, client=client)
         funded = sorted(
             [(log.blockNumber, log.logIndex, log.args.node) for log in deposits]
             + [(log.blockNumber, log.logIndex, log.args.to_node) for log in moves]
@@ -301,17 +318,51 @@ class SettlementClient:
         fn = self.contract.functions.claimable_at(Web3.to_checksum_address(node), epoch)
         return int(self.chain.call(fn))
 
+    def claimable_times(self, node: str) -> list[int]:
+        """When claims open for each of the node's epochs, as `claimable_at`, read a page of
+        epochs per call (an account's earnings show every epoch's status)."""
+        node = Web3.to_checksum_address(node)
+        count, times = self.epoch_count(node), list[int]()
+        for first in range(0, count, CLAIMABLE_PAGE):
+            fn = self.contract.functions.claimable_times(
+                node, first, min(CLAIMABLE_PAGE, count - first)
+            )
+            times.extend(int(t) for t in self.chain.call(fn))
+        return times
+
+    def epoch_summaries(self, node: str, numbers: Iterable[int]) -> list[EpochSummary]:
+        """The node's epochs `numbers`, from their logs and a few calls for them all (one
+        per 128 epochs for when claims open, one for where voiding starts), not four per
+        epoch; a voided one costs one more, to ask whether it was refunded."""
+        node = Web3.to_checksum_address(node)
+        logs = {int(log["args"]["epoch"]): log for log in self.posted_logs(node)}
+        opening, first_voided = self.claimable_times(node), self.voided_from(node)
+        found = []
+        for n in numbers:
+            if n not in logs or n >= len(opening):
+                raise ContractRevert(f"settlement: node {node} has not posted epoch {n}")
+            args, voided = logs[n]["args"], first_voided is not None and n >= first_voided
+            block = self.chain.w3.eth.get_block(logs[n]["blockNumber"])
+            found.append(EpochSummary(n, int(block["timestamp"]), int(args["total"]),
+                                      int(args["redeemed"]), int(args["receipt_count"]),
+                                      opening[n], voided,
+                                      voided and self.is_refunded(node, n)))  # fmt: skip
+        return found
+
+    def posted_logs(self, node: str) -> list[EventData]:
+        """The node's EpochPosted logs, in epoch order: each epoch's root, total and bundle
+        CID without a call per epoch."""
+        return self.chain.log_index.read(self.contract.events.EpochPosted, node=node)
+
     def nodes_with_epochs(self, from_block: int = 0) -> list[str]:
         """Every node that has posted an epoch, in order of first post."""
-        logs = self.contract.events.EpochPosted.get_logs(from_block=from_block)
+        logs = self.chain.log_index.read(self.contract.events.EpochPosted, from_block)
         return list(dict.fromkeys(Web3.to_checksum_address(log.args.node) for log in logs))
 
     def epoch_posted_block(self, node: str, epoch: int, from_block: int = 0) -> int | None:
         """The block in which a node's epoch was posted (None if it was not)."""
         node = Web3.to_checksum_address(node)
-        logs = self.contract.events.EpochPosted.get_logs(
-            from_block=from_block, argument_filters={"node": node}
-        )
+        logs = self.chain.log_index.read(self.contract.events.EpochPosted, from_block, node=node)
         blocks = [int(log.blockNumber) for log in logs if int(log.args.epoch) == epoch]
         return blocks[0] if blocks else None
 
@@ -322,8 +373,8 @@ class SettlementClient:
         block = self.epoch_posted_block(node, epoch)
         if block is None:
             return []
-        logs = self.contract.events.VoucherRedeemed.get_logs(
-            from_block=block, to_block=block, argument_filters={"node": node}
+        logs = self.chain.log_index.read(
+            self.contract.events.VoucherRedeemed, block, block, node=node
         )
         return [Refund(str(log.args.client), int(log.args.amount)) for log in logs]
 

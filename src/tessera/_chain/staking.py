@@ -112,9 +112,7 @@ class StakingClient:
 
     def slashed(self, node: str, from_block: int = 0) -> int:
         """Every token ever slashed from `node` (its Slashed events), to whomever it went."""
-        logs = self.contract.events.Slashed.get_logs(
-            from_block=from_block, argument_filters={"node": Web3.to_checksum_address(node)}
-        )
+        logs = self.chain.log_index.read(self.contract.events.Slashed, from_block, node=node)
         return sum(int(log.args.amount) for log in logs)
 
     def is_eligible(self, address: str) -> bool:

@@ -84,10 +84,15 @@ def request_typed_data(
     }
 
 
+def fresh_nonce() -> int:
+    """A nonce no other request of this client will draw: 128 random bits."""
+    return secrets.randbits(128)
+
+
 def authorize_request(
     client: LocalAccount, chain_id: int, verifying_contract: str, node: str, request_hash: bytes
 ) -> ClientAuthorization:
-    nonce = secrets.randbits(128)
+    nonce = fresh_nonce()
     data = request_typed_data(chain_id, verifying_contract, node, request_hash, nonce)
     return ClientAuthorization(nonce, sign_typed(client, data))
 

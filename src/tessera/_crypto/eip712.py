@@ -134,6 +134,23 @@ def sign_typed(account: LocalAccount, full_message: dict[str, Any]) -> str:
     )
 
 
+def wallet_form(full_message: dict[str, Any]) -> dict[str, Any]:
+    """The same typed data as a browser wallet's `eth_signTypedData_v4` takes it, hashing the
+    same: the domain's type spelled out, the message's integers as decimal strings (JavaScript
+    numbers lose digits above 2**53) and its bytes as 0x-hex (JSON has no bytes)."""
+    message = {name: _for_json(value) for name, value in full_message["message"].items()}
+    types = {"EIP712Domain": EIP712_DOMAIN_FIELDS, **full_message["types"]}
+    return {**full_message, "types": types, "message": message}
+
+
+def _for_json(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
 def typed_digest(full_message: dict[str, Any]) -> bytes:
     """The 32 bytes an EIP-712 signer signs: keccak(0x19 0x01 || domain separator || struct)."""
     message = encode_typed_data(full_message=full_message)

@@ -14,7 +14,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import is_address, is_checksum_address, to_checksum_address
 
 from tessera._crypto.ecdsa import parse_hex_signature
-from tessera._crypto.eip712 import EIP712_DOMAIN_FIELDS, recover_typed, sign_typed
+from tessera._crypto.eip712 import recover_typed, sign_typed, wallet_form
 from tessera._errors import InputError, SignatureError
 
 SETTLEMENT_DOMAIN_NAME = "Tessera Settlement"
@@ -57,12 +57,8 @@ class Voucher:
 
     def wallet_typed_data(self) -> dict[str, Any]:
         """The same message as a browser wallet's `eth_signTypedData_v4` takes it (it hashes
-        the same): the domain's type spelled out, and the amount as a decimal string, since
-        JavaScript numbers lose digits above 2**53."""
-        typed = self.typed_data()
-        typed["types"] = {"EIP712Domain": EIP712_DOMAIN_FIELDS, **VOUCHER_TYPES}
-        typed["message"]["amount"] = str(self.amount)
-        return typed
+        the same; the amount as a decimal string)."""
+        return wallet_form(self.typed_data())
 
     def signed_by(self, client: LocalAccount) -> Voucher:
         if client.address != to_checksum_address(self.client):

@@ -34,6 +34,8 @@ CREATE TABLE IF NOT EXISTS contributions (
 );
 CREATE INDEX IF NOT EXISTS contributions_by_cid ON contributions(cid);
 CREATE INDEX IF NOT EXISTS batches_by_datanet ON batches(datanet);
+CREATE INDEX IF NOT EXISTS contributions_by_contributor
+    ON contributions(contributor COLLATE NOCASE, batch, leaf_index);
 """
 
 
@@ -153,6 +155,30 @@ class ContributionIndex:
             "FROM contributions "
             "WHERE datanet = ? ORDER BY batch, leaf_index",
             (datanet,),
+        )
+        return [IndexedContribution(*row) for row in rows]
+
+    @_locked
+    def count_by(self, contributor: str) -> int:
+        """How many validly signed contributions `contributor` made, in every datanet."""
+        row = self.db.execute(
+            "SELECT COUNT(*) FROM contributions "
+            "WHERE contributor = ? COLLATE NOCASE AND signature_ok = 1",
+            (contributor,),
+        ).fetchone()
+        return int(row[0])
+
+    @_locked
+    def by_contributor(
+        self, contributor: str, offset: int, limit: int
+    ) -> list[IndexedContribution]:
+        """`limit` of the contributor's validly signed contributions from `offset`, newest
+        first: an account's page reads one page, not every datanet."""
+        rows = self.db.execute(
+            "SELECT datanet, cid, batch, leaf_index, contributor, signature, signature_ok "
+            "FROM contributions WHERE contributor = ? COLLATE NOCASE AND signature_ok = 1 "
+            "ORDER BY batch DESC, leaf_index DESC LIMIT ? OFFSET ?",
+            (contributor, limit, offset),
         )
         return [IndexedContribution(*row) for row in rows]
 

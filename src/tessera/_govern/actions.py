@@ -5,7 +5,8 @@ Each builder returns the `Action`s of one change; a proposal may combine up to t
 
 from __future__ import annotations
 
-from dataclasses import astuple
+from dataclasses import astuple, dataclass, replace
+from typing import Any
 
 from eth_abi.exceptions import DecodingError
 from web3 import Web3
@@ -16,12 +17,13 @@ from tessera._chain.governance import (
     MAX_ACTIONS,
     Action,
     GovernanceSettings,
+    GovernorClient,
     PolicyClient,
     PolicySnapshot,
     encode_call,
 )
 from tessera._chain.registry import RegistryClient
-from tessera._chain.settlement import BPS, FeeSplit, Periods
+from tessera._chain.settlement import BPS, FeeSplit, Periods, SettlementClient
 from tessera._chain.staking import StakingClient
 from tessera._chain.token import TokenClient
 from tessera._errors import InputError, NotFoundError
@@ -32,6 +34,15 @@ MAX_TRAINING_WEIGHT_BPS = 100_000  # policy.vy's bound: 10x
 
 # the contracts a proposal may call; each is a `Deployment` field of the same name
 GOVERNED = ("settlement", "staking", "policy", "governor", "timelock", "token")
+
+
+@dataclass(frozen=True)
+class DecodedCall:
+    """An action read back: the governed contract it calls, the function, its arguments."""
+
+    contract: str  # a `GOVERNED` name
+    function: str
+    args: dict[str, Any]  # as the ABI decodes them: a struct is a dict, bytes32 is bytes
 
 
 class ActionBuilder:
@@ -70,6 +81,30 @@ class ActionBuilder:
             )
         return [self._call("settlement", "set_fee_split", split.as_abi())]
 
+    def fee_split_change(
+        self,
+        node_bps: int,
+        owner_bps: int,
+        contributors_bps: int,
+        treasury_bps: int,
+        validators_bps: int = 0,
+        treasury: str | None = None,
+        validators: str | None = None,
+    ) -> list[Action]:
+        """`fee_split` with the treasury and the validators' pool as in force where not given."""
+        now = self._settlement().fee_split()
+        return self.fee_split(
+            FeeSplit(
+                node_bps,
+                owner_bps,
+                contributors_bps,
+                treasury_bps,
+                now.treasury if treasury is None else treasury,
+                validators_bps,
+                now.validators if validators is None else validators,
+            )
+        )
+
     def periods(self, periods: Periods) -> list[Action]:
         if min(astuple(periods)) <= 0 or max(astuple(periods)) > MAX_SETTLEMENT_PERIOD:
             raise InputError(
@@ -82,6 +117,26 @@ class ActionBuilder:
                 f"length ({periods.epoch_length} s), so nodes can redeem before clients leave"
             )
         return [self._call("settlement", "set_periods", *astuple(periods))]
+
+    def periods_change(
+        self,
+        epoch_length: int | None = None,
+        challenge_period: int | None = None,
+        withdrawal_delay: int | None = None,
+    ) -> list[Action]:
+        """`periods` with those not given (None) as in force."""
+        now = self._settlement().periods()
+        periods = Periods(
+            now.epoch_length if epoch_length is None else epoch_length,
+            now.challenge_period if challenge_period is None else challenge_period,
+            now.withdrawal_delay if withdrawal_delay is None else withdrawal_delay,
+        )
+        if periods == now:
+            raise InputError("these periods are the ones in force: give one that changes")
+        return self.periods(periods)
+
+    def _settlement(self) -> SettlementClient:
+        return SettlementClient(self.chain, self.deployment.settlement)
 
     # staking parameters: a value the contract refuses, or the one in force, is refused here
 
@@ -118,6 +173,26 @@ class ActionBuilder:
         if slasher == self._staking().slasher():
             raise InputError(f"{slasher} is already the slasher: nothing to propose")
         return [self._call("staking", "set_slasher", slasher)]
+
+    def staking_change(
+        self,
+        min_stake: int | None = None,
+        unbonding_delay: int | None = None,
+        slasher: str | None = None,
+    ) -> list[Action]:
+        """A call for each staking parameter given (not None), each checked as above."""
+        actions = []
+        if min_stake is not None:
+            actions += self.min_stake(min_stake)
+        if unbonding_delay is not None:
+            actions += self.unbonding_delay(unbonding_delay)
+        if slasher is not None:
+            actions += self.slasher(slasher)
+        if not actions:
+            raise InputError(
+                "give a minimum stake, an unbonding delay or a slasher to change: none was given"
+            )
+        return actions
 
     def _staking(self) -> StakingClient:
         return StakingClient(self.chain, self.deployment.staking)
@@ -217,6 +292,28 @@ class ActionBuilder:
             raise InputError("these settings are the ones in force: nothing to propose")
         return actions
 
+    def settings_change(
+        self,
+        voting_delay: int | None = None,
+        voting_period: int | None = None,
+        timelock_delay: int | None = None,
+        grace_period: int | None = None,
+        proposal_threshold: int | None = None,
+        quorum_bps: int | None = None,
+    ) -> list[Action]:
+        """`settings` from those in force to them with each one given (not None) changed."""
+        current = GovernorClient(self.chain, self.deployment.governor).settings()
+        given = {
+            "voting_delay": voting_delay,
+            "voting_period": voting_period,
+            "timelock_delay": timelock_delay,
+            "grace_period": grace_period,
+            "proposal_threshold": proposal_threshold,
+            "quorum_bps": quorum_bps,
+        }
+        new = replace(current, **{k: v for k, v in given.items() if v is not None})
+        return self.settings(current, new)
+
 
 def check_count(actions: list[Action]) -> None:
     if not actions:
@@ -227,18 +324,27 @@ def check_count(actions: list[Action]) -> None:
         )
 
 
-def describe(chain: Chain, deployment: Deployment, action: Action) -> str:
-    """`settlement.set_fee_split(...)`-style text for an action, decoded by its target."""
+def decode(chain: Chain, deployment: Deployment, action: Action) -> DecodedCall | None:
+    """The call an action makes, decoded by its target (None: not a governed contract's
+    function, as a payload made by hand may be)."""
     for contract in GOVERNED:
         if getattr(deployment, contract).lower() == action.target.lower():
             handle = chain.contract(contract, action.target)
             try:
                 fn, args = handle.decode_function_input(action.payload)
-            except (ValueError, DecodingError):  # a payload sent by hand, not by this tool
-                break
-            shown = ", ".join(f"{k}={_show(v)}" for k, v in args.items())
-            return f"{contract}.{fn.fn_name}({shown})"
-    return f"call {action.target} with 0x{action.payload.hex()}"
+            except (ValueError, DecodingError):
+                return None
+            return DecodedCall(contract, fn.fn_name, dict(args))
+    return None
+
+
+def describe(chain: Chain, deployment: Deployment, action: Action) -> str:
+    """`settlement.set_fee_split(...)`-style text for an action, decoded by its target."""
+    call = decode(chain, deployment, action)
+    if call is None:
+        return f"call {action.target} with 0x{action.payload.hex()}"
+    shown = ", ".join(f"{k}={_show(v)}" for k, v in call.args.items())
+    return f"{call.contract}.{call.function}({shown})"
 
 
 def _show(value: object) -> str:

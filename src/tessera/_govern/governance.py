@@ -26,7 +26,7 @@ from tessera._chain.governance import (
 from tessera._chain.settlement import FeeSplit, Periods, SettlementClient
 from tessera._chain.staking import StakingClient, StakingParameters
 from tessera._errors import ContractRevert, InputError
-from tessera._govern.actions import ActionBuilder, check_count, describe
+from tessera._govern.actions import ActionBuilder, DecodedCall, check_count, decode, describe
 
 T = TypeVar("T")
 
@@ -53,7 +53,8 @@ _HINTS = {
 @dataclass(frozen=True)
 class ProposalStatus:
     record: ProposalRecord
-    changes: tuple[str, ...]  # each action, decoded
+    changes: tuple[str, ...]  # each action, decoded as text
+    calls: tuple[DecodedCall | None, ...]  # each action, decoded (None: not a governed function)
     now: int
 
     @property
@@ -171,7 +172,8 @@ class Governance:
         self.chain.catch_up_clock()
         record = self.governor.proposal(proposal_id)
         changes = tuple(describe(self.chain, self.deployment, a) for a in record.actions)
-        return ProposalStatus(record, changes, self.chain.now())
+        calls = tuple(decode(self.chain, self.deployment, a) for a in record.actions)
+        return ProposalStatus(record, changes, calls, self.chain.now())
 
     def proposals(self) -> list[ProposalStatus]:
         return [self.status(i) for i in range(1, self.governor.count() + 1)]

@@ -9,6 +9,8 @@ the receipts root, so anyone can fetch it, re-verify every receipt and recompute
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 
@@ -153,5 +155,24 @@ def build_bundle(
     )
 
 
+PARSED_BUNDLES = 64  # the most recently read bundles kept parsed
+
+
 def load_bundle(store: BlobStore, cid: str) -> EpochBundle:
-    return EpochBundle.from_bytes(store.get(cid))
+    """The bundle at `cid`. A CID names one content (the store checks what it returns
+    against it), so each is parsed once: pages that read every epoch's bundle (earnings,
+    where a contribution was used) do not parse them all again on every view."""
+    with _PARSED_LOCK:
+        if cid in _PARSED:
+            _PARSED.move_to_end(cid)
+            return _PARSED[cid]
+    bundle = EpochBundle.from_bytes(store.get(cid))
+    with _PARSED_LOCK:
+        _PARSED[cid] = bundle
+        while len(_PARSED) > PARSED_BUNDLES:
+            _PARSED.popitem(last=False)
+    return bundle
+
+
+_PARSED: OrderedDict[str, EpochBundle] = OrderedDict()
+_PARSED_LOCK = threading.Lock()

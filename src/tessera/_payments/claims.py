@@ -36,11 +36,16 @@ class ClaimResult:
 
 def posted_bundle(store: BlobStore, posted: PostedEpoch) -> EpochBundle:
     """The bundle an epoch points at, checked against the root on chain."""
-    bundle = load_bundle(store, posted.bundle_cid)
-    if bundle.root != "0x" + posted.root.hex() or bundle.node != posted.node:
+    return checked_bundle(store, posted.bundle_cid, posted.node, posted.epoch, posted.root)
+
+
+def checked_bundle(store: BlobStore, cid: str, node: str, epoch: int, root: bytes) -> EpochBundle:
+    """The bundle at `cid`, refused unless it is the node's and has the epoch's root."""
+    bundle = load_bundle(store, cid)
+    if bundle.root != "0x" + root.hex() or bundle.node != node:
         raise ChainError(
-            f"the bundle {posted.bundle_cid} does not match epoch {posted.epoch} of node "
-            f"{posted.node} on chain: it is not the bundle that was posted"
+            f"the bundle {cid} does not match epoch {epoch} of node {node} on chain: it is "
+            "not the bundle that was posted"
         )
     return bundle
 

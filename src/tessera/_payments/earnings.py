@@ -11,7 +11,7 @@ from typing import TypeVar
 from eth_utils import to_checksum_address
 
 from tessera._chain.settlement import SettlementClient
-from tessera._payments.claims import posted_bundle
+from tessera._payments.claims import checked_bundle
 from tessera._store.base import BlobStore
 
 K = TypeVar("K")
@@ -55,14 +55,19 @@ class Earnings:
 
 
 def earnings(settlement: SettlementClient, store: BlobStore, account: str) -> Earnings:
+    """Read from each node's EpochPosted logs (read once per chain, see `LogIndex`), one call
+    per node for what was claimed and one per 128 epochs for when claims open: not a call
+    per epoch, so an account's page stays quick however many epochs there are."""
     account = to_checksum_address(account)
     now = settlement.now()
     rows = []
     for node in settlement.nodes_with_epochs():
         claimed = settlement.claimed(node, account)
-        for epoch in range(settlement.epoch_count(node)):
-            posted = settlement.epoch(node, epoch)
-            bundle = posted_bundle(store, posted)
+        opening = settlement.claimable_times(node)
+        for log, opens in zip(settlement.posted_logs(node), opening, strict=False):
+            epoch = int(log["args"]["epoch"])
+            bundle = checked_bundle(store, str(log["args"]["bundle_cid"]), node, epoch,
+                                    bytes(log["args"]["root"]))  # fmt: skip
             mine = [c for c in bundle.credits() if c.recipient == account]
             if not mine:
                 continue
@@ -78,7 +83,6 @@ def earnings(settlement: SettlementClient, store: BlobStore, account: str) -> Ea
                 if c.datanet is not None:
                     by_datanet[c.datanet] += c.amount
             cumulative = bundle.cumulative.get(account, 0)
-            opens = settlement.claimable_at(node, epoch)
             status = CLAIMED if cumulative <= claimed else CLAIMABLE if opens <= now else CHALLENGE
             rows.append(
                 EpochEarning(

@@ -20,19 +20,23 @@ from eth_utils import to_checksum_address
 
 from tessera._crypto.receipt import Receipt
 from tessera._crypto.voucher import Voucher
-from tessera._errors import SignatureError
+from tessera._errors import AccountError, SignatureError
 
 
 class Payer:
+    """`account` signs this client's vouchers; or, given as an address, the client signs
+    elsewhere (a browser wallet) and the payer only keeps its channels' books (`reserve`)."""
+
     def __init__(
         self,
-        account: LocalAccount,
+        account: LocalAccount | str,
         chain_id: int,
         settlement: str,
         ledger_path: Path,
         registry: str,
     ) -> None:
-        self.account = account
+        self.account = None if isinstance(account, str) else account
+        self.address = to_checksum_address(account if isinstance(account, str) else account.address)
         self.chain_id = chain_id
         self.settlement = to_checksum_address(settlement)
         self.registry = to_checksum_address(registry)  # the node domain's verifying contract
@@ -40,21 +44,37 @@ class Payer:
         self._lock = threading.Lock()
         self._in_flight: dict[str, int] = {}
 
-    @property
-    def address(self) -> str:
-        return self.account.address
+    def signer(self) -> LocalAccount:
+        if self.account is None:
+            raise AccountError(
+                f"{self.address} signs in its own wallet, not here: have it sign the typed "
+                "data (`Tessera.prepare_ask`) and send that (`Tessera.ask_signed`)"
+            )
+        return self.account
 
     def spent(self, node: str) -> int:
         return int(self._ledger().get(self._key(node), 0))
 
     def authorise(self, node: str, up_to: int) -> Voucher:
         """Sign a voucher that also covers a new request costing at most `up_to`."""
+        return self.reserve(node, up_to).signed_by(self.signer())
+
+    def reserve(self, node: str, up_to: int) -> Voucher:
+        """Hold `up_to` for a new request until `settle`: the unsigned voucher that covers it
+        beside everything spent and held on this channel."""
         node = to_checksum_address(node)
         with self._lock:
             self._in_flight[node] = self._in_flight.get(node, 0) + up_to
-            amount = self.spent(node) + self._in_flight[node]
-        unsigned = Voucher(self.address, node, amount, self.chain_id, self.settlement)
-        return unsigned.signed_by(self.account)
+            return self._voucher(node, self.spent(node) + self._in_flight[node])
+
+    def needed(self, node: str, up_to: int) -> Voucher:
+        """The unsigned voucher a new request costing at most `up_to` needs now; holds nothing."""
+        node = to_checksum_address(node)
+        with self._lock:
+            return self._voucher(node, self.spent(node) + self._in_flight.get(node, 0) + up_to)
+
+    def _voucher(self, node: str, amount: int) -> Voucher:
+        return Voucher(self.address, node, amount, self.chain_id, self.settlement)
 
     def settle(self, node: str, up_to: int, receipt: Receipt | None) -> None:
         """Close a request: record the receipt's price as spent and drop its reservation."""

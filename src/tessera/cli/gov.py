@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import click
 
 import tessera
@@ -85,17 +83,16 @@ def propose_fee_split(
     """Split each answer's price NODE/OWNER/CONTRIBUTORS/TREASURY[/VALIDATORS] (basis points,
     sum 10000; VALIDATORS defaults to 0)."""
     t = open_home(ctx, password=True)
-    current = t.settlement.fee_split()
-    split = tessera.FeeSplit(
+    actions = t.gov.actions.fee_split_change(
         node_bps,
         owner_bps,
         contributors_bps,
         treasury_bps,
-        t.address(treasury) if treasury else current.treasury,
         validators_bps,
-        t.address(validators) if validators else current.validators,
+        t.address(treasury) if treasury else None,
+        t.address(validators) if validators else None,
     )
-    _propose(t, t.gov.actions.fee_split(split), description, account_)
+    _propose(t, actions, description, account_)
 
 
 @propose.command("periods")
@@ -115,16 +112,10 @@ def propose_periods(
     account_: str | None,
 ) -> None:
     """Change the settlement's periods; those not given stay as they are."""
-    t = open_home(ctx, password=True)
-    now = t.settlement.periods()
-    periods = tessera.Periods(
-        now.epoch_length if epoch_length is None else epoch_length,
-        now.challenge_period if challenge_period is None else challenge_period,
-        now.withdrawal_delay if withdrawal_delay is None else withdrawal_delay,
-    )
-    if periods == now:
-        raise tessera.InputError("these periods are the ones in force: give one that changes")
-    _propose(t, t.gov.actions.periods(periods), description, account_)
+    _submit(
+        ctx, "periods_change", description, account_,
+        epoch_length, challenge_period, withdrawal_delay,
+    )  # fmt: skip
 
 
 @propose.command("staking")
@@ -144,18 +135,20 @@ def propose_staking(
     account_: str | None,
 ) -> None:
     """Change the staking parameters; those not given stay as they are."""
-    t = open_home(ctx, password=True)
-    actions: list[tessera.Action] = []
-    if min_stake is not None:
-        actions += t.gov.actions.min_stake(tessera.parse_tsr(min_stake))
-    if unbonding_delay is not None:
-        actions += t.gov.actions.unbonding_delay(unbonding_delay)
-    if slasher is not None:
-        nobody = slasher.strip().lower() == "none"
-        actions += t.gov.actions.slasher("0x" + "00" * 20 if nobody else t.address(slasher))
-    if not actions:
+    if min_stake is None and unbonding_delay is None and slasher is None:
         raise tessera.InputError("give --min-stake, --unbonding-delay or --slasher to change")
+    t = open_home(ctx, password=True)
+    actions = t.gov.actions.staking_change(
+        None if min_stake is None else tessera.parse_tsr(min_stake),
+        unbonding_delay,
+        None if slasher is None else _slasher(t, slasher),
+    )
     _propose(t, actions, description, account_)
+
+
+def _slasher(t: tessera.Tessera, name: str) -> str:
+    nobody = name.strip().lower() == "none"
+    return "0x" + "00" * 20 if nobody else t.address(name)
 
 
 def _pair_command(name: str, build: str, summary: str) -> click.Command:
@@ -277,18 +270,11 @@ def propose_settings(
     account_: str | None,
 ) -> None:
     """Change governance's own settings; those not given stay as they are."""
-    t = open_home(ctx, password=True)
-    current = t.gov.governor.settings()
-    given = {
-        "voting_delay": voting_delay,
-        "voting_period": voting_period,
-        "timelock_delay": timelock_delay,
-        "grace_period": grace_period,
-        "proposal_threshold": tessera.parse_tsr(threshold, allow_zero=True) if threshold else None,
-        "quorum_bps": quorum_bps,
-    }
-    new = replace(current, **{k: v for k, v in given.items() if v is not None})
-    _propose(t, t.gov.actions.settings(current, new), description, account_)
+    _submit(
+        ctx, "settings_change", description, account_,
+        voting_delay, voting_period, timelock_delay, grace_period,
+        tessera.parse_tsr(threshold, allow_zero=True) if threshold else None, quorum_bps,
+    )  # fmt: skip
 
 
 @gov.command()

@@ -54,6 +54,7 @@ exports: (
 
 _BPS: constant(uint256) = 10_000
 _MAX_REDEMPTIONS: constant(uint256) = 256
+_PAGE: constant(uint256) = 128  # epochs per `claimable_times` call
 _MAX_PERIOD: constant(uint256) = 10 * 365 * 86_400  # keeps every deadline far from overflow
 
 
@@ -440,6 +441,29 @@ def claimable_at(node: address, epoch: uint256) -> uint256:
     """
     assert epoch < self.epoch_count[node], "settlement: unknown epoch"
     return self._claimable_at(self.epochs[node][epoch])
+
+
+@external
+@view
+def claimable_times(node: address, first: uint256, count: uint256) -> DynArray[uint256, _PAGE]:
+    """
+    @notice When claims open for `count` of a node's epochs from `first`.
+    @dev One call for a page of epochs instead of one per epoch: an account's
+         earnings page shows every epoch's status.
+    @param node The node.
+    @param first Its first epoch in the page.
+    @param count How many, at most `_PAGE`.
+    @return DynArray[uint256, _PAGE] A timestamp per epoch, as `claimable_at`.
+    """
+    assert count <= _PAGE, "settlement: page too long"
+    assert first + count <= self.epoch_count[node], "settlement: unknown epoch"
+    times: DynArray[uint256, _PAGE] = []
+    current: uint256 = self.challenge_period
+    for i: uint256 in range(count, bound=_PAGE):
+        # two fields, not the whole epoch (its CID is several slots): as `_claimable_at`
+        posted_at: uint256 = self.epochs[node][first + i].posted_at
+        times.append(posted_at + max(self.epochs[node][first + i].challenge_period, current))
+    return times
 
 
 @external

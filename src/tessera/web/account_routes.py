@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 import tessera
 from tessera.web.charts import bar_chart
 from tessera.web.forms import amount, checked_form, required, signing_home
-from tessera.web.paging import page_number, paginate
+from tessera.web.paging import page_number, page_of, window
 from tessera.web.rendering import home, page_size, redirect, render, session_of
 
 router = APIRouter()
@@ -48,20 +48,18 @@ async def lock(request: Request) -> Response:
 
 @router.get("/accounts/{address}", response_class=HTMLResponse)
 async def account(request: Request, address: str, page: str | None = None) -> HTMLResponse:
-    number = page_number(page)
+    number, size = page_number(page), page_size(request)
 
     def read(t: tessera.Tessera) -> dict[str, Any]:
         who = t.address(address)  # a name or an address; refuses anything else
-        earned = t.earnings(who)
-        datanets = t.datanets()
-        mine = [
-            (d.name, c)
-            for d in datanets
-            for c in t.datanet(d.name).contributions
-            if c.contributor.lower() == who.lower()
-        ]
-        return {"who": who, "wallet": t.wallet(who), "earnings": earned, "mine": mine,
-                "datanet_names": {d.id: d.name for d in datanets}}  # fmt: skip
+        names = {d.id: d.name for d in t.datanets()}
+        total, _ = t.contributions_by(who, 0, 0)
+        shown, offset = window(total, number, size)
+        _, items = t.contributions_by(who, offset, size)
+        mine = page_of([(names.get(c.datanet, str(c.datanet)), c) for c in items], total,
+                       shown, size)  # fmt: skip
+        return {"who": who, "wallet": t.wallet(who), "earnings": t.earnings(who),
+                "mine": mine, "datanet_names": names}  # fmt: skip
 
     found = await home(request, read)
     earned = found["earnings"]
@@ -72,7 +70,7 @@ async def account(request: Request, address: str, page: str | None = None) -> HT
     own = session_of(request).address
     return render(
         request, "account.html", title="Account", chart=chart, epochs=epochs,
-        contributions=paginate(found.pop("mine")[::-1], number, page_size(request)),
+        contributions=found.pop("mine"),
         own=own is not None and own.lower() == found["who"].lower(), **found,
     )  # fmt: skip
 

@@ -56,7 +56,9 @@ async def datanet(request: Request, name: str, page: str | None = None) -> HTMLR
 
 
 @router.get("/contributions/{cid}", response_class=HTMLResponse)
-async def contribution(request: Request, cid: str) -> HTMLResponse:
+async def contribution(request: Request, cid: str, page: str | None = None) -> HTMLResponse:
+    number = page_number(page)
+
     def read(t: tessera.Tessera) -> dict[str, Any]:
         proof = t.prove(cid)  # re-checked against the chain on every view
         missing: str | None = None
@@ -65,10 +67,13 @@ async def contribution(request: Request, cid: str) -> HTMLResponse:
         except tessera.TesseraError as exc:
             content, missing = b"", str(exc)
         return {"proof": proof, "preview": content[:PREVIEW_BYTES].decode("utf-8", "replace"),
-                "size": len(content), "missing": missing}  # fmt: skip
+                "size": len(content), "missing": missing,
+                "usage": t.contribution_usage(cid)}  # fmt: skip
 
     found = await home(request, read)
-    return render(request, "contribution.html", title="Contribution", cid=cid, **found)
+    uses = paginate(found["usage"].uses[::-1], number, page_size(request))
+    return render(request, "contribution.html", title="Contribution", cid=cid, uses=uses,
+                  **found)  # fmt: skip
 
 
 @router.get("/blocks/{number}", response_class=HTMLResponse)

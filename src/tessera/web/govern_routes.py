@@ -12,6 +12,8 @@ from fastapi.responses import HTMLResponse, Response
 import tessera
 from tessera.web.forms import checked_form, required, signing_home
 from tessera.web.paging import Page, page_number, paginate
+from tessera.web.proposal_forms import builder
+from tessera.web.proposal_words import datanet_ids, in_words
 from tessera.web.rendering import home, page_size, redirect, render, session_of
 
 router = APIRouter()
@@ -46,7 +48,7 @@ async def new_proposal(request: Request) -> HTMLResponse:
         votes, through = t.gov.voting_power(who) if who else (0, "0x0")
         # the zero address: the account's tokens vote for nobody until it delegates
         return {"votes": votes, "through": through if int(through, 16) else None,
-                "params": t.gov.parameters()}  # fmt: skip
+                "params": t.gov.parameters(), "datanets": t.datanets()}  # fmt: skip
 
     return render(request, "proposal_new.html", title="New proposal", **await home(request, read))
 
@@ -59,7 +61,10 @@ async def proposal(request: Request, proposal_id: str) -> HTMLResponse:
         if not 1 <= number <= t.gov.governor.count():
             raise tessera.NotFoundError(f"there is no proposal {number}: /proposals lists them")
         status = t.gov.status(number)
-        return {"s": status, "created": _created(t, number),
+        names = {i: t.registry.datanet(i).name for i in datanet_ids(status.calls)}
+        words = [in_words(call, names) for call in status.calls]
+        return {"s": status, "changes": list(zip(words, status.changes, strict=True)),
+                "created": _created(t, number),
                 "voted": who is not None and t.gov.has_voted(number, who)}  # fmt: skip
 
     found = await home(request, read)
@@ -85,7 +90,7 @@ async def propose(request: Request) -> Response:
     session, form = await checked_form(request)
     t = signing_home(session)
     description = required(form, "description", 1024)
-    build = _builder(form)  # refuses malformed fields before anything reaches the chain
+    build = builder(form)  # refuses malformed fields before anything reaches the chain
     number = await home(request, lambda _: t.gov.propose(build(t), description))
     return redirect(request, f"/proposals/{number}")
 
@@ -128,62 +133,6 @@ async def delegate(request: Request) -> Response:
     return redirect(request, "/proposals/new")
 
 
-# the changes the new-proposal page offers, each built from its form's fields
-
-
-def _builder(form: dict[str, str]) -> Callable[[tessera.Tessera], list[tessera.Action]]:
-    kind = form.get("kind", "")
-    match kind:
-        case "training-weight":
-            weight = _whole(form, "weight_bps")
-            return lambda t: t.gov.actions.training_weight(weight)
-        case "block-content":
-            cids = _cids(form)
-            return lambda t: t.gov.actions.block_content(cids)
-        case "unblock-content":
-            cids = _cids(form)
-            return lambda t: t.gov.actions.unblock_content(cids)
-        case "fee-split":
-            return _fee_split(form)
-    raise tessera.InputError(
-        f"there is no kind of proposal {kind[:40]!r}: choose one on the new-proposal page"
-    )
-
-
-def _fee_split(form: dict[str, str]) -> Callable[[tessera.Tessera], list[tessera.Action]]:
-    names = ("node_bps", "owner_bps", "contributors_bps", "treasury_bps", "validators_bps")
-    node, owner, contributors, treasury_bps, validators_bps = (_whole(form, n) for n in names)
-    treasury, validators = form.get("treasury", "").strip(), form.get("validators", "").strip()
-
-    def build(t: tessera.Tessera) -> list[tessera.Action]:
-        current = t.settlement.fee_split()
-        split = tessera.FeeSplit(
-            node, owner, contributors, treasury_bps,
-            t.address(treasury[:128]) if treasury else current.treasury, validators_bps,
-            t.address(validators[:128]) if validators else current.validators,
-        )  # fmt: skip
-        return t.gov.actions.fee_split(split)
-
-    return build
-
-
-def _whole(form: dict[str, str], name: str) -> int:
-    text = form.get(name, "").strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 18:
-        raise tessera.InputError(
-            f"the {name!r} field {text[:40]!r} is not a whole number: give basis points "
-            "such as 10000 (10,000 bps is 1.0, or 100%)"
-        )
-    return int(text)
-
-
-def _cids(form: dict[str, str]) -> list[str]:
-    cids = [line.strip() for line in form.get("cids", "").splitlines() if line.strip()]
-    if not cids:
-        raise tessera.InputError("the 'cids' field is empty: give one contribution CID a line")
-    return cids  # over ten, the proposal is refused: it makes at most ten calls
-
-
 def _proposal_number(text: str) -> int:
     if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise tessera.InputError(f"{text[:40]!r} is not a proposal number: see /proposals")
@@ -209,9 +158,10 @@ def _bars(status: tessera.ProposalStatus) -> list[tuple[str, int, float]]:
 def _created(t: tessera.Tessera, proposal_id: int) -> dict[str, Any] | None:
     """When and in which block and transaction the proposal was made (None: its log is gone,
     as on a pruned node)."""
-    logs = t.gov.governor.contract.events.ProposalCreated.get_logs(
-        from_block=t.config.deployment.block, argument_filters={"proposal_id": proposal_id}
-    )
+    logs = t.chain.log_index.read(
+        t.gov.governor.contract.events.ProposalCreated, t.config.deployment.block,
+        proposal_id=proposal_id,
+    )  # fmt: skip
     if not logs:
         return None
     block = t.chain.w3.eth.get_block(logs[0].blockNumber)

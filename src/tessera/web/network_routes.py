@@ -55,7 +55,7 @@ async def node(request: Request, address: str, page: str | None = None) -> HTMLR
             )
         # newest first, and only this page's epochs read from the chain
         numbers = paginate(range(count - 1, -1, -1), number, size)
-        rows = [_epoch_row(t, who, n) for n in numbers.items]
+        rows = t.settlement.epoch_summaries(who, numbers.items)
         return {
             "who": who, "record": record, "live": _live(t, who) if record.active else None,
             "epochs": Page(rows, numbers.number, numbers.pages, numbers.total, numbers.first),

@@ -39,8 +39,18 @@ def page_number(text: str | None) -> int:
 
 
 def paginate(items: Sequence[T], number: int, size: int) -> Page[T]:
-    total = len(items)
+    number, start = window(len(items), number, size)
+    return page_of(items[start : start + size], len(items), number, size)
+
+
+def window(total: int, number: int, size: int) -> tuple[int, int]:
+    """The page number actually shown (past the last: the last) and the offset of its first
+    item, for lists read a page at a time from an index."""
     pages = max(1, -(-total // size))
     number = min(number, pages)
-    start = (number - 1) * size
-    return Page(items[start : start + size], number, pages, total, start + 1)
+    return number, (number - 1) * size
+
+
+def page_of(items: Sequence[T], total: int, number: int, size: int) -> Page[T]:
+    """A page whose `items` were read for `window(total, number, size)`."""
+    return Page(items, number, max(1, -(-total // size)), total, (number - 1) * size + 1)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 import tessera
@@ -76,6 +76,11 @@ async def home(request: Request, fn: Callable[[tessera.Tessera], T]) -> T:
     """Run `fn` on the home's thread."""
     result: T = await request.app.state.worker.call(fn)
     return result
+
+
+def no_store_json(body: Any, status: int = 200) -> JSONResponse:
+    """A JSON answer no cache keeps: what it holds is good for the chain's state now only."""
+    return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
 
 
 def error_status(exc: tessera.TesseraError) -> int:

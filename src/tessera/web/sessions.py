@@ -3,7 +3,8 @@ most one account unlocked per session, held in this process's memory only.
 
 The server holds nothing unlocked until a person types their keystore password into the
 unlock form, and only where the app serves loopback (`WebConfig.allow_unlock`). Locking,
-or the session's idle timeout, drops the key.
+or the session's idle timeout, drops the key. A question prepared for a browser wallet
+waits in its session, unsigned, until the wallet's signatures come.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import tessera
 COOKIE = "tessera_session"
 IDLE_S = 30 * 60  # an unlocked account is locked again after this long without a request
 MAX_SESSIONS = 1000  # the oldest are dropped first: a flood of new cookies costs only memory
+MAX_WALLET_ASKS = 4  # questions prepared for a wallet to sign, per session; the oldest go first
 
 
 @dataclass
@@ -29,9 +31,28 @@ class Session:
     account: str | None = None  # the unlocked account's name
     address: str | None = None
     unlocked: tessera.Tessera | None = field(default=None, repr=False)
+    wallet_asks: dict[str, tessera.UnsignedAsk] = field(default_factory=dict, repr=False)
 
     def lock(self) -> None:
         self.account = self.address = self.unlocked = None
+
+    def keep_ask(self, unsigned: tessera.UnsignedAsk) -> str:
+        """Hold a question while the wallet signs it: what is sent is what was served."""
+        while len(self.wallet_asks) >= MAX_WALLET_ASKS:
+            del self.wallet_asks[next(iter(self.wallet_asks))]
+        ticket = secrets.token_urlsafe(16)
+        self.wallet_asks[ticket] = unsigned
+        return ticket
+
+    def take_ask(self, ticket: str) -> tessera.UnsignedAsk:
+        """A held question, once: a second send of it finds nothing."""
+        unsigned = self.wallet_asks.pop(ticket, None)
+        if unsigned is None:
+            raise tessera.InputError(
+                "this question is not waiting to be sent (sent already, replaced by newer "
+                "ones, or from before the server restarted): ask it again"
+            )
+        return unsigned
 
     def csrf_ok(self, token: str | None) -> bool:
         return bool(token) and hmac.compare_digest(self.csrf, str(token))

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 
 import tessera
 from tessera.web.forms import ADDRESS
-from tessera.web.rendering import error_status, home
+from tessera.web.rendering import error_status, home, no_store_json
 
 router = APIRouter(prefix="/api")
 
@@ -106,7 +106,7 @@ async def transactions(request: Request, step: str) -> JSONResponse:
     parse = STEPS.get(step)
     if parse is None:
         known = ", ".join(STEPS)
-        return _json({"error": f"there is no step {step[:40]!r}: give one of {known}"}, 404)
+        return no_store_json({"error": f"there is no step {step[:40]!r}: give one of {known}"}, 404)
     return await _answer(request, parse, "transactions")
 
 
@@ -134,10 +134,5 @@ async def _answer(
     try:
         found = await home(request, parse(Query(request)))
     except tessera.TesseraError as exc:
-        return _json({"error": str(exc)}, error_status(exc))
-    return _json(found if key is None else {key: found})
-
-
-def _json(body: Any, status: int = 200) -> JSONResponse:
-    # a built transaction is good for the chain's state now only: never from a cache
-    return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+        return no_store_json({"error": str(exc)}, error_status(exc))
+    return no_store_json(found if key is None else {key: found})

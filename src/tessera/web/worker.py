@@ -21,6 +21,8 @@ class HomeWorker:
         self.owned = owned  # False: the caller opened the home and closes it
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tessera-web")
         self.tessera = self._pool.submit(opener).result()
+        # index the chain's logs before the first page asks: requests queue behind it
+        self._indexing = self._pool.submit(self.tessera.catch_up)
 
     async def call(self, fn: Callable[[tessera.Tessera], T]) -> T:
         return await asyncio.wrap_future(self._pool.submit(fn, self.tessera))

@@ -3,13 +3,11 @@ with it and sees the vote counted; a wallet that refuses leaves the chain as it 
 
 The injected `window.ethereum` forwards every request to `TestWallet` in Python, which holds
 carol's real key: it signs transactions as a wallet does and sends them to the in-process chain.
-(app.js asks a wallet for accounts, the chain id and transactions only, so that is all it does.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -17,58 +15,7 @@ from playwright.sync_api import Page, expect
 from tessera import ProposalState, format_tsr
 
 from .browser_helpers import seen
-
-WALLET = """
-window.ethereum = {
-  isTestWallet: true,
-  async request({ method, params }) {
-    const answer = await window.testWalletRequest(method, params || []);
-    if (answer.error) throw answer.error;
-    return answer.result;
-  },
-  on() {},
-};
-"""
-REJECTED = {"code": 4001, "message": "User rejected the request."}
-
-
-class TestWallet:
-    """What a wallet extension does with each request, for one key; `refuse` names the methods
-    whose prompt the person declines."""
-
-    __test__ = False  # not a test class: pytest must not collect it
-
-    def __init__(self, t, account: str) -> None:
-        self.w3, self.key = t.chain.w3, t.signer(account)
-        self.refuse: set[str] = set()
-        self.sent: list[str] = []
-
-    def request(self, method: str, params: list[Any]) -> dict[str, Any]:
-        if method in self.refuse:
-            return {"error": REJECTED}
-        if method in ("eth_requestAccounts", "eth_accounts"):
-            return {"result": [self.key.address]}
-        if method == "eth_chainId":
-            return {"result": hex(self.w3.eth.chain_id)}
-        if method == "eth_sendTransaction":
-            return {"result": self._send(params[0])}
-        return {"error": {"code": 4200, "message": f"{method} is not supported"}}
-
-    def _send(self, tx: dict[str, str]) -> str:
-        assert tx["from"].lower() == self.key.address.lower()
-        full = {
-            "to": tx["to"],
-            "data": tx["data"],
-            "value": int(tx["value"], 16),
-            "chainId": int(tx["chainId"], 16),
-            "nonce": self.w3.eth.get_transaction_count(self.key.address),
-            "gasPrice": self.w3.eth.gas_price,
-        }
-        full["gas"] = self.w3.eth.estimate_gas({**full, "from": self.key.address})
-        signed = self.key.sign_transaction(full)
-        tx_hash = "0x" + bytes(self.w3.eth.send_raw_transaction(signed.raw_transaction)).hex()
-        self.sent.append(tx_hash)
-        return tx_hash
+from .wallet_helpers import WALLET, TestWallet
 
 
 @pytest.fixture

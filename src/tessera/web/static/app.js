@@ -4,6 +4,7 @@
 // (a path under the app's base) fetches that step's unsigned transactions for the account,
 // with its form's fields if it sits in one, has the wallet send each in order, waits until
 // each is mined, then reloads the page. Progress and refusals go to #wallet-status.
+// window.tesseraWallet lends the same account, status and refusal wording to page scripts.
 "use strict";
 
 (() => {
@@ -149,5 +150,6 @@
     });
   }
 
+  window.tesseraWallet = Object.freeze({ account, say, explain });
   start();
 })();

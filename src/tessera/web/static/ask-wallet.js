@@ -1,0 +1,83 @@
+// Ask with a browser wallet (EIP-1193), loaded by the ask page after app.js.
+//
+// #ask-wallet posts the question to /api/ask/typed-data, has the wallet sign each typed data
+// it gets back (the request's authorization, then the voucher) with eth_signTypedData_v4,
+// posts the signatures to /api/ask and opens the answer's page. A refusal in the wallet
+// sends nothing; it, and every other failure, is said in #wallet-status.
+"use strict";
+
+(() => {
+  const ethereum = window.ethereum;
+  const wallet = window.tesseraWallet;
+  const base = document.body.dataset.base || "";
+  const csrf = document.body.dataset.csrf || "";
+  const WHAT = ["the request", "the voucher"];
+
+  async function postJSON(path, fields) {
+    const response = await fetch(base + path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ ...fields, csrf }),
+    });
+    let body;
+    try {
+      body = await response.json();
+    } catch {
+      throw new Error(`The server answered ${response.status}, not with JSON.`);
+    }
+    if (!response.ok) throw new Error(body.error || `The server answered ${response.status}.`);
+    return body;
+  }
+
+  async function sameChain(typedData) {
+    const wanted = BigInt(typedData[0].domain.chainId);
+    const current = BigInt(await ethereum.request({ method: "eth_chainId" }));
+    if (current !== wanted) {
+      throw new Error(`Your wallet is on chain ${current}: switch it to chain ${wanted}.`);
+    }
+  }
+
+  async function sign(account, typedData) {
+    const signatures = [];
+    for (const [index, typed] of typedData.entries()) {
+      wallet.say(`Sign ${WHAT[index]} (${index + 1} of ${typedData.length}) in your wallet…`);
+      const params = [account, JSON.stringify(typed)];
+      signatures.push(await ethereum.request({ method: "eth_signTypedData_v4", params }));
+    }
+    return signatures;
+  }
+
+  async function ask(button) {
+    const form = button.form;
+    if (!form.reportValidity()) return;
+    button.disabled = true;
+    try {
+      const account = await wallet.account();
+      const fields = new FormData(form);
+      wallet.say("Preparing the question…");
+      const prepared = await postJSON("/api/ask/typed-data", {
+        question: fields.get("question") || "",
+        model: fields.get("model") || "",
+        account,
+      });
+      await sameChain(prepared.typed_data);
+      const signatures = await sign(account, prepared.typed_data);
+      wallet.say("Signed: the node is answering…");
+      const answered = await postJSON("/api/ask", { ask: prepared.ask, signatures });
+      window.location.assign(answered.location);
+    } catch (error) {
+      wallet.say(wallet.explain(error), true);
+      button.disabled = false;
+    }
+  }
+
+  const button = document.getElementById("ask-wallet");
+  if (!ethereum || !wallet || !button) return;
+  for (const hidden of document.querySelectorAll("[data-wallet-ask][hidden]")) {
+    hidden.hidden = false;
+  }
+  button.addEventListener("click", (event) => {
+    event.preventDefault();
+    ask(button);
+  });
+})();
