@@ -52,6 +52,7 @@ from tessera._payments.audit import AuditReport
 from tessera._payments.claims import ClaimResult
 from tessera._payments.earnings import Earnings
 from tessera._payments.epochs import SettlementStatus, SettleResult
+from tessera._payments.spending import ChannelEvent
 from tessera._payments.units import format_tsr, parse_tsr
 from tessera._payments.usage import ContributionUsage, ContributionUse
 
@@ -92,6 +93,7 @@ __all__ = [
     "ChainUnavailable",
     "Challenge",
     "Channel",
+    "ChannelEvent",
     "ClaimResult",
     "ConfigError",
     "ContractRevert",

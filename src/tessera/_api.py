@@ -56,6 +56,7 @@ from tessera._errors import (
     ModelError,
     NotFoundError,
     SignatureError,
+    TesseraError,
 )
 from tessera._govern.governance import Governance, NetworkParameters, ProposalStatus
 from tessera._govern.wallet_txs import GovernanceTransactions
@@ -71,6 +72,7 @@ from tessera._payments.audit import AuditReport, audit_epoch, with_challenges
 from tessera._payments.claims import ClaimResult, claim_all
 from tessera._payments.earnings import Earnings, earnings
 from tessera._payments.payer import Payer
+from tessera._payments.spending import ChannelEvent, channel_history
 from tessera._payments.units import format_tsr
 from tessera._payments.usage import ContributionUsage, contribution_uses, in_snapshot
 from tessera._payments.wallet_txs import PaymentTransactions
@@ -461,6 +463,25 @@ class Tessera:
         return fetch_model(self.store, manifest_cid, into, expected_digest)
 
     # money -----------------------------------------------------------------------------------
+
+    def channel_history(self, account: str | None = None) -> list[ChannelEvent]:
+        """Every move of the account's escrow, newest first: deposits, moves between nodes,
+        withdrawals, and what each node redeemed from its vouchers (what answers cost)."""
+        return channel_history(self.settlement, self.address(account))
+
+    def kept_receipts(self, account: str | None = None) -> list[Receipt]:
+        """The receipts this home kept for answers `account` paid for, newest first (read
+        from the receipts folder `ask` writes; a file that does not load is left out)."""
+        who = self.address(account).lower()
+        found = []
+        for path in sorted((self.home.path / "receipts").glob("*.json")):
+            try:
+                receipt = self.load_receipt(path)
+            except TesseraError:
+                continue
+            if receipt.client.lower() == who:
+                found.append(receipt)
+        return sorted(found, key=lambda r: r.timestamp, reverse=True)
 
     def wallet(self, account: str | None = None) -> Wallet:
         """An account's tokens and each of its escrow channels (node, balance, withdrawal)."""

@@ -28,6 +28,7 @@ EXPECTED = {
     "DatanetRecord",
     "DecodedCall",
     "Earnings",
+    "ChannelEvent",
     "ContributionUsage",
     "ContributionUse",
     "IngestReport",

@@ -7,6 +7,7 @@ import pytest
 from conftest import PASSWORD, client_for, csrf_of
 from node_helpers import start_paying_node
 
+from tessera import format_tsr
 from tessera.web.highlight import shared_runs
 
 
@@ -95,3 +96,23 @@ def test_the_words_an_answer_shares_with_a_source_are_marked():
     assert marked == ["Ulora", "founded", "Radul"]
     assert "".join(text for text, _ in runs) == "The Ulora Brewery was founded by Radul."
     assert shared_runs("abc", "") == [("abc", False)]
+
+
+def test_a_clients_account_page_shows_what_it_spent_and_on_which_answers(paying):
+    t = paying.t
+    with client_for(t, node=paying.url) as web:
+        assert _unlock(web).status_code == 303
+        token = csrf_of(web.get("/ask").text)
+        asked = web.post("/ask", data={"csrf": token, "question": "Who founded Ulora Brewery?"},
+                         follow_redirects=False)  # fmt: skip
+        receipt = t.receipt(asked.headers["location"].rsplit("/", 1)[1])
+        assert t.settle_epoch("operator").epoch == 0  # the node redeems alice's voucher
+        page = web.get(f"/accounts/{t.address('alice')}")
+    assert page.status_code == 200
+    spent = page.text.split('id="spent-h"', 1)[1].split("</section>", 1)[0]
+    assert f"Nodes redeemed {format_tsr(receipt.price)} TSR" in spent
+    history = spent.split('id="history"', 1)[1].split("</table>", 1)[0]
+    assert history.index("paid for answers") < history.index("deposit")  # newest first
+    deposited = t.channel_history("alice")[-1]
+    assert deposited.kind == "deposit" and f"{format_tsr(deposited.amount)} TSR" in history
+    assert f'href="/receipts/{receipt.id}"' in spent.split('id="answers"', 1)[1]

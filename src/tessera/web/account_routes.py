@@ -12,10 +12,11 @@ from fastapi.responses import HTMLResponse, Response
 import tessera
 from tessera.web.charts import bar_chart
 from tessera.web.forms import amount, checked_form, required, signing_home
-from tessera.web.paging import page_number, page_of, window
+from tessera.web.paging import page_number, page_of, paginate, window
 from tessera.web.rendering import home, page_size, redirect, render, session_of
 
 router = APIRouter()
+RECENT_ANSWERS = 20  # of the receipts this home kept for the account
 
 
 @router.get("/session", response_class=HTMLResponse)
@@ -47,8 +48,10 @@ async def lock(request: Request) -> Response:
 
 
 @router.get("/accounts/{address}", response_class=HTMLResponse)
-async def account(request: Request, address: str, page: str | None = None) -> HTMLResponse:
-    number, size = page_number(page), page_size(request)
+async def account(
+    request: Request, address: str, page: str | None = None, moves: str | None = None
+) -> HTMLResponse:
+    number, size, moves_number = page_number(page), page_size(request), page_number(moves)
 
     def read(t: tessera.Tessera) -> dict[str, Any]:
         who = t.address(address)  # a name or an address; refuses anything else
@@ -58,8 +61,10 @@ async def account(request: Request, address: str, page: str | None = None) -> HT
         _, items = t.contributions_by(who, offset, size)
         mine = page_of([(names.get(c.datanet, str(c.datanet)), c) for c in items], total,
                        shown, size)  # fmt: skip
+        kept = t.kept_receipts(who)
         return {"who": who, "wallet": t.wallet(who), "earnings": t.earnings(who),
-                "mine": mine, "datanet_names": names}  # fmt: skip
+                "mine": mine, "datanet_names": names, "history": t.channel_history(who),
+                "answers": kept[:RECENT_ANSWERS], "answers_total": len(kept)}  # fmt: skip
 
     found = await home(request, read)
     earned = found["earnings"]
@@ -71,6 +76,8 @@ async def account(request: Request, address: str, page: str | None = None) -> HT
     return render(
         request, "account.html", title="Account", chart=chart, epochs=epochs,
         contributions=found.pop("mine"),
+        spent=sum(e.amount for e in found["history"] if e.is_payment),
+        history=paginate(found.pop("history"), moves_number, size),
         own=own is not None and own.lower() == found["who"].lower(), **found,
     )  # fmt: skip
 
