@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from money_helpers import TSR
+from node_helpers import LiveNode, start_paying_node
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from tessera import Tessera
@@ -96,6 +97,22 @@ def gov_home(tmp_path_factory) -> Iterator[Tessera]:
 @pytest.fixture(scope="session")
 def gov_site(gov_home) -> Iterator[LiveSite]:
     with serving(gov_home, WebConfig()) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def paying(tmp_path_factory, wide_generator, tiny_embedder) -> Iterator[LiveNode]:
+    """A node paid by voucher, its served model approved; alice has 20 TSR in its escrow.
+    The facts are contributed by carol and dave in turn. One per module that asks for it:
+    its journeys make their own answers and read only what those add."""
+    node = start_paying_node(tmp_path_factory.mktemp("paying"), wide_generator, tiny_embedder)
+    yield node
+    node.stop()
+
+
+@pytest.fixture(scope="module")
+def paying_site(paying) -> Iterator[LiveSite]:
+    with serving(paying.t, WebConfig(node=paying.url)) as live:
         yield live
 
 

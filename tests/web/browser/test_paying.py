@@ -5,37 +5,17 @@ answer earned them and claims it. Each page reached is checked with axe."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import closing
 
-import pytest
 from money_helpers import advance_home_chain
-from node_helpers import LiveNode, start_paying_node
 from playwright.sync_api import Page, expect
 
 from tessera import format_tsr
 from tessera._client import NodeClient
-from tessera.web import WebConfig
 
-from .browser_helpers import LiveSite, main_nav, seen, serving, sign_in
+from .browser_helpers import main_nav, seen, sign_in
 
 QUESTION = "Who founded the Ulora Brewery?"
-
-
-@pytest.fixture(scope="module")
-def paying(tmp_path_factory, wide_generator, tiny_embedder) -> Iterator[LiveNode]:
-    """A node paid by voucher, its served model approved; alice has 20 TSR in its escrow.
-    The facts are contributed by carol and dave in turn. Shared by this module's journeys:
-    each makes its own answers and reads only what they add."""
-    node = start_paying_node(tmp_path_factory.mktemp("paying"), wide_generator, tiny_embedder)
-    yield node
-    node.stop()
-
-
-@pytest.fixture(scope="module")
-def paying_site(paying) -> Iterator[LiveSite]:
-    with serving(paying.t, WebConfig(node=paying.url)) as live:
-        yield live
 
 
 def test_a_client_asks_and_follows_a_source_to_its_proof(page: Page, paying_site) -> None:

@@ -8,31 +8,15 @@ real key (alice has 20 TSR in the node's channel) and signs typed data as a wall
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-from node_helpers import LiveNode, start_paying_node
 from playwright.sync_api import Page, Request, expect
 
-from tessera.web import WebConfig
-
-from .browser_helpers import LiveSite, seen, serving
+from .browser_helpers import LiveSite, seen
 from .wallet_helpers import WALLET, TestWallet
 
 QUESTION = "Who founded the Ulora Brewery?"
-
-
-@pytest.fixture(scope="module")
-def paying(tmp_path_factory, wide_generator, tiny_embedder) -> Iterator[LiveNode]:
-    node = start_paying_node(tmp_path_factory.mktemp("wallet-ask"), wide_generator, tiny_embedder)
-    yield node
-    node.stop()
-
-
-@pytest.fixture(scope="module")
-def paying_site(paying) -> Iterator[LiveSite]:
-    with serving(paying.t, WebConfig(node=paying.url)) as live:
-        yield live
 
 
 @pytest.fixture

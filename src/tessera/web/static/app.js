@@ -55,7 +55,11 @@
   }
 
   async function getJSON(url) {
-    const response = await fetch(url, { headers: { Accept: "application/json" } });
+    return readJSON(await fetch(url, { headers: { Accept: "application/json" } }));
+  }
+
+  // The body of a JSON answer; a refusal's error sentence, or the status, becomes an Error.
+  async function readJSON(response) {
     let body;
     try {
       body = await response.json();
@@ -150,6 +154,6 @@
     });
   }
 
-  window.tesseraWallet = Object.freeze({ account, say, explain });
+  window.tesseraWallet = Object.freeze({ account, say, explain, readJSON });
   start();
 })();

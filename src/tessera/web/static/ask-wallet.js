@@ -19,14 +19,7 @@
       headers: { "Content-Type": "application/json", Accept: "application/json" },
       body: JSON.stringify({ ...fields, csrf }),
     });
-    let body;
-    try {
-      body = await response.json();
-    } catch {
-      throw new Error(`The server answered ${response.status}, not with JSON.`);
-    }
-    if (!response.ok) throw new Error(body.error || `The server answered ${response.status}.`);
-    return body;
+    return wallet.readJSON(response);
   }
 
   async function sameChain(typedData) {
