@@ -168,7 +168,7 @@ class Tessera:
         check_deployment(chain, config.deployment)
         d = config.deployment  # the contracts whose logs are read, fetched in one request
         chain.log_index.watch(
-            [d.registry, d.settlement, d.staking, d.governor, d.disputes, d.models]
+            [d.registry, d.settlement, d.staking, d.governor, d.disputes, d.models], d.block
         )
         self.home = home
         self.config = config
@@ -327,14 +327,15 @@ class Tessera:
         whose training snapshot holds it."""
         self.index.sync(self.registry, self.store)
         found = [c for c in self.index.find(cid) if c.signature_ok]
-        uses = contribution_uses(self.settlement, self.store, cid)
+        uses, unread = contribution_uses(self.settlement, self.store, cid)
         head = self.chain.block_number()
         versions = self.factory.models.published(self.config.deployment.block, head)
-        models = [
-            v for c in found[:1] for v in versions
-            if in_snapshot(v, c.datanet, self.index.batch_ids(c.datanet).index(c.batch))
+        models = [  # the same content may be in several datanets: any snapshot holding it
+            v for v in versions
+            if any(in_snapshot(v, c.datanet, self.index.batch_ids(c.datanet).index(c.batch))
+                   for c in found)
         ]  # fmt: skip
-        return ContributionUsage(cid, uses, models)
+        return ContributionUsage(cid, uses, models, unread)
 
     def catch_up(self) -> None:
         """Read what the chain holds that this home has not indexed yet (the contracts' logs,

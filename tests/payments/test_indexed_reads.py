@@ -10,7 +10,11 @@ from epoch_helpers import post_epochs
 from gov_helpers import enact
 
 from tessera import Tessera, TesseraError
+from tessera._chain.logs import LogIndex
 from tessera._chain.settlement import Periods
+from tessera._errors import StoreError
+from tessera._payments.bundle import load_bundle
+from tessera._store.local import LocalBlobStore
 
 EPOCHS = 4
 
@@ -102,3 +106,29 @@ def test_a_contributors_contributions_come_a_page_at_a_time(home):
     _, last = t.contributions_by(t.address("carol").lower(), 10, 5)
     assert [c.cid for c in last] == [c.cid for c in everything[::-1][10:]]
     assert t.contributions_by("client", 0, 5) == (0, [])
+
+
+def test_a_contract_watched_late_after_a_revert_is_read_whole(home):
+    t = home
+    tester = t.chain.w3.provider.ethereum_tester
+    post_epochs(t, 2)
+    index = t.chain.log_index
+    snapshot = tester.take_snapshot()
+    post_epochs(t, 1)
+    index.catch_up()  # read through the epoch that is about to be undone
+    tester.revert_to_snapshot(snapshot)
+    fresh = LogIndex(t.chain)  # as a second home on this chain would
+    fresh.watch([t.settlement.address], t.config.deployment.block)
+    assert len(fresh.read(t.settlement.contract.events.EpochPosted)) == 2
+    assert len(index.read(t.settlement.contract.events.EpochPosted)) == 2
+    with pytest.raises(ValueError, match="no argument"):
+        index.read(t.settlement.contract.events.EpochPosted, nobody="x")
+
+
+def test_a_bundle_one_store_parsed_is_not_served_by_a_store_without_it(home, tmp_path):
+    t = home
+    (bundle,) = post_epochs(t, 1)
+    cid = t.settlement.epoch(t.address("node"), 0).bundle_cid
+    assert load_bundle(t.store, cid).root == bundle.root
+    with pytest.raises(StoreError):
+        load_bundle(LocalBlobStore(tmp_path / "empty"), cid)  # a store that never held it

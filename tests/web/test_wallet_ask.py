@@ -16,6 +16,7 @@ from node_helpers import start_paying_node
 from tessera import SignatureError
 from tessera._client import NodeClient, request_hash
 from tessera._crypto import authorization
+from tessera.web.sessions import PREPARES_PER_SESSION
 
 QUESTION = "Who founded the Ulora Brewery?"
 
@@ -274,3 +275,14 @@ def test_the_ask_page_offers_the_wallet_without_a_local_account(paying, web):
     assert 'id="ask-wallet"' in page and "Ask with wallet" in page
     assert 'src="/static/ask-wallet.js"' in page
     assert "Ask and pay" not in page  # no local account is unlocked
+
+
+def test_a_browser_preparing_questions_in_a_loop_is_slowed(paying, web):
+    alice = paying.t.signer("alice")
+    for _ in range(PREPARES_PER_SESSION):
+        _prepared(web, alice)
+    again = _post(web, "/api/ask/typed-data", {"question": QUESTION, "account": alice.address})
+    assert again.status_code == 400 and "too many questions prepared" in again.json()["error"]
+    # another browser (another session) is not held up by the first
+    with client_for(paying.t, node=paying.url) as other:
+        assert _prepared(other, alice)["typed_data"]

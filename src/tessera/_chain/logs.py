@@ -31,30 +31,37 @@ if TYPE_CHECKING:
     from tessera._chain.client import Chain
 
 
+FETCH_BLOCKS = 10_000  # blocks per eth_getLogs: hosted JSON-RPC nodes cap a request's range
+
+
 class LogIndex:
     def __init__(self, chain: Chain) -> None:
         self.chain = chain
         self._watched: set[str] = set()  # checksummed addresses, read together
+        self._first = 0  # the first block read: the deployment's (nothing before it is ours)
         self._raw: list[LogReceipt] = []  # their logs through block `_through`, in chain order
         self._through = -1
         self._through_hash = b""
         self._decoded: dict[tuple[str, bytes], tuple[int, list[EventData]]] = {}
         self._lock = threading.RLock()  # a node's threads and the web app's worker share it
 
-    def watch(self, addresses: Iterable[str]) -> None:
-        """Read these contracts' logs with the others from now on; one not watched before is
-        read back to block 0 on its own, once."""
+    def watch(self, addresses: Iterable[str], from_block: int | None = None) -> None:
+        """Read these contracts' logs with the others from now on (from `from_block`, the
+        block they were deployed in, if given); one not watched before is read back on its
+        own, once. Nothing changes unless that read succeeds."""
         with self._lock:
+            if from_block is not None and not self._watched:
+                self._first = from_block
             new = {Web3.to_checksum_address(a) for a in addresses} - self._watched
             if not new:
                 return
-            self._watched |= new
             if self._through >= 0:
-                self._raw = sorted(
-                    self._raw + self._fetch(new, 0, self._through),
-                    key=lambda log: (log["blockNumber"], log["logIndex"]),
-                )
-                self._decoded.clear()
+                self._check_unmoved()
+            if self._through >= 0:
+                older = self._fetch(new, self._first, self._through)
+                self._raw = _in_order(self._raw + older)
+                self._decoded = {}
+            self._watched |= new
 
     def read(
         self,
@@ -69,6 +76,10 @@ class LogIndex:
             self.watch([event.address])
             self._catch_up()
             logs = self._decode(event)
+        names = {i["name"] for i in event.abi["inputs"]}
+        unknown = set(argument_filters) - names
+        if unknown:
+            raise ValueError(f"{event.event_name} has no argument {sorted(unknown)}")
         last = to_block if to_block is not None else float("inf")
         wanted = {name: _comparable(value) for name, value in argument_filters.items()}
         return [
@@ -84,42 +95,62 @@ class LogIndex:
         with self._lock:
             self._catch_up()
 
-    def _catch_up(self) -> None:
+    def _check_unmoved(self) -> None:
+        """Start over if the last block read is no longer on the chain (a reorg, a revert)."""
         head = self.chain.block_number()
-        if self._through >= 0 and (
-            self._through > head or self._hash(self._through) != self._through_hash
-        ):  # reorganised: read it all again
-            self._raw, self._through, self._decoded = [], -1, {}
-        if head > self._through:
-            self._raw.extend(self._fetch(self._watched, self._through + 1, head))
-            self._through, self._through_hash = head, self._hash(head)
+        if self._through > head or self._hash(self._through) != self._through_hash:
+            self._raw, self._through, self._through_hash, self._decoded = [], -1, b"", {}
+
+    def _catch_up(self) -> None:
+        if self._through >= 0:
+            self._check_unmoved()
+        head = self.chain.block_number()
+        if head <= self._through:
+            return
+        head_hash = self._hash(head)
+        fetched = self._fetch(self._watched, max(self._through + 1, self._first), head)
+        if self._hash(head) != head_hash:
+            return  # the chain moved while it was read: keep nothing, read again next time
+        self._raw = self._raw + fetched  # fetched is all after _through, in order
+        self._through, self._through_hash = head, head_hash
 
     def _decode(self, event: Any) -> list[EventData]:
         key = (Web3.to_checksum_address(event.address), HexBytes(event.topic))
         position, logs = self._decoded.get(key, (0, []))
         decoder = event()
-        for raw in self._raw[position:]:
-            topics = raw["topics"]
-            if raw["address"] == key[0] and topics and HexBytes(topics[0]) == key[1]:
-                logs.append(decoder.process_log(raw))
+        added = [
+            decoder.process_log(raw)
+            for raw in self._raw[position:]
+            if raw["address"] == key[0] and raw["topics"] and HexBytes(raw["topics"][0]) == key[1]
+        ]
+        logs = logs + added
         self._decoded[key] = (len(self._raw), logs)
-        return list(logs)
+        return logs
 
     def _fetch(self, addresses: Iterable[str], first: int, last: int) -> list[LogReceipt]:
-        return list(
-            self.chain.w3.eth.get_logs(
-                {
-                    "address": [Web3.to_checksum_address(a) for a in sorted(addresses)],
-                    "fromBlock": first,
-                    "toBlock": last,
-                }
+        watched = [Web3.to_checksum_address(a) for a in sorted(addresses)]
+        found: list[LogReceipt] = []
+        for start in range(first, last + 1, FETCH_BLOCKS):
+            stop = min(last, start + FETCH_BLOCKS - 1)
+            found.extend(
+                self.chain.w3.eth.get_logs(
+                    {"address": watched, "fromBlock": start, "toBlock": stop}
+                )
             )
-        )
+        return _in_order(found)
 
     def _hash(self, number: int) -> bytes:
         return bytes(self.chain.w3.eth.get_block(number)["hash"])
 
 
+def _in_order(logs: list[LogReceipt]) -> list[LogReceipt]:
+    return sorted(logs, key=lambda log: (log["blockNumber"], log["logIndex"]))
+
+
 def _comparable(value: Any) -> Any:
-    # addresses arrive checksummed from logs and in any case from callers
-    return value.lower() if isinstance(value, str) else value
+    # addresses arrive checksummed from logs and in any case from callers; bytes as HexBytes
+    if isinstance(value, str) and len(value) == 42 and value[:2] in ("0x", "0X"):
+        return value.lower()
+    if isinstance(value, bytes | bytearray):
+        return HexBytes(value)
+    return value

@@ -323,11 +323,14 @@ class SettlementClient:
         epochs per call (an account's earnings show every epoch's status)."""
         node = Web3.to_checksum_address(node)
         count, times = self.epoch_count(node), list[int]()
-        for first in range(0, count, CLAIMABLE_PAGE):
-            fn = self.contract.functions.claimable_times(
-                node, first, min(CLAIMABLE_PAGE, count - first)
-            )
-            times.extend(int(t) for t in self.chain.call(fn))
+        try:
+            for first in range(0, count, CLAIMABLE_PAGE):
+                fn = self.contract.functions.claimable_times(
+                    node, first, min(CLAIMABLE_PAGE, count - first)
+                )
+                times.extend(int(t) for t in self.chain.call(fn))
+        except ContractRevert:  # a settlement deployed before the view: one call per epoch
+            return [self.claimable_at(node, n) for n in range(count)]
         return times
 
     def epoch_summaries(self, node: str, numbers: Iterable[int]) -> list[EpochSummary]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
@@ -155,24 +156,29 @@ def build_bundle(
     )
 
 
-PARSED_BUNDLES = 64  # the most recently read bundles kept parsed
+PARSED_BUNDLES = 256  # per store, the most recently read bundles kept parsed
 
 
 def load_bundle(store: BlobStore, cid: str) -> EpochBundle:
     """The bundle at `cid`. A CID names one content (the store checks what it returns
-    against it), so each is parsed once: pages that read every epoch's bundle (earnings,
-    where a contribution was used) do not parse them all again on every view."""
+    against it), so each is parsed once per store: pages that read every epoch's bundle
+    (earnings, where a contribution was used) do not parse them all again on every view.
+    Kept per store, because whether a store can serve a bundle at all is itself a fact (a
+    validator asks its own store; a withheld bundle must stay unavailable to it)."""
     with _PARSED_LOCK:
-        if cid in _PARSED:
-            _PARSED.move_to_end(cid)
-            return _PARSED[cid]
+        kept = _PARSED.setdefault(store, OrderedDict())
+        if cid in kept:
+            kept.move_to_end(cid)
+            return kept[cid]
     bundle = EpochBundle.from_bytes(store.get(cid))
     with _PARSED_LOCK:
-        _PARSED[cid] = bundle
-        while len(_PARSED) > PARSED_BUNDLES:
-            _PARSED.popitem(last=False)
+        kept[cid] = bundle
+        while len(kept) > PARSED_BUNDLES:
+            kept.popitem(last=False)
     return bundle
 
 
-_PARSED: OrderedDict[str, EpochBundle] = OrderedDict()
+_PARSED: weakref.WeakKeyDictionary[BlobStore, OrderedDict[str, EpochBundle]] = (
+    weakref.WeakKeyDictionary()
+)
 _PARSED_LOCK = threading.Lock()

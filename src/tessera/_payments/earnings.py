@@ -64,8 +64,11 @@ def earnings(settlement: SettlementClient, store: BlobStore, account: str) -> Ea
     for node in settlement.nodes_with_epochs():
         claimed = settlement.claimed(node, account)
         opening = settlement.claimable_times(node)
-        for log, opens in zip(settlement.posted_logs(node), opening, strict=False):
+        for log in settlement.posted_logs(node):
             epoch = int(log["args"]["epoch"])
+            if epoch >= len(opening):
+                continue  # posted after the times were read: the next view shows it
+            opens = opening[epoch]
             bundle = checked_bundle(store, str(log["args"]["bundle_cid"]), node, epoch,
                                     bytes(log["args"]["root"]))  # fmt: skip
             mine = [c for c in bundle.credits() if c.recipient == account]

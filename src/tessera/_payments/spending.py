@@ -1,6 +1,7 @@
 """What a client spent: every move of its escrow, from the settlement contract's logs (read
 once, see `LogIndex`), newest first. A voucher redeemed is the money that left a channel to
-pay for answers; the receipts this home kept say which answers those were."""
+pay for answers (less what was refunded when a node's epoch was voided); the receipts this
+home kept say which answers those were."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from tessera._chain.settlement import SettlementClient
 
 DEPOSIT, MOVED_IN, MOVED_OUT = "deposit", "moved in", "moved out"
 WITHDRAWAL_REQUESTED, WITHDRAWN, PAID = "withdrawal requested", "withdrawn", "paid for answers"
+REFUNDED = "refunded (a voided epoch's redemption, back to the channel)"
 
 
 @dataclass(frozen=True)
@@ -24,8 +26,9 @@ class ChannelEvent:
     cumulative: int | None = None  # for PAID: the voucher's running total to this node
 
     @property
-    def is_payment(self) -> bool:
-        return self.kind == PAID
+    def spent(self) -> int:
+        """What it adds to the account's spending: a redemption, less a refund of one."""
+        return self.amount if self.kind == PAID else -self.amount if self.kind == REFUNDED else 0
 
 
 def channel_history(settlement: SettlementClient, client: str) -> list[ChannelEvent]:
@@ -39,6 +42,7 @@ def channel_history(settlement: SettlementClient, client: str) -> list[ChannelEv
         (WITHDRAWAL_REQUESTED, events.WithdrawalRequested, "node"),
         (WITHDRAWN, events.Withdrawn, "node"),
         (PAID, events.VoucherRedeemed, "node"),
+        (REFUNDED, events.Refunded, "node"),
     ):
         for log in logs.read(event, client=client):
             args = log["args"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalException, InvalidOperation
 
 from tessera._chain.deploy import TOKEN_DECIMALS
 from tessera._errors import InputError
@@ -20,8 +20,12 @@ def parse_tsr(text: str, allow_zero: bool = False) -> int:
         ) from None
     if not value.is_finite() or value < 0 or (value == 0 and not allow_zero):
         raise InputError(f"{text!r} is not a positive amount of TSR")
-    units = value * UNIT
-    if units != units.to_integral_value():
+    try:
+        units = value * UNIT
+        whole = units.to_integral_value()
+    except DecimalException:  # an exponent past what Decimal holds: "1e999999999"
+        raise InputError(f"{text[:40]!r} is too large to be an amount of TSR") from None
+    if units != whole:
         raise InputError(f"{text!r} has more than {TOKEN_DECIMALS} decimals, below 1 unit")
     return int(units)
 

@@ -4,10 +4,11 @@ posted epochs' bundles, each checked against the root on chain."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tessera._chain.models import ModelRecord
 from tessera._chain.settlement import SettlementClient
+from tessera._errors import TesseraError
 from tessera._payments.claims import checked_bundle
 from tessera._store.base import BlobStore
 
@@ -29,6 +30,7 @@ class ContributionUsage:
     cid: str
     uses: list[ContributionUse]  # settled answers that credited it, oldest first
     models: list[ModelRecord]  # model versions whose training snapshot holds it
+    unread: list[tuple[str, int, str]] = field(default_factory=list)  # (node, epoch, why)
 
     def earned(self, kind: str | None = None) -> int:
         return sum(u.earned for u in self.uses if kind is None or u.kind == kind)
@@ -44,14 +46,20 @@ def in_snapshot(record: ModelRecord, datanet: int, batch_position: int) -> bool:
 
 def contribution_uses(
     settlement: SettlementClient, store: BlobStore, cid: str
-) -> list[ContributionUse]:
-    """Every posted answer that credited `cid`, oldest first."""
-    found = []
+) -> tuple[list[ContributionUse], list[tuple[str, int, str]]]:
+    """Every posted answer that credited `cid`, oldest first; and the epochs whose bundle
+    could not be read or does not match its root (node, epoch, why): one node's missing
+    bundle does not hide what the others' say."""
+    found, unread = [], []
     for node in settlement.nodes_with_epochs():
         for log in settlement.posted_logs(node):
             epoch, args = int(log["args"]["epoch"]), log["args"]
-            bundle = checked_bundle(store, str(args["bundle_cid"]), node, epoch,
-                                    bytes(args["root"]))  # fmt: skip
+            try:
+                bundle = checked_bundle(store, str(args["bundle_cid"]), node, epoch,
+                                        bytes(args["root"]))  # fmt: skip
+            except TesseraError as exc:
+                unread.append((node, epoch, str(exc)))
+                continue
             earned: dict[tuple[str, str], int] = {}
             for credit in bundle.credits():
                 if credit.cid == cid:
@@ -67,4 +75,4 @@ def contribution_uses(
                             earned.get((receipt.id, kind), 0),
                             kind == "training" and cid in receipt.withheld,
                         ))  # fmt: skip
-    return found
+    return found, unread

@@ -61,7 +61,8 @@ async def account(
         _, items = t.contributions_by(who, offset, size)
         mine = page_of([(names.get(c.datanet, str(c.datanet)), c) for c in items], total,
                        shown, size)  # fmt: skip
-        kept = t.kept_receipts(who)
+        # the answers this home asked for the account: shown to the account's owner only
+        kept = t.kept_receipts(who) if _is_own(request, who) else []
         return {"who": who, "wallet": t.wallet(who), "earnings": t.earnings(who),
                 "mine": mine, "datanet_names": names, "history": t.channel_history(who),
                 "answers": kept[:RECENT_ANSWERS], "answers_total": len(kept)}  # fmt: skip
@@ -72,13 +73,12 @@ async def account(
     chart = bar_chart(
         [(f"{e.node[:8]}… epoch {e.epoch}", e.amount, tessera.format_tsr(e.amount)) for e in epochs]
     )
-    own = session_of(request).address
     return render(
         request, "account.html", title="Account", chart=chart, epochs=epochs,
         contributions=found.pop("mine"),
-        spent=sum(e.amount for e in found["history"] if e.is_payment),
+        spent=sum(e.spent for e in found["history"]),
         history=paginate(found.pop("history"), moves_number, size),
-        own=own is not None and own.lower() == found["who"].lower(), **found,
+        own=_is_own(request, found["who"]), **found,
     )  # fmt: skip
 
 
@@ -108,6 +108,11 @@ async def channel_step(request: Request, step: str) -> Response:
     }
     await home(request, lambda _: steps[step]())
     return redirect(request, f"/accounts/{session.address}")
+
+
+def _is_own(request: Request, address: str) -> bool:
+    own = session_of(request).address
+    return own is not None and own.lower() == address.lower()
 
 
 def _loopback(request: Request) -> bool:

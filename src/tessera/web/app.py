@@ -22,7 +22,13 @@ from tessera.web import (
     wallet_routes,
 )
 from tessera.web.rendering import error_status, render
-from tessera.web.sessions import COOKIE, Sessions
+from tessera.web.sessions import (
+    COOKIE,
+    PREPARE_WINDOW_S,
+    PREPARES_PER_APP,
+    RateLimit,
+    Sessions,
+)
 from tessera.web.worker import HomeWorker
 
 STATIC = Path(__file__).parent / "static"
@@ -60,6 +66,7 @@ def create_web_app(
     app.state.worker = worker
     app.state.config = config
     app.state.sessions = Sessions()
+    app.state.prepares = RateLimit(PREPARES_PER_APP, PREPARE_WINDOW_S)  # wallet questions
     app.state.chain_id = worker.tessera.chain.chain_id
 
     _guard(app)

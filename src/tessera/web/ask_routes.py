@@ -50,6 +50,8 @@ async def wallet_typed_data(request: Request) -> JSONResponse:
         question = json_text(body, "question", MAX_QUESTION)
         model = json_text(body, "model", 128, needed=False) or None
         account, node = json_text(body, "account", 42), request.app.state.config.node
+        session.prepares.take("questions prepared for a wallet from this browser")
+        request.app.state.prepares.take("questions prepared for wallets on this server")
         unsigned = await home(request, lambda t: t.prepare_ask(account, question, node, model))
         return {
             "ask": session.keep_ask(unsigned),

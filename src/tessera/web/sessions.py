@@ -21,6 +21,10 @@ COOKIE = "tessera_session"
 IDLE_S = 30 * 60  # an unlocked account is locked again after this long without a request
 MAX_SESSIONS = 1000  # the oldest are dropped first: a flood of new cookies costs only memory
 MAX_WALLET_ASKS = 4  # questions prepared for a wallet to sign, per session; the oldest go first
+# Preparing a wallet's question probes nodes and asks one for a quote before anything is
+# signed: bounded per session and for the whole app, so a loop of requests cannot keep the
+# home's one worker busy.
+PREPARES_PER_SESSION, PREPARES_PER_APP, PREPARE_WINDOW_S = 6, 30, 60.0
 
 
 @dataclass
@@ -32,6 +36,9 @@ class Session:
     address: str | None = None
     unlocked: tessera.Tessera | None = field(default=None, repr=False)
     wallet_asks: dict[str, tessera.UnsignedAsk] = field(default_factory=dict, repr=False)
+    prepares: RateLimit = field(
+        default_factory=lambda: RateLimit(PREPARES_PER_SESSION, PREPARE_WINDOW_S), repr=False
+    )
 
     def lock(self) -> None:
         self.account = self.address = self.unlocked = None
@@ -56,6 +63,26 @@ class Session:
 
     def csrf_ok(self, token: str | None) -> bool:
         return bool(token) and hmac.compare_digest(self.csrf, str(token))
+
+
+class RateLimit:
+    """At most `count` events in any `window_s` seconds."""
+
+    def __init__(self, count: int, window_s: float) -> None:
+        self.count, self.window_s = count, window_s
+        self._times: list[float] = []
+        self._lock = threading.Lock()
+
+    def take(self, what: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._times = [t for t in self._times if now - t < self.window_s]
+            if len(self._times) >= self.count:
+                raise tessera.InputError(
+                    f"too many {what} in the last {self.window_s:.0f} s: wait a minute and "
+                    "try again"
+                )
+            self._times.append(now)
 
 
 class Sessions:
