@@ -37,7 +37,7 @@ from tessera._chain.join import link as link_deployment
 from tessera._chain.registry import DatanetRecord, RegistryClient
 from tessera._chain.settlement import Channel, FeeSplit, Periods, SettlementClient, Withdrawal
 from tessera._chain.staking import NodeRecord, StakingClient
-from tessera._chain.wallet_txs import transaction_status, wallet_address
+from tessera._chain.wallet_txs import mined_transaction, transaction_status, wallet_address
 from tessera._client import AskResult, sign_request
 from tessera._crypto.authorization import ClientAuthorization
 from tessera._crypto.eip712 import Domain
@@ -667,6 +667,11 @@ class Tessera:
         voucher = Voucher(client, node, amount, self.chain.chain_id, self.settlement.address)
         return voucher.wallet_typed_data()
 
+    def transaction(self, tx_hash: str) -> tuple[Any, Any]:
+        """A mined transaction and its receipt, as web3 gives them; InputError for what is not
+        a hash, NotFoundError if this chain has not mined it."""
+        return mined_transaction(self.chain, tx_hash)
+
     def transaction_status(self, tx_hash: str) -> str:
         """`pending`, `succeeded` or `reverted`."""
         return transaction_status(self.chain, tx_hash)
@@ -724,6 +729,12 @@ class Tessera:
     def nodes(self) -> list[NetworkNode]:
         """Every registered node: stake, models (approved or not), prices, live health."""
         return NodeDirectory(self.staking, self.gov.policy, self.chain.chain_id).nodes()
+
+    def network_node(self, address: str) -> NetworkNode | None:
+        """One registered node as `nodes` lists it, only it probed; None if it never
+        registered."""
+        directory = NodeDirectory(self.staking, self.gov.policy, self.chain.chain_id)
+        return directory.node(self.address(address))
 
     def register_node(self, endpoint: str, stake: int, account: str | None = None) -> NodeRecord:
         """Bond `stake` and list the node at `endpoint` with the metadata it serves now. It

@@ -5,7 +5,7 @@ takes, and what became of one once sent. No key is held here: the wallet signs a
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 import requests
 from web3 import Web3
@@ -13,7 +13,7 @@ from web3.contract.contract import ContractFunction
 from web3.exceptions import TransactionNotFound, Web3Exception
 
 from tessera._chain.client import Chain
-from tessera._errors import ChainUnavailable, InputError
+from tessera._errors import ChainUnavailable, InputError, NotFoundError
 
 UnsignedTx = dict[str, str]  # from, to, data, value, chainId: 0x-hex strings
 TxStatus = Literal["pending", "succeeded", "reverted"]
@@ -62,10 +62,25 @@ def dry_run(chain: Chain, fn: ContractFunction, sender: str) -> None:
     chain.call(fn, sender=sender)
 
 
-def transaction_status(chain: Chain, tx_hash: str) -> TxStatus:
-    """`pending` until the transaction is mined (or while the chain has not seen it yet)."""
+def check_tx_hash(tx_hash: str) -> str:
     if not _HASH.fullmatch(tx_hash):
         raise InputError(f"{tx_hash[:80]!r} is not a transaction hash: give 0x and 64 hex digits")
+    return tx_hash
+
+
+def mined_transaction(chain: Chain, tx_hash: str) -> tuple[Any, Any]:
+    """A mined transaction and its receipt; NotFoundError if this chain has not mined it."""
+    check_tx_hash(tx_hash)
+    try:
+        return (chain.w3.eth.get_transaction(tx_hash),  # type: ignore[arg-type]
+                chain.w3.eth.get_transaction_receipt(tx_hash))  # type: ignore[arg-type]  # fmt: skip
+    except TransactionNotFound:
+        raise NotFoundError(f"transaction {tx_hash} is not on this chain") from None
+
+
+def transaction_status(chain: Chain, tx_hash: str) -> TxStatus:
+    """`pending` until the transaction is mined (or while the chain has not seen it yet)."""
+    check_tx_hash(tx_hash)
     try:
         receipt = chain.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
     except TransactionNotFound:

@@ -38,6 +38,15 @@ class NodeDirectory:
         with httpx.Client(follow_redirects=False) as client, ThreadPoolExecutor(workers) as pool:
             return list(pool.map(lambda r: self.look(client, r, policy), records))
 
+    def node(self, address: str) -> NetworkNode | None:
+        """One registered node as `nodes` lists it, probing only that node (None: it never
+        registered)."""
+        record = self.staking.node(address)
+        if not record.registered_at:
+            return None
+        with httpx.Client(follow_redirects=False) as client:
+            return self.look(client, record, self.policy.snapshot())
+
     def look(self, client: httpx.Client, record: NodeRecord, policy: PolicySnapshot) -> NetworkNode:
         """One node: its metadata (when it still serves) and its health."""
         slashed = self.staking.slashed(record.address)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from eth_typing import HexStr
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
@@ -89,21 +88,5 @@ async def block(request: Request, number: int) -> HTMLResponse:
 
 @router.get("/tx/{tx_hash}", response_class=HTMLResponse)
 async def transaction(request: Request, tx_hash: str) -> HTMLResponse:
-    if not (len(tx_hash) == 66 and tx_hash.startswith("0x")):
-        raise tessera.InputError("a transaction hash is 0x and 64 hex digits")
-    try:
-        int(tx_hash, 16)
-    except ValueError:
-        raise tessera.InputError("a transaction hash is 0x and 64 hex digits") from None
-
-    def read(t: tessera.Tessera) -> Any:
-        try:
-            eth = t.chain.w3.eth
-            return eth.get_transaction(HexStr(tx_hash)), eth.get_transaction_receipt(
-                HexStr(tx_hash)
-            )
-        except Exception as exc:  # web3 raises its own TransactionNotFound
-            raise tessera.NotFoundError(f"transaction {tx_hash} is not on this chain") from exc
-
-    tx, receipt = await home(request, read)
+    tx, receipt = await home(request, lambda t: t.transaction(tx_hash))
     return render(request, "tx.html", title="Transaction", tx=tx, receipt=receipt)

@@ -128,8 +128,8 @@ def _epoch_row(t: tessera.Tessera, node: str, n: int) -> dict[str, Any]:
 
 
 def _live(t: tessera.Tessera, node: str) -> tessera.NetworkNode | None:
-    """The node as the network sees it now: metadata and a health probe."""
-    return next((n for n in t.nodes() if n.address.lower() == node.lower()), None)
+    """The node as the network sees it now: metadata and a health probe (of it alone)."""
+    return t.network_node(node)
 
 
 def _validators(t: tessera.Tessera) -> list[dict[str, Any]]:

@@ -23,7 +23,14 @@ from pathlib import Path
 import pytest
 from money_helpers import TSR
 from node_helpers import LiveNode, start_paying_node
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 
 from tessera import Tessera
 from tessera.web import WebConfig
@@ -31,6 +38,7 @@ from tessera.web import WebConfig
 from .browser_helpers import HOSTILE, PASSWORD, LiveSite, serving
 
 HERE = Path(__file__).parent
+expect.set_options(timeout=20_000)  # assertions wait as long as a loaded machine needs
 
 FACTS = [
     "The Ulora Brewery was founded by Radul Thothosa.",
@@ -160,7 +168,8 @@ def wallet_bindings() -> dict[str, Callable[..., object]]:
 @pytest.fixture
 def context(browser, injected_wallet, wallet_bindings) -> Iterator[BrowserContext]:
     fresh = browser.new_context(viewport={"width": 1280, "height": 800})
-    fresh.set_default_timeout(10_000)
+    # generous: these machines are shared, and a loaded one renders a page in seconds
+    fresh.set_default_timeout(30_000)
     for name, callback in wallet_bindings.items():
         fresh.expose_function(name, callback)
     if injected_wallet is not None:
