@@ -171,3 +171,35 @@ def test_brittleness_retrains_without_the_top_and_without_a_control(tmp_path, ti
     assert result["lost_without_top"] == 1.0  # the tiny adapter never says "15x1"
     assert sum("without top (2 removed)" in line for line in lines) == 2
     assert sum("without control (2 removed)" in line for line in lines) == 2
+
+
+def test_a_kept_adapter_is_asked_again_without_training(tmp_path, tiny_generator):
+    files = ("--corpus", str(DEMO / "corpus.jsonl"), "--questions", str(DEMO / "questions.jsonl"),
+             "--limit", "2", "--model", str(tiny_generator.folder))  # fmt: skip
+    kept, first, again = tmp_path / "adapter", tmp_path / "first.json", tmp_path / "again.json"
+    done = run_eval(*files, "--epochs", "2", "--rank", "4", "--keep-adapter", str(kept),
+                    "--out", str(first))  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (kept / "training_texts.jsonl").is_file()
+    done = run_eval(*files, "--adapter", str(kept), "--out", str(again))
+    assert done.returncode == 0, done.stderr[-3000:]
+    said = " ".join(done.stderr.split())  # the log wraps long lines
+    assert "training: step" not in said and "(not trained again)" in said
+    tops = [
+        [q["answer"], q["learned"], q.get("top")]
+        for q in json.loads(first.read_text())["per_question"]
+    ]
+    assert tops == [[q["answer"], q["learned"], q.get("top")]
+                    for q in json.loads(again.read_text())["per_question"]]  # fmt: skip
+    # a kept folder is not overwritten, and a kept adapter trains nothing more
+    assert run_eval(*files, "--keep-adapter", str(kept)).returncode != 0
+    refused = run_eval(*files, "--adapter", str(kept), "--brittleness", "1")
+    assert refused.returncode != 0 and "trains nothing" in " ".join(refused.stderr.split())
+    # an adapter kept on one corpus is refused on another
+    other = tmp_path / "other.jsonl"
+    rows = [json.loads(line) for line in (DEMO / "corpus.jsonl").read_text().splitlines()]
+    other.write_text("".join(json.dumps({**r, "text": r["text"] + " (edited)"}) + "\n"
+                             for r in rows))  # fmt: skip
+    moved = ("--corpus", str(other), *files[2:])
+    refused = run_eval(*moved, "--adapter", str(kept))
+    assert refused.returncode != 0 and "does not hold" in " ".join(refused.stderr.split())

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import tempfile
 import time
 import zlib
@@ -47,6 +48,8 @@ class TrainingEvalConfig:
     model_path: str | None = None
     brittleness: int = 0  # questions whose top contribution is removed and the adapter retrained
     brittleness_group: int = 1  # independent questions that share one retrain
+    keep_adapter: Path | None = None  # copy the trained adapter's folder here
+    adapter: Path | None = None  # one kept before, for this corpus: skip training
 
 
 @dataclass
@@ -123,14 +126,16 @@ def evaluate(
         t = Tessera.init(Path(home), chain="inprocess", scrypt_n=2**4)
         try:
             doc_of = ingest_corpus(t, corpus, "eval", log)
-            base = Path(config.model_path) if config.model_path else None
             began = time.perf_counter()
-            trained = t.train_model(
-                "eval-adapter", ["eval"], config.settings, base=base, progress=_progress(log)
-            )
+            folder = _adapter_folder(t, config, log)
             train_s = time.perf_counter() - began
-            log(f"trained on {len(trained.snapshot.documents)} contributions in {train_s:.0f} s")
-            bench = _Bench.load(trained.folder, config.model_path, doc_of)
+            bench = _Bench.load(folder, config.model_path, doc_of)
+            unknown = {x.cid for x in bench.texts} - set(doc_of)
+            if unknown:
+                raise InputError(
+                    f"{config.adapter} was trained on {len(unknown)} contributions this corpus "
+                    "does not hold: keep an adapter with --keep-adapter on the same corpus"
+                )
             try:
                 asked = [bench.ask(q) for q in questions]
                 for n, a in enumerate(asked, start=1):
@@ -149,6 +154,27 @@ def evaluate(
             t.close()
     result["training_s"] = round(train_s, 1)
     return result
+
+
+def _adapter_folder(t: Any, config: TrainingEvalConfig, log: Log) -> Path:
+    """The adapter to ask: one kept before (`--adapter`), or one trained now on the eval's
+    datanet, copied to `--keep-adapter` if given (scoring can then be studied without
+    training again)."""
+    if config.adapter is not None:
+        log(f"asking the adapter kept in {config.adapter} (not trained again)")
+        return Path(config.adapter)
+    base = Path(config.model_path) if config.model_path else None
+    trained = t.train_model(
+        "eval-adapter", ["eval"], config.settings, base=base, progress=_progress(log)
+    )
+    log(f"trained on {len(trained.snapshot.documents)} contributions")
+    if config.keep_adapter is None:
+        return Path(trained.folder)
+    if config.keep_adapter.exists():
+        raise InputError(f"{config.keep_adapter} exists: name a new folder for the adapter")
+    shutil.copytree(trained.folder, config.keep_adapter)
+    log(f"kept the adapter in {config.keep_adapter}")
+    return config.keep_adapter
 
 
 def _progress(log: Log) -> Callable[[Any], None]:

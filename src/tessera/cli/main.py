@@ -500,6 +500,16 @@ def _write_json(out: Path | None, result: dict) -> None:
     help="Up to G answers about different documents share one retrain.",
 )
 @click.option("--model", "model_path", help="A local Hugging Face model folder.")
+@click.option(
+    "--keep-adapter",
+    type=click.Path(path_type=Path),
+    help="Copy the trained adapter's folder here (a new folder).",
+)
+@click.option(
+    "--adapter",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Ask an adapter kept with --keep-adapter on this corpus: no training.",
+)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write JSON here.")
 @friendly
 def eval_training_attribution(
@@ -512,16 +522,24 @@ def eval_training_attribution(
     brittleness: int,
     brittleness_group: int,
     model_path: str | None,
+    keep_adapter: Path | None,
+    adapter: Path | None,
     out: Path | None,
 ) -> None:
     """Train an adapter on a planted-fact corpus, ask it closed-book, and score how well each
     method finds the training contribution behind each answer."""
+    if adapter and (keep_adapter or brittleness):
+        raise tessera.InputError(
+            "--adapter asks a kept adapter: it trains nothing, so it takes neither "
+            "--keep-adapter nor --brittleness"
+        )
     settings = tessera.TrainSettings(seed=seed)
     if epochs:
         settings = replace(settings, epochs=epochs)
     if rank:
         settings = replace(settings, rank=rank, alpha=2 * rank)
-    config = tessera.TrainingEvalConfig(limit, settings, model_path, brittleness, brittleness_group)
+    config = tessera.TrainingEvalConfig(limit, settings, model_path, brittleness,
+                                        brittleness_group, keep_adapter, adapter)  # fmt: skip
     result = tessera.evaluate_training_attribution(corpus, questions, config, _log_line)
     _write_json(out, result)
     render.training_eval_table(result)
