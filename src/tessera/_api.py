@@ -74,7 +74,7 @@ from tessera._payments.earnings import Earnings, earnings
 from tessera._payments.payer import Payer
 from tessera._payments.spending import ChannelEvent, channel_history
 from tessera._payments.units import format_tsr
-from tessera._payments.usage import ContributionUsage, contribution_uses, in_snapshot
+from tessera._payments.usage import ContributionUsage, UsageIndex, in_snapshot
 from tessera._payments.wallet_txs import PaymentTransactions
 from tessera._store.fetching import FetchingBlobStore
 from tessera._store.local import LocalBlobStore
@@ -327,7 +327,7 @@ class Tessera:
         whose training snapshot holds it."""
         self.index.sync(self.registry, self.store)
         found = [c for c in self.index.find(cid) if c.signature_ok]
-        uses, unread = contribution_uses(self.settlement, self.store, cid)
+        uses, unread = self._usage.uses(cid)
         head = self.chain.block_number()
         versions = self.factory.models.published(self.config.deployment.block, head)
         models = [  # the same content may be in several datanets: any snapshot holding it
@@ -336,6 +336,10 @@ class Tessera:
                    for c in found)
         ]  # fmt: skip
         return ContributionUsage(cid, uses, models, unread)
+
+    @cached_property
+    def _usage(self) -> UsageIndex:
+        return UsageIndex(self.settlement, self.store)
 
     def catch_up(self) -> None:
         """Read what the chain holds that this home has not indexed yet (the contracts' logs,

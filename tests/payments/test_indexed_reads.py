@@ -132,3 +132,23 @@ def test_a_bundle_one_store_parsed_is_not_served_by_a_store_without_it(home, tmp
     assert load_bundle(t.store, cid).root == bundle.root
     with pytest.raises(StoreError):
         load_bundle(LocalBlobStore(tmp_path / "empty"), cid)  # a store that never held it
+
+
+def test_where_a_contribution_was_used_follows_new_epochs_and_reverts(home):
+    t = home
+    tester = t.chain.w3.provider.ethereum_tester
+    cid = t.datanet("facts").contributions[0].cid
+
+    def answers(bundles):
+        return {(b.epoch, r.id) for b in bundles for r in b.receipts
+                if any(s.cid == cid for s in r.attribution)}  # fmt: skip
+
+    first = post_epochs(t, 3, per_answer=6)
+    assert {(u.epoch, u.receipt) for u in t.contribution_usage(cid).uses} == answers(first)
+    snapshot = tester.take_snapshot()
+    later = post_epochs(t, 3, per_answer=6, seed=1)  # read on the next view, not before
+    seen = {(u.epoch, u.receipt) for u in t.contribution_usage(cid).uses}
+    assert seen == answers(first + later) and answers(later)
+    tester.revert_to_snapshot(snapshot)
+    tester.mine_blocks(3)
+    assert {(u.epoch, u.receipt) for u in t.contribution_usage(cid).uses} == answers(first)

@@ -4,11 +4,13 @@ posted epochs' bundles, each checked against the root on chain."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 from tessera._chain.models import ModelRecord
 from tessera._chain.settlement import SettlementClient
 from tessera._errors import TesseraError
+from tessera._payments.bundle import EpochBundle
 from tessera._payments.claims import checked_bundle
 from tessera._store.base import BlobStore
 
@@ -44,35 +46,68 @@ def in_snapshot(record: ModelRecord, datanet: int, batch_position: int) -> bool:
                for d, n in zip(snapshot.datanets, snapshot.batch_counts, strict=True))  # fmt: skip
 
 
-def contribution_uses(
-    settlement: SettlementClient, store: BlobStore, cid: str
-) -> tuple[list[ContributionUse], list[tuple[str, int, str]]]:
-    """Every posted answer that credited `cid`, oldest first; and the epochs whose bundle
-    could not be read or does not match its root (node, epoch, why): one node's missing
-    bundle does not hide what the others' say."""
-    found, unread = [], []
-    for node in settlement.nodes_with_epochs():
-        for log in settlement.posted_logs(node):
-            epoch, args = int(log["args"]["epoch"]), log["args"]
+class UsageIndex:
+    """Every posted answer's uses of every contribution, by CID, read from each posted
+    epoch's bundle once: a contribution's page then costs a lookup, however many epochs the
+    network has posted. Epochs whose bundle could not be read are tried again on the next
+    read; if an epoch read before is no longer posted (the chain reorganised), it all starts
+    over."""
+
+    def __init__(self, settlement: SettlementClient, store: BlobStore) -> None:
+        self.settlement, self.store = settlement, store
+        self._read: set[tuple[str, int, str]] = set()  # (node, epoch, bundle CID)
+        self._uses: dict[str, list[ContributionUse]] = {}
+        self._lock = threading.Lock()
+
+    def uses(self, cid: str) -> tuple[list[ContributionUse], list[tuple[str, int, str]]]:
+        """The posted answers that credited `cid`, in posting order; and the epochs whose
+        bundle could not be read or does not match its root (node, epoch, why)."""
+        with self._lock:
+            unread = self._catch_up()
+            return list(self._uses.get(cid, [])), unread
+
+    def _catch_up(self) -> list[tuple[str, int, str]]:
+        posted = [
+            (node, int(log["args"]["epoch"]), str(log["args"]["bundle_cid"]),
+             bytes(log["args"]["root"]))
+            for node in self.settlement.nodes_with_epochs()
+            for log in self.settlement.posted_logs(node)
+        ]  # fmt: skip
+        if not self._read <= {p[:3] for p in posted}:  # reorganised: read it all again
+            self._read, self._uses = set(), {}
+        unread = []
+        for node, epoch, bundle_cid, root in posted:
+            if (node, epoch, bundle_cid) in self._read:
+                continue
             try:
-                bundle = checked_bundle(store, str(args["bundle_cid"]), node, epoch,
-                                        bytes(args["root"]))  # fmt: skip
+                bundle = checked_bundle(self.store, bundle_cid, node, epoch, root)
             except TesseraError as exc:
                 unread.append((node, epoch, str(exc)))
                 continue
-            earned: dict[tuple[str, str], int] = {}
-            for credit in bundle.credits():
-                if credit.cid == cid:
-                    key = (credit.receipt, credit.kind)
-                    earned[key] = earned.get(key, 0) + credit.amount
-            for receipt in bundle.receipts:
-                for kind, sources in (("context", receipt.attribution),
-                                      ("training", receipt.training)):  # fmt: skip
-                    weight = sum(s.weight_ppm for s in sources if s.cid == cid)
-                    if weight:
-                        found.append(ContributionUse(
-                            node, epoch, receipt.id, receipt.model, kind, weight,
-                            earned.get((receipt.id, kind), 0),
-                            kind == "training" and cid in receipt.withheld,
-                        ))  # fmt: skip
-    return found, unread
+            for use in _bundle_uses(node, epoch, bundle):
+                self._uses.setdefault(use[0], []).append(use[1])
+            self._read.add((node, epoch, bundle_cid))
+        return unread
+
+
+def _bundle_uses(node: str, epoch: int, bundle: EpochBundle) -> list[tuple[str, ContributionUse]]:
+    """(CID, use) for every source of every receipt in one epoch's bundle."""
+    earned: dict[tuple[str, str, str], int] = {}
+    for credit in bundle.credits():
+        if credit.cid:
+            key = (credit.cid, credit.receipt, credit.kind)
+            earned[key] = earned.get(key, 0) + credit.amount
+    found = []
+    for receipt in bundle.receipts:
+        for kind, sources in (("context", receipt.attribution), ("training", receipt.training)):
+            weights: dict[str, int] = {}
+            for source in sources:
+                weights[source.cid] = weights.get(source.cid, 0) + source.weight_ppm
+            for cid, weight in weights.items():
+                if weight:
+                    found.append((cid, ContributionUse(
+                        node, epoch, receipt.id, receipt.model, kind, weight,
+                        earned.get((cid, receipt.id, kind), 0),
+                        kind == "training" and cid in receipt.withheld,
+                    )))  # fmt: skip
+    return found
