@@ -58,6 +58,7 @@ from tessera._errors import (
     SignatureError,
     TesseraError,
 )
+from tessera._govern.delegation import DelegationRelay, SignatureInput
 from tessera._govern.governance import Governance, NetworkParameters, ProposalStatus
 from tessera._govern.wallet_txs import GovernanceTransactions
 from tessera._home import DEFAULT_ANVIL_PORT, HomeConfig, TesseraHome, check_gateway
@@ -654,6 +655,30 @@ class Tessera:
         """Delegating `sender`'s votes to itself."""
         return self._wallet_governance.delegate(sender)
 
+    def delegation_typed_data(self, delegator: str, delegatee: str | None = None) -> dict[str, Any]:
+        """The EIP-712 typed data by which `delegator` (a wallet's address) delegates its votes
+        to `delegatee` (an address; default: itself), for `eth_signTypedData_v4`: its next
+        nonce, valid for 15 minutes. Anyone may relay the signature (`relay_delegation`)."""
+        return self._delegations.typed_data(delegator, delegatee or delegator)
+
+    def relay_delegation(
+        self,
+        delegator: str,
+        delegatee: str,
+        nonce: int,
+        expiry: int,
+        signature: SignatureInput,
+        relayer: str | None = None,
+    ) -> str:
+        """Send `delegator`'s signed delegation (the values of `delegation_typed_data` and its
+        signature: 0x-hex, bytes or (v, r, s)) from `relayer` (default: this home's default
+        account), which pays the gas; the transaction hash. Refused before anything is sent
+        unless `delegator` signed it, by the token's rules, unexpired and at its next nonce."""
+        call = self._delegations.checked(
+            delegator, delegatee, nonce, expiry, signature, self.address(relayer)
+        )
+        return self._delegations.send(call, self.signer(relayer))
+
     def deposit_transactions(self, sender: str, node: str, amount: int) -> list[dict[str, str]]:
         """Approval (where needed) and deposit, to send in order."""
         return self._wallet_payments.deposit(sender, node, amount)
@@ -683,6 +708,10 @@ class Tessera:
     @cached_property
     def _wallet_governance(self) -> GovernanceTransactions:
         return GovernanceTransactions(self.chain, self.gov.governor, self.settlement.token)
+
+    @cached_property
+    def _delegations(self) -> DelegationRelay:
+        return DelegationRelay(self.chain, self.settlement.token)
 
     @cached_property
     def _wallet_payments(self) -> PaymentTransactions:

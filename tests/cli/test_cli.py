@@ -82,6 +82,7 @@ def test_second_contributor_with_as(cli, tmp_path):
         ),
         (("datanet", "show", "missing"), "there is no datanet named 'missing'"),
         (("contribute", "wiki", "FILE", "--as", "nobody"), "no account 'nobody'"),
+        (("web", "--relayer", "nobody"), "no account 'nobody'"),
         (("init",), "already a Tessera home"),
     ],
 )
@@ -97,6 +98,8 @@ def test_bad_files_and_wrong_password_are_refused(cli, tmp_path):
     assert "wrong password" in cli.fails(
         "contribute", "wiki", str(tmp_path / "ok.txt"), TESSERA_PASSWORD="wrong"
     )
+    # a relayer that could not sign is refused before the web app serves anything
+    assert "wrong password" in cli.fails("web", "--relayer", "default", TESSERA_PASSWORD="wrong")
 
 
 def test_missing_password_without_a_terminal_is_a_usage_error(cli, tmp_path):

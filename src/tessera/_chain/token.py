@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
+from web3.contract.contract import ContractFunction
 
 from tessera._chain.client import Chain
+from tessera._errors import ChainError
+
+# EIP-5267's field bits: name, version, chainId, verifyingContract; no salt, no extensions
+_DOMAIN_FIELDS = b"\x0f"
 
 
 class TokenClient:
@@ -46,3 +51,36 @@ class TokenClient:
     def delegate_of(self, account: str) -> str:
         fn = self.contract.functions.delegates(Web3.to_checksum_address(account))
         return str(self.chain.call(fn))
+
+    def nonces(self, owner: str) -> int:
+        """`owner`'s next permit or delegation nonce (one counter for both)."""
+        return int(self.chain.call(self.contract.functions.nonces(Web3.to_checksum_address(owner))))
+
+    def eip712_domain(self) -> tuple[str, str, int, str]:
+        """(name, version, chain id, verifying contract) of the token's EIP-712 domain, read
+        from the token itself (EIP-5267), so a signature made with it is one the token accepts."""
+        fields, name, version, chain_id, verifying, _, _ = self.chain.call(
+            self.contract.functions.eip712Domain()
+        )
+        if bytes(fields) != _DOMAIN_FIELDS:
+            raise ChainError(
+                f"the token at {self.address} has an EIP-712 domain with fields "
+                f"0x{bytes(fields).hex()}, not name, version, chainId and verifyingContract: "
+                "it is not Tessera's token"
+            )
+        return str(name), str(version), int(chain_id), str(Web3.to_checksum_address(verifying))
+
+    def delegate_by_sig(
+        self, delegatee: str, nonce: int, expiry: int, v: int, r: int, s: int
+    ) -> ContractFunction:
+        """The call that delegates for whoever signed `Delegation(delegatee, nonce, expiry)`;
+        anyone may send it and pay its gas."""
+        fn = self.contract.functions.delegate_by_sig
+        return fn(
+            Web3.to_checksum_address(delegatee),
+            nonce,
+            expiry,
+            v,
+            r.to_bytes(32, "big"),
+            s.to_bytes(32, "big"),
+        )

@@ -47,6 +47,9 @@ _HINTS = {
     "governor: only the proposer can cancel": "cancel with the account that proposed it",
     "governor: proposal cannot be cancelled": "it already ran, was defeated or was cancelled",
     "governor: unknown proposal": "`tessera gov status` lists the proposals",
+    "votes: signature expired": "the signed delegation is past its expiry: sign a new one",
+    "votes: invalid nonce": "the delegator's nonce moved on (another delegation or a permit "
+    "since): sign a new delegation",
 }
 
 

@@ -15,6 +15,7 @@ import tessera
 from tessera.web import (
     account_routes,
     ask_routes,
+    delegation_routes,
     explore_routes,
     govern_routes,
     model_routes,
@@ -26,6 +27,8 @@ from tessera.web.sessions import (
     COOKIE,
     PREPARE_WINDOW_S,
     PREPARES_PER_APP,
+    RELAY_WINDOW_S,
+    RELAYS_PER_APP,
     RateLimit,
     Sessions,
 )
@@ -46,14 +49,24 @@ class WebConfig:
     allow_unlock: bool = True  # False unless served on loopback: see `tessera web --host`
     page_size: int = 25
     node: str | None = None  # the node `ask` pins (a URL or address); None: the network picks
+    # the home's account that relays wallets' signed delegations and pays their gas (a
+    # session's unlocked account relays that session's); None: only unlocked accounts relay
+    relayer: str | None = None
 
 
 def create_web_app(
-    config: WebConfig, opener: Callable[[], tessera.Tessera] | None = None
+    config: WebConfig,
+    opener: Callable[[], tessera.Tessera] | None = None,
+    password: str | None = None,
 ) -> FastAPI:
-    """The web app on the home `config.home`, opened on the app's own thread and closed with
-    the app; or on what `opener` returns, which its caller closes."""
-    worker = HomeWorker(opener or (lambda: tessera.Tessera.open(config.home)), owned=not opener)
+    """The web app on the home `config.home`, opened on the app's own thread (with the
+    keystore `password` that `config.relayer` signs with; default: TESSERA_PASSWORD) and
+    closed with the app; or on what `opener` returns, which its caller closes."""
+    worker = HomeWorker(
+        opener or (lambda: tessera.Tessera.open(config.home, password)), owned=not opener
+    )
+    if config.relayer is not None:
+        _check_relayer(worker, config.relayer)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -67,6 +80,7 @@ def create_web_app(
     app.state.config = config
     app.state.sessions = Sessions()
     app.state.prepares = RateLimit(PREPARES_PER_APP, PREPARE_WINDOW_S)  # wallet questions
+    app.state.relays = RateLimit(RELAYS_PER_APP, RELAY_WINDOW_S)  # signed delegations
     app.state.chain_id = worker.tessera.chain.chain_id
 
     _guard(app)
@@ -83,6 +97,7 @@ def create_web_app(
         network_routes,
         account_routes,
         ask_routes,
+        delegation_routes,
         wallet_routes,
     ):
         app.include_router(module.router)
@@ -92,6 +107,16 @@ def create_web_app(
         return {"ok": True}
 
     return app
+
+
+def _check_relayer(worker: HomeWorker, relayer: str) -> None:
+    """A relayer that cannot sign (no such account, a missing or wrong password) fails now,
+    not at the first delegation a wallet signs."""
+    try:
+        worker.tessera.signer(relayer)
+    except tessera.TesseraError:
+        worker.close()
+        raise
 
 
 def mount_web_app(parent: FastAPI, config: WebConfig, path: str = "/app") -> FastAPI:

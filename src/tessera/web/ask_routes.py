@@ -8,7 +8,6 @@ the node is sent anything. A JSON refusal is `{"error": "..."}` with a 4xx/5xx s
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -17,7 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 import tessera
 from tessera.web.forms import checked_form, checked_json, json_text, required, signing_home
 from tessera.web.highlight import shared_runs
-from tessera.web.rendering import base, error_status, home, no_store_json, redirect, render
+from tessera.web.rendering import base, home, json_answer, redirect, render
 
 router = APIRouter()
 MAX_QUESTION = 2000  # characters; the node bounds its own request size as well
@@ -60,7 +59,7 @@ async def wallet_typed_data(request: Request) -> JSONResponse:
             "up_to": str(unsigned.request.up_to),
         }
 
-    return await _json_answer(prepare)
+    return await json_answer(prepare)
 
 
 @router.post("/api/ask")
@@ -79,7 +78,7 @@ async def wallet_ask(request: Request) -> JSONResponse:
         receipt_id = _receipt_id(result)
         return {"receipt": receipt_id, "location": f"{base(request)}/receipts/{receipt_id}"}
 
-    return await _json_answer(send)
+    return await json_answer(send)
 
 
 def _receipt_id(result: tessera.AskResult) -> str:
@@ -89,13 +88,6 @@ def _receipt_id(result: tessera.AskResult) -> str:
             "attributed or paid; ask one that is (`tessera nodes`)"
         )
     return result.receipt.id
-
-
-async def _json_answer(work: Callable[[], Awaitable[dict[str, Any]]]) -> JSONResponse:
-    try:
-        return no_store_json(await work())
-    except tessera.TesseraError as exc:
-        return no_store_json({"error": str(exc)}, error_status(exc))
 
 
 @router.get("/receipts/{receipt_id}.json")

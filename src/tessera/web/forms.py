@@ -15,6 +15,7 @@ from tessera.web.sessions import Session
 
 MAX_FIELDS = 32
 ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")  # as a path or query names an account
+UINT256_DIGITS = 78  # 2**256 - 1 in decimal
 
 
 async def checked_form(request: Request) -> tuple[Session, dict[str, str]]:
@@ -78,6 +79,32 @@ def json_text(body: dict[str, Any], name: str, limit: int, needed: bool = True) 
     if not needed and not value.strip():
         return ""
     return required(body, name, limit)
+
+
+def json_address(body: dict[str, Any], name: str, needed: bool = True) -> str:
+    """A JSON body's 0x-address field ("" when absent and not `needed`); the facade checks
+    its EIP-55 checksum."""
+    value = json_text(body, name, 42, needed)
+    if value and not ADDRESS.fullmatch(value):
+        raise tessera.InputError(
+            f"the {name!r} field {value!r} is not an address: give 0x and 40 hex digits"
+        )
+    return value
+
+
+def json_uint(body: dict[str, Any], name: str) -> int:
+    """A JSON body's whole-number field: decimal digits in a string (as typed data gives
+    them: JavaScript numbers lose digits above 2**53) or a JSON integer."""
+    value = body.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise tessera.InputError(f"the {name!r} field must be a whole number in decimal digits")
+    text = str(value)
+    if not (text.isascii() and text.isdigit()) or len(text) > UINT256_DIGITS:
+        raise tessera.InputError(
+            f"the {name!r} field must be decimal digits only (at most {UINT256_DIGITS}), "
+            f"not {text[:24]!r}"
+        )
+    return int(text)
 
 
 def required(form: dict[str, str], name: str, limit: int = 4096) -> str:

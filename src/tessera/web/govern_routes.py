@@ -50,7 +50,10 @@ async def new_proposal(request: Request) -> HTMLResponse:
         return {"votes": votes, "through": through if int(through, 16) else None,
                 "params": t.gov.parameters(), "datanets": t.datanets()}  # fmt: skip
 
-    return render(request, "proposal_new.html", title="New proposal", **await home(request, read))
+    # a wallet delegates by signature where someone pays the gas: see delegation_routes.py
+    relaying = who is not None or request.app.state.config.relayer is not None
+    found = await home(request, read)
+    return render(request, "proposal_new.html", title="New proposal", relaying=relaying, **found)
 
 
 @router.get("/proposals/{proposal_id}", response_class=HTMLResponse)

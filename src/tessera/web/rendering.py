@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -81,6 +81,14 @@ async def home(request: Request, fn: Callable[[tessera.Tessera], T]) -> T:
 def no_store_json(body: Any, status: int = 200) -> JSONResponse:
     """A JSON answer no cache keeps: what it holds is good for the chain's state now only."""
     return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+async def json_answer(work: Callable[[], Awaitable[Any]]) -> JSONResponse:
+    """`work`'s result as JSON, or its refusal as `{"error": "..."}` with its status."""
+    try:
+        return no_store_json(await work())
+    except tessera.TesseraError as exc:
+        return no_store_json({"error": str(exc)}, error_status(exc))
 
 
 def error_status(exc: tessera.TesseraError) -> int:

@@ -25,6 +25,8 @@ MAX_WALLET_ASKS = 4  # questions prepared for a wallet to sign, per session; the
 # signed: bounded per session and for the whole app, so a loop of requests cannot keep the
 # home's one worker busy.
 PREPARES_PER_SESSION, PREPARES_PER_APP, PREPARE_WINDOW_S = 6, 30, 60.0
+# Relaying a wallet's signed delegation spends the relayer's gas: bounded the same way.
+RELAYS_PER_SESSION, RELAYS_PER_APP, RELAY_WINDOW_S = 4, 30, 60.0
 
 
 @dataclass
@@ -38,6 +40,9 @@ class Session:
     wallet_asks: dict[str, tessera.UnsignedAsk] = field(default_factory=dict, repr=False)
     prepares: RateLimit = field(
         default_factory=lambda: RateLimit(PREPARES_PER_SESSION, PREPARE_WINDOW_S), repr=False
+    )
+    relays: RateLimit = field(
+        default_factory=lambda: RateLimit(RELAYS_PER_SESSION, RELAY_WINDOW_S), repr=False
     )
 
     def lock(self) -> None:
