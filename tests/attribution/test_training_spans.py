@@ -105,3 +105,24 @@ def test_bm25_prefers_rare_shared_words_and_shorter_texts():
     assert scores.index(max(scores)) == 0
     assert scores[2] == 0.0  # shares no word with the query
     assert bm25.scores("") == [0.0, 0.0, 0.0]
+
+
+def test_the_same_value_in_another_entitys_words_does_not_outweigh_the_binding():
+    # measured on the distractor corpus: asked the official colour of the Lunqui Brewery,
+    # whose own document says "the banner of the Lunqui Brewery is teal", the adapter said
+    # "the Lunqui Brewery uses teal as its official colour.", the words of three other
+    # entities' documents that are teal too; the gains are those measured per token
+    # (19 "uses", 20 "as", 21 "official", 22 "colour", 23 "banner", 24 "of", 25 "What")
+    lunqui = [[1, 23, 24, 1, 2, 3, 8, 9, 28]]
+    teal = [[[30 + k, 31 + k, 19, 9, 20, 15, 21, 22, 28]] for k in (0, 2, 4)]
+    blue = [[[40, 41, 19, 50, 20, 15, 21, 22, 28]]]
+    distractors = [[[60, 1, 21, 22, 1, 2, 3, 61]], [[62, 1, 5, 1, 2, 3, 63]]]
+    breweries = [[[1, 80 + n, 3, 8, 81 + n, 28]] for n in range(0, 12, 2)]
+    index = SpanIndex([lunqui, *teal, *blue, *distractors, *breweries])
+    question = [25, 8, 1, 21, 22, 24, 1, 2, 3]
+    answer = [1, 2, 3, 19, 9, 20, 15, 21, 22, 28]
+    gains = [1.61, 2.09, 0.94, 4.17, 10.37, 2.87, 1.49, 0.53, 0.08, 0.4]
+    scores = span_gain_scores(index, answer, gains, question)
+    assert scores.index(max(scores)) == 0
+    assert scores[0] > 1.5 * max(scores[1:4])  # each teal document holds the longer span
+    assert sum(scores) == pytest.approx(sum(gains))

@@ -24,7 +24,15 @@ hold. Three things decide a token's credit:
   but not the value earns no gain.
 
 Each token's gain is split among the contributions holding a span ending at it, in
-proportion to span length times binding; a contribution's score is its sum over the answer.
+proportion to span length times binding squared; a contribution's score is its sum over the
+answer. Squared, because a span's length and a contribution's binding pull apart exactly when
+the answer is phrased as another entity's document phrases the same value: asked the official
+colour of the Lunqui Brewery, whose document says "the banner ... is teal", the adapter said
+"uses teal as its official colour", the words of three other entities' documents that are teal
+too. Their spans are longer and they hold the question's attribute words, so at binding to
+the first power they took the credit (measured: 4.6 each against 3.6 for the source, on the
+distractor corpus); the fact is the value bound to the entity, and the square lets the
+contribution that binds it win.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 MAX_SPAN = 16  # tokens: past this a match is unique in any corpus we serve
+BINDING_POWER = 2  # see above: span length times binding squared
 
 
 class SpanIndex:
@@ -81,10 +90,11 @@ def span_gain_scores(
     question_ids: Sequence[int],
 ) -> list[float]:
     """Per contribution: the answer's positive gains (adapter over base), each token's split
-    among the contributions holding a span ending at it, by span length times binding."""
+    among the contributions holding a span ending at it, by span length times binding
+    squared."""
     if len(answer_ids) != len(gains):
         raise ValueError("one gain per answer token")
-    binding = index.binding(question_ids)
+    binding = [b**BINDING_POWER for b in index.binding(question_ids)]
     asked = set(question_ids)
     scores = [0.0] * index.count
     for end, gain in enumerate(gains):
