@@ -93,13 +93,33 @@
     return url;
   }
 
-  async function sameChain(transactions) {
-    const wanted = transactions.length ? transactions[0].chainId : null;
-    const current = await ethereum.request({ method: "eth_chainId" });
-    if (wanted && BigInt(current) !== BigInt(wanted)) {
-      const [on, to] = [BigInt(current), BigInt(wanted)];
-      throw new Error(`Your wallet is on chain ${on}: switch it to chain ${to}.`);
+  async function onChain(wanted) {
+    const current = BigInt(await ethereum.request({ method: "eth_chainId" }));
+    if (current !== BigInt(wanted)) {
+      throw new Error(`Your wallet is on chain ${current}: switch it to chain ${BigInt(wanted)}.`);
     }
+  }
+
+  async function sameChain(transactions) {
+    if (transactions.length) await onChain(transactions[0].chainId);
+  }
+
+  // POST fields as JSON to a path under the app's base, with this page's CSRF token.
+  async function postJSON(path, fields) {
+    const csrf = document.body.dataset.csrf || "";
+    const response = await fetch(base + path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ ...fields, csrf }),
+    });
+    return readJSON(response);
+  }
+
+  // The wallet's EIP-712 signature of `typed`, refused first if the wallet is on another chain.
+  async function signTyped(account, typed) {
+    await onChain(typed.domain.chainId);
+    const params = [account, JSON.stringify(typed)];
+    return ethereum.request({ method: "eth_signTypedData_v4", params });
   }
 
   async function send(button) {
@@ -154,6 +174,6 @@
     });
   }
 
-  window.tesseraWallet = Object.freeze({ account, say, explain, readJSON });
+  window.tesseraWallet = Object.freeze({ account, say, explain, readJSON, postJSON, signTyped });
   start();
 })();

@@ -9,33 +9,13 @@
 (() => {
   const ethereum = window.ethereum;
   const wallet = window.tesseraWallet;
-  const base = document.body.dataset.base || "";
-  const csrf = document.body.dataset.csrf || "";
   const WHAT = ["the request", "the voucher"];
-
-  async function postJSON(path, fields) {
-    const response = await fetch(base + path, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({ ...fields, csrf }),
-    });
-    return wallet.readJSON(response);
-  }
-
-  async function sameChain(typedData) {
-    const wanted = BigInt(typedData[0].domain.chainId);
-    const current = BigInt(await ethereum.request({ method: "eth_chainId" }));
-    if (current !== wanted) {
-      throw new Error(`Your wallet is on chain ${current}: switch it to chain ${wanted}.`);
-    }
-  }
 
   async function sign(account, typedData) {
     const signatures = [];
     for (const [index, typed] of typedData.entries()) {
       wallet.say(`Sign ${WHAT[index]} (${index + 1} of ${typedData.length}) in your wallet…`);
-      const params = [account, JSON.stringify(typed)];
-      signatures.push(await ethereum.request({ method: "eth_signTypedData_v4", params }));
+      signatures.push(await wallet.signTyped(account, typed));
     }
     return signatures;
   }
@@ -48,15 +28,14 @@
       const account = await wallet.account();
       const fields = new FormData(form);
       wallet.say("Preparing the question…");
-      const prepared = await postJSON("/api/ask/typed-data", {
+      const prepared = await wallet.postJSON("/api/ask/typed-data", {
         question: fields.get("question") || "",
         model: fields.get("model") || "",
         account,
       });
-      await sameChain(prepared.typed_data);
       const signatures = await sign(account, prepared.typed_data);
       wallet.say("Signed: the node is answering…");
-      const answered = await postJSON("/api/ask", { ask: prepared.ask, signatures });
+      const answered = await wallet.postJSON("/api/ask", { ask: prepared.ask, signatures });
       window.location.assign(answered.location);
     } catch (error) {
       wallet.say(wallet.explain(error), true);

@@ -14,24 +14,6 @@
   const ethereum = window.ethereum;
   const wallet = window.tesseraWallet;
   const base = document.body.dataset.base || "";
-  const csrf = document.body.dataset.csrf || "";
-
-  async function postJSON(path, fields) {
-    const response = await fetch(base + path, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({ ...fields, csrf }),
-    });
-    return wallet.readJSON(response);
-  }
-
-  async function sameChain(typed) {
-    const wanted = BigInt(typed.domain.chainId);
-    const current = BigInt(await ethereum.request({ method: "eth_chainId" }));
-    if (current !== wanted) {
-      throw new Error(`Your wallet is on chain ${current}: switch it to chain ${wanted}.`);
-    }
-  }
 
   // built from text nodes and a link: nothing the server answers is read as markup
   function showDone(relayed) {
@@ -56,14 +38,12 @@
       const input = document.getElementById(button.dataset.delegatee);
       const delegatee = (input && input.value.trim()) || delegator;
       wallet.say("Preparing the delegation…");
-      const typed = await postJSON("/api/delegation/typed-data", { delegator, delegatee });
-      await sameChain(typed);
+      const typed = await wallet.postJSON("/api/delegation/typed-data", { delegator, delegatee });
       wallet.say("Sign the delegation in your wallet…");
-      const params = [delegator, JSON.stringify(typed)];
-      const signature = await ethereum.request({ method: "eth_signTypedData_v4", params });
+      const signature = await wallet.signTyped(delegator, typed);
       wallet.say("Signed: relaying the delegation…");
       const { nonce, expiry } = typed.message;
-      const relayed = await postJSON("/api/delegation", {
+      const relayed = await wallet.postJSON("/api/delegation", {
         delegator,
         delegatee: typed.message.delegatee,
         nonce,
