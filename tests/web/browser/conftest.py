@@ -8,9 +8,9 @@ Every test in this folder is marked `browser`. A journey calls `browser_helpers.
 on each page it reaches: axe checks it, and with TESSERA_SCREENSHOTS=1 it is saved as
 docs/screenshots/NAME.png (listed in docs/web.md).
 
-The wallet journeys hook in by overriding `injected_wallet` in their module: the script it
-returns runs in every page before the app's own (an EIP-1193 `window.ethereum`), and any
-`(name, callback)` in `wallet_bindings` is exposed to it, for signing with a Python key.
+The wallet journeys hook in by defining a `wallet` fixture (a `TestWallet`) in their module:
+the injected script then runs in every page before the app's own (an EIP-1193
+`window.ethereum`), its requests answered by that wallet's Python key.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from tessera import Tessera
 from tessera.web import WebConfig
 
 from .browser_helpers import HOSTILE, PASSWORD, LiveSite, serving
+from .wallet_helpers import WALLET
 
 HERE = Path(__file__).parent
 expect.set_options(timeout=20_000)  # assertions wait as long as a loaded machine needs
@@ -154,15 +155,19 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 
 @pytest.fixture
-def injected_wallet() -> str | None:
-    """A script run in every page before the app's own: override it to inject a wallet."""
-    return None
+def injected_wallet(request: pytest.FixtureRequest) -> str | None:
+    """A script run in every page before the app's own: the EIP-1193 wallet (`WALLET`) for a
+    module that defines a `wallet` fixture (a `TestWallet`), none otherwise."""
+    return WALLET if hasattr(request.module, "wallet") else None
 
 
 @pytest.fixture
-def wallet_bindings() -> dict[str, Callable[..., object]]:
-    """Python callbacks exposed to `injected_wallet` as `window.NAME(...)` (a promise)."""
-    return {}
+def wallet_bindings(request: pytest.FixtureRequest) -> dict[str, Callable[..., object]]:
+    """Python callbacks exposed to `injected_wallet` as `window.NAME(...)` (a promise): the
+    module's `TestWallet` answers the injected wallet's requests."""
+    if not hasattr(request.module, "wallet"):
+        return {}
+    return {"testWalletRequest": request.getfixturevalue("wallet").request}
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ erin's real key: it signs typed data as a wallet does and sends no transaction h
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from eth_account import Account
@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 from tessera.web import WebConfig
 
 from .browser_helpers import LiveSite, seen, serving
-from .wallet_helpers import WALLET, TestWallet
+from .wallet_helpers import TestWallet
 
 SIGN_BUTTON = "Delegate by signature (no gas)"
 
@@ -26,16 +26,6 @@ SIGN_BUTTON = "Delegate by signature (no gas)"
 @pytest.fixture
 def wallet(gov_home) -> TestWallet:
     return TestWallet(gov_home, "erin")
-
-
-@pytest.fixture
-def injected_wallet() -> str:
-    return WALLET
-
-
-@pytest.fixture
-def wallet_bindings(wallet) -> dict[str, Callable[..., object]]:
-    return {"testWalletRequest": wallet.request}
 
 
 @pytest.fixture

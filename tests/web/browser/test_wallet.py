@@ -7,30 +7,18 @@ carol's real key: it signs transactions as a wallet does and sends them to the i
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from playwright.sync_api import Page, expect
 
 from tessera import ProposalState, format_tsr
 
 from .browser_helpers import seen
-from .wallet_helpers import WALLET, TestWallet
+from .wallet_helpers import TestWallet
 
 
 @pytest.fixture
 def wallet(gov_home) -> TestWallet:
     return TestWallet(gov_home, "carol")
-
-
-@pytest.fixture
-def injected_wallet() -> str:
-    return WALLET
-
-
-@pytest.fixture
-def wallet_bindings(wallet) -> dict[str, Callable[..., object]]:
-    return {"testWalletRequest": wallet.request}
 
 
 @pytest.fixture

@@ -8,13 +8,11 @@ real key (alice has 20 TSR in the node's channel) and signs typed data as a wall
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from playwright.sync_api import Page, Request, expect
 
 from .browser_helpers import LiveSite, seen
-from .wallet_helpers import WALLET, TestWallet
+from .wallet_helpers import TestWallet
 
 QUESTION = "Who founded the Ulora Brewery?"
 
@@ -22,16 +20,6 @@ QUESTION = "Who founded the Ulora Brewery?"
 @pytest.fixture
 def wallet(paying) -> TestWallet:
     return TestWallet(paying.t, "alice")
-
-
-@pytest.fixture
-def injected_wallet() -> str:
-    return WALLET
-
-
-@pytest.fixture
-def wallet_bindings(wallet) -> dict[str, Callable[..., object]]:
-    return {"testWalletRequest": wallet.request}
 
 
 def _posts(page: Page) -> list[str]:
