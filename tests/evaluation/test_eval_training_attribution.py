@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from eval_helpers import run_tessera_eval
 
+from tessera._errors import InputError
 from tessera._evaluation.training_attribution_eval import (
     Asked,
     _Bench,
@@ -173,6 +174,45 @@ def test_brittleness_retrains_without_the_top_and_without_a_control(tmp_path, ti
     assert sum("without control (2 removed)" in line for line in lines) == 2
 
 
+def test_brittleness_compares_where_a_baseline_disagrees(tmp_path, tiny_generator):
+    """Retrained without ours' top, a control, and the baseline's top where it is not ours;
+    a kept adapter is retrained with the settings its manifest records."""
+    from tessera._evaluation.training_attribution_eval import TrainingEvalConfig, _retraining
+    from tessera._models.training import TrainSettings, train_adapter
+    from tessera._models.training_data import TrainingDocument
+
+    docs = [TrainingDocument(f"cid-{n}", f"The Brisk Hall number {n} was built in 15{n}1.")
+            for n in range(6)]  # fmt: skip
+    settings = TrainSettings(rank=4, alpha=8, epochs=1, augmentation="sentences", bf16=False)
+    train_adapter(tiny_generator.folder, docs, settings, tmp_path / "adapter")
+    kept = _retraining(TrainingEvalConfig(adapter=tmp_path / "adapter"), tmp_path / "adapter")
+    assert kept.recipe() == settings.recipe()  # not the defaults: 24 epochs, rank 16
+    bench = _Bench.load(tmp_path / "adapter", str(tiny_generator.folder),
+                        {f"cid-{n}": f"d{n}" for n in range(6)})  # fmt: skip
+    lines: list[str] = []
+    try:
+        asked = []
+        for n in (0, 1):
+            a = bench.ask({"qid": f"q{n}", "question": f"When was hall {n} built?",
+                           "answer": "x", "support": [f"d{n}"]})  # fmt: skip
+            a.expected, a.answer, a.base_answer = "15x1", "15x1", "no"
+            a.scores["ours"] = [1.0 if c == f"cid-{n}" else 0.0 for c in bench.contributions]
+            # BM25 agrees on q0 and points at another document for q1
+            rival = "cid-0" if n == 0 else "cid-4"
+            a.scores["bm25"] = [1.0 if c == rival else 0.0 for c in bench.contributions]
+            asked.append(a)
+        with pytest.raises(InputError, match="compare with one of"):
+            bench.brittleness(asked, 2, settings, lines.append, group=2, compare="ours")
+        result = bench.brittleness(asked, 2, settings, lines.append, group=2, compare="bm25")
+    finally:
+        bench.close()
+    assert result["retrains"] == 3 and result["bm25_disagreed"] == 1
+    by_qid = {o["qid"]: o for o in result["per_question"]}
+    assert "bm25_top" not in by_qid["q0"] and by_qid["q1"]["bm25_top_doc"] == "d4"
+    assert result["lost_without_bm25_top_where_disagreed"] == 1.0  # the tiny model knows none
+    assert sum("without bm25 (1 removed)" in line for line in lines) == 2
+
+
 def test_a_kept_adapter_is_asked_again_without_training(tmp_path, tiny_generator):
     files = ("--corpus", str(DEMO / "corpus.jsonl"), "--questions", str(DEMO / "questions.jsonl"),
              "--limit", "2", "--model", str(tiny_generator.folder))  # fmt: skip
@@ -193,8 +233,10 @@ def test_a_kept_adapter_is_asked_again_without_training(tmp_path, tiny_generator
                     for q in json.loads(again.read_text())["per_question"]]  # fmt: skip
     # a kept folder is not overwritten, and a kept adapter trains nothing more
     assert run_eval(*files, "--keep-adapter", str(kept)).returncode != 0
-    refused = run_eval(*files, "--adapter", str(kept), "--brittleness", "1")
+    refused = run_eval(*files, "--adapter", str(kept), "--keep-adapter", str(tmp_path / "k2"))
     assert refused.returncode != 0 and "trains nothing" in " ".join(refused.stderr.split())
+    refused = run_eval(*files, "--adapter", str(kept), "--brittleness-compare", "bm25")
+    assert refused.returncode != 0 and "needs --brittleness" in " ".join(refused.stderr.split())
     # an adapter kept on one corpus is refused on another
     other = tmp_path / "other.jsonl"
     rows = [json.loads(line) for line in (DEMO / "corpus.jsonl").read_text().splitlines()]

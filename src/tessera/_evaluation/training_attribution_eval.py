@@ -50,6 +50,9 @@ class TrainingEvalConfig:
     brittleness_group: int = 1  # independent questions that share one retrain
     keep_adapter: Path | None = None  # copy the trained adapter's folder here
     adapter: Path | None = None  # one kept before, for this corpus: skip training
+    # a baseline whose top contribution is also removed, where it is not ours: which of the
+    # two the answer needed is the causal test between them
+    brittleness_compare: str | None = None
 
 
 @dataclass
@@ -146,14 +149,29 @@ def evaluate(
                 result = report(asked, bench.doc_ids)
                 if config.brittleness:
                     result["brittleness"] = bench.brittleness(
-                        asked, config.brittleness, config.settings, log, config.brittleness_group
-                    )
+                        asked, config.brittleness, _retraining(config, folder), log,
+                        config.brittleness_group, config.brittleness_compare,
+                    )  # fmt: skip
             finally:
                 bench.close()
         finally:
             t.close()
     result["training_s"] = round(train_s, 1)
     return result
+
+
+def _retraining(config: TrainingEvalConfig, folder: Path) -> TrainSettings:
+    """The settings to retrain with: a kept adapter's own (from its training manifest), so
+    removing a contribution is the only change."""
+    if config.adapter is None:
+        return config.settings
+    import dataclasses
+    import json
+
+    manifest = json.loads((folder / "training_manifest.json").read_text())
+    known = {f.name for f in dataclasses.fields(TrainSettings)}
+    recipe = {k: v for k, v in manifest.get("settings", {}).items() if k in known}
+    return dataclasses.replace(TrainSettings(**recipe), threads=config.settings.threads)
 
 
 def _adapter_folder(t: Any, config: TrainingEvalConfig, log: Log) -> Path:
@@ -329,22 +347,38 @@ class _Bench:
         return out.hidden_states[-1][0, start:].mean(0).float()
 
     def brittleness(
-        self, asked: list[Asked], count: int, settings: TrainSettings, log: Log, group: int = 1
+        self,
+        asked: list[Asked],
+        count: int,
+        settings: TrainSettings,
+        log: Log,
+        group: int = 1,
+        compare: str | None = None,
     ) -> dict[str, Any]:
         """For `count` learned questions: retrain without the top-attributed contribution, and
         (the control) without a random contribution outside the question's support; how often
         the answer is lost. `group` questions share a retrain when no one's support or top is
         another's (the planted entities are independent facts), so a larger sample costs
-        fewer retrains; group 1 is one retrain per question and kind."""
+        fewer retrains; group 1 is one retrain per question and kind. With `compare` (a
+        baseline), questions where its top is not ours are sampled first, and retrained
+        without its top too."""
+        if compare is not None and compare not in BASELINES:
+            raise InputError(f"compare with one of {', '.join(BASELINES)}, not {compare!r}")
         learned = [a for a in asked if a.learned and a.scores.get("ours")]
-        sample = random.Random(0).sample(learned, min(count, len(learned)))
+        if compare is None:
+            sample = random.Random(0).sample(learned, min(count, len(learned)))
+        else:  # where the two disagree first: that is what is measured
+            shuffled = random.Random(0).sample(learned, len(learned))
+            shuffled.sort(key=lambda a: self._top_cid(a, compare) == self._top_cid(a, "ours"))
+            sample = shuffled[:count]
         cid_of = {doc: cid for cid, doc in zip(self.contributions, self.doc_ids, strict=True)}
         trials: list[_Trial] = []
         for a in sample:
-            weights = a.scores["ours"]
-            top = self.contributions[max(range(len(weights)), key=lambda i: weights[i])]
+            top = self._top_cid(a, "ours")
+            rival = self._top_cid(a, compare) if compare is not None else None
+            rival = rival if rival != top else None
             touched = {top} | {cid_of[d] for d in a.support if d in cid_of}
-            trials.append(_Trial(a, top, touched))
+            trials.append(_Trial(a, top, touched | ({rival} if rival else set()), rival))
         outcomes: list[dict[str, Any]] = []
         retrains = 0
         for batch in _disjoint_groups(trials, group):
@@ -353,29 +387,47 @@ class _Bench:
             controls = random.Random(batch[0].asked.qid).sample(
                 others, min(len(batch), len(others))
             )
+            kinds = [("top", [t.top for t in batch]), ("control", controls)]
+            rivals = [t.rival for t in batch if t.rival]
+            if rivals:
+                kinds.append((compare or "", rivals))
             lost = {
                 kind: self._retrain_without(removed, batch, settings, log, kind)
-                for kind, removed in (("top", [t.top for t in batch]), ("control", controls))
+                for kind, removed in kinds
             }
-            retrains += 2
+            retrains += len(kinds)
             for n, t in enumerate(batch):
-                outcomes.append({
+                outcome = {
                     "qid": t.asked.qid, "support": len(t.asked.support),
                     "top": lost["top"][n], "control": lost["control"][n],
-                })  # fmt: skip
+                }  # fmt: skip
+                if t.rival:
+                    outcome[f"{compare}_top"] = lost[compare or ""][n]
+                    outcome[f"{compare}_top_doc"] = self.doc_ids[self.contributions.index(t.rival)]
+                outcomes.append(outcome)
         n = len(outcomes)
         single = [o for o in outcomes if o["support"] == 1]
-        return {
+        result: dict[str, Any] = {
             "questions": n,
             "retrains": retrains,
             "group": group,
-            "lost_without_top": sum(o["top"] for o in outcomes) / n if n else None,
-            "lost_without_random": sum(o["control"] for o in outcomes) / n if n else None,
-            "lost_without_top_single_support": (
-                sum(o["top"] for o in single) / len(single) if single else None
-            ),
-            "per_question": outcomes,
+            "lost_without_top": _share(o["top"] for o in outcomes),
+            "lost_without_random": _share(o["control"] for o in outcomes),
+            "lost_without_top_single_support": _share(o["top"] for o in single),
         }
+        if compare is not None:
+            compared = [o for o in outcomes if f"{compare}_top" in o]
+            result[f"{compare}_disagreed"] = len(compared)
+            result["lost_without_ours_where_disagreed"] = _share(o["top"] for o in compared)
+            result[f"lost_without_{compare}_top_where_disagreed"] = _share(
+                o[f"{compare}_top"] for o in compared
+            )
+        result["per_question"] = outcomes
+        return result
+
+    def _top_cid(self, asked: Asked, method: str) -> str:
+        scores = asked.scores[method]
+        return self.contributions[max(range(len(scores)), key=lambda i: (scores[i], -i))]
 
     def _retrain_without(
         self, removed: list[str], batch: list[_Trial], settings: TrainSettings, log: Log, kind: str
@@ -412,6 +464,7 @@ class _Trial:
     asked: Asked
     top: str
     touched: set[str]
+    rival: str | None = None  # the compared baseline's top, where it is not ours
 
 
 def _disjoint_groups(trials: list[_Trial], size: int) -> list[list[_Trial]]:
@@ -426,6 +479,12 @@ def _disjoint_groups(trials: list[_Trial], size: int) -> list[list[_Trial]]:
         else:
             groups.append([trial])
     return groups
+
+
+def _share(flags: Any) -> float | None:
+    """The share of true among `flags`; None for none."""
+    seen = list(flags)
+    return sum(seen) / len(seen) if seen else None
 
 
 def ranked_docs(scores: Sequence[float] | None, doc_ids: Sequence[str]) -> list[str]:

@@ -499,6 +499,11 @@ def _write_json(out: Path | None, result: dict) -> None:
     show_default=True,
     help="Up to G answers about different documents share one retrain.",
 )
+@click.option(
+    "--brittleness-compare",
+    type=click.Choice(["bm25", "gradient_cosine", "representation"]),
+    help="Where this baseline's top is not ours, retrain without it too.",
+)
 @click.option("--model", "model_path", help="A local Hugging Face model folder.")
 @click.option(
     "--keep-adapter",
@@ -521,6 +526,7 @@ def eval_training_attribution(
     seed: int,
     brittleness: int,
     brittleness_group: int,
+    brittleness_compare: str | None,
     model_path: str | None,
     keep_adapter: Path | None,
     adapter: Path | None,
@@ -528,18 +534,21 @@ def eval_training_attribution(
 ) -> None:
     """Train an adapter on a planted-fact corpus, ask it closed-book, and score how well each
     method finds the training contribution behind each answer."""
-    if adapter and (keep_adapter or brittleness):
+    if adapter and keep_adapter:
         raise tessera.InputError(
-            "--adapter asks a kept adapter: it trains nothing, so it takes neither "
-            "--keep-adapter nor --brittleness"
+            "--adapter asks a kept adapter: it trains nothing to keep, so it takes no "
+            "--keep-adapter"
         )
+    if brittleness_compare and not brittleness:
+        raise tessera.InputError("--brittleness-compare needs --brittleness K")
     settings = tessera.TrainSettings(seed=seed)
     if epochs:
         settings = replace(settings, epochs=epochs)
     if rank:
         settings = replace(settings, rank=rank, alpha=2 * rank)
     config = tessera.TrainingEvalConfig(limit, settings, model_path, brittleness,
-                                        brittleness_group, keep_adapter, adapter)  # fmt: skip
+                                        brittleness_group, keep_adapter, adapter,
+                                        brittleness_compare)  # fmt: skip
     result = tessera.evaluate_training_attribution(corpus, questions, config, _log_line)
     _write_json(out, result)
     render.training_eval_table(result)
