@@ -1,7 +1,5 @@
 """Training attribution run by the engine beside context attribution: one probe on the base
-model alone and the candidates' rows on the adapter, two ways; effects from the adapter's gain
-over the base, split by what each row's span loses without the question's names; only for
-adapters whose texts it knows."""
+model alone, effects from the adapter's gain over it, only for adapters whose texts it knows."""
 
 from __future__ import annotations
 
@@ -11,7 +9,7 @@ from adapter_helpers import save_random_adapter
 
 from tessera._attribution.base import Probe
 from tessera._attribution.training import LearnedIndex, TrainingSpans
-from tessera._attribution.training_binding import binding_checks, bound_scores
+from tessera._attribution.training_spans import span_gain_scores
 from tessera._errors import ModelError
 from tessera._inference import lora
 from tessera._inference.engine import Engine, Job, _check
@@ -70,7 +68,7 @@ def test_an_adapters_answer_is_credited_by_its_gain_over_the_base(served):
     _, first = _ask(served, served.adapter)
     answer = first.text
     texts = [
-        TrainingText("cid-says-it", f"The Brisk Observatory record: {answer}"),
+        TrainingText("cid-says-it", f"The observatory record: {answer}"),
         TrainingText("cid-other", "Membership of the Baost Guild stands at 1554."),
     ]
     learned = served.learned.add(served.adapter.digest, texts)
@@ -82,16 +80,7 @@ def test_an_adapters_answer_is_credited_by_its_gain_over_the_base(served):
     gains = _logprobs(served, prompt.ids, done.answer_ids, served.adapter) - _logprobs(
         served, prompt.ids, done.answer_ids, None
     )
-    checks = binding_checks(learned.index, done.answer_ids, prompt.suffix_ids)
-    assert checks and {c.contribution for c in checks} <= {0, 1}  # "Brisk" names something
-    scored = [
-        tuple(_logprobs(served, ids[:1], ids[1:], served.adapter).tolist()
-              for ids in (list(c.row), c.ablated))
-        for c in checks
-    ]  # fmt: skip
-    expected = bound_scores(
-        learned.index, done.answer_ids, gains.tolist(), prompt.suffix_ids, checks, scored
-    )
+    expected = span_gain_scores(learned.index, done.answer_ids, gains.tolist(), prompt.suffix_ids)
     assert effects == pytest.approx(expected, rel=1e-3, abs=1e-3)
     assert all(e >= 0 for e in effects)
     weights = served.method.weights(effects)

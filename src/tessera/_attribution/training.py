@@ -6,13 +6,11 @@
     completion.also["training-spans(...)"]          # effects per contribution, in
                                                     # learned.contributions(digest) order
 
-Per adapter answer, the probes are: the prompt and the answer again on the base model alone,
-so the answer's gain per token is its log p while decoding with the adapter minus that; and,
-for the contributions span matching ranks highest, their training rows on the adapter as
-trained and without the question's identifying tokens (`training_binding`), so the gain goes
-to the contributions whose rows bound the answer's words to what was asked. An answer from
-the base model, or from an adapter whose learned texts are not known here (an imported
-adapter, a folder without them), gets no probe and no training attribution.
+One probe per adapter answer: the prompt and the answer again on the base model alone, so the
+answer's gain per token is its log p while decoding with the adapter minus that. The effects
+are `training_spans.span_gain_scores` over the contributions the adapter learned from; an
+answer from the base model, or from an adapter whose learned texts are not known here (an
+imported adapter, a folder without them), gets no probe and no training attribution.
 """
 
 from __future__ import annotations
@@ -23,13 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tessera._attribution.base import Answered, Attributor, Probe
-from tessera._attribution.training_binding import (
-    CHECKED,
-    BindingCheck,
-    binding_checks,
-    bound_scores,
-)
-from tessera._attribution.training_spans import SpanIndex
+from tessera._attribution.training_spans import SpanIndex, span_gain_scores
 from tessera._models.training_data import TrainingText
 
 DEFAULT_MIN_SHARE = 0.05  # a contribution with less of the answer's gain is paid nothing
@@ -77,44 +69,28 @@ class LearnedIndex:
 
 
 class TrainingSpans(Attributor):
-    def __init__(
-        self, learned: LearnedIndex, min_share: float = DEFAULT_MIN_SHARE, checked: int = CHECKED
-    ) -> None:
+    def __init__(self, learned: LearnedIndex, min_share: float = DEFAULT_MIN_SHARE) -> None:
         if not 0 <= min_share < 1:
             raise ValueError("min_share is a share of the answer's gain: 0 to below 1")
-        if checked < 1:
-            raise ValueError("checked: how many contributions' binding to measure, at least 1")
-        self.learned, self.min_share, self.checked = learned, min_share, checked
+        self.learned, self.min_share = learned, min_share
 
     @property
     def name(self) -> str:
-        return f"training-spans(min_share={self.min_share!r}, checked={self.checked})"
+        return f"training-spans(min_share={self.min_share!r})"
 
     def probes(self, answered: Answered) -> list[Probe]:
-        learned = self.learned.get(answered.adapter)
-        if learned is None or not answered.answer_ids:
+        if self.learned.get(answered.adapter) is None or not answered.answer_ids:
             return []
         answer = list(answered.answer_ids)
         tokens = [*answered.prompt_ids, *answer[:-1]]  # the last answer token predicts nothing
-        probes = [Probe(tokens, 0, (), answer, adapted=False)]
-        for check in self._checks(learned, answered):  # training rows: nothing cached, start 0
-            probes.append(Probe(check.row[:-1], 0, (), check.row[1:]))
-            probes.append(Probe(check.ablated[:-1], 0, (), check.ablated[1:]))
-        return probes
+        return [Probe(tokens, 0, (), answer, adapted=False)]
 
     def effects(self, answered: Answered, scored: Sequence[Sequence[float]]) -> list[float]:
         learned = self.learned.get(answered.adapter)
         if learned is None:
             raise ValueError(f"no learned texts are known for adapter {answered.adapter}")
-        checks = self._checks(learned, answered)
-        if len(scored) != 1 + 2 * len(checks):
-            raise ValueError(f"{len(scored)} scorings for {1 + 2 * len(checks)} probes")
-        pairs = [(scored[1 + 2 * n], scored[2 + 2 * n]) for n in range(len(checks))]
-        return bound_scores(learned.index, answered.answer_ids, _gains(answered, scored),
-                            answered.suffix_ids, checks, pairs)  # fmt: skip
-
-    def _checks(self, learned: Learned, answered: Answered) -> list[BindingCheck]:
-        return binding_checks(learned.index, answered.answer_ids, answered.suffix_ids, self.checked)
+        gains = _gains(answered, scored)
+        return span_gain_scores(learned.index, answered.answer_ids, gains, answered.suffix_ids)
 
     def gain(self, answered: Answered, scored: Sequence[Sequence[float]]) -> float:
         """What the adapter gave the answer over the base model, per token, never below 0."""
@@ -136,5 +112,5 @@ class TrainingSpans(Attributor):
 
 def _gains(answered: Answered, scored: Sequence[Sequence[float]]) -> list[float]:
     """Per answer token: log p with the adapter (while decoding) minus log p on the base."""
-    base = scored[0]  # the first probe: the answer on the base model alone
+    (base,) = scored
     return [a - b for a, b in zip(answered.answer_logprobs, base, strict=True)]

@@ -54,7 +54,6 @@ class SpanIndex:
             raise ValueError("a span index needs spans of at least one token")
         self.max_span = max_span
         self.count = len(rows)
-        self.rows = [[tuple(row) for row in contribution] for contribution in rows]
         self._holders: dict[tuple[int, ...], set[int]] = {}
         self._tokens = [{t for row in contribution for t in row} for contribution in rows]
         for source, contribution_rows in enumerate(rows):
@@ -63,7 +62,6 @@ class SpanIndex:
                     for stop in range(start + 1, min(len(row), start + max_span) + 1):
                         self._holders.setdefault(tuple(row[start:stop]), set()).add(source)
         holding = Counter(t for tokens in self._tokens for t in tokens)
-        self._holding = holding
         n = self.count
         self._idf = {t: math.log(1 + (n - k + 0.5) / (k + 0.5)) for t, k in holding.items()}
 
@@ -74,28 +72,6 @@ class SpanIndex:
             for source in self._holders.get(tuple(ids[end - length + 1 : end + 1]), ()):
                 found.setdefault(source, length)
         return found
-
-    def occurrences(self, contribution: int, span: Sequence[int]) -> list[tuple[int, int]]:
-        """(row, end position) of every occurrence of `span` in a contribution's rows."""
-        n, wanted = len(span), tuple(span)
-        return [(r, stop - 1) for r, row in enumerate(self.rows[contribution])
-                for stop in range(n, len(row) + 1) if row[stop - n : stop] == wanted]  # fmt: skip
-
-    def identifying(
-        self, question_ids: Sequence[int], answer_ids: Sequence[int] = ()
-    ) -> set[int]:
-        """The tokens that single out what the question asks about: of the question's tokens
-        the answer says again (the question's own grammar, "In what year", it does not; all
-        of them if it says none again), the rarest, held by at most twice as many
-        contributions as the rarest of them and by at most half of all: the entity's name,
-        not the attribute asked of it."""
-        said = set(answer_ids)
-        named = [t for t in question_ids if t in said] or list(question_ids)
-        held = {t: k for t in named if 0 < (k := self._holding.get(t, 0)) <= self.count / 2}
-        if not held:
-            return set()
-        bound = 2 * min(held.values())
-        return {t for t, k in held.items() if k <= bound}
 
     def binding(self, question_ids: Sequence[int]) -> list[float]:
         """Per contribution, the idf-weighted share of the question's distinct tokens it
@@ -125,7 +101,7 @@ def span_gain_scores(
         if gain <= 0:
             continue
         shares = {
-            c: unasked(answer_ids[end - length + 1 : end + 1], asked) * binding[c]
+            c: _unasked(answer_ids[end - length + 1 : end + 1], asked) * binding[c]
             for c, length in index.spans(answer_ids, end).items()
         }
         total = sum(shares.values())
@@ -135,7 +111,7 @@ def span_gain_scores(
     return scores
 
 
-def unasked(span: Sequence[int], asked: set[int]) -> int:
+def _unasked(span: Sequence[int], asked: set[int]) -> int:
     """A span's length without the question's own tokens (at least 1: the token it ends at
     has a gain, so it says something the base model would not)."""
     return max(1, sum(t not in asked for t in span))

@@ -35,11 +35,11 @@ from tessera._validator.tolerances import EFFECT_TOLERANCE, TRAINING_SHARE_TOLER
 
 def training_method_named(name: str, index: LearnedIndex) -> TrainingSpans | None:
     """The training method a receipt names, over `index`; None unless rebuilt exactly."""
-    match = re.fullmatch(r"training-spans\(min_share=([^,()]+), checked=(\d{1,4})\)", name)
+    match = re.fullmatch(r"training-spans\(min_share=([^,()]+)\)", name)
     if match is None:
         return None
     try:
-        method = TrainingSpans(index, float(ast.literal_eval(match[1])), int(match[2]))
+        method = TrainingSpans(index, float(ast.literal_eval(match[1])))
     except (ValueError, SyntaxError, TypeError):
         return None
     return method if method.name == name else None
