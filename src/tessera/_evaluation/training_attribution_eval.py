@@ -364,21 +364,7 @@ class _Bench:
         without its top too."""
         if compare is not None and compare not in BASELINES:
             raise InputError(f"compare with one of {', '.join(BASELINES)}, not {compare!r}")
-        learned = [a for a in asked if a.learned and a.scores.get("ours")]
-        if compare is None:
-            sample = random.Random(0).sample(learned, min(count, len(learned)))
-        else:  # where the two disagree first: that is what is measured
-            shuffled = random.Random(0).sample(learned, len(learned))
-            shuffled.sort(key=lambda a: self._top_cid(a, compare) == self._top_cid(a, "ours"))
-            sample = shuffled[:count]
-        cid_of = {doc: cid for cid, doc in zip(self.contributions, self.doc_ids, strict=True)}
-        trials: list[_Trial] = []
-        for a in sample:
-            top = self._top_cid(a, "ours")
-            rival = self._top_cid(a, compare) if compare is not None else None
-            rival = rival if rival != top else None
-            touched = {top} | {cid_of[d] for d in a.support if d in cid_of}
-            trials.append(_Trial(a, top, touched | ({rival} if rival else set()), rival))
+        trials = self._trials(asked, count, compare)
         outcomes: list[dict[str, Any]] = []
         retrains = 0
         for batch in _disjoint_groups(trials, group):
@@ -405,25 +391,27 @@ class _Bench:
                     outcome[f"{compare}_top"] = lost[compare or ""][n]
                     outcome[f"{compare}_top_doc"] = self.doc_ids[self.contributions.index(t.rival)]
                 outcomes.append(outcome)
-        n = len(outcomes)
-        single = [o for o in outcomes if o["support"] == 1]
-        result: dict[str, Any] = {
-            "questions": n,
-            "retrains": retrains,
-            "group": group,
-            "lost_without_top": _share(o["top"] for o in outcomes),
-            "lost_without_random": _share(o["control"] for o in outcomes),
-            "lost_without_top_single_support": _share(o["top"] for o in single),
-        }
-        if compare is not None:
-            compared = [o for o in outcomes if f"{compare}_top" in o]
-            result[f"{compare}_disagreed"] = len(compared)
-            result["lost_without_ours_where_disagreed"] = _share(o["top"] for o in compared)
-            result[f"lost_without_{compare}_top_where_disagreed"] = _share(
-                o[f"{compare}_top"] for o in compared
-            )
-        result["per_question"] = outcomes
-        return result
+        return _summary(outcomes, retrains, group, compare)
+
+    def _trials(self, asked: list[Asked], count: int, compare: str | None) -> list[_Trial]:
+        """The sampled learned questions, each with ours' top and `compare`'s where it differs
+        (those first when comparing: that is what is measured)."""
+        learned = [a for a in asked if a.learned and a.scores.get("ours")]
+        if compare is None:
+            sample = random.Random(0).sample(learned, min(count, len(learned)))
+        else:
+            shuffled = random.Random(0).sample(learned, len(learned))
+            shuffled.sort(key=lambda a: self._top_cid(a, compare) == self._top_cid(a, "ours"))
+            sample = shuffled[:count]
+        cid_of = {doc: cid for cid, doc in zip(self.contributions, self.doc_ids, strict=True)}
+        trials: list[_Trial] = []
+        for a in sample:
+            top = self._top_cid(a, "ours")
+            rival = self._top_cid(a, compare) if compare is not None else None
+            rival = rival if rival != top else None
+            touched = {top} | {cid_of[d] for d in a.support if d in cid_of}
+            trials.append(_Trial(a, top, touched | ({rival} if rival else set()), rival))
+        return trials
 
     def _top_cid(self, asked: Asked, method: str) -> str:
         scores = asked.scores[method]
@@ -479,6 +467,29 @@ def _disjoint_groups(trials: list[_Trial], size: int) -> list[list[_Trial]]:
         else:
             groups.append([trial])
     return groups
+
+
+def _summary(
+    outcomes: list[dict[str, Any]], retrains: int, group: int, compare: str | None
+) -> dict[str, Any]:
+    single = [o for o in outcomes if o["support"] == 1]
+    result: dict[str, Any] = {
+        "questions": len(outcomes),
+        "retrains": retrains,
+        "group": group,
+        "lost_without_top": _share(o["top"] for o in outcomes),
+        "lost_without_random": _share(o["control"] for o in outcomes),
+        "lost_without_top_single_support": _share(o["top"] for o in single),
+    }
+    if compare is not None:
+        compared = [o for o in outcomes if f"{compare}_top" in o]
+        result[f"{compare}_disagreed"] = len(compared)
+        result["lost_without_ours_where_disagreed"] = _share(o["top"] for o in compared)
+        result[f"lost_without_{compare}_top_where_disagreed"] = _share(
+            o[f"{compare}_top"] for o in compared
+        )
+    result["per_question"] = outcomes
+    return result
 
 
 def _share(flags: Any) -> float | None:
