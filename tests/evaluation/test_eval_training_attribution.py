@@ -142,28 +142,37 @@ def test_retrains_are_shared_only_by_questions_that_touch_different_contribution
     assert [len(g) for g in _disjoint_groups(trials, size=1)] == [1, 1, 1, 1]
 
 
-def test_brittleness_retrains_without_the_top_and_without_a_control(tmp_path, tiny_generator):
-    """Two questions about different documents share each retrain: one retrain without both
-    tops, one without two contributions neither question rests on."""
+def _hall_bench(tmp_path, tiny_generator, count):
+    """A tiny adapter trained one epoch on `count` halls, and its bench."""
     from tessera._models.training import TrainSettings, train_adapter
     from tessera._models.training_data import TrainingDocument
 
     docs = [TrainingDocument(f"cid-{n}", f"The Brisk Hall number {n} was built in 15{n}1.")
-            for n in range(5)]  # fmt: skip
+            for n in range(count)]  # fmt: skip
     settings = TrainSettings(rank=4, alpha=8, epochs=1, augmentation="sentences", bf16=False)
     train_adapter(tiny_generator.folder, docs, settings, tmp_path / "adapter")
     bench = _Bench.load(tmp_path / "adapter", str(tiny_generator.folder),
-                        {f"cid-{n}": f"d{n}" for n in range(5)})  # fmt: skip
+                        {f"cid-{n}": f"d{n}" for n in range(count)})  # fmt: skip
+    return bench, settings
+
+
+def _planted(bench, n):
+    """Question n asked, then planted as learned with its own hall on top: the tiny model
+    learns nothing, the retrains are what is tested."""
+    a = bench.ask({"qid": f"q{n}", "question": f"When was hall {n} built?",
+                   "answer": "x", "support": [f"d{n}"]})  # fmt: skip
+    a.expected, a.answer, a.base_answer = "15x1", "15x1", "no"
+    a.scores["ours"] = [1.0 if c == f"cid-{n}" else 0.0 for c in bench.contributions]
+    return a
+
+
+def test_brittleness_retrains_without_the_top_and_without_a_control(tmp_path, tiny_generator):
+    """Two questions about different documents share each retrain: one retrain without both
+    tops, one without two contributions neither question rests on."""
+    bench, settings = _hall_bench(tmp_path, tiny_generator, 5)
     lines: list[str] = []
     try:
-        asked = []
-        for n in (0, 1):
-            a = bench.ask({"qid": f"q{n}", "question": f"When was hall {n} built?",
-                           "answer": "x", "support": [f"d{n}"]})  # fmt: skip
-            # planted as learned: the tiny model learns nothing, the retrains are what is tested
-            a.expected, a.answer, a.base_answer = "15x1", "15x1", "no"
-            a.scores["ours"] = [1.0 if c == f"cid-{n}" else 0.0 for c in bench.contributions]
-            asked.append(a)
+        asked = [_planted(bench, n) for n in (0, 1)]
         result = bench.brittleness(asked, 2, settings, lines.append, group=2)
     finally:
         bench.close()
@@ -178,29 +187,16 @@ def test_brittleness_compares_where_a_baseline_disagrees(tmp_path, tiny_generato
     """Retrained without ours' top, a control, and the baseline's top where it is not ours;
     a kept adapter is retrained with the settings its manifest records."""
     from tessera._evaluation.training_attribution_eval import TrainingEvalConfig, _retraining
-    from tessera._models.training import TrainSettings, train_adapter
-    from tessera._models.training_data import TrainingDocument
 
-    docs = [TrainingDocument(f"cid-{n}", f"The Brisk Hall number {n} was built in 15{n}1.")
-            for n in range(6)]  # fmt: skip
-    settings = TrainSettings(rank=4, alpha=8, epochs=1, augmentation="sentences", bf16=False)
-    train_adapter(tiny_generator.folder, docs, settings, tmp_path / "adapter")
+    bench, settings = _hall_bench(tmp_path, tiny_generator, 6)
     kept = _retraining(TrainingEvalConfig(adapter=tmp_path / "adapter"), tmp_path / "adapter")
     assert kept.recipe() == settings.recipe()  # not the defaults: 24 epochs, rank 16
-    bench = _Bench.load(tmp_path / "adapter", str(tiny_generator.folder),
-                        {f"cid-{n}": f"d{n}" for n in range(6)})  # fmt: skip
     lines: list[str] = []
     try:
-        asked = []
-        for n in (0, 1):
-            a = bench.ask({"qid": f"q{n}", "question": f"When was hall {n} built?",
-                           "answer": "x", "support": [f"d{n}"]})  # fmt: skip
-            a.expected, a.answer, a.base_answer = "15x1", "15x1", "no"
-            a.scores["ours"] = [1.0 if c == f"cid-{n}" else 0.0 for c in bench.contributions]
+        asked = [_planted(bench, n) for n in (0, 1)]
+        for a, rival in zip(asked, ("cid-0", "cid-4"), strict=True):
             # BM25 agrees on q0 and points at another document for q1
-            rival = "cid-0" if n == 0 else "cid-4"
             a.scores["bm25"] = [1.0 if c == rival else 0.0 for c in bench.contributions]
-            asked.append(a)
         with pytest.raises(InputError, match="compare with one of"):
             bench.brittleness(asked, 2, settings, lines.append, group=2, compare="ours")
         result = bench.brittleness(asked, 2, settings, lines.append, group=2, compare="bm25")
