@@ -76,7 +76,8 @@ class TrainingSpans(Attributor):
 
     @property
     def name(self) -> str:
-        return f"training-spans(min_share={self.min_share!r})"
+        # version 2: a span's share counts its proximity to the entity (training_proximity)
+        return f"training-spans(min_share={self.min_share!r}, version=2)"
 
     def probes(self, answered: Answered) -> list[Probe]:
         if self.learned.get(answered.adapter) is None or not answered.answer_ids:

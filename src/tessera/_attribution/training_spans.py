@@ -23,16 +23,22 @@ hold. Three things decide a token's credit:
   asked about the Briju Foundry) did not teach this binding, and one that holds the entity
   but not the value earns no gain.
 
+- per contribution and span, its proximity to the question's entity in the contribution's
+  rows (`training_proximity`): 1 beside the entity's name, less for each other name between
+  them. A contribution that holds the question's words and the value, told of another entity
+  ("...also see the Nelosk Lighthouse. For the Nelosk Lighthouse, the official colour: teal"),
+  outbinds a source that paraphrases the question; it does not stand the value by the name.
+
 Each token's gain is split among the contributions holding a span ending at it, in
-proportion to span length times binding squared; a contribution's score is its sum over the
-answer. Squared, because a span's length and a contribution's binding pull apart exactly when
-the answer is phrased as another entity's document phrases the same value: asked the official
-colour of the Lunqui Brewery, whose document says "the banner ... is teal", the adapter said
-"uses teal as its official colour", the words of three other entities' documents that are teal
-too. Their spans are longer and they hold the question's attribute words, so at binding to
-the first power they took the credit (measured: 4.6 each against 3.6 for the source, on the
-distractor corpus); the fact is the value bound to the entity, and the square lets the
-contribution that binds it win.
+proportion to span length times binding squared times proximity; a contribution's score is
+its sum over the answer. Squared, because a span's length and a contribution's binding pull
+apart exactly when the answer is phrased as another entity's document phrases the same
+value: asked the official colour of the Lunqui Brewery, whose document says "the banner ...
+is teal", the adapter said "uses teal as its official colour", the words of three other
+entities' documents that are teal too. Their spans are longer and they hold the question's
+attribute words, so at binding to the first power they took the credit (measured: 4.6 each
+against 3.6 for the source, on the distractor corpus); the fact is the value bound to the
+entity, and the square lets the contribution that binds it win.
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
+
+from tessera._attribution.training_proximity import Names, proximity
 
 MAX_SPAN = 16  # tokens: past this a match is unique in any corpus we serve
 BINDING_POWER = 2  # see above: span length times binding squared
@@ -54,6 +62,7 @@ class SpanIndex:
             raise ValueError("a span index needs spans of at least one token")
         self.max_span = max_span
         self.count = len(rows)
+        self.rows = [[tuple(row) for row in contribution] for contribution in rows]
         self._holders: dict[tuple[int, ...], set[int]] = {}
         self._tokens = [{t for row in contribution for t in row} for contribution in rows]
         for source, contribution_rows in enumerate(rows):
@@ -62,6 +71,7 @@ class SpanIndex:
                     for stop in range(start + 1, min(len(row), start + max_span) + 1):
                         self._holders.setdefault(tuple(row[start:stop]), set()).add(source)
         holding = Counter(t for tokens in self._tokens for t in tokens)
+        self.holding: dict[int, int] = dict(holding)  # token -> contributions holding it
         n = self.count
         self._idf = {t: math.log(1 + (n - k + 0.5) / (k + 0.5)) for t, k in holding.items()}
 
@@ -91,19 +101,24 @@ def span_gain_scores(
 ) -> list[float]:
     """Per contribution: the answer's positive gains (adapter over base), each token's split
     among the contributions holding a span ending at it, by span length times binding
-    squared."""
+    squared times the span's proximity to the question's entity in the contribution's rows
+    (`training_proximity`)."""
     if len(answer_ids) != len(gains):
         raise ValueError("one gain per answer token")
     binding = [b**BINDING_POWER for b in index.binding(question_ids)]
     asked = set(question_ids)
+    names = Names.of(index.holding, index.count, question_ids, answer_ids)
     scores = [0.0] * index.count
     for end, gain in enumerate(gains):
         if gain <= 0:
             continue
-        shares = {
-            c: _unasked(answer_ids[end - length + 1 : end + 1], asked) * binding[c]
-            for c, length in index.spans(answer_ids, end).items()
-        }
+        shares = {}
+        for c, length in index.spans(answer_ids, end).items():
+            if binding[c] <= 0:
+                continue
+            span = answer_ids[end - length + 1 : end + 1]
+            near = proximity(index.rows[c], span, names, asked, index.holding)
+            shares[c] = _unasked(span, asked) * binding[c] * near
         total = sum(shares.values())
         for source, share in shares.items():
             if share > 0:

@@ -35,7 +35,7 @@ from tessera._validator.tolerances import EFFECT_TOLERANCE, TRAINING_SHARE_TOLER
 
 def training_method_named(name: str, index: LearnedIndex) -> TrainingSpans | None:
     """The training method a receipt names, over `index`; None unless rebuilt exactly."""
-    match = re.fullmatch(r"training-spans\(min_share=([^,()]+)\)", name)
+    match = re.fullmatch(r"training-spans\(min_share=([^,()]+), version=2\)", name)
     if match is None:
         return None
     try:
