@@ -2,7 +2,7 @@
 span stands to the name of the entity the question asks about.
 
     names = Names.of(holding, count, question_ids, answer_ids)
-    proximity(rows, span, names, set(question_ids))   # 1 beside the name, less past others
+    proximity(rows, span, names, set(question_ids), holding)  # 1 beside the name, less past others
 
 A contribution can hold the question's words and the answer's value and still tell the value
 of something else: "Visitors to the Lunqui Brewery also see the Nelosk Lighthouse. For the
