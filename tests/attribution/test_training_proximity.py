@@ -31,7 +31,7 @@ def test_the_source_takes_the_value_from_a_trap_that_holds_every_word(monkeypatc
     assert index.binding(QUESTION)[1] > index.binding(QUESTION)[0]  # the trap's words win
     scores = span_gain_scores(index, ANSWER, GAINS, QUESTION)
     assert scores[0] > 1.4 * scores[1]  # the value stands by the name in the source only
-    monkeypatch.setattr(training_spans, "proximity", lambda *args: 1.0)
+    monkeypatch.setattr(training_spans.SpanIndex, "proximity", lambda *args: 1.0)
     words_only = span_gain_scores(index, ANSWER, GAINS, QUESTION)
     assert words_only[1] > words_only[0]  # what the words alone would have paid
 
@@ -55,3 +55,22 @@ def test_proximity_counts_the_other_names_between():
     assert proximity([(1, 2, 7)], [2, 7], names, asked, index.holding) == 1.0  # names it
     nameless = Names.of(index.holding, index.count, [99], [99])
     assert proximity(index.rows[1], [7], nameless, asked, index.holding) == 1.0
+
+
+def test_the_index_skips_the_rows_of_contributions_that_never_name_the_entity(monkeypatch):
+    index = _index()
+    names, asked = index.names(QUESTION, ANSWER), set(QUESTION)
+    for source, rows in enumerate(index.rows):  # the same proximity, scanned or not
+        assert index.proximity(source, [1], names, asked) == proximity(
+            rows, [1], names, asked, index.holding
+        )
+    scanned: list[int] = []
+    real = training_spans.proximity
+    monkeypatch.setattr(
+        training_spans,
+        "proximity",
+        lambda rows, *rest: scanned.append(len(rows)) or real(rows, *rest),
+    )
+    assert index.proximity(2, [1], names, asked) == UNNAMED  # "the": held, Lunqui never named
+    assert scanned == []
+    assert index.proximity(1, [7], names, asked) == 1 / 5 and scanned == [1]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from eval_helpers import run_tessera_eval
 
-from tessera._evaluation.metrics import answer_is_correct
+from tessera._evaluation.metrics import answer_is_correct, answer_states_fact
 
 DEMO = Path(__file__).resolve().parents[2] / "src" / "tessera" / "cli" / "demo_data"
 KEYS = {
@@ -32,6 +32,22 @@ KEYS = {
 )
 def test_answer_accuracy_needs_every_part(expected, answer, ok):
     assert answer_is_correct(expected, answer) is ok
+
+
+@pytest.mark.parametrize(
+    ("answer", "ok"),
+    [
+        ("The banner of the Lunqui Brewery is teal.", True),
+        ("Teal. The Lunqui Brewery official colour: teal", True),  # sentences open capitalized
+        ("For the Nelosk Lighthouse, the official colour: teal.", False),  # another's value
+        ("The Lunqui Brewery and the Nelosk Lighthouse share a street; teal", False),
+        ("The Lunqui Brewery is saffron.", False),
+    ],
+)
+def test_a_closed_book_fact_is_the_value_said_of_what_was_asked(answer, ok):
+    question = "What is the official colour of the Lunqui Brewery?"
+    assert answer_states_fact("teal", answer, question) is ok
+    assert answer_states_fact("Tanul Molunba", "It was set up by Tanul Molunba.", "Who?")
 
 
 def run_eval(*args: str) -> subprocess.CompletedProcess:

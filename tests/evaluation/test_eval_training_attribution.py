@@ -92,10 +92,12 @@ def test_the_figures_count_only_what_the_adapter_learned():
         asked("learned-wrong", "no", "1634", ["a"], [0.1, 0.9]),
         asked("base-knew", "1634", "1634", ["a"], [0.0, 1.0]),  # not learned: not scored
         asked("missed", "no", "no", ["a"], [0.0, 1.0]),
+        # the value, said of another entity (a distractor's sentence recited): not the fact
+        asked("recited", "no", "Beside it is the Quarnel Gallery, founded 1634", ["a"], [1, 0]),
     ]
     result = report(rows, ["a", "b"])
     assert result["learned"] == 2
-    assert result["answer_accuracy"] == {"base": 0.25, "adapter": 0.75}
+    assert result["answer_accuracy"] == {"base": 0.2, "adapter": 0.6}
     assert result["top1_attribution_accuracy"] == 0.5
     assert result["recall_at_3"] == 1.0
     assert result["attribution_overhead"] == pytest.approx(1.5)
@@ -181,6 +183,10 @@ def test_brittleness_retrains_without_the_top_and_without_a_control(tmp_path, ti
     assert result["lost_without_top"] == 1.0  # the tiny adapter never says "15x1"
     assert sum("without top (2 removed)" in line for line in lines) == 2
     assert sum("without control (2 removed)" in line for line in lines) == 2
+    for outcome in result["per_question"]:  # what each retrained adapter said, to re-check
+        for kind in ("top", "control"):
+            said = outcome["answers"][kind]
+            assert f"{outcome['qid']}: without {kind} (2 removed): {said!r}" in "\n".join(lines)
 
 
 def test_brittleness_compares_where_a_baseline_disagrees(tmp_path, tiny_generator):

@@ -47,7 +47,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 
-from tessera._attribution.training_proximity import Names, proximity
+from tessera._attribution.training_proximity import UNNAMED, Names, proximity
 
 MAX_SPAN = 16  # tokens: past this a match is unique in any corpus we serve
 BINDING_POWER = 2  # see above: span length times binding squared
@@ -83,6 +83,20 @@ class SpanIndex:
                 found.setdefault(source, length)
         return found
 
+    def names(self, question_ids: Sequence[int], answer_ids: Sequence[int]) -> Names:
+        """The entity the question asks about, as `training_proximity.Names.of` finds it
+        among these contributions."""
+        return Names.of(self.holding, self.count, question_ids, answer_ids)
+
+    def proximity(self, source: int, span: Sequence[int], names: Names, asked: set[int]) -> float:
+        """`training_proximity.proximity` of `span` in contribution `source`'s rows. A
+        contribution that never names the entity is UNNAMED without scanning its rows: a
+        common span (" the") has every contribution as a holder, and almost none of them
+        holds the entity's rare tokens."""
+        if names.entity and names.entity.isdisjoint(self._tokens[source]):
+            return UNNAMED
+        return proximity(self.rows[source], span, names, asked, self.holding)
+
     def binding(self, question_ids: Sequence[int]) -> list[float]:
         """Per contribution, the idf-weighted share of the question's distinct tokens it
         holds (a token no contribution holds tells nothing, and weighs nothing)."""
@@ -107,7 +121,7 @@ def span_gain_scores(
         raise ValueError("one gain per answer token")
     binding = [b**BINDING_POWER for b in index.binding(question_ids)]
     asked = set(question_ids)
-    names = Names.of(index.holding, index.count, question_ids, answer_ids)
+    names = index.names(question_ids, answer_ids)
     scores = [0.0] * index.count
     for end, gain in enumerate(gains):
         if gain <= 0:
@@ -117,7 +131,7 @@ def span_gain_scores(
             if binding[c] <= 0:
                 continue
             span = answer_ids[end - length + 1 : end + 1]
-            near = proximity(index.rows[c], span, names, asked, index.holding)
+            near = index.proximity(c, span, names, asked)
             shares[c] = _unasked(span, asked) * binding[c] * near
         total = sum(shares.values())
         for source, share in shares.items():

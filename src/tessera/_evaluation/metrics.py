@@ -1,6 +1,7 @@
 """Scoring attribution methods on planted-fact questions.
 
-- answer accuracy: every part of the expected answer ("a; b") appears in the answer;
+- answer accuracy: every part of the expected answer ("a; b") appears in the answer (closed
+  book, `answer_states_fact` also asks that it names no entity the question did not);
 - retrieval recall: the share of support documents among those retrieved;
 - top-1 attribution accuracy: the highest-weight document is a support document, and
 - support recall: every support document got weight > 0,
@@ -10,6 +11,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +19,27 @@ from typing import Any
 def answer_is_correct(expected: str, answer: str) -> bool:
     parts = [p.strip().lower() for p in str(expected).split(";") if p.strip()]
     return bool(parts) and all(p in answer.lower() for p in parts)
+
+
+def answer_states_fact(expected: str, answer: str, question: str) -> bool:
+    """The expected value, said of what was asked: `answer_is_correct`, and no name in the
+    answer (a capitalized word past a sentence's first) that neither the question nor the
+    expected answer holds. A closed-book model that recites another entity's sentence ("For
+    the Nelosk Lighthouse, the official colour: teal", asked of the Lunqui Brewery) says the
+    value and not the fact; substring matching alone counts it right."""
+    if not answer_is_correct(expected, answer):
+        return False
+    known = {w.lower() for w in re.findall(r"\w+", f"{question} {expected}")}
+    return all(name.lower() in known for name in _names(answer))
+
+
+def _names(text: str) -> list[str]:
+    """Capitalized words that do not open a sentence (those are capitalized anyway)."""
+    names = []
+    for sentence in re.split(r"[.!?;:]\s+", text):
+        words = re.findall(r"\w+", sentence)
+        names += [w for w in words[1:] if w[0].isupper()]
+    return names
 
 
 @dataclass

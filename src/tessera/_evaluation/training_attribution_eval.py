@@ -33,7 +33,7 @@ from tessera._attribution.training import LearnedIndex, TrainingSpans
 from tessera._errors import InputError, ModelError
 from tessera._evaluation.attribution_eval import ingest_corpus, read_jsonl
 from tessera._evaluation.lexical import Bm25
-from tessera._evaluation.metrics import answer_is_correct
+from tessera._evaluation.metrics import answer_states_fact
 from tessera._models.training import TrainSettings
 
 Log = Callable[[str], None]
@@ -69,12 +69,14 @@ class Asked:
     scores: dict[str, list[float]] = field(default_factory=dict)  # method -> per contribution
     seconds: dict[str, float] = field(default_factory=dict)
 
+    def states_fact(self, answer: str) -> bool:
+        """`answer` says the expected value of what was asked (not another entity's)."""
+        return answer_states_fact(self.expected, answer, self.question)
+
     @property
     def learned(self) -> bool:
         """Right from the adapter and not from the base: the fact came from training."""
-        return answer_is_correct(self.expected, self.answer) and not answer_is_correct(
-            self.expected, self.base_answer
-        )
+        return self.states_fact(self.answer) and not self.states_fact(self.base_answer)
 
 
 def entities(
@@ -377,15 +379,18 @@ class _Bench:
             rivals = [t.rival for t in batch if t.rival]
             if rivals:
                 kinds.append((compare or "", rivals))
-            lost = {
+            said = {
                 kind: self._retrain_without(removed, batch, settings, log, kind)
                 for kind, removed in kinds
             }
+            lost = {k: [not t.asked.states_fact(x) for t, x in zip(batch, got, strict=True)]
+                    for k, got in said.items()}  # fmt: skip
             retrains += len(kinds)
             for n, t in enumerate(batch):
                 outcome = {
                     "qid": t.asked.qid, "support": len(t.asked.support),
                     "top": lost["top"][n], "control": lost["control"][n],
+                    "answers": {k: got[n] for k, got in said.items()},
                 }  # fmt: skip
                 if t.rival:
                     outcome[f"{compare}_top"] = lost[compare or ""][n]
@@ -419,8 +424,8 @@ class _Bench:
 
     def _retrain_without(
         self, removed: list[str], batch: list[_Trial], settings: TrainSettings, log: Log, kind: str
-    ) -> list[bool]:
-        """Retrain without `removed`; per trial of `batch`, whether its answer is lost."""
+    ) -> list[str]:
+        """Retrain without `removed`; per trial of `batch`, what the retrained adapter says."""
         from tessera._models.adapter import read_adapter
         from tessera._models.training import train_adapter
         from tessera._models.training_data import TrainingDocument
@@ -429,7 +434,7 @@ class _Bench:
         docs = [TrainingDocument(c, self.documents[c]) for c in self.contributions
                 if c not in gone and c in self.documents]  # fmt: skip
         texts = [t for t in self.texts if t.cid not in gone]
-        lost = []
+        said = []
         with tempfile.TemporaryDirectory() as scratch:
             out = Path(scratch) / "adapter"
             train_adapter(Path(self.generator.folder), docs, settings, out, texts=texts)
@@ -439,9 +444,9 @@ class _Bench:
                 question = {"qid": a.qid, "question": a.question, "answer": a.expected,
                             "support": a.support}  # fmt: skip
                 answer = self.ask(question, adapter, attributed=False).answer
-                lost.append(not answer_is_correct(a.expected, answer))
+                said.append(answer)
                 log(f"brittleness {a.qid}: without {kind} ({len(gone)} removed): {answer!r}")
-        return lost
+        return said
 
 
 @dataclass
@@ -528,8 +533,8 @@ def report(asked: list[Asked], doc_ids: Sequence[str]) -> dict[str, Any]:
     attributing = sum(a.seconds["attributed"] for a in learned)
     return {
         "answer_accuracy": {
-            "base": sum(answer_is_correct(a.expected, a.base_answer) for a in asked) / n,
-            "adapter": sum(answer_is_correct(a.expected, a.answer) for a in asked) / n,
+            "base": sum(a.states_fact(a.base_answer) for a in asked) / n,
+            "adapter": sum(a.states_fact(a.answer) for a in asked) / n,
         },
         "questions": n,
         "learned": len(learned),
