@@ -4,6 +4,11 @@ another entity."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 from tessera._attribution import training_spans
 from tessera._attribution.training_proximity import UNNAMED, Names, proximity
 from tessera._attribution.training_spans import SpanIndex, span_gain_scores
@@ -74,3 +79,18 @@ def test_the_index_skips_the_rows_of_contributions_that_never_name_the_entity(mo
     assert index.proximity(2, [1], names, asked) == UNNAMED  # "the": held, Lunqui never named
     assert scanned == []
     assert index.proximity(1, [7], names, asked) == 1 / 5 and scanned == [1]
+
+
+def test_the_scale_benchmark_runs_and_checks_served_against_scanned(tmp_path):
+    """bench/training_spans_scale.py at a tiny size: its table's JSON, and the same scores."""
+    out = tmp_path / "scale.json"
+    bench = Path(__file__).resolve().parents[2] / "bench" / "training_spans_scale.py"
+    done = subprocess.run(
+        [sys.executable, str(bench), "--contributions", "20,40", "--repeats", "1",
+         "--out", str(out)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["contributions"] for r in rows] == [20, 40]
+    assert all(r["top_is_source"] and r["served_ms"] > 0 for r in rows)
