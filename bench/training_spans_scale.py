@@ -25,7 +25,6 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from tessera._attribution import training_spans
 from tessera._attribution.training_proximity import Names, proximity
 from tessera._attribution.training_spans import SpanIndex, span_gain_scores
 
@@ -41,6 +40,20 @@ class _Scanning(SpanIndex):
         return proximity(self.rows[source], span, names, asked, self.holding)
 
 
+class _Flat(SpanIndex):
+    """No proximity: every span stands by the entity (the scoring before version 2)."""
+
+    def proximity(self, source: int, span: Sequence[int], names: Names, asked: set[int]) -> float:
+        return 1.0
+
+
+def _view(kind: type[SpanIndex], index: SpanIndex) -> SpanIndex:
+    """`index`'s built state, scored as `kind` scores (an index is not built twice)."""
+    view = kind.__new__(kind)
+    view.__dict__.update(index.__dict__)
+    return view
+
+
 def datanet(count: int, seed: int = 0) -> list[list[list[int]]]:
     rng = random.Random(seed)
     rows = [
@@ -53,7 +66,9 @@ def datanet(count: int, seed: int = 0) -> list[list[list[int]]]:
     return rows
 
 
-def timed(index: SpanIndex, answer: list[int], question: list[int], repeats: int):
+def timed(
+    index: SpanIndex, answer: list[int], question: list[int], repeats: int
+) -> tuple[list[float], float]:
     gains = [0.5] * len(answer)
     start = time.perf_counter()
     for _ in range(repeats):
@@ -66,20 +81,13 @@ def measure(count: int, repeats: int) -> dict[str, float]:
     start = time.perf_counter()
     served = SpanIndex(rows)
     build_s = time.perf_counter() - start
-    scanning = _Scanning.__new__(_Scanning)
-    scanning.__dict__.update(served.__dict__)  # the same index, scanned
     answer = rows[0][1][10 : 10 + ANSWER_TOKENS]
     question = [1, 2, 3, *ENTITY, 1, 4]
     scores, served_ms = timed(served, answer, question, repeats)
-    scanned, scan_ms = timed(scanning, answer, question, repeats)
+    scanned, scan_ms = timed(_view(_Scanning, served), answer, question, repeats)
     if scores != scanned:
         raise SystemExit(f"{count} contributions: the served scores differ from the scanned")
-    real = training_spans.SpanIndex.proximity
-    training_spans.SpanIndex.proximity = lambda *args: 1.0  # type: ignore[method-assign]
-    try:
-        _, flat_ms = timed(served, answer, question, repeats)
-    finally:
-        training_spans.SpanIndex.proximity = real  # type: ignore[method-assign]
+    _, flat_ms = timed(_view(_Flat, served), answer, question, repeats)
     top = max(range(count), key=lambda i: scores[i])
     return {
         "contributions": count,
